@@ -1,0 +1,64 @@
+# The two commands: `make run` serves the demo, `make test` runs the whole suite.
+# Both set up everything they need first (virtual environment, system libraries).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test test-sqlite test-postgres system-deps system-deps-test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@ $(VENV)/.installed-app
+
+system-deps:
+	@bash .ci/system-deps.sh app
+
+system-deps-test:
+	@bash .ci/system-deps.sh test
+
+run: system-deps $(VENV)/.installed-app
+	$(FLASK) db upgrade
+	$(FLASK) demo load --if-empty
+	@echo
+	@echo "MLS Tracker is starting on http://$(HOST):$(PORT)"
+	@echo "Sign in as lead@example.com, provider@example.com, sponsor@example.com,"
+	@echo "viewer@example.com, provider2@example.com or admin@example.com — password: demo-password"
+	@echo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: system-deps-test $(VENV)/.installed-test test-sqlite test-postgres
+
+test-sqlite: $(VENV)/.installed-test
+	@echo "== test suite on SQLite =="
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.installed-test
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== test suite on PostgreSQL ($$TEST_DATABASE_URL) =="; \
+		$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS); \
+	else \
+		echo "PostgreSQL run skipped: TEST_DATABASE_URL is not set (.ci/run sets it)."; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,91 @@
+"""MLS Tracker: govern a Managed Learning Services partnership. ``create_app`` makes the app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, redirect, url_for
+from flask_security import SQLAlchemyUserDatastore
+
+from mls_tracker import audit, errors, sessions
+from mls_tracker.config import load_settings
+from mls_tracker.extensions import bootstrap, csrf, db, mail, migrate, security
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    instance_path = Path(os.environ.get("MLS_INSTANCE_PATH", ROOT / "instance")).resolve()
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.from_mapping(load_settings(instance_path))
+    if config:
+        app.config.from_mapping(config)
+    if app.config["MLS_ENV"] == "production" and app.debug:
+        raise RuntimeError("debug mode must not be on in production")
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    bootstrap.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+    audit.install_audit_listener()
+
+    from mls_tracker.auth.forms import LoginForm
+    from mls_tracker.models import SecurityRole, User
+
+    security.init_app(
+        app,
+        SQLAlchemyUserDatastore(db, User, SecurityRole),
+        login_form=LoginForm,
+    )
+    sessions.init_app(app)
+    errors.init_app(app)
+
+    from mls_tracker import headers
+    from mls_tracker.auth import bp as auth_bp
+    from mls_tracker.partnerships import bp as partnerships_bp
+
+    headers.init_app(app)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(partnerships_bp)
+
+    from mls_tracker.cli import register_commands
+
+    register_commands(app)
+
+    @app.get("/")
+    def home():
+        return redirect(url_for("partnerships.index"))
+
+    @app.get("/healthz")
+    def healthz():
+        db.session.execute(sa.text("SELECT 1"))
+        return {"status": "ok"}
+
+    return app

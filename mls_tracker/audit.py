@@ -1,0 +1,117 @@
+"""Writes the audit log from one place: a session event that sees every flush."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import decimal
+import enum
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import has_request_context
+
+from mls_tracker.models import AuditAction, AuditEntry, utcnow
+from mls_tracker.models.base import Audited
+from mls_tracker.periods import Month
+
+# Who is acting outside a request (CLI commands, background jobs, the demo loader).
+_acting_user_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "acting_user_id", default=None
+)
+
+
+@contextlib.contextmanager
+def acting_as(user_id: int | None) -> Iterator[None]:
+    token = _acting_user_id.set(user_id)
+    try:
+        yield
+    finally:
+        _acting_user_id.reset(token)
+
+
+def current_actor_id() -> int | None:
+    explicit = _acting_user_id.get()
+    if explicit is not None:
+        return explicit
+    if has_request_context():
+        from flask_login import current_user
+
+        if current_user and current_user.is_authenticated:
+            return int(current_user.id)
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe rendering of a column value."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Month):
+        return str(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict | list):
+        return value
+    return str(value)
+
+
+def _columns(obj: Audited) -> list[so.ColumnProperty[Any]]:
+    mapper = sa.inspect(obj).mapper
+    return [p for p in mapper.column_attrs if p.key not in obj.__audit_exclude__]
+
+
+def _entry(obj: Audited, action: AuditAction, changes: dict[str, Any]) -> dict[str, Any]:
+    identity = sa.inspect(obj).identity
+    return {
+        "occurred_at": utcnow(),
+        "actor_id": current_actor_id(),
+        "partnership_id": obj.audit_partnership_id,
+        "action": action,
+        "object_type": type(obj).__name__,
+        "object_id": ",".join(str(part) for part in identity) if identity else "?",
+        "changes": changes,
+    }
+
+
+def _after_flush(session: so.Session, _flush_context: Any) -> None:
+    rows = []
+    with session.no_autoflush:
+        for obj in session.new:
+            if isinstance(obj, Audited):
+                values = {p.key: [None, _plain(getattr(obj, p.key))] for p in _columns(obj)}
+                rows.append(_entry(obj, AuditAction.INSERT, values))
+        for obj in session.dirty:
+            if not isinstance(obj, Audited) or not session.is_modified(obj):
+                continue
+            state = sa.inspect(obj)
+            changes = {}
+            for prop in _columns(obj):
+                history = state.attrs[prop.key].history
+                if history.has_changes():
+                    old = history.deleted[0] if history.deleted else None
+                    new = history.added[0] if history.added else None
+                    if old != new:
+                        changes[prop.key] = [_plain(old), _plain(new)]
+            if changes:
+                rows.append(_entry(obj, AuditAction.UPDATE, changes))
+        for obj in session.deleted:
+            if isinstance(obj, Audited):
+                values = {p.key: [_plain(getattr(obj, p.key)), None] for p in _columns(obj)}
+                rows.append(_entry(obj, AuditAction.DELETE, values))
+    if rows:
+        session.connection().execute(sa.insert(AuditEntry), rows)
+
+
+def install_audit_listener() -> None:
+    """Idempotent: the listener is global to every SQLAlchemy session."""
+    if not sa.event.contains(so.Session, "after_flush", _after_flush):
+        sa.event.listen(so.Session, "after_flush", _after_flush)

@@ -1,0 +1,59 @@
+"""Accepting an invitation: a clear page for every state the link can be in."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_security import login_user
+
+from mls_tracker.auth import bp
+from mls_tracker.auth.forms import AcceptInvitationForm, JoinForm
+from mls_tracker.extensions import db
+from mls_tracker.services.errors import ValidationFailed
+from mls_tracker.services.invitations import (
+    InvitationState,
+    accept_invitation,
+    account_exists,
+    find_invitation,
+)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"], endpoint="accept_invitation")
+def accept_invitation_view(token: str):
+    state, invitation = find_invitation(token)
+    if state is not InvitationState.VALID or invitation is None:
+        status = 404 if state is InvitationState.UNKNOWN else 410
+        return render_template(
+            "auth/invitation_invalid.html", state=state.value, invitation=invitation
+        ), status
+    partnership_page = url_for("partnerships.show", partnership_id=invitation.partnership_id)
+
+    if current_user.is_authenticated:
+        if current_user.email != invitation.email:
+            return render_template("auth/invitation_other_user.html", invitation=invitation), 409
+        form = JoinForm()
+        if form.validate_on_submit():
+            accept_invitation(invitation, current_user)
+            flash(f"You joined {invitation.partnership.name}.", "success")
+            return redirect(partnership_page)
+        return render_template("auth/invitation_join.html", invitation=invitation, form=form)
+
+    if account_exists(invitation.email):
+        flash("You already have an account: sign in, and the invitation opens again.", "info")
+        return redirect(url_for("security.login", next=url_for(".accept_invitation", token=token)))
+
+    form = AcceptInvitationForm()
+    form.email_for_check = invitation.email
+    if not form.is_submitted() and invitation.display_name:
+        form.display_name.data = invitation.display_name
+    if form.validate_on_submit():
+        try:
+            user = accept_invitation(invitation, None, form.display_name.data, form.password.data)
+        except ValidationFailed as error:
+            form.password.errors.append(str(error))
+        else:
+            login_user(user, authn_via=["invitation"])
+            db.session.commit()
+            flash(f"Welcome, {user.display_name}. You joined {invitation.partnership.name}.", "success")
+            return redirect(partnership_page)
+    return render_template("auth/invitation_accept.html", invitation=invitation, form=form)

@@ -1,0 +1,132 @@
+"""Settings from the environment. SQLite in ``instance/`` by default."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(instance_path: Path, name: str) -> str:
+    """A random secret kept in ``instance/`` so development sessions survive restarts."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` URLs and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_settings(instance_path: Path) -> dict[str, Any]:
+    env = os.environ.get("MLS_ENV", "development").strip().lower()
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"MLS_ENV must be development, production or testing, not {env!r}")
+    production = env == "production"
+
+    secret_key = os.environ.get("SECRET_KEY")
+    password_salt = os.environ.get("SECURITY_PASSWORD_SALT")
+    if production and not (secret_key and password_salt):
+        raise ConfigError(
+            "SECRET_KEY and SECURITY_PASSWORD_SALT must be set in production "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    secret_key = secret_key or _instance_secret(instance_path, "secret_key")
+    password_salt = password_salt or _instance_secret(instance_path, "password_salt")
+
+    database_url = os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{instance_path / 'mls_tracker.db'}"
+    )
+
+    return {
+        "MLS_ENV": env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        # Sessions: ended at sign-out, after idle time and after an absolute lifetime.
+        "SESSION_IDLE_TIMEOUT": dt.timedelta(
+            minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "60"))
+        ),
+        "SESSION_ABSOLUTE_TIMEOUT": dt.timedelta(
+            hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
+        ),
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(
+            hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", "12"))
+        ),
+        "SESSION_COOKIE_NAME": "mls_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "SERVER_NAME": os.environ.get("SERVER_NAME") or None,
+        # Mail (Flask-Mail) — real SMTP; the defaults suit a local relay.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "MLS Tracker <no-reply@mls-tracker.local>"
+        ),
+        # Flask-Security
+        "SECURITY_PASSWORD_SALT": password_salt,
+        "SECURITY_PASSWORD_HASH": "argon2",
+        "SECURITY_PASSWORD_LENGTH_MIN": 8,
+        "SECURITY_PASSWORD_CHECK_BREACHED": False,
+        "SECURITY_PASSWORD_COMPLEXITY_CHECKER": "zxcvbn",
+        "SECURITY_PASSWORD_SCORE": 2,
+        "SECURITY_RETURN_GENERIC_RESPONSES": True,
+        "SECURITY_TRACKABLE": True,
+        "SECURITY_CHANGEABLE": True,
+        "SECURITY_RECOVERABLE": True,
+        "SECURITY_REGISTERABLE": False,
+        "SECURITY_CONFIRMABLE": False,
+        "SECURITY_TWO_FACTOR": True,
+        "SECURITY_TWO_FACTOR_REQUIRED": False,
+        "SECURITY_TWO_FACTOR_ENABLED_METHODS": ["authenticator"],
+        "SECURITY_TOTP_ISSUER": "MLS Tracker",
+        "SECURITY_TOTP_SECRETS": {"1": os.environ.get("TOTP_SECRET") or secret_key},
+        "SECURITY_TWO_FACTOR_ALWAYS_VALIDATE": False,
+        "SECURITY_EMAIL_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "MLS Tracker <no-reply@mls-tracker.local>"
+        ),
+        "SECURITY_POST_LOGIN_VIEW": "partnerships.index",
+        "SECURITY_POST_LOGOUT_VIEW": "security.login",
+        "SECURITY_LOGOUT_METHODS": ["POST"],
+        "SECURITY_RESET_PASSWORD_WITHIN": dt.timedelta(hours=2),
+        "SECURITY_USE_REGISTER_V2": True,
+        "SECURITY_EMAIL_VALIDATOR_ARGS": {"check_deliverability": False},
+        "SECURITY_REDIRECT_ALLOW_SUBDOMAINS": False,
+        "SECURITY_DEFAULT_REMEMBER_ME": False,
+        "SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS": False,
+        "SECURITY_FRESHNESS": dt.timedelta(minutes=30),
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "INVITATION_VALID_DAYS": 7,
+        "LOGIN_ATTEMPTS_PER_WINDOW": int(os.environ.get("LOGIN_ATTEMPTS", "10")),
+        "LOGIN_WINDOW_SECONDS": 300,
+    }

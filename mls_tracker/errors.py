@@ -1,0 +1,68 @@
+"""Error pages: HTML or JSON, never a stack trace; a 500 rolls the session back."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from mls_tracker.extensions import db
+
+bp = Blueprint("errors", __name__)
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    401: ("Sign-in needed", "Please sign in to see this page."),
+    403: ("Not allowed", "Your role in this partnership does not allow this."),
+    404: ("Not found", "There is nothing here, or it is not shared with you."),
+    405: ("Not allowed", "That action is not possible on this page."),
+    413: ("File too large", "The file is larger than this installation accepts."),
+    429: ("Too many attempts", "Please wait a few minutes before trying again."),
+    500: ("Something went wrong", "The error was logged. Please try again in a moment."),
+    503: ("Temporarily unavailable", "The service is briefly unavailable. Please retry soon."),
+}
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and (
+        request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def error_response(status: int, detail: str | None = None):
+    title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
+    message = detail or message
+    if wants_json():
+        return jsonify(error={"status": status, "title": title, "message": message}), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    if status >= 500:
+        db.session.rollback()
+    detail = None
+    if isinstance(error, CSRFError):
+        detail = "This form has expired or was not sent from this site. Please reload and retry."
+    response = error_response(status, detail)
+    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+        response[0].headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def _unexpected_error(error: Exception):
+    db.session.rollback()
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    from flask import current_app
+
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return error_response(InternalServerError.code)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)

@@ -1,0 +1,211 @@
+"""Organisations, users, regions, memberships, invitations, sign-in sessions and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_security import RoleMixin, UserMixin
+
+from mls_tracker.models.base import Audited, Base, Timestamped, enum_column, utcnow
+
+
+class OrganisationKind(enum.StrEnum):
+    CLIENT = "client"
+    PROVIDER = "provider"
+
+
+class Role(enum.StrEnum):
+    """A person's role in one partnership (PRODUCT.md §1)."""
+
+    LEAD = "lead"
+    PROVIDER = "provider"
+    SPONSOR = "sponsor"
+    VIEWER = "viewer"
+
+
+class Organisation(Audited, Timestamped, Base):
+    __tablename__ = "organisations"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
+    kind: so.Mapped[OrganisationKind] = so.mapped_column(enum_column(OrganisationKind, "kind"))
+
+    users: so.WriteOnlyMapped[User] = so.relationship(back_populates="organisation")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.name!r}>"
+
+
+class Region(Audited, Base):
+    __tablename__ = "regions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
+    position: so.Mapped[int] = so.mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<Region {self.name!r}>"
+
+
+class SecurityRole(Base, RoleMixin):
+    """Flask-Security's role table. Authorisation here is per partnership (``Membership``)
+    and the ``is_admin`` flag; this table exists because the datastore requires it."""
+
+    __tablename__ = "security_roles"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(80), unique=True)
+    description: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    permissions: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    update_datetime: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+
+user_security_roles = sa.Table(
+    "user_security_roles",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role_id", sa.ForeignKey("security_roles.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Audited, Timestamped, Base, UserMixin):
+    __tablename__ = "users"
+    __audit_exclude__ = (
+        "password",
+        "fs_uniquifier",
+        "tf_totp_secret",
+        "current_login_at",
+        "last_login_at",
+        "current_login_ip",
+        "last_login_ip",
+        "login_count",
+        "updated_at",
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # Stored lower-cased (see ``normalise_email``) so uniqueness is case-insensitive.
+    email: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
+    display_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    password: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    is_admin: so.Mapped[bool] = so.mapped_column(default=False)
+    organisation_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
+    fs_uniquifier: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    confirmed_at: so.Mapped[dt.datetime | None]
+    last_login_at: so.Mapped[dt.datetime | None]
+    current_login_at: so.Mapped[dt.datetime | None]
+    last_login_ip: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    current_login_ip: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    login_count: so.Mapped[int | None]
+    tf_primary_method: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    tf_totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    tf_phone_number: so.Mapped[str | None] = so.mapped_column(sa.String(128))
+
+    organisation: so.Mapped[Organisation | None] = so.relationship(back_populates="users")
+    roles: so.Mapped[list[SecurityRole]] = so.relationship(secondary=user_security_roles)
+    memberships: so.Mapped[list[Membership]] = so.relationship(
+        back_populates="user", cascade="all, delete-orphan", foreign_keys="Membership.user_id"
+    )
+
+    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    @so.validates("email")
+    def _lower_email(self, _key: str, value: str) -> str:
+        return normalise_email(value)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email!r}>"
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+class Membership(Audited, Timestamped, Base):
+    """A user's role in one partnership."""
+
+    __tablename__ = "memberships"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    partnership_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("partnerships.id", ondelete="CASCADE"), index=True
+    )
+    role: so.Mapped[Role] = so.mapped_column(enum_column(Role, "role"))
+    invited_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    user: so.Mapped[User] = so.relationship(back_populates="memberships", foreign_keys=[user_id])
+    partnership: so.Mapped[Partnership] = so.relationship(back_populates="memberships")  # noqa: F821
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "partnership_id"),)
+
+
+class Invitation(Audited, Base):
+    """A one-time, expiring invitation into a partnership. Only the token's hash is stored."""
+
+    __tablename__ = "invitations"
+    __audit_exclude__ = ("token_hash",)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    partnership_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("partnerships.id", ondelete="CASCADE"), index=True
+    )
+    email: so.Mapped[str] = so.mapped_column(sa.String(255))
+    display_name: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    role: so.Mapped[Role] = so.mapped_column(enum_column(Role, "role"))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    invited_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    expires_at: so.Mapped[dt.datetime]
+    accepted_at: so.Mapped[dt.datetime | None]
+    accepted_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    partnership: so.Mapped[Partnership] = so.relationship()  # noqa: F821
+    invited_by: so.Mapped[User | None] = so.relationship(foreign_keys=[invited_by_id])
+
+    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+
+class UserSession(Base):
+    """A signed-in browser session. Ending it (sign-out, timeout) makes its cookie useless."""
+
+    __tablename__ = "user_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    ended_at: so.Mapped[dt.datetime | None]
+    ip_address: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+
+    __table_args__ = (sa.Index("ix_user_sessions_user_id", "user_id"),)
+
+
+class ApiToken(Audited, Base):
+    """A bearer token for the JSON API; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+    __audit_exclude__ = ("token_hash", "last_used_at")
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    last_used_at: so.Mapped[dt.datetime | None]
+    revoked_at: so.Mapped[dt.datetime | None]
+
+    __table_args__ = (sa.Index("ix_api_tokens_user_id", "user_id"),)

@@ -1,0 +1,125 @@
+"""Partnership reviews, their issued scorecards and each scorecard's distribution."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from mls_tracker.models.base import Audited, Base, Timestamped, Versioned, enum_column, utcnow
+from mls_tracker.models.partnership import Sponsor, Win
+from mls_tracker.models.people import User
+from mls_tracker.periods import Month
+
+
+class ReviewKind(enum.StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+review_featured_wins = sa.Table(
+    "review_featured_wins",
+    Base.metadata,
+    sa.Column("review_id", sa.ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("win_id", sa.ForeignKey("wins.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Review(Audited, Timestamped, Versioned, Base):
+    __tablename__ = "reviews"
+    __audit_exclude__ = ("updated_at", "version", "snapshot")
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    partnership_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("partnerships.id", ondelete="CASCADE"), index=True
+    )
+    kind: so.Mapped[ReviewKind] = so.mapped_column(enum_column(ReviewKind, "kind"))
+    first_month: so.Mapped[Month]
+    last_month: so.Mapped[Month]
+    executive_summary: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # The figures frozen when the review was opened or last refreshed.
+    snapshot: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+    featured_wins: so.Mapped[list[Win]] = so.relationship(secondary=review_featured_wins)
+    scorecards: so.Mapped[list[Scorecard]] = so.relationship(
+        back_populates="review", order_by="Scorecard.version"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("last_month >= first_month", name="period_order"),
+        sa.UniqueConstraint("partnership_id", "first_month", "last_month"),
+    )
+
+
+class Scorecard(Audited, Base):
+    """An issued PDF of a review. Never changes once written; re-issuing adds a version."""
+
+    __tablename__ = "scorecards"
+    __audit_exclude__ = ("pdf", "snapshot")
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    review_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("reviews.id", ondelete="RESTRICT"), index=True
+    )
+    version: so.Mapped[int]
+    issued_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    issued_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    pdf: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    snapshot: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+
+    review: so.Mapped[Review] = so.relationship(back_populates="scorecards")
+    issued_by: so.Mapped[User | None] = so.relationship()
+    deliveries: so.Mapped[list[ScorecardDelivery]] = so.relationship(back_populates="scorecard")
+
+    __table_args__ = (
+        sa.UniqueConstraint("review_id", "version"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    @property
+    def audit_partnership_id(self) -> int | None:
+        return self.review.partnership_id if self.review else None
+
+
+class DeliveryResult(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class ScorecardDelivery(Audited, Base):
+    """One recipient of a scorecard: when it was sent, how that went, and their acknowledgement."""
+
+    __tablename__ = "scorecard_deliveries"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    scorecard_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("scorecards.id", ondelete="CASCADE"), index=True
+    )
+    sponsor_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("sponsors.id", ondelete="SET NULL")
+    )
+    email: so.Mapped[str] = so.mapped_column(sa.String(255))
+    result: so.Mapped[DeliveryResult] = so.mapped_column(
+        enum_column(DeliveryResult, "result"), default=DeliveryResult.PENDING
+    )
+    error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    sent_at: so.Mapped[dt.datetime | None]
+    acknowledged_at: so.Mapped[dt.datetime | None]
+    comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    scorecard: so.Mapped[Scorecard] = so.relationship(back_populates="deliveries")
+    sponsor: so.Mapped[Sponsor | None] = so.relationship()
+
+    @property
+    def audit_partnership_id(self) -> int | None:
+        return self.scorecard.audit_partnership_id if self.scorecard else None

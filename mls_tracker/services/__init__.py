@@ -1,0 +1,1 @@
+"""Use cases: plain functions named with a verb, taking the acting user."""

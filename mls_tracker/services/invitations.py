@@ -1,0 +1,146 @@
+"""Inviting people into a partnership, and accepting an invitation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import secrets
+import smtplib
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask_security import hash_password
+
+from mls_tracker.access import Action, can
+from mls_tracker.extensions import db
+from mls_tracker.models import Invitation, Membership, Partnership, Role, User, normalise_email, utcnow
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.mail import send_templated
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_person(
+    actor: User, partnership: Partnership, email: str, role: Role, display_name: str | None
+) -> Invitation:
+    """Create an invitation and e-mail its one-time link."""
+    if not can(actor, Action.INVITE, partnership.id):
+        raise PermissionDenied("Only a lead of this partnership can invite people.")
+    email = normalise_email(email)
+    existing = db.session.scalar(
+        sa.select(Membership)
+        .join(User, Membership.user_id == User.id)
+        .where(Membership.partnership_id == partnership.id, User.email == email)
+    )
+    if existing is not None:
+        raise ValidationFailed(
+            f"{email} is already a member of this partnership ({existing.role}).", field="email"
+        )
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        partnership_id=partnership.id,
+        email=email,
+        display_name=(display_name or "").strip() or None,
+        role=role,
+        token_hash=_hash(token),
+        invited_by_id=actor.id,
+        expires_at=utcnow() + dt.timedelta(days=current_app.config["INVITATION_VALID_DAYS"]),
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    try:
+        send_templated(
+            email,
+            f"You are invited to {partnership.name} on MLS Tracker",
+            "invitation",
+            invitation=invitation,
+            partnership_name=partnership.name,
+            inviter_name=actor.display_name,
+            link=url_for("auth.accept_invitation", token=token, _external=True),
+            valid_days=current_app.config["INVITATION_VALID_DAYS"],
+        )
+    except (OSError, smtplib.SMTPException) as error:
+        db.session.rollback()
+        current_app.logger.warning("Invitation e-mail to %s failed: %s", email, error)
+        raise ValidationFailed(
+            "The invitation e-mail could not be sent; nothing was saved. "
+            "Please try again, or ask the administrator to check the mail settings.",
+            field="email",
+        ) from error
+    db.session.commit()
+    return invitation
+
+
+class InvitationState(enum.StrEnum):
+    VALID = "valid"
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED = "used"
+
+
+def find_invitation(token: str) -> tuple[InvitationState, Invitation | None]:
+    invitation = db.session.scalar(
+        sa.select(Invitation).where(Invitation.token_hash == _hash(token))
+    )
+    if invitation is None:
+        return InvitationState.UNKNOWN, None
+    if invitation.accepted_at is not None:
+        return InvitationState.USED, invitation
+    if invitation.expires_at <= utcnow():
+        return InvitationState.EXPIRED, invitation
+    return InvitationState.VALID, invitation
+
+
+def accept_invitation(
+    invitation: Invitation,
+    signed_in: User | None,
+    display_name: str | None = None,
+    password: str | None = None,
+) -> User:
+    """Join the invited partnership: as the signed-in user, or as a new account."""
+    user = db.session.scalar(sa.select(User).where(User.email == invitation.email))
+    if signed_in is not None and signed_in.email != invitation.email:
+        raise ValidationFailed(
+            f"This invitation is for {invitation.email}; you are signed in as {signed_in.email}."
+        )
+    if user is None:
+        if not password or not display_name:
+            raise ValidationFailed("Choose your name and a password to create your account.")
+        user = User(
+            email=invitation.email,
+            display_name=display_name.strip(),
+            password=hash_password(password),
+            active=True,
+            fs_uniquifier=uuid.uuid4().hex,
+            confirmed_at=utcnow(),
+        )
+        db.session.add(user)
+        db.session.flush()
+    elif signed_in is None:
+        raise ValidationFailed("You already have an account: sign in first, then open the link again.")
+    already = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.user_id == user.id, Membership.partnership_id == invitation.partnership_id
+        )
+    )
+    if already is None:
+        db.session.add(
+            Membership(
+                user_id=user.id,
+                partnership_id=invitation.partnership_id,
+                role=invitation.role,
+                invited_by_id=invitation.invited_by_id,
+            )
+        )
+    invitation.accepted_at = utcnow()
+    invitation.accepted_by_id = user.id
+    db.session.commit()
+    return user
+
+
+def account_exists(email: str) -> bool:
+    return db.session.scalar(sa.select(User.id).where(User.email == normalise_email(email))) is not None

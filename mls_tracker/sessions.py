@@ -1,0 +1,90 @@
+"""Server-side record of each signed-in session, so that sign-out, idle and absolute
+timeouts really end it: a cookie saved before sign-out is refused afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, request, session
+from flask_login import user_logged_in, user_logged_out
+
+from mls_tracker.extensions import db
+from mls_tracker.models import UserSession, utcnow
+
+SESSION_KEY = "mls_sid"
+_TOUCH_EVERY = dt.timedelta(seconds=60)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _start(sender: Flask, user: Any, **_extra: Any) -> None:
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=_hash(token),
+            ip_address=request.remote_addr if request else None,
+            user_agent=(request.user_agent.string[:255] if request else None),
+        )
+    )
+    db.session.commit()
+    session[SESSION_KEY] = token
+
+
+def _end(sender: Flask, user: Any, **_extra: Any) -> None:
+    token = session.pop(SESSION_KEY, None)
+    if token:
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
+        db.session.commit()
+
+
+def _sign_out_locally() -> None:
+    for key in ("_user_id", "_fresh", "_id", "fs_cc", "fs_paa", "_permanent", SESSION_KEY):
+        session.pop(key, None)
+
+
+def check_session() -> None:
+    """Runs before every request, ahead of anything that loads the current user."""
+    # Remember-me cookies would survive sign-out; ask Flask-Login to drop any it sees.
+    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+        session["_remember"] = "clear"
+    if "_user_id" not in session:
+        return
+    token = session.get(SESSION_KEY)
+    record = (
+        db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == _hash(token)))
+        if token
+        else None
+    )
+    now = utcnow()
+    config = current_app.config
+    if (
+        record is None
+        or record.ended_at is not None
+        or now - record.last_seen_at > config["SESSION_IDLE_TIMEOUT"]
+        or now - record.created_at > config["SESSION_ABSOLUTE_TIMEOUT"]
+    ):
+        if record is not None and record.ended_at is None:
+            record.ended_at = now
+            db.session.commit()
+        _sign_out_locally()
+        return
+    if now - record.last_seen_at > _TOUCH_EVERY:
+        record.last_seen_at = now
+        db.session.commit()
+
+
+def init_app(app: Flask) -> None:
+    user_logged_in.connect(_start, app)
+    user_logged_out.connect(_end, app)
+    app.before_request_funcs.setdefault(None, []).insert(0, check_session)
