@@ -70,19 +70,47 @@ def _columns(obj: Audited) -> list[so.ColumnProperty[Any]]:
 
 
 def _entry(obj: Audited, action: AuditAction, changes: dict[str, Any]) -> dict[str, Any]:
-    identity = sa.inspect(obj).identity
+    state = sa.inspect(obj)
+    identity = state.mapper.primary_key_from_instance(obj)
     return {
         "occurred_at": utcnow(),
         "actor_id": current_actor_id(),
         "partnership_id": obj.audit_partnership_id,
         "action": action,
         "object_type": type(obj).__name__,
-        "object_id": ",".join(str(part) for part in identity) if identity else "?",
+        "object_id": ",".join(str(part) for part in identity),
         "changes": changes,
     }
 
 
+def _before_flush(session: so.Session, _flush_context: Any, _instances: Any) -> None:
+    """Fetch the stored value of attributes that were changed without being loaded first
+    (after a commit expired them): history alone would not know what they were."""
+    unknown: dict[int, dict[str, Any]] = session.info.setdefault("audit_old_values", {})
+    for obj in session.dirty:
+        if not isinstance(obj, Audited):
+            continue
+        state = sa.inspect(obj)
+        if state.key is None:
+            continue
+        missing = [
+            prop
+            for prop in _columns(obj)
+            if state.attrs[prop.key].history.added and not state.attrs[prop.key].history.deleted
+        ]
+        if not missing:
+            continue
+        mapper = state.mapper
+        where = [col == value for col, value in zip(mapper.primary_key, state.identity, strict=True)]
+        row = session.connection().execute(
+            sa.select(*[prop.columns[0] for prop in missing]).where(*where)
+        ).first()
+        if row is not None:
+            unknown[id(obj)] = {prop.key: row[i] for i, prop in enumerate(missing)}
+
+
 def _after_flush(session: so.Session, _flush_context: Any) -> None:
+    stored = session.info.pop("audit_old_values", {})
     rows = []
     with session.no_autoflush:
         for obj in session.new:
@@ -97,7 +125,10 @@ def _after_flush(session: so.Session, _flush_context: Any) -> None:
             for prop in _columns(obj):
                 history = state.attrs[prop.key].history
                 if history.has_changes():
-                    old = history.deleted[0] if history.deleted else None
+                    if history.deleted:
+                        old = history.deleted[0]
+                    else:
+                        old = stored.get(id(obj), {}).get(prop.key)
                     new = history.added[0] if history.added else None
                     if old != new:
                         changes[prop.key] = [_plain(old), _plain(new)]
@@ -114,4 +145,5 @@ def _after_flush(session: so.Session, _flush_context: Any) -> None:
 def install_audit_listener() -> None:
     """Idempotent: the listener is global to every SQLAlchemy session."""
     if not sa.event.contains(so.Session, "after_flush", _after_flush):
+        sa.event.listen(so.Session, "before_flush", _before_flush)
         sa.event.listen(so.Session, "after_flush", _after_flush)

@@ -1,0 +1,167 @@
+"""Fixtures: one migrated test database per run (SQLite, or PostgreSQL when
+TEST_DATABASE_URL is set), emptied before each test; a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Callable, Iterator
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mls_tracker import create_app
+from mls_tracker.extensions import db
+from tests import factories
+
+PASSWORD = factories.PASSWORD
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.original_content or envelope.content)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Controller, _Collector]]:
+    collector = _Collector()
+    with socket.socket() as probe:  # aiosmtpd cannot report an OS-chosen port: find one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield controller, collector
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Controller, _Collector]) -> list[Message]:
+    _, collector = smtp_server
+    collector.messages.clear()
+    return collector.messages
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("instance")
+    os.environ["MLS_INSTANCE_PATH"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_app(
+    database_url: str, instance_path: Path, smtp_server: tuple[Controller, _Collector]
+) -> Callable[..., Flask]:
+    controller, _ = smtp_server
+
+    def make(**overrides: Any) -> Flask:
+        config = {
+            "MLS_ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SECURITY_PASSWORD_SALT": "test-salt",
+            "SQLALCHEMY_DATABASE_URI": database_url.replace(
+                "postgresql://", "postgresql+psycopg://"
+            ),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": controller.port,
+            "SERVER_NAME": None,
+        }
+        config.update(overrides)
+        return create_app(config)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def _migrated(make_app: Callable[..., Flask]) -> None:
+    """Build the schema once per run through the migrations, as production does."""
+    from flask_migrate import downgrade, upgrade
+
+    app = make_app()
+    with app.app_context():
+        downgrade(revision="base")
+        upgrade()
+        db.engine.dispose()
+
+
+def empty_database() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def session_app(make_app: Callable[..., Flask], _migrated: None) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def app(session_app: Flask, mailbox: list[Message]) -> Iterator[Flask]:
+    with session_app.app_context():
+        empty_database()
+        yield session_app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def world(app: Flask) -> factories.World:
+    """Two partnerships with a member of every role in the first, and an outsider who is
+    a lead of the second."""
+    return factories.build_world()
+
+
+_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    response = client.get(url)
+    match = _CSRF_RE.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} ({response.status_code})"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):
+    token = csrf_token(client, "/login")
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}
+    )
+
+
+def sign_out(client: FlaskClient):
+    token = csrf_token(client, "/partnerships/")
+    return client.post("/logout", data={"csrf_token": token})

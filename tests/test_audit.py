@@ -1,0 +1,62 @@
+"""Every write of a domain object lands in the audit log, in the same transaction."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mls_tracker.audit import acting_as
+from mls_tracker.extensions import db
+from mls_tracker.models import AuditAction, AuditEntry, Partnership, Win
+
+
+def _entries(object_type: str) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.object_type == object_type).order_by(AuditEntry.id)
+        )
+    )
+
+
+def test_insert_update_delete_are_recorded_with_actor_and_old_and_new_values(world):
+    import datetime as dt
+
+    with acting_as(world.lead.id):
+        win = Win(partnership_id=world.partnership.id, title="Award", won_on=dt.date(2026, 3, 1))
+        db.session.add(win)
+        db.session.commit()
+        win.title = "Industry award"
+        db.session.commit()
+        db.session.delete(win)
+        db.session.commit()
+
+    inserted, updated, deleted = _entries("Win")
+    assert inserted.action is AuditAction.INSERT
+    assert inserted.changes["title"] == [None, "Award"]
+    assert inserted.changes["won_on"] == [None, "2026-03-01"]
+    assert updated.action is AuditAction.UPDATE
+    assert updated.changes == {"title": ["Award", "Industry award"]}
+    assert deleted.action is AuditAction.DELETE
+    assert deleted.changes["title"] == ["Industry award", None]
+    for entry in (inserted, updated, deleted):
+        assert entry.actor_id == world.lead.id
+        assert entry.partnership_id == world.partnership.id
+        assert entry.object_id == str(inserted.object_id)
+        assert entry.occurred_at.tzinfo is not None
+
+
+def test_a_rolled_back_write_leaves_no_audit_entry(world):
+    before = db.session.scalar(sa.select(sa.func.count(AuditEntry.id)))
+    partnership = db.session.get(Partnership, world.partnership.id)
+    partnership.name = "Never saved"
+    db.session.flush()
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == before
+
+
+def test_secrets_never_reach_the_log(world):
+    user = world.lead
+    user.password = "$argon2id$new-hash"
+    db.session.commit()
+    for entry in _entries("User"):
+        assert "password" not in entry.changes
+        assert "fs_uniquifier" not in entry.changes

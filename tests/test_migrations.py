@@ -1,0 +1,64 @@
+"""The migrations build the schema the models describe, and can be undone."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from mls_tracker.config import normalise_database_url
+from mls_tracker.extensions import db
+
+
+def _assert_models_match(engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == []
+
+
+def _exercise(make_app, url: str) -> None:
+    app = make_app(SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade()
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"partnerships", "sla_measurements", "audit_log", "survey_responses"} <= tables
+        _assert_models_match(db.engine)
+        downgrade(revision="base")
+        assert set(sa.inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        _assert_models_match(db.engine)
+        db.engine.dispose()
+
+
+def test_upgrade_check_downgrade_on_sqlite(make_app, tmp_path):
+    _exercise(make_app, f"sqlite:///{tmp_path / 'fresh.db'}")
+
+
+@pytest.fixture
+def fresh_postgres() -> Iterator[str]:
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base or not base.startswith("postgres"):
+        pytest.skip("TEST_DATABASE_URL does not point at PostgreSQL")
+    url = sa.make_url(normalise_database_url(base))
+    name = f"mls_migrations_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_upgrade_check_downgrade_on_postgresql(make_app, fresh_postgres):
+    _exercise(make_app, fresh_postgres)
