@@ -101,10 +101,14 @@ def _before_flush(session: so.Session, _flush_context: Any, _instances: Any) -> 
         if not missing:
             continue
         mapper = state.mapper
-        where = [col == value for col, value in zip(mapper.primary_key, state.identity, strict=True)]
-        row = session.connection().execute(
-            sa.select(*[prop.columns[0] for prop in missing]).where(*where)
-        ).first()
+        where = [
+            col == value for col, value in zip(mapper.primary_key, state.identity, strict=True)
+        ]
+        row = (
+            session.connection()
+            .execute(sa.select(*[prop.columns[0] for prop in missing]).where(*where))
+            .first()
+        )
         if row is not None:
             unknown[id(obj)] = {prop.key: row[i] for i, prop in enumerate(missing)}
 

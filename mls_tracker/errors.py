@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from mls_tracker.extensions import db
-
-bp = Blueprint("errors", __name__)
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
@@ -54,11 +53,17 @@ def _http_error(error: HTTPException):
 
 
 def _unexpected_error(error: Exception):
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        current_app.logger.warning("rollback failed after an error", exc_info=True)
     if isinstance(error, HTTPException):
         return _http_error(error)
-    from flask import current_app
-
+    if isinstance(error, sa.exc.OperationalError):
+        current_app.logger.error(
+            "Database unavailable on %s %s: %s", request.method, request.path, error
+        )
+        return error_response(503)
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
     return error_response(InternalServerError.code)
 

@@ -157,9 +157,7 @@ def csrf_token(client: FlaskClient, url: str) -> str:
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):
     token = csrf_token(client, "/login")
-    return client.post(
-        "/login", data={"email": email, "password": password, "csrf_token": token}
-    )
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 def sign_out(client: FlaskClient):

@@ -12,7 +12,9 @@ from mls_tracker.models import AuditAction, AuditEntry, Partnership, Win
 def _entries(object_type: str) -> list[AuditEntry]:
     return list(
         db.session.scalars(
-            sa.select(AuditEntry).where(AuditEntry.object_type == object_type).order_by(AuditEntry.id)
+            sa.select(AuditEntry)
+            .where(AuditEntry.object_type == object_type)
+            .order_by(AuditEntry.id)
         )
     )
 

@@ -47,9 +47,7 @@ def _sla(world, code="CMP-01", weight=1) -> Sla:
         direction=Direction.HIGHER_IS_BETTER,
         weight=weight,
     )
-    sla.targets.append(
-        SlaTarget(effective_from=Month(2025, 1), target=90, at_risk_threshold=85)
-    )
+    sla.targets.append(SlaTarget(effective_from=Month(2025, 1), target=90, at_risk_threshold=85))
     db.session.add(sla)
     db.session.flush()
     return sla
@@ -129,8 +127,16 @@ def test_negative_weight_is_refused(world):
 
 @pytest.mark.parametrize(
     ("rating", "recommend", "ok"),
-    [(5, 10, True), (1, 0, True), (None, 7, True), (0, 5, False), (6, 5, False), (3, 11, False),
-     (3, -1, False), (None, None, False)],
+    [
+        (5, 10, True),
+        (1, 0, True),
+        (None, 7, True),
+        (0, 5, False),
+        (6, 5, False),
+        (3, 11, False),
+        (3, -1, False),
+        (None, None, False),
+    ],
 )
 def test_survey_response_ranges(world, rating, recommend, ok):
     db.session.add(
@@ -222,7 +228,9 @@ def test_a_stale_copy_cannot_overwrite_a_newer_save(world, session_app):
     first = db.session.get(type(world.partnership), partnership_id)
     with db.engine.connect() as other_connection:
         other_connection.execute(
-            sa.text("UPDATE partnerships SET name = 'Renamed', version = version + 1 WHERE id = :id"),
+            sa.text(
+                "UPDATE partnerships SET name = 'Renamed', version = version + 1 WHERE id = :id"
+            ),
             {"id": partnership_id},
         )
         other_connection.commit()

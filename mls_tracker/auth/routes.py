@@ -54,6 +54,9 @@ def accept_invitation_view(token: str):
         else:
             login_user(user, authn_via=["invitation"])
             db.session.commit()
-            flash(f"Welcome, {user.display_name}. You joined {invitation.partnership.name}.", "success")
+            flash(
+                f"Welcome, {user.display_name}. You joined {invitation.partnership.name}.",
+                "success",
+            )
             return redirect(partnership_page)
     return render_template("auth/invitation_accept.html", invitation=invitation, form=form)

@@ -99,9 +99,7 @@ class Attendance(Audited, Base):
     meeting_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True
     )
-    user_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE")
-    )
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     sponsor_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("sponsors.id", ondelete="CASCADE"), index=True
     )
@@ -112,9 +110,7 @@ class Attendance(Audited, Base):
     sponsor: so.Mapped[Sponsor | None] = so.relationship()
 
     __table_args__ = (
-        sa.CheckConstraint(
-            "(user_id IS NULL) <> (sponsor_id IS NULL)", name="user_or_sponsor"
-        ),
+        sa.CheckConstraint("(user_id IS NULL) <> (sponsor_id IS NULL)", name="user_or_sponsor"),
         sa.UniqueConstraint("meeting_id", "user_id"),
         sa.UniqueConstraint("meeting_id", "sponsor_id"),
     )

@@ -88,9 +88,7 @@ class Partnership(Audited, Timestamped, Versioned, Base):
     )
     # Health score weights (PRODUCT.md §3), editable per partnership.
     weight_sla: so.Mapped[decimal.Decimal] = so.mapped_column(sa.Numeric(6, 2), default=40)
-    weight_satisfaction: so.Mapped[decimal.Decimal] = so.mapped_column(
-        sa.Numeric(6, 2), default=25
-    )
+    weight_satisfaction: so.Mapped[decimal.Decimal] = so.mapped_column(sa.Numeric(6, 2), default=25)
     weight_actions: so.Mapped[decimal.Decimal] = so.mapped_column(sa.Numeric(6, 2), default=20)
     weight_coverage: so.Mapped[decimal.Decimal] = so.mapped_column(sa.Numeric(6, 2), default=15)
 
@@ -141,7 +139,9 @@ class Sponsor(Audited, Timestamped, Versioned, Base):
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     title: so.Mapped[str | None] = so.mapped_column(sa.String(160))
     email: so.Mapped[str | None] = so.mapped_column(sa.String(255))
-    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     start_date: so.Mapped[dt.date]
     end_date: so.Mapped[dt.date | None]
 
@@ -189,9 +189,7 @@ class Expectation(Audited, Timestamped, Versioned, Base):
         order_by="ExpectationRevision.created_at",
     )
 
-    __table_args__ = (
-        sa.CheckConstraint("revisit_by >= agreed_on", name="revisit_after_agreed"),
-    )
+    __table_args__ = (sa.CheckConstraint("revisit_by >= agreed_on", name="revisit_after_agreed"),)
 
 
 class RevisionKind(enum.StrEnum):

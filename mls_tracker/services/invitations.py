@@ -15,7 +15,15 @@ from flask_security import hash_password
 
 from mls_tracker.access import Action, can
 from mls_tracker.extensions import db
-from mls_tracker.models import Invitation, Membership, Partnership, Role, User, normalise_email, utcnow
+from mls_tracker.models import (
+    Invitation,
+    Membership,
+    Partnership,
+    Role,
+    User,
+    normalise_email,
+    utcnow,
+)
 from mls_tracker.services.errors import PermissionDenied, ValidationFailed
 from mls_tracker.services.mail import send_templated
 
@@ -121,7 +129,9 @@ def accept_invitation(
         db.session.add(user)
         db.session.flush()
     elif signed_in is None:
-        raise ValidationFailed("You already have an account: sign in first, then open the link again.")
+        raise ValidationFailed(
+            "You already have an account: sign in first, then open the link again."
+        )
     already = db.session.scalar(
         sa.select(Membership).where(
             Membership.user_id == user.id, Membership.partnership_id == invitation.partnership_id
@@ -143,4 +153,7 @@ def accept_invitation(
 
 
 def account_exists(email: str) -> bool:
-    return db.session.scalar(sa.select(User.id).where(User.email == normalise_email(email))) is not None
+    return (
+        db.session.scalar(sa.select(User.id).where(User.email == normalise_email(email)))
+        is not None
+    )

@@ -1,0 +1,149 @@
+"""A lead invites a person by e-mail; the one-time link expires after 7 days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import sqlalchemy as sa
+
+from mls_tracker.extensions import db
+from mls_tracker.models import AuditEntry, Invitation, Membership, Role, User, utcnow
+from tests.conftest import csrf_token, sign_in, sign_out
+
+
+def _invite(client, world, email="new.person@test.example", role="provider", name="New Person"):
+    url = f"/partnerships/{world.partnership.id}/invite"
+    token = csrf_token(client, url)
+    return client.post(
+        url, data={"email": email, "display_name": name, "role": role, "csrf_token": token}
+    )
+
+
+def _link(message) -> str:
+    text = message.get_payload(0).get_payload(decode=True).decode()
+    return re.search(r"http://localhost(/invitations/[A-Za-z0-9_\-]+)", text).group(1)
+
+
+def test_invitation_email_link_creates_account_and_membership(app, client, world, mailbox):
+    sign_in(client, world.lead.email)
+    response = _invite(client, world)
+    assert response.status_code == 302
+    assert len(mailbox) == 1
+    message = mailbox[0]
+    assert message["To"] == "new.person@test.example"
+    assert "Global Learning" in message["Subject"]
+    link = _link(message)
+    sign_out(client)
+
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "Global Learning" in page.get_data(as_text=True)
+    token = csrf_token(client, link)
+    response = client.post(
+        link,
+        data={
+            "display_name": "New Person",
+            "password": "a-good-long-passphrase-1",
+            "password_confirm": "a-good-long-passphrase-1",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/partnerships/{world.partnership.id}")
+    user = db.session.scalar(sa.select(User).where(User.email == "new.person@test.example"))
+    membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
+    assert membership.role is Role.PROVIDER
+    assert membership.partnership_id == world.partnership.id
+    assert client.get(f"/partnerships/{world.partnership.id}").status_code == 200
+    assert db.session.scalar(
+        sa.select(AuditEntry).where(
+            AuditEntry.object_type == "Membership",
+            AuditEntry.partnership_id == world.partnership.id,
+        )
+    )
+
+    # The link works once.
+    again = app.test_client().get(link)
+    assert again.status_code == 410
+    assert "already been used" in again.get_data(as_text=True).lower() or "already used" in (
+        again.get_data(as_text=True).lower()
+    )
+
+
+def test_expired_link_says_what_to_do(app, client, world, mailbox):
+    sign_in(client, world.lead.email)
+    _invite(client, world)
+    link = _link(mailbox[0])
+    invitation = db.session.scalar(sa.select(Invitation))
+    invitation.expires_at = utcnow() - dt.timedelta(minutes=1)
+    db.session.commit()
+    page = app.test_client().get(link)
+    assert page.status_code == 410
+    text = page.get_data(as_text=True).lower()
+    assert "expired" in text
+    assert "new invitation" in text
+
+
+def test_invitations_expire_after_seven_days(client, world, mailbox):
+    sign_in(client, world.lead.email)
+    _invite(client, world)
+    invitation = db.session.scalar(sa.select(Invitation))
+    lifetime = invitation.expires_at - invitation.created_at
+    assert dt.timedelta(days=7) - dt.timedelta(seconds=5) < lifetime <= dt.timedelta(days=7)
+
+
+def test_unknown_link_gets_a_clear_page(client):
+    page = client.get("/invitations/made-up-token")
+    assert page.status_code == 404
+    assert "not valid" in page.get_data(as_text=True).lower()
+
+
+def test_existing_account_joins_after_signing_in(app, client, world, mailbox):
+    sign_in(client, world.lead.email)
+    _invite(client, world, email=world.outsider.email, role="viewer")
+    link = _link(mailbox[0])
+    other = app.test_client()
+    response = other.get(link)
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+    sign_in(other, world.outsider.email)
+    token = csrf_token(other, link)
+    assert other.post(link, data={"csrf_token": token}).status_code == 302
+    assert other.get(f"/partnerships/{world.partnership.id}").status_code == 200
+
+
+def test_bad_input_is_shown_next_to_the_field_and_nothing_is_sent(client, world, mailbox):
+    sign_in(client, world.lead.email)
+    response = _invite(client, world, email="not-an-email")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "not-an-email" in html
+    assert "is-invalid" in html
+    response = _invite(client, world, email=world.viewer.email)
+    assert "already a member" in response.get_data(as_text=True)
+    assert mailbox == []
+    assert db.session.scalar(sa.select(sa.func.count(Invitation.id))) == 0
+
+
+def test_mail_failure_saves_nothing_and_says_so(make_app, world, mailbox):
+    broken = make_app(MAIL_PORT=1)
+    with broken.test_client() as client:
+        sign_in(client, world.lead.email)
+        response = _invite(client, world)
+        assert response.status_code == 200
+        assert "could not be sent" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Invitation.id))) == 0
+
+
+def test_only_leads_invite(client, world):
+    sign_in(client, world.provider.email)
+    assert _invite_status(client, world) == 403
+
+
+def _invite_status(client, world) -> int:
+    url = f"/partnerships/{world.partnership.id}/invite"
+    token = csrf_token(client, "/partnerships/")
+    return client.post(
+        url, data={"email": "x@test.example", "role": "lead", "csrf_token": token}
+    ).status_code

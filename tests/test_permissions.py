@@ -1,0 +1,233 @@
+"""The permission matrix: every route × every role × {own partnership, another one}.
+
+A new route fails ``test_every_route_is_in_the_matrix`` until it is given its expectations here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mls_tracker.access import ROLE_ACTIONS, Action, can
+from mls_tracker.models import Role
+from tests.conftest import sign_in
+
+ANON, ADMIN, LEAD, PROVIDER, SPONSOR, VIEWER, OUTSIDER = (
+    "anonymous",
+    "admin",
+    "lead",
+    "provider",
+    "sponsor",
+    "viewer",
+    "outsider",
+)
+MEMBERS = (LEAD, PROVIDER, SPONSOR, VIEWER)
+EVERYONE = (ANON, ADMIN, *MEMBERS, OUTSIDER)
+
+
+def _everyone(status: int, anonymous: int | None = None) -> dict[str, int]:
+    table = dict.fromkeys(EVERYONE, status)
+    if anonymous is not None:
+        table[ANON] = anonymous
+    return table
+
+
+# Routes that belong to a partnership: (method, endpoint) → status by role, for a URL in the
+# partnership the members belong to. The outsider (a lead elsewhere) must get 404 there, and
+# every member gets 404 for the same URL in a partnership they are not part of.
+SCOPED: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "partnerships.show"): {
+        ANON: 302,
+        ADMIN: 200,
+        LEAD: 200,
+        PROVIDER: 200,
+        SPONSOR: 200,
+        VIEWER: 200,
+        OUTSIDER: 404,
+    },
+    ("GET", "partnerships.invite"): {
+        ANON: 302,
+        ADMIN: 200,
+        LEAD: 200,
+        PROVIDER: 403,
+        SPONSOR: 403,
+        VIEWER: 403,
+        OUTSIDER: 404,
+    },
+    ("POST", "partnerships.invite"): {
+        ANON: 302,
+        ADMIN: 200,
+        LEAD: 200,
+        PROVIDER: 403,
+        SPONSOR: 403,
+        VIEWER: 403,
+        OUTSIDER: 404,
+    },
+}
+
+# Routes outside any partnership.
+GLOBAL: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "home"): _everyone(302),
+    ("GET", "healthz"): _everyone(200),
+    ("GET", "static"): _everyone(200),
+    ("GET", "bootstrap.static"): _everyone(200),
+    ("GET", "security.static"): _everyone(404),
+    ("GET", "partnerships.index"): _everyone(200, anonymous=302),
+    ("GET", "security.login"): _everyone(302, anonymous=200),
+    ("POST", "security.login"): _everyone(302, anonymous=200),
+    ("POST", "security.logout"): _everyone(302),
+    ("GET", "security.verify"): _everyone(200, anonymous=302),
+    ("POST", "security.verify"): _everyone(200, anonymous=302),
+    ("GET", "security.change_password"): _everyone(200, anonymous=302),
+    ("POST", "security.change_password"): _everyone(200, anonymous=302),
+    ("GET", "security.forgot_password"): _everyone(302, anonymous=200),
+    ("POST", "security.forgot_password"): _everyone(302, anonymous=200),
+    ("GET", "security.reset_password"): _everyone(302, anonymous=302),
+    ("POST", "security.reset_password"): _everyone(302, anonymous=302),
+    ("GET", "security.two_factor_setup"): _everyone(200, anonymous=302),
+    ("POST", "security.two_factor_setup"): _everyone(200, anonymous=302),
+    ("POST", "security.two_factor_setup_validate"): _everyone(302, anonymous=302),
+    ("GET", "security.two_factor_token_validation"): _everyone(302, anonymous=302),
+    ("POST", "security.two_factor_token_validation"): _everyone(302, anonymous=302),
+    ("GET", "security.two_factor_rescue"): _everyone(302, anonymous=302),
+    ("POST", "security.two_factor_rescue"): _everyone(302, anonymous=302),
+    ("GET", "security.tf_select"): _everyone(302, anonymous=302),
+    ("POST", "security.tf_select"): _everyone(302, anonymous=302),
+    # An unknown invitation token: the same clear page for everyone.
+    ("GET", "auth.accept_invitation"): _everyone(404),
+    ("POST", "auth.accept_invitation"): _everyone(404),
+}
+
+SAMPLE_ARGS = {
+    "filename": {
+        "static": "css/app.css",
+        "bootstrap.static": "css/bootstrap.min.css",
+        "security.static": "nothing-here.js",
+    },
+    "token": "not-a-real-token",
+}
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, rule
+
+
+def test_every_route_is_in_the_matrix(app):
+    missing = [
+        f"{method} {rule.endpoint} ({rule.rule})"
+        for method, rule in _routes(app)
+        if (method, rule.endpoint) not in SCOPED and (method, rule.endpoint) not in GLOBAL
+    ]
+    assert missing == [], "routes with no entry in the permission matrix"
+    scoped = {
+        (method, rule.endpoint)
+        for method, rule in _routes(app)
+        if "partnership_id" in rule.arguments
+    }
+    assert scoped == set(SCOPED), "every partnership route must be in SCOPED, and only those"
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def _client_for(app, world, who):
+    client = app.test_client()
+    if who != ANON:
+        response = sign_in(client, world.user(who).email)
+        assert response.status_code == 302, f"{who} could not sign in"
+    return client
+
+
+def _csrf(client) -> str:
+    # Flask-WTF's token is per session, so any page's token serves every form.
+    page = client.get("/login") if not client.get_cookie("mls_session") else None
+    html = (page or client.get("/change")).get_data(as_text=True)
+    match = _CSRF.search(html) or _CSRF.search(client.get("/login").get_data(as_text=True))
+    assert match
+    return match.group(1)
+
+
+def _url(app, rule, partnership_id: int) -> str:
+    values = {}
+    for argument in rule.arguments:
+        if argument == "partnership_id":
+            values[argument] = partnership_id
+        elif argument == "filename":
+            values[argument] = SAMPLE_ARGS["filename"][rule.endpoint]
+        else:
+            values[argument] = SAMPLE_ARGS[argument]
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values)
+
+
+def _request(client, method: str, url: str):
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, data={"csrf_token": _csrf(client)})
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+def test_matrix(app, world, who):
+    client = _client_for(app, world, who)
+    failures = []
+    for method, rule in _routes(app):
+        key = (method, rule.endpoint)
+        if key in SCOPED:
+            own = _url(app, rule, world.partnership.id)
+            expected = SCOPED[key][who]
+            status = _request(client, method, own).status_code
+            if status != expected:
+                failures.append(f"{method} {own}: {status}, expected {expected}")
+            if who in MEMBERS:
+                foreign = _url(app, rule, world.other.id)
+                status = _request(client, method, foreign).status_code
+                if status != 404:
+                    failures.append(f"{method} {foreign} (another partnership): {status}, not 404")
+        elif key in GLOBAL:
+            if key == ("POST", "security.logout"):
+                continue  # signing out would end the walk; tested on its own in test_auth
+            url = _url(app, rule, world.partnership.id)
+            status = _request(client, method, url).status_code
+            expected = GLOBAL[key][who]
+            if status != expected:
+                failures.append(f"{method} {url}: {status}, expected {expected}")
+    assert failures == []
+
+
+def test_unknown_partnership_is_404_even_for_admin(client, world):
+    sign_in(client, world.admin.email)
+    assert client.get("/partnerships/999999").status_code == 404
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_role_rights_follow_the_product_definition(role):
+    rights = ROLE_ACTIONS[role]
+    assert Action.VIEW in rights
+    if role is Role.LEAD:
+        assert rights == frozenset(Action)
+    else:
+        assert Action.MANAGE not in rights and Action.INVITE not in rights
+    assert (Action.PROPOSE_ACTUALS in rights) is (role in {Role.LEAD, Role.PROVIDER})
+    assert (Action.UPDATE_PROVIDER_ACTIONS in rights) is (role in {Role.LEAD, Role.PROVIDER})
+    assert (Action.ACKNOWLEDGE_SCORECARD in rights) is (role in {Role.LEAD, Role.SPONSOR})
+
+
+def test_can_answers_per_partnership(app, world):
+    with app.test_request_context():
+        assert can(world.lead, Action.MANAGE, world.partnership.id)
+        assert not can(world.lead, Action.VIEW, world.other.id)
+        assert can(world.outsider, Action.MANAGE, world.other.id)
+        assert not can(world.outsider, Action.VIEW, world.partnership.id)
+        assert can(world.admin, Action.MANAGE, world.other.id)
+        assert not can(world.viewer, Action.INVITE, world.partnership.id)
+
+
+def test_a_deactivated_member_may_do_nothing(app, world):
+    world.lead.active = False
+    with app.test_request_context():
+        assert not can(world.lead, Action.VIEW, world.partnership.id)
