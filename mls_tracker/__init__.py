@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask, redirect, url_for
 from flask_security import SQLAlchemyUserDatastore
 
-from mls_tracker import audit, errors, sessions
+from mls_tracker import audit, errors, sessions, throttling
 from mls_tracker.config import load_settings
 from mls_tracker.extensions import bootstrap, csrf, db, mail, migrate, security
 
@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SQLAlchemyUserDatastore(db, User, SecurityRole),
         login_form=LoginForm,
     )
+    throttling.init_app(app)
     sessions.init_app(app)
     errors.init_app(app)
 

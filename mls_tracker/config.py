@@ -127,6 +127,9 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "INVITATION_VALID_DAYS": 7,
-        "LOGIN_ATTEMPTS_PER_WINDOW": int(os.environ.get("LOGIN_ATTEMPTS", "10")),
-        "LOGIN_WINDOW_SECONDS": 300,
+        # Failed sign-ins allowed before HTTP 429; shared across workers through Redis when
+        # REDIS_URL is set, else counted in each process's memory.
+        "LOGIN_RATE_PER_ACCOUNT": os.environ.get("LOGIN_RATE_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_RATE_PER_ADDRESS": os.environ.get("LOGIN_RATE_PER_ADDRESS", "30 per 15 minutes"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
     }

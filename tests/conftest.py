@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mls_tracker import create_app
-from mls_tracker.extensions import db
+from mls_tracker.extensions import db, limiter
 from tests import factories
 
 PASSWORD = factories.PASSWORD
@@ -128,6 +128,7 @@ def session_app(make_app: Callable[..., Flask], _migrated: None) -> Flask:
 @pytest.fixture
 def app(session_app: Flask, mailbox: list[Message]) -> Iterator[Flask]:
     with session_app.app_context():
+        limiter.reset()
         empty_database()
         yield session_app
         db.session.remove()

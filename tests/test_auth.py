@@ -207,3 +207,48 @@ def test_development_generates_and_keeps_a_secret_key(monkeypatch, tmp_path):
     first = load_settings(tmp_path)["SECRET_KEY"]
     assert len(first) >= 40
     assert load_settings(tmp_path)["SECRET_KEY"] == first
+
+
+def test_two_factor_sign_in_asks_for_the_authenticator_code(app, client, world):
+    totp = app.extensions["security"]._totp_factory
+    secret = totp.generate_totp_secret()
+    user = db.session.get(User, world.lead.id)
+    user.tf_primary_method = "authenticator"
+    user.tf_totp_secret = secret
+    db.session.commit()
+
+    response = sign_in(client, world.lead.email)
+    assert response.status_code == 302
+    assert "/tf-validate" in response.headers["Location"]
+    assert client.get("/partnerships/").status_code == 302  # not signed in yet
+
+    token = csrf_token(client, "/tf-validate")
+    wrong = client.post("/tf-validate", data={"code": "000000", "csrf_token": token})
+    assert wrong.status_code == 200
+    assert client.get("/partnerships/").status_code == 302
+
+    token = csrf_token(client, "/tf-validate")
+    code = totp.generate_totp_password(secret)
+    response = client.post("/tf-validate", data={"code": code, "csrf_token": token})
+    assert response.status_code == 302
+    assert client.get("/partnerships/").status_code == 200
+
+
+def test_repeated_failed_sign_ins_are_slowed_down_per_account(make_app, world):
+    app = make_app(LOGIN_RATE_PER_ACCOUNT="3 per 15 minutes")
+    client = app.test_client()
+    for _ in range(3):
+        assert sign_in(client, world.lead.email, "wrong-password").status_code == 200
+    blocked = sign_in(client, world.lead.email, PASSWORD)
+    assert blocked.status_code == 429
+    assert "wait" in blocked.get_data(as_text=True).lower()
+    # Another account from the same address is not locked out by this one.
+    assert sign_in(app.test_client(), world.viewer.email).status_code == 302
+
+
+def test_repeated_failed_sign_ins_are_slowed_down_per_address(make_app, world):
+    app = make_app(LOGIN_RATE_PER_ADDRESS="4 per 15 minutes")
+    client = app.test_client()
+    for n in range(4):
+        assert sign_in(client, f"guess{n}@test.example", "x").status_code == 200
+    assert sign_in(client, world.viewer.email).status_code == 429
