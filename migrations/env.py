@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -70,7 +69,6 @@ def render_item(type_, obj, autogen_context):
     from sqlalchemy.types import TypeDecorator
 
     if type_ == "type" and isinstance(obj, TypeDecorator):
-        autogen_context.imports.add("import sqlalchemy as sa")
         impl = obj.impl
         return "sa." + repr(impl)
     return False

@@ -57,12 +57,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     audit.install_audit_listener()
 
     from mls_tracker.auth.forms import LoginForm
-    from mls_tracker.models import SecurityRole, User
+    from mls_tracker.models import SecurityRole, User, utcnow
 
     security.init_app(
         app,
         SQLAlchemyUserDatastore(db, User, SecurityRole),
         login_form=LoginForm,
+        datetime_factory=utcnow,  # our timestamp columns are timezone-aware UTC
     )
     throttling.init_app(app)
     sessions.init_app(app)

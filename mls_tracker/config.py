@@ -89,6 +89,9 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
+        # Flask-Mail would silently drop every message when TESTING is on; tests use a real
+        # SMTP server on loopback instead.
+        "MAIL_SUPPRESS_SEND": _bool("MAIL_SUPPRESS_SEND", False),
         "MAIL_DEFAULT_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "MLS Tracker <no-reply@mls-tracker.local>"
         ),
@@ -124,6 +127,14 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "SECURITY_DEFAULT_REMEMBER_ME": False,
         "SECURITY_CSRF_IGNORE_UNAUTH_ENDPOINTS": False,
         "SECURITY_FRESHNESS": dt.timedelta(minutes=30),
+        "SECURITY_MSG_GENERIC_AUTHN_FAILED": (
+            "The e-mail address or password is not correct.",
+            "error",
+        ),
+        "SECURITY_MSG_PASSWORD_RESET_REQUEST": (
+            "If %(email)s has an account, a link to choose a new password is on its way.",
+            "info",
+        ),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "INVITATION_VALID_DAYS": 7,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -31,12 +31,17 @@ def wants_json() -> bool:
     )
 
 
-def error_response(status: int, detail: str | None = None):
+def error_response(status: int, detail: str | None = None) -> Response:
     title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
     message = detail or message
     if wants_json():
-        return jsonify(error={"status": status, "title": title, "message": message}), status
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+        response = jsonify(error={"status": status, "title": title, "message": message})
+    else:
+        response = make_response(
+            render_template("errors/error.html", status=status, title=title, message=message)
+        )
+    response.status_code = status
+    return response
 
 
 def _http_error(error: HTTPException):
@@ -47,8 +52,10 @@ def _http_error(error: HTTPException):
     if isinstance(error, CSRFError):
         detail = "This form has expired or was not sent from this site. Please reload and retry."
     response = error_response(status, detail)
-    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
-        response[0].headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    # Keep what the exception adds: Allow on 405, Retry-After on 429 …
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return response
 
 

@@ -72,8 +72,17 @@ def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+class FreshContextClient(FlaskClient):
+    """Gives every request its own app context (fresh ``g`` and database session), as in
+    production, even while the test itself holds one open to use the database."""
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
-def make_app(
+def app_factory(
     database_url: str, instance_path: Path, smtp_server: tuple[Controller, _Collector]
 ) -> Callable[..., Flask]:
     controller, _ = smtp_server
@@ -92,17 +101,34 @@ def make_app(
             "SERVER_NAME": None,
         }
         config.update(overrides)
-        return create_app(config)
+        app = create_app(config)
+        app.test_client_class = FreshContextClient
+        return app
 
     return make
 
 
+@pytest.fixture
+def make_app(app_factory: Callable[..., Flask]) -> Iterator[Callable[..., Flask]]:
+    """An app with its own settings, for one test; its connections are closed afterwards."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        made.append(app_factory(**overrides))
+        return made[-1]
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def _migrated(make_app: Callable[..., Flask]) -> None:
+def _migrated(app_factory: Callable[..., Flask]) -> None:
     """Build the schema once per run through the migrations, as production does."""
     from flask_migrate import downgrade, upgrade
 
-    app = make_app()
+    app = app_factory()
     with app.app_context():
         downgrade(revision="base")
         upgrade()
@@ -121,8 +147,8 @@ def empty_database() -> None:
 
 
 @pytest.fixture(scope="session")
-def session_app(make_app: Callable[..., Flask], _migrated: None) -> Flask:
-    return make_app()
+def session_app(app_factory: Callable[..., Flask], _migrated: None) -> Flask:
+    return app_factory()
 
 
 @pytest.fixture
@@ -164,3 +190,11 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD):
 def sign_out(client: FlaskClient):
     token = csrf_token(client, "/partnerships/")
     return client.post("/logout", data={"csrf_token": token})
+
+
+def text_of(message: Message) -> str:
+    """The plain-text body of an e-mail, however it is nested."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    raise AssertionError("the message has no text/plain part")

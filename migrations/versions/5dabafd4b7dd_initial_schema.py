@@ -1,13 +1,12 @@
 """initial schema
 
 Revision ID: 5dabafd4b7dd
-Revises: 
+Revises:
 Create Date: 2026-11-22 19:44:03.701805
 
 """
+import sqlalchemy as sa
 from alembic import op
-import sqlalchemy as sa
-import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5dabafd4b7dd'

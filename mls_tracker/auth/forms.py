@@ -19,7 +19,14 @@ class LoginForm(SecurityLoginForm):
 class InviteForm(FlaskForm):
     email = EmailField(
         "E-mail address",
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=255)],
+        validators=[
+            DataRequired(),
+            Email(
+                check_deliverability=False,
+                message="Enter an e-mail address like name@company.com.",
+            ),
+            Length(max=255),
+        ],
     )
     display_name = StringField("Name (optional)", validators=[Length(max=120)])
     role = SelectField(
@@ -36,7 +43,7 @@ class InviteForm(FlaskForm):
 
 
 def _strong_password(form: AcceptInvitationForm, field: PasswordField) -> None:
-    problems, _ = current_app.security._password_util.validate(  # type: ignore[attr-defined]
+    problems, _ = current_app.extensions["security"]._password_util.validate(
         field.data or "", True, email=form.email_for_check, display_name=form.display_name.data
     )
     if problems:
