@@ -147,8 +147,11 @@ def empty_database() -> None:
 
 
 @pytest.fixture(scope="session")
-def session_app(app_factory: Callable[..., Flask], _migrated: None) -> Flask:
-    return app_factory()
+def session_app(app_factory: Callable[..., Flask], _migrated: None) -> Iterator[Flask]:
+    app = app_factory()
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # closed here rather than by the garbage collector, warning
 
 
 @pytest.fixture
