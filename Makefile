@@ -38,7 +38,7 @@ run: system-deps $(VENV)/.installed-app
 	@echo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: system-deps-test $(VENV)/.installed-test test-sqlite test-postgres
+test: system-deps-test $(VENV)/.installed-test lint test-sqlite test-postgres
 
 test-sqlite: $(VENV)/.installed-test
 	@echo "== test suite on SQLite =="

@@ -11,43 +11,36 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-USERS = [
-    "admin@example.com",
-    "lead@example.com",
-    "provider@example.com",
-    "provider2@example.com",
-    "sponsor@example.com",
-    "viewer@example.com",
-]
+from mls_tracker.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
+from mls_tracker.demo import DEMO_PASSWORD, DEMO_USERS
+
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main(base: str = "http://127.0.0.1:5000", out: str = "screenshots/demo") -> None:
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        for email in USERS:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM_PATH), args=CHROMIUM_ARGS)
+        for email, _ in DEMO_USERS:
             who = email.split("@")[0]
             for size, (width, height) in SIZES.items():
                 context = browser.new_context(viewport={"width": width, "height": height})
                 page = context.new_page()
                 page.goto(f"{base}/login")
                 page.fill("#email", email)
-                page.fill("#password", "demo-password")
+                page.fill("#password", DEMO_PASSWORD)
                 page.click("#submit")
                 page.wait_for_url(f"{base}/partnerships/")
-                names = page.locator("main a[href^='/partnerships/']:not([href*='?']):visible").all_inner_texts()
-                print(f"{email:<24} {size:<8} sees: {sorted(set(n.strip() for n in names if n.strip()))}")
+                names = page.locator(
+                    "main a[href^='/partnerships/']:not([href*='?']):visible"
+                ).all_inner_texts()
+                seen = sorted({name.strip() for name in names if name.strip()})
+                print(f"{email:<24} {size:<8} sees: {seen}")
                 page.screenshot(path=target / f"{who}-list-{size}.png", full_page=True)
-                first = page.locator("main a[href^='/partnerships/']:not([href*='?']):visible").first
+                first = page.locator(
+                    "main a[href^='/partnerships/']:not([href*='?']):visible"
+                ).first
                 if first.count():
                     first.click()
                     page.wait_for_load_state()

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
+from mls_tracker.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
 from tests import factories
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Chromium reports CSP violations in the console already; this makes them unmistakable
 # (and also catches violations the console would word differently).
 REPORT_CSP_VIOLATIONS = """
@@ -44,11 +37,13 @@ def live_server(session_app: Flask) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
+    if not CHROMIUM_PATH.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM_PATH} is missing; `make test` installs it")
+        pytest.skip(f"{CHROMIUM_PATH} is not installed (`make test` installs it)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM_PATH), headless=True, args=CHROMIUM_ARGS
         )
         try:
             yield browser
