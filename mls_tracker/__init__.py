@@ -71,11 +71,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from mls_tracker import headers
     from mls_tracker.auth import bp as auth_bp
+    from mls_tracker.expectations import bp as expectations_bp
     from mls_tracker.partnerships import bp as partnerships_bp
+    from mls_tracker.slas import bp as slas_bp
+    from mls_tracker.sponsors import bp as sponsors_bp
 
     headers.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(partnerships_bp)
+    app.register_blueprint(sponsors_bp)
+    app.register_blueprint(expectations_bp)
+    app.register_blueprint(slas_bp)
+
+    # Lets shared templates link to sections only once their blueprint exists.
+    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
 
     from mls_tracker.cli import register_commands
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from flask_security import hash_password
 
 from mls_tracker.extensions import db
 from mls_tracker.models import (
+    Direction,
     EngagementModel,
+    Expectation,
+    ExpectationCategory,
     GovernanceModel,
+    MeasurementState,
     Membership,
     Organisation,
     OrganisationKind,
@@ -20,10 +24,18 @@ from mls_tracker.models import (
     PartnershipStatus,
     Region,
     Role,
+    Side,
+    Sla,
+    SlaMeasurement,
+    SlaTarget,
+    Sponsor,
+    Unit,
     User,
 )
+from mls_tracker.periods import Month
 
 PASSWORD = "correct-horse-battery"
+FIRST_MONTH = Month(2025, 1)
 
 
 @cache
@@ -107,6 +119,9 @@ class World:
     sponsor: User
     viewer: User
     outsider: User
+    # Ids of one object of each kind in ``partnership``, by URL argument name (sponsor_id …),
+    # for the permission matrix.
+    ids: dict[str, int] = field(default_factory=dict)
 
     def user(self, who: str) -> User:
         return getattr(self, who)
@@ -135,5 +150,91 @@ def build_world() -> World:
     add_member(world.sponsor, partnership, Role.SPONSOR)
     add_member(world.viewer, partnership, Role.VIEWER)
     add_member(world.outsider, other, Role.LEAD)
+    sponsor = create_sponsor(partnership, emea, Side.CLIENT, "Erika Sponsor", user=world.sponsor)
+    expectation = create_expectation(partnership)
+    sla = create_sla(partnership, expectation)
+    measurement = SlaMeasurement(
+        sla_id=sla.id, month=Month(2025, 6), value=92, state=MeasurementState.PROPOSED
+    )
+    db.session.add(measurement)
     db.session.commit()
+    world.ids.update(
+        sponsor_id=sponsor.id,
+        expectation_id=expectation.id,
+        sla_id=sla.id,
+        measurement_id=measurement.id,
+    )
     return world
+
+
+def create_sponsor(
+    partnership: Partnership,
+    region: Region,
+    side: Side,
+    name: str,
+    *,
+    user: User | None = None,
+    start: dt.date = dt.date(2025, 1, 1),
+    end: dt.date | None = None,
+) -> Sponsor:
+    sponsor = Sponsor(
+        partnership_id=partnership.id,
+        region=region,
+        side=side,
+        name=name,
+        title="Vice President",
+        email=f"{name.split()[0].lower()}@test.example",
+        user=user,
+        start_date=start,
+        end_date=end,
+    )
+    db.session.add(sponsor)
+    db.session.flush()
+    return sponsor
+
+
+def create_expectation(
+    partnership: Partnership,
+    statement: str = "Learners complete the courses they start",
+    *,
+    category: ExpectationCategory = ExpectationCategory.PERFORMANCE,
+    revisit_by: dt.date = dt.date(2026, 12, 31),
+) -> Expectation:
+    expectation = Expectation(
+        partnership_id=partnership.id,
+        category=category,
+        statement=statement,
+        owner_side=Side.PROVIDER,
+        agreed_on=dt.date(2025, 1, 10),
+        revisit_by=revisit_by,
+    )
+    db.session.add(expectation)
+    db.session.flush()
+    return expectation
+
+
+def create_sla(
+    partnership: Partnership,
+    expectation: Expectation | None,
+    code: str = "WLD-01",
+    *,
+    direction: Direction = Direction.HIGHER_IS_BETTER,
+    unit: Unit = Unit.PERCENT,
+    target: float = 90,
+    at_risk: float = 85,
+    since: Month = FIRST_MONTH,
+    weight: float = 1,
+) -> Sla:
+    sla = Sla(
+        partnership_id=partnership.id,
+        expectation_id=expectation.id if expectation else None,
+        code=code,
+        name=f"SLA {code}",
+        unit=unit,
+        direction=direction,
+        weight=weight,
+    )
+    sla.targets.append(SlaTarget(effective_from=since, target=target, at_risk_threshold=at_risk))
+    db.session.add(sla)
+    db.session.flush()
+    return sla

@@ -203,11 +203,15 @@ def test_months_round_trip_and_order(world):
         db.session.add(_measurement(sla, month))
     db.session.commit()
     months = db.session.scalars(
-        sa.select(SlaMeasurement.month).order_by(SlaMeasurement.month.desc())
+        sa.select(SlaMeasurement.month)
+        .where(SlaMeasurement.sla_id == sla.id)
+        .order_by(SlaMeasurement.month.desc())
     ).all()
     assert [str(m) for m in months] == ["2026-02", "2026-01", "2025-12", "2025-11"]
     newer = db.session.scalars(
-        sa.select(SlaMeasurement.month).where(SlaMeasurement.month >= Month(2026, 1))
+        sa.select(SlaMeasurement.month).where(
+            SlaMeasurement.sla_id == sla.id, SlaMeasurement.month >= Month(2026, 1)
+        )
     ).all()
     assert len(newer) == 2
 

@@ -5,10 +5,13 @@ A new route fails ``test_every_route_is_in_the_matrix`` until it is given its ex
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 
 import pytest
 
+import tests
 from mls_tracker.access import ROLE_ACTIONS, Action, can
 from mls_tracker.models import Role
 from tests.conftest import sign_in
@@ -66,6 +69,12 @@ SCOPED: dict[tuple[str, str], dict[str, int]] = {
     },
 }
 
+# Each domain keeps its rows in tests/routes_<domain>.py (a SCOPED dict like the one above,
+# and optionally SAMPLE_ARGS), so that the table grows with the code without one long file.
+for _module in pkgutil.iter_modules(tests.__path__):
+    if _module.name.startswith("routes_"):
+        SCOPED.update(importlib.import_module(f"tests.{_module.name}").SCOPED)
+
 # Routes outside any partnership.
 GLOBAL: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "home"): _everyone(302),
@@ -119,6 +128,14 @@ SAMPLE_ARGS = {
 }
 
 
+EXTRA_ARGS: dict[str, str] = {}
+for _module in pkgutil.iter_modules(tests.__path__):
+    if _module.name.startswith("routes_"):
+        EXTRA_ARGS.update(
+            getattr(importlib.import_module(f"tests.{_module.name}"), "SAMPLE_ARGS", {})
+        )
+
+
 def _routes(app):
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -160,11 +177,15 @@ def _csrf(client) -> str:
     return match.group(1)
 
 
-def _url(app, rule, partnership_id: int) -> str:
+def _url(app, rule, partnership_id: int, ids: dict[str, int] | None = None) -> str:
     values = {}
     for argument in rule.arguments:
         if argument == "partnership_id":
             values[argument] = partnership_id
+        elif ids and argument in ids:
+            values[argument] = ids[argument]
+        elif argument in EXTRA_ARGS:
+            values[argument] = EXTRA_ARGS[argument]
         elif argument == "filename":
             values[argument] = SAMPLE_ARGS["filename"][rule.endpoint]
         else:
@@ -192,13 +213,15 @@ def test_matrix(app, world, who):
     for method, rule in sorted(_routes(app), key=lambda r: (r[0], r[1].endpoint) in ENDS_SESSION):
         key = (method, rule.endpoint)
         if key in SCOPED:
-            own = _url(app, rule, world.partnership.id)
+            # Objects of the members' partnership: the same ids under another partnership's
+            # URL must be a 404 too (the object does not belong there).
+            own = _url(app, rule, world.partnership.id, world.ids)
             expected = SCOPED[key][who]
             status = _status(client, method, own)
             if status != expected:
                 failures.append(f"{method} {own}: {status}, expected {expected}")
             if who in MEMBERS:
-                foreign = _url(app, rule, world.other.id)
+                foreign = _url(app, rule, world.other.id, world.ids)
                 status = _status(client, method, foreign)
                 if status != 404:
                     failures.append(f"{method} {foreign} (another partnership): {status}, not 404")

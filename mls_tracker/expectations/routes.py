@@ -1,0 +1,3 @@
+"""Routes of the expectations blueprint."""
+
+from mls_tracker.expectations import bp  # noqa: F401

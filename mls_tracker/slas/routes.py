@@ -1,0 +1,3 @@
+"""Routes of the slas blueprint."""
+
+from mls_tracker.slas import bp  # noqa: F401

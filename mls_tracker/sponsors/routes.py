@@ -1,0 +1,3 @@
+"""Routes of the sponsors blueprint."""
+
+from mls_tracker.sponsors import bp  # noqa: F401
