@@ -1280,9 +1280,10 @@ class _Builder:
                 elif code in spec.not_applicable_in_december and month.month == 12:
                     value, note = None, "No classroom sessions this month"
                 elif code in spec.drifting and index >= drift_start:
-                    # Worsening month after month, ending inside the at-risk band.
-                    end = month_target + 0.3 * (month_risk - month_target)
-                    step = ((index - drift_start + 1) / 6) ** 1.3
+                    # Worsening steadily, ending deep in the at-risk band: the least-squares
+                    # early warning sees it reach the breach side within two months.
+                    end = month_target + 0.7 * (month_risk - month_target)
+                    step = (index - drift_start + 1) / 6
                     value = month_mean + (end - month_mean) * step + rng.gauss(0, spread * 0.05)
                 elif code in spec.forced_breach and month == breach_month:
                     value = month_risk + (month_risk - month_target) * 0.6

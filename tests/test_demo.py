@@ -578,3 +578,20 @@ def test_the_cli_loads_once_and_prints_the_sign_ins(app):
     if_empty = runner.invoke(args=["demo", "load", "--if-empty"])
     assert if_empty.exit_code == 0 and "not loaded" in if_empty.output
     assert _counts() == loaded
+
+
+def test_the_drifting_sla_is_the_one_early_warning_flags(demo):
+    from mls_tracker.models import Partnership
+    from mls_tracker.periods import Month
+    from mls_tracker.services.sla_figures import early_warning, load_sla_series
+
+    flagged = []
+    newest = Month.of(TODAY).previous()
+    for partnership in db.session.scalars(sa.select(Partnership)):
+        for series in load_sla_series(partnership.id, newest.shift(-11), newest):
+            if early_warning(series, newest):
+                flagged.append((partnership.name, series.code))
+    # The planted drift is flagged. A noisy monthly NPS may be too (Sales Enablement's
+    # dipped mid-year): the rule is least squares on six points, with no noise band.
+    assert ("Global Learning Services", "HD-01") in flagged
+    assert len(flagged) <= 2
