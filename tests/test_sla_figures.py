@@ -24,11 +24,12 @@ from mls_tracker.services.sla_figures import (
 HIGHER = Direction.HIGHER_IS_BETTER
 LOWER = Direction.LOWER_IS_BETTER
 D = Decimal
+JAN_2025 = Month(2025, 1)
 
 
 def series(
     direction=HIGHER,
-    targets=((Month(2025, 1), 90, 85),),
+    targets=((JAN_2025, 90, 85),),
     values=None,
     weight=1,
     sla_id=1,
