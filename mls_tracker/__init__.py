@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _configure_logging() -> None:
+    """One log line per event, timestamps in UTC (sign-ins, denials, errors)."""
+    root = logging.getLogger()
+    if any(getattr(h, "_mls_tracker", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    formatter = logging.Formatter(
+        "%(asctime)sZ %(levelname)s %(name)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler._mls_tracker = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance_path = Path(os.environ.get("MLS_INSTANCE_PATH", ROOT / "instance")).resolve()
     app = Flask(
@@ -44,7 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["MLS_ENV"] == "production" and app.debug:
         raise RuntimeError("debug mode must not be on in production")
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _configure_logging()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

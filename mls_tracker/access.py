@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import enum
+import logging
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, g
+from flask import abort, g, request
 from flask_login import current_user
 
 from mls_tracker.extensions import db
 from mls_tracker.models import Membership, Partnership, Role, User
+
+log = logging.getLogger("mls_tracker.access")
+
+
+def _deny(status: int, user: Any, action: Action, partnership_id: int) -> None:
+    log.warning(
+        "denied %s: user=%s action=%r partnership=%s %s %s",
+        status,
+        getattr(user, "id", None),
+        str(action),
+        partnership_id,
+        request.method,
+        request.path,
+    )
+    abort(status)
 
 
 class Action(enum.StrEnum):
@@ -77,14 +93,14 @@ def check(action: Action, partnership_id: int) -> None:
     """
     user = current_user
     if not getattr(user, "is_authenticated", False):
-        abort(404)
+        _deny(404, user, action, partnership_id)
     if user.is_admin:
         return
     role = role_in(user, partnership_id)
     if role is None:
-        abort(404)
-    if action not in ROLE_ACTIONS[role]:
-        abort(403)
+        _deny(404, user, action, partnership_id)
+    elif action not in ROLE_ACTIONS[role]:
+        _deny(403, user, action, partnership_id)
 
 
 ModelT = TypeVar("ModelT")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 from typing import Any
 
@@ -16,6 +17,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import UserSession, utcnow
 
 SESSION_KEY = "mls_sid"
+log = logging.getLogger("mls_tracker.sessions")
 _TOUCH_EVERY = dt.timedelta(seconds=60)
 
 
@@ -35,9 +37,11 @@ def _start(sender: Flask, user: Any, **_extra: Any) -> None:
     )
     db.session.commit()
     session[SESSION_KEY] = token
+    log.info("sign-in: user=%s address=%s", user.id, request.remote_addr)
 
 
 def _end(sender: Flask, user: Any, **_extra: Any) -> None:
+    log.info("sign-out: user=%s", getattr(user, "id", None))
     token = session.pop(SESSION_KEY, None)
     if token:
         db.session.execute(
@@ -77,6 +81,7 @@ def check_session() -> None:
         if record is not None and record.ended_at is None:
             record.ended_at = now
             db.session.commit()
+            log.info("session ended by timeout: user=%s", record.user_id)
         _sign_out_locally()
         return
     if now - record.last_seen_at > _TOUCH_EVERY:

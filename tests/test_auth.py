@@ -253,3 +253,18 @@ def test_repeated_failed_sign_ins_are_slowed_down_per_address(make_app, world):
     for n in range(4):
         assert sign_in(client, f"guess{n}@test.example", "x").status_code == 200
     assert sign_in(client, world.viewer.email).status_code == 429
+
+
+def test_sign_ins_and_denials_are_logged(client, world, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    sign_in(client, world.viewer.email)
+    client.get(f"/partnerships/{world.partnership.id}/invite")
+    client.get(f"/partnerships/{world.other.id}")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith(f"sign-in: user={world.viewer.id}") for m in messages)
+    assert any(m.startswith("denied 403") and f"user={world.viewer.id}" in m for m in messages)
+    assert any(
+        m.startswith("denied 404") and f"partnership={world.other.id}" in m for m in messages
+    )
