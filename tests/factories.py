@@ -238,3 +238,60 @@ def create_sla(
     db.session.add(sla)
     db.session.flush()
     return sla
+
+
+from mls_tracker.models import Attendance, Meeting, MeetingState, utcnow  # noqa: E402
+
+
+def create_meeting(
+    partnership: Partnership,
+    held_on: dt.date,
+    *,
+    state: MeetingState = MeetingState.HELD,
+    present: tuple[Sponsor, ...] = (),
+    absent: tuple[Sponsor, ...] = (),
+) -> Meeting:
+    """A governance meeting with the attendance of the given sponsors."""
+    meeting = Meeting(
+        partnership_id=partnership.id,
+        held_on=held_on,
+        reviewed_month=Month.of(held_on).previous(),
+        state=state,
+        approved_at=utcnow() if state is MeetingState.MINUTES_APPROVED else None,
+    )
+    for sponsor in present:
+        meeting.attendances.append(Attendance(sponsor_id=sponsor.id, present=True))
+    for sponsor in absent:
+        meeting.attendances.append(Attendance(sponsor_id=sponsor.id, present=False))
+    db.session.add(meeting)
+    db.session.flush()
+    return meeting
+
+
+def add_measurement(
+    sla: Sla,
+    month: Month,
+    value: float | None,
+    *,
+    confirmed_by: User | None = None,
+    entered_by: User | None = None,
+    note: str | None = None,
+) -> SlaMeasurement:
+    """A measurement of ``sla``: confirmed when ``confirmed_by`` is given, else proposed;
+    ``value`` None marks the month not applicable."""
+    from mls_tracker.models import utcnow
+
+    measurement = SlaMeasurement(
+        sla_id=sla.id,
+        month=month,
+        value=value,
+        not_applicable=value is None,
+        note=note,
+        state=MeasurementState.CONFIRMED if confirmed_by else MeasurementState.PROPOSED,
+        entered_by_id=entered_by.id if entered_by else None,
+        confirmed_by_id=confirmed_by.id if confirmed_by else None,
+        confirmed_at=utcnow() if confirmed_by else None,
+    )
+    db.session.add(measurement)
+    db.session.flush()
+    return measurement
