@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -18,6 +18,7 @@ from mls_tracker.expectations.forms import (
     ExpectationForm,
     RevisitForm,
 )
+from mls_tracker.exports import csv_response
 from mls_tracker.models import Expectation, ExpectationCategory, Side, utcnow
 from mls_tracker.periods import Month
 from mls_tracker.services import expectations as service
@@ -93,10 +94,8 @@ def export(partnership_id: int):
     today = _today()
     views = service.list_expectations(partnership.id, today, **_filters())
     slug = re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
-    return Response(
-        service.expectations_csv(views),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="expectations-{slug}-{today}.csv"'},
+    return csv_response(
+        f"expectations-{slug}-{today}.csv", service.CSV_COLUMNS, service.expectation_rows(views)
     )
 
 

@@ -8,10 +8,8 @@ the day, who, a note and the next revisit-by date as a ``revisited`` revision.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -191,33 +189,20 @@ CSV_COLUMNS = (
     "Due for review",
     "Last revisited on",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\0", "\r")
 
 
-def neutralise(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (QUALITY.md)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def expectations_csv(views: Iterable[ExpectationView]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+def expectation_rows(views: Iterable[ExpectationView]) -> Iterator[tuple[str, ...]]:
+    """The rows of the CSV export, in ``CSV_COLUMNS`` order."""
     for view in views:
-        writer.writerow(
-            neutralise(cell)
-            for cell in (
-                view.category.value,
-                view.statement,
-                view.owner_side.value,
-                view.agreed_on.isoformat(),
-                view.revisit_by.isoformat(),
-                "yes" if view.due_for_review else "no",
-                view.last_revisited_on.isoformat() if view.last_revisited_on else "",
-            )
+        yield (
+            view.category.value,
+            view.statement,
+            view.owner_side.value,
+            view.agreed_on.isoformat(),
+            view.revisit_by.isoformat(),
+            "yes" if view.due_for_review else "no",
+            view.last_revisited_on.isoformat() if view.last_revisited_on else "",
         )
-    return out.getvalue()
 
 
 # ----------------------------------------------------------------------------- writes
