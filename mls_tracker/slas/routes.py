@@ -1,3 +1,494 @@
-"""Routes of the slas blueprint."""
+"""The SLA pages: the month grid, an SLA's detail, defining SLAs and targets, entering,
+uploading and exporting actuals."""
 
-from mls_tracker.slas import bp  # noqa: F401
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_security import auth_required
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from mls_tracker.access import Action, can, get_object, get_partnership
+from mls_tracker.exports import csv_response
+from mls_tracker.extensions import db
+from mls_tracker.models import Direction, Expectation, Sla, SlaMeasurement, Unit
+from mls_tracker.periods import Month
+from mls_tracker.services import slas as service
+from mls_tracker.services.errors import Conflict, ValidationFailed
+from mls_tracker.slas import bp
+from mls_tracker.slas.forms import (
+    ActualsForm,
+    SlaEditForm,
+    SlaNewForm,
+    TargetForm,
+    UploadConfirmForm,
+    UploadForm,
+)
+
+UPLOAD_SALT = "sla-actuals-upload"
+UPLOAD_MAX_AGE = 3600  # seconds a preview may wait for its confirmation
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {"sla_value": service.format_value, "this_month": service.this_month()}
+
+
+def _month_arg(text: str | None) -> Month | None:
+    if not text:
+        return None
+    try:
+        return Month.parse(text)
+    except ValueError:
+        return None
+
+
+def _reporting_month(partnership_id: int) -> Month:
+    """The month pages show by default: the current one once anything was entered for it,
+    otherwise the last full month."""
+    now = service.this_month()
+    entered = db.session.scalar(
+        sa.select(SlaMeasurement.id)
+        .join(Sla, Sla.id == SlaMeasurement.sla_id)
+        .where(Sla.partnership_id == partnership_id, SlaMeasurement.month == now)
+        .limit(1)
+    )
+    return now if entered is not None else now.previous()
+
+
+def _last_month(partnership_id: int) -> Month:
+    """``?to=YYYY-MM`` if given (never after the current month), else the reporting month."""
+    chosen = _month_arg(request.args.get("to"))
+    if chosen is None:
+        return _reporting_month(partnership_id)
+    return min(chosen, service.this_month())
+
+
+# ----------------------------------------------------------------------------- grid
+
+
+@bp.get("/")
+@auth_required()
+def index(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    last = _last_month(partnership.id)
+    grid = service.month_grid(partnership.id, last)
+    return render_template(
+        "slas/index.html",
+        partnership=partnership,
+        grid=grid,
+        last=last,
+        inactive=service.inactive_slas(partnership.id),
+        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        may_enter=can(current_user, Action.PROPOSE_ACTUALS, partnership.id),
+    )
+
+
+@bp.get("/export.csv")
+@auth_required()
+def export(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    last = _last_month(partnership.id)
+    first = last.shift(-(service.GRID_MONTHS - 1))
+    return csv_response(
+        f"sla-actuals-{partnership.id}-{first}-to-{last}.csv",
+        service.EXPORT_HEADER,
+        service.export_rows(partnership.id, last),
+    )
+
+
+# ----------------------------------------------------------------------------- SLAs
+
+
+def _expectation_choices(partnership_id: int) -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        sa.select(Expectation.id, Expectation.category, Expectation.statement)
+        .where(Expectation.partnership_id == partnership_id)
+        .order_by(Expectation.category, Expectation.statement)
+    )
+    choices = []
+    for expectation_id, category, statement in rows:
+        text = statement if len(statement) <= 90 else statement[:88].rstrip() + "…"
+        choices.append((expectation_id, f"{str(category).capitalize()} — {text}"))
+    return choices
+
+
+def _definition(form: SlaNewForm | SlaEditForm) -> service.SlaDefinition:
+    return service.SlaDefinition(
+        code=form.code.data or "",
+        name=form.name.data or "",
+        definition=form.definition.data,
+        unit=Unit(form.unit.data),
+        direction=Direction(form.direction.data),
+        weight=form.weight.data,
+        expectation_id=form.expectation.data or None,
+    )
+
+
+def _add_problems(form, problems: dict[str, str]) -> None:
+    """Business-rule messages beside fields that passed the form's own checks, so that a
+    person sees every problem at once rather than one per attempt."""
+    for name, message in problems.items():
+        field = getattr(form, name, None)
+        if field is not None and not field.errors:
+            field.errors = [*field.errors, message]
+
+
+def _show_all_problems(form, partnership_id: int, sla: Sla | None = None) -> None:
+    _add_problems(
+        form,
+        service.definition_problems(
+            partnership_id,
+            code=form.code.data,
+            name=form.name.data,
+            weight=form.weight.data,
+            expectation_id=form.expectation.data or None,
+            sla_id=sla.id if sla else None,
+        ),
+    )
+    if (
+        hasattr(form, "target")
+        and form.unit.data in set(Unit)
+        and form.direction.data in set(Direction)
+    ):
+        _add_problems(
+            form,
+            service.target_problems(
+                Unit(form.unit.data),
+                Direction(form.direction.data),
+                form.target.data,
+                form.at_risk_threshold.data,
+            ),
+        )
+
+
+def _field_error(form, error: ValidationFailed, default: str) -> None:
+    field = getattr(form, error.field or default, None) or getattr(form, default)
+    field.errors = [*field.errors, str(error)]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@auth_required()
+def new(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = SlaNewForm()
+    form.expectation.choices = _expectation_choices(partnership.id)
+    if request.method == "GET":
+        form.applies_from.data = str(service.this_month())
+    valid = form.validate_on_submit()
+    if request.method == "POST":
+        _show_all_problems(form, partnership.id)
+        valid = valid and not any(field.errors for field in form)
+    if valid:
+        try:
+            sla = service.create_sla(
+                current_user,
+                partnership,
+                _definition(form),
+                target=form.target.data,
+                at_risk_threshold=form.at_risk_threshold.data,
+                applies_from=Month.parse(form.applies_from.data),
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            _field_error(form, error, "code")
+        else:
+            flash(f"SLA {sla.code} created.", "success")
+            return redirect(url_for(".show", partnership_id=partnership.id, sla_id=sla.id))
+    return render_template("slas/form.html", partnership=partnership, form=form, sla=None)
+
+
+@bp.get("/<int:sla_id>")
+@auth_required()
+def show(partnership_id: int, sla_id: int):
+    sla = get_object(Sla, sla_id, partnership_id)
+    partnership = get_partnership(partnership_id)
+    last = _last_month(partnership.id)
+    return render_template(
+        "slas/show.html",
+        partnership=partnership,
+        sla=sla,
+        history=service.target_history(sla),
+        months=service.sla_months(sla, last),
+        may_manage=can(current_user, Action.MANAGE, partnership.id),
+    )
+
+
+@bp.route("/<int:sla_id>/edit", methods=["GET", "POST"])
+@auth_required()
+def edit(partnership_id: int, sla_id: int):
+    sla = get_object(Sla, sla_id, partnership_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = SlaEditForm(obj=sla if request.method == "GET" else None)
+    form.expectation.choices = _expectation_choices(partnership.id)
+    if request.method == "GET":
+        form.expectation.data = sla.expectation_id
+        form.version.data = str(sla.version)
+    conflict = None
+    valid = form.validate_on_submit()
+    if request.method == "POST":
+        _show_all_problems(form, partnership.id, sla)
+        valid = valid and not any(field.errors for field in form)
+    if valid:
+        try:
+            service.update_sla(
+                current_user,
+                sla,
+                _definition(form),
+                active=form.active.data,
+                version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+            )
+        except Conflict as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+            conflict = db.session.get(Sla, sla_id)
+            form.version.data = str(conflict.version)
+        except ValidationFailed as error:
+            db.session.rollback()
+            _field_error(form, error, "code")
+        else:
+            flash(f"SLA {sla.code} saved.", "success")
+            return redirect(url_for(".show", partnership_id=partnership.id, sla_id=sla.id))
+    return render_template(
+        "slas/form.html", partnership=partnership, form=form, sla=sla, conflict=conflict
+    )
+
+
+@bp.route("/<int:sla_id>/target", methods=["GET", "POST"])
+@auth_required()
+def target(partnership_id: int, sla_id: int):
+    sla = get_object(Sla, sla_id, partnership_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = TargetForm()
+    if request.method == "GET":
+        form.applies_from.data = str(service.this_month().next())
+        current = sla.target_for(service.this_month())
+        if current is not None:
+            form.target.data = Decimal(service.format_value(current.target))
+            form.at_risk_threshold.data = Decimal(service.format_value(current.at_risk_threshold))
+    valid = form.validate_on_submit()
+    if request.method == "POST":
+        _add_problems(
+            form,
+            service.target_problems(
+                sla.unit, sla.direction, form.target.data, form.at_risk_threshold.data
+            ),
+        )
+        valid = valid and not any(field.errors for field in form)
+    if valid:
+        applies_from = Month.parse(form.applies_from.data)
+        try:
+            service.set_target(
+                current_user,
+                sla,
+                target=form.target.data,
+                at_risk_threshold=form.at_risk_threshold.data,
+                applies_from=applies_from,
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            _field_error(form, error, "target")
+        else:
+            flash(
+                f"New target for {sla.code} in force from {applies_from.label}; earlier months "
+                "keep their target.",
+                "success",
+            )
+            return redirect(url_for(".show", partnership_id=partnership.id, sla_id=sla.id))
+    return render_template(
+        "slas/target.html",
+        partnership=partnership,
+        sla=sla,
+        form=form,
+        history=service.target_history(sla),
+    )
+
+
+# ----------------------------------------------------------------------------- actuals
+
+
+@bp.get("/actuals")
+@auth_required()
+def pick_month(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.PROPOSE_ACTUALS)
+    month = _month_arg(request.args.get("month")) or _reporting_month(partnership.id)
+    return redirect(url_for(".actuals", partnership_id=partnership.id, month=str(month)))
+
+
+def _int(text: str | None) -> int:
+    return int(text) if (text or "").strip().isdigit() else 0
+
+
+@bp.route("/actuals/<month>", methods=["GET", "POST"])
+@auth_required()
+def actuals(partnership_id: int, month: str):
+    partnership = get_partnership(partnership_id, Action.PROPOSE_ACTUALS)
+    period = _month_arg(month)
+    if period is None:
+        abort(404)
+    form = ActualsForm()
+    grid = service.month_grid(partnership.id, period, months=1)
+    stored = service.month_measurements(partnership.id, period)
+    manager = can(current_user, Action.MANAGE, partnership.id)
+    posted: dict[int, service.ActualInput] = {}
+    errors: dict[int, str] = {}
+    conflicts: dict[int, SlaMeasurement] = {}
+    future = period > service.this_month()
+    if request.method == "POST" and form.validate_on_submit():
+        confirm_all = manager and bool(request.form.get("confirm_all"))
+        for row in grid.rows:
+            sla_id = row.series.sla_id
+            if f"value-{sla_id}" not in request.form and f"na-{sla_id}" not in request.form:
+                continue
+            posted[sla_id] = service.ActualInput(
+                sla_id=sla_id,
+                value=request.form.get(f"value-{sla_id}", ""),
+                not_applicable=bool(request.form.get(f"na-{sla_id}")),
+                note=request.form.get(f"note-{sla_id}", ""),
+                seen_version=_int(request.form.get(f"version-{sla_id}")),
+                confirm=confirm_all or bool(request.form.get(f"confirm-{sla_id}")),
+            )
+        try:
+            outcome = service.save_month_actuals(
+                current_user, partnership, period, list(posted.values())
+            )
+        except ValidationFailed as error:
+            form.form_errors.append(str(error))
+        else:
+            if outcome.ok and (outcome.saved or outcome.confirmed):
+                parts = []
+                if outcome.saved:
+                    state = "confirmed" if manager else "proposed: a lead will confirm them"
+                    parts.append(f"{outcome.saved} actual{'s' * (outcome.saved != 1)} ({state})")
+                if outcome.confirmed:
+                    parts.append(f"{outcome.confirmed} confirmed")
+                flash(f"Saved for {period.label}: {', '.join(parts)}.", "success")
+                return redirect(url_for(".index", partnership_id=partnership.id, to=str(period)))
+            if outcome.ok:
+                form.form_errors.append(
+                    "Nothing to save: enter a value, mark a month not applicable"
+                    + (" or tick “Confirm”." if manager else ".")
+                )
+            else:
+                errors, conflicts = outcome.errors, outcome.conflicts
+                count = len(errors)
+                form.form_errors.append(
+                    f"Nothing was saved: {count} row{'s' * (count != 1)} need"
+                    f"{'s' * (count == 1)} your attention (marked below)."
+                )
+                stored = service.month_measurements(partnership.id, period)
+    return render_template(
+        "slas/actuals.html",
+        partnership=partnership,
+        form=form,
+        period=period,
+        grid=grid,
+        stored=stored,
+        posted=posted,
+        errors=errors,
+        conflicts=conflicts,
+        manager=manager,
+        future=future,
+    )
+
+
+# ----------------------------------------------------------------------------- upload
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=UPLOAD_SALT)
+
+
+def _render_upload(partnership, form, preview=None, confirm_form=None, saved=None):
+    return render_template(
+        "slas/upload.html",
+        partnership=partnership,
+        form=form,
+        preview=preview,
+        confirm_form=confirm_form,
+        manager=can(current_user, Action.MANAGE, partnership.id),
+        max_rows=service.MAX_UPLOAD_ROWS,
+    )
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@auth_required()
+def upload(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.PROPOSE_ACTUALS)
+    form = UploadForm()
+    if form.validate_on_submit():
+        try:
+            raw_rows = service.parse_actuals_csv(form.file.data.read())
+        except ValidationFailed as error:
+            form.file.errors = [*form.file.errors, str(error)]
+        else:
+            preview = service.preview_upload(current_user, partnership, raw_rows)
+            confirm_form = None
+            if not preview.errors and preview.writes:
+                confirm_form = UploadConfirmForm()
+                confirm_form.payload.data = _serializer().dumps(
+                    {
+                        "p": partnership.id,
+                        "u": current_user.id,
+                        "rows": [
+                            [
+                                r.raw.line,
+                                r.raw.code,
+                                r.raw.month,
+                                r.raw.value,
+                                r.raw.note,
+                                r.seen_version,
+                            ]
+                            for r in preview.rows
+                        ],
+                    }
+                )
+            return _render_upload(partnership, form, preview, confirm_form)
+    return _render_upload(partnership, form)
+
+
+@bp.post("/upload/confirm")
+@auth_required()
+def upload_confirm(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.PROPOSE_ACTUALS)
+    confirm_form = UploadConfirmForm()
+    form = UploadForm(formdata=None)
+    if confirm_form.validate_on_submit():
+        try:
+            data = _serializer().loads(confirm_form.payload.data or "", max_age=UPLOAD_MAX_AGE)
+        except BadSignature:
+            data = None
+        if (
+            isinstance(data, dict)
+            and data.get("p") == partnership.id
+            and data.get("u") == current_user.id
+        ):
+            rows = [service.RawRow(*row[:5]) for row in data["rows"]]
+            versions = [row[5] for row in data["rows"]]
+            result = service.save_upload(current_user, partnership, rows, versions)
+            if not result.errors:
+                written = len(result.writes)
+                state = (
+                    "confirmed"
+                    if can(current_user, Action.MANAGE, partnership.id)
+                    else ("proposed: a lead will confirm them")
+                )
+                flash(f"Saved {written} actual{'s' * (written != 1)} ({state}).", "success")
+                return redirect(url_for(".index", partnership_id=partnership.id))
+            form.file.errors = ["Nothing was saved: see the rows below."]
+            return _render_upload(partnership, form, result)
+    form.file.errors = [
+        "This preview has expired or was altered, so nothing was saved. Upload the file again."
+    ]
+    return _render_upload(partnership, form)
