@@ -7,6 +7,12 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
+
+def utc_today() -> dt.date:
+    """Today's date in UTC: the one definition of "today" for figures and due dates."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -38,7 +44,8 @@ class Month:
 
     @classmethod
     def current(cls, today: dt.date | None = None) -> Month:
-        return cls.of(today or dt.date.today())
+        """The month of ``today``, by default the current UTC date."""
+        return cls.of(today or utc_today())
 
     @property
     def first_day(self) -> dt.date:

@@ -11,12 +11,15 @@ from flask_security import hash_password
 
 from mls_tracker.extensions import db
 from mls_tracker.models import (
+    Attendance,
     Direction,
     EngagementModel,
     Expectation,
     ExpectationCategory,
     GovernanceModel,
     MeasurementState,
+    Meeting,
+    MeetingState,
     Membership,
     Organisation,
     OrganisationKind,
@@ -31,6 +34,7 @@ from mls_tracker.models import (
     Sponsor,
     Unit,
     User,
+    utcnow,
 )
 from mls_tracker.periods import Month
 
@@ -240,9 +244,6 @@ def create_sla(
     return sla
 
 
-from mls_tracker.models import Attendance, Meeting, MeetingState, utcnow  # noqa: E402
-
-
 def create_meeting(
     partnership: Partnership,
     held_on: dt.date,
@@ -279,8 +280,6 @@ def add_measurement(
 ) -> SlaMeasurement:
     """A measurement of ``sla``: confirmed when ``confirmed_by`` is given, else proposed;
     ``value`` None marks the month not applicable."""
-    from mls_tracker.models import utcnow
-
     measurement = SlaMeasurement(
         sla_id=sla.id,
         month=month,

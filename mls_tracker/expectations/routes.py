@@ -19,8 +19,8 @@ from mls_tracker.expectations.forms import (
     RevisitForm,
 )
 from mls_tracker.exports import csv_response
-from mls_tracker.models import Expectation, ExpectationCategory, Side, utcnow
-from mls_tracker.periods import Month
+from mls_tracker.models import Expectation, ExpectationCategory, Side
+from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import expectations as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 
@@ -28,7 +28,7 @@ DEFAULT_REVISIT_MONTHS = 12
 
 
 def _today() -> dt.date:
-    return utcnow().date()
+    return utc_today()
 
 
 def _attach(form, error: ValidationFailed) -> None:

@@ -13,6 +13,7 @@ from mls_tracker.auth.forms import InviteForm
 from mls_tracker.extensions import db
 from mls_tracker.models import Invitation, Membership, Partnership, Role, Sponsor, User, utcnow
 from mls_tracker.partnerships import bp
+from mls_tracker.periods import utc_today
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.invitations import invite_person
 
@@ -56,7 +57,7 @@ def show(partnership_id: int):
         .where(Membership.partnership_id == partnership.id)
         .order_by(Membership.role, User.display_name)
     ).all()
-    today = utcnow().date()
+    today = utc_today()
     sponsors = db.session.scalars(
         sa.select(Sponsor)
         .options(so.joinedload(Sponsor.region))

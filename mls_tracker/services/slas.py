@@ -58,7 +58,7 @@ _CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,19}$")
 
 def this_month(today: dt.date | None = None) -> Month:
     """The current month (UTC): actuals may be entered for it and any month before."""
-    return Month.of(today or utcnow().date())
+    return Month.current(today)
 
 
 def may_manage(user: User, partnership_id: int) -> bool:

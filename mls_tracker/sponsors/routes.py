@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_object, get_partnership
-from mls_tracker.models import Partnership, Side, Sponsor, utcnow
+from mls_tracker.models import Partnership, Side, Sponsor
+from mls_tracker.periods import utc_today
 from mls_tracker.services import sponsors as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 from mls_tracker.sponsors import bp
 from mls_tracker.sponsors.forms import UNLINKED, EditSponsorForm, EndSponsorForm, SponsorForm
 
 
-def _today():
-    return utcnow().date()
+def _today() -> dt.date:
+    return utc_today()
 
 
 def _set_choices(form: SponsorForm, partnership: Partnership, sponsor: Sponsor | None = None):
