@@ -88,11 +88,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from mls_tracker import headers
+    from mls_tracker.actions import bp as actions_bp
     from mls_tracker.auth import bp as auth_bp
+    from mls_tracker.changes import bp as changes_bp
     from mls_tracker.expectations import bp as expectations_bp
+    from mls_tracker.meetings import bp as meetings_bp
     from mls_tracker.partnerships import bp as partnerships_bp
     from mls_tracker.slas import bp as slas_bp
     from mls_tracker.sponsors import bp as sponsors_bp
+    from mls_tracker.wins import bp as wins_bp
 
     headers.init_app(app)
     app.register_blueprint(auth_bp)
@@ -100,6 +104,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sponsors_bp)
     app.register_blueprint(expectations_bp)
     app.register_blueprint(slas_bp)
+    app.register_blueprint(meetings_bp)
+    app.register_blueprint(actions_bp)
+    app.register_blueprint(changes_bp)
+    app.register_blueprint(wins_bp)
 
     # Lets shared templates link to sections only once their blueprint exists.
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions

@@ -13,6 +13,7 @@ import pytest
 
 import tests
 from mls_tracker.access import ROLE_ACTIONS, Action, can
+from mls_tracker.extensions import db
 from mls_tracker.models import Role
 from tests.conftest import sign_in
 
@@ -129,11 +130,15 @@ SAMPLE_ARGS = {
 
 
 EXTRA_ARGS: dict[str, str] = {}
+# A routes_<domain>.py may define prepare(world) -> {"meeting_id": …}: objects of the members'
+# partnership it creates for the walk, by URL argument name.
+PREPARERS = []
 for _module in pkgutil.iter_modules(tests.__path__):
     if _module.name.startswith("routes_"):
-        EXTRA_ARGS.update(
-            getattr(importlib.import_module(f"tests.{_module.name}"), "SAMPLE_ARGS", {})
-        )
+        _routes_module = importlib.import_module(f"tests.{_module.name}")
+        EXTRA_ARGS.update(getattr(_routes_module, "SAMPLE_ARGS", {}))
+        if hasattr(_routes_module, "prepare"):
+            PREPARERS.append(_routes_module.prepare)
 
 
 def _routes(app):
@@ -207,6 +212,9 @@ def _status(client, method: str, url: str) -> int:
 
 @pytest.mark.parametrize("who", EVERYONE)
 def test_matrix(app, world, who):
+    for prepare in PREPARERS:
+        world.ids.update(prepare(world))
+    db.session.commit()
     client = _client_for(app, world, who)
     failures = []
     # Routes that end the session go last, so the rest are walked signed in.

@@ -1,0 +1,3 @@
+"""Routes of the actions blueprint."""
+
+from mls_tracker.actions import bp  # noqa: F401

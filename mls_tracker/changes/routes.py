@@ -1,0 +1,3 @@
+"""Routes of the changes blueprint."""
+
+from mls_tracker.changes import bp  # noqa: F401

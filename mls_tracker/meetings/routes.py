@@ -1,0 +1,3 @@
+"""Routes of the meetings blueprint."""
+
+from mls_tracker.meetings import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Routes of the wins blueprint."""
+
+from mls_tracker.wins import bp  # noqa: F401
