@@ -84,6 +84,7 @@ GLOBAL: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "bootstrap.static"): _everyone(200),
     ("GET", "security.static"): _everyone(404),
     ("GET", "partnerships.index"): _everyone(200, anonymous=302),
+    ("GET", "actions.mine"): _everyone(200, anonymous=302),
     ("GET", "security.login"): _everyone(302, anonymous=200),
     ("POST", "security.login"): _everyone(302, anonymous=200),
     ("POST", "security.logout"): _everyone(302),

@@ -1,3 +1,212 @@
-"""Routes of the wins blueprint."""
+"""Wins: the list (sorted, filtered, as CSV), one win, and logging, editing and deleting
+wins."""
 
-from mls_tracker.wins import bp  # noqa: F401
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_security import auth_required
+
+from mls_tracker.access import Action, can, get_object, get_partnership
+from mls_tracker.exports import csv_response
+from mls_tracker.models import Partnership, Win
+from mls_tracker.periods import utc_today
+from mls_tracker.services import changes as changes_service
+from mls_tracker.services import wins as service
+from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.wins import bp
+from mls_tracker.wins.forms import NO_REGION, DeleteForm, EditWinForm, WinForm
+
+
+def _today() -> dt.date:
+    return utc_today()
+
+
+def _attach(form, error: ValidationFailed) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        form.form_errors.append(str(error))
+    else:
+        field.errors = [*field.errors, str(error)]
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _filters(partnership: Partnership) -> dict:
+    """The list's filters from the query string; unknown values are ignored."""
+    region_id = request.args.get("region", type=int)
+    return {
+        "region_id": region_id
+        if region_id in {region.id for region in partnership.regions}
+        else None,
+        "shareable_only": request.args.get("shareable") == "1",
+    }
+
+
+def _sort() -> str:
+    sort = request.args.get("sort", "")
+    return sort if sort in service.SORTS else service.SORTS[0]
+
+
+def _set_choices(form: WinForm, partnership: Partnership, win: Win | None = None) -> None:
+    regions = [
+        (region.id, region.name) for region in changes_service.regions_in_scope(partnership.id)
+    ]
+    if win is not None and win.region is not None and win.region_id not in dict(regions):
+        regions.append((win.region_id, f"{win.region.name} (no longer in scope)"))
+    form.region_id.choices = [(NO_REGION, "No particular region"), *regions]
+
+
+def _form_values(form: WinForm) -> dict:
+    return {
+        "title": form.title.data,
+        "story": form.story.data,
+        "won_on": form.won_on.data,
+        "region_id": form.region_id.data or None,
+        "measurable_impact": form.measurable_impact.data,
+        "shareable": form.shareable.data,
+    }
+
+
+@bp.get("/")
+@auth_required()
+def index(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    filters = _filters(partnership)
+    sort = _sort()
+    views = service.list_wins(partnership.id, **filters, sort=sort)
+    return render_template(
+        "wins/index.html",
+        partnership=partnership,
+        wins=views,
+        filters=filters,
+        filtered=any(filters.values()),
+        sort=sort,
+        shareable_count=sum(1 for view in views if view.shareable),
+        regions=changes_service.regions_in_scope(partnership.id),
+        may_log=can(current_user, Action.LOG_WINS_AND_CHANGES, partnership.id),
+        may_manage=can(current_user, Action.MANAGE, partnership.id),
+    )
+
+
+@bp.get("/export.csv")
+@auth_required()
+def export(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    views = service.list_wins(partnership.id, **_filters(partnership), sort=_sort())
+    slug = re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
+    return csv_response(f"wins-{slug}-{_today()}.csv", service.CSV_COLUMNS, service.win_rows(views))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@auth_required()
+def new(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.LOG_WINS_AND_CHANGES)
+    form = WinForm()
+    _set_choices(form, partnership)
+    if not form.is_submitted():
+        form.won_on.data = _today()
+    if form.validate_on_submit():
+        try:
+            win = service.log_win(current_user, partnership, _today(), **_form_values(form))
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        else:
+            flash(f"Win “{win.title}” logged.", "success")
+            return redirect(url_for(".show", partnership_id=partnership.id, win_id=win.id))
+    return render_template("wins/form.html", partnership=partnership, form=form, win=None)
+
+
+@bp.get("/<int:win_id>")
+@auth_required()
+def show(partnership_id: int, win_id: int):
+    win = get_object(Win, win_id, partnership_id)
+    partnership = get_partnership(partnership_id)
+    return render_template(
+        "wins/show.html",
+        partnership=partnership,
+        win=service.win_view(win),
+        may_manage=can(current_user, Action.MANAGE, partnership.id),
+    )
+
+
+@bp.route("/<int:win_id>/edit", methods=["GET", "POST"])
+@auth_required()
+def edit(partnership_id: int, win_id: int):
+    win = get_object(Win, win_id, partnership_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = EditWinForm(obj=None if request.method == "POST" else win)
+    _set_choices(form, partnership, win)
+    if not form.is_submitted():
+        form.region_id.data = win.region_id or NO_REGION
+        form.version.data = str(win.version)
+    conflict = conflict_message = None
+    if form.validate_on_submit():
+        try:
+            service.update_win(
+                current_user,
+                win,
+                _today(),
+                **_form_values(form),
+                expected_version=_int(form.version.data),
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        except Conflict as error:
+            conflict = service.win_view(win)
+            conflict_message = str(error)
+            # Saving again now is a deliberate choice to replace what is shown as current.
+            form.version.data = str(conflict.version)
+        else:
+            flash(f"Win “{win.title}” saved.", "success")
+            return redirect(url_for(".show", partnership_id=partnership.id, win_id=win.id))
+    return render_template(
+        "wins/form.html",
+        partnership=partnership,
+        form=form,
+        win=win,
+        conflict=conflict,
+        conflict_message=conflict_message,
+    )
+
+
+@bp.route("/<int:win_id>/delete", methods=["GET", "POST"])
+@auth_required()
+def delete(partnership_id: int, win_id: int):
+    win = get_object(Win, win_id, partnership_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = DeleteForm()
+    if not form.is_submitted():
+        form.version.data = str(win.version)
+    conflict_message = None
+    if form.validate_on_submit():
+        title = win.title
+        try:
+            service.delete_win(current_user, win, expected_version=_int(form.version.data))
+        except PermissionDenied:
+            abort(403)
+        except Conflict as error:
+            conflict_message = str(error) + " Look at it again before deleting it."
+            form.version.data = str(win.version)
+        else:
+            flash(f"Win “{title}” deleted.", "success")
+            return redirect(url_for(".index", partnership_id=partnership.id))
+    return render_template(
+        "wins/delete.html",
+        partnership=partnership,
+        form=form,
+        win=service.win_view(win),
+        conflict_message=conflict_message,
+    )

@@ -1,0 +1,91 @@
+"""Forms for logging, editing and deleting a change."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from mls_tracker.models import ChangeStatus, ChangeType
+
+NO_OWNER = 0
+TYPE_CHOICES = [(t.value, t.value.capitalize()) for t in ChangeType]
+STATUS_CHOICES = [(s.value, s.value.capitalize()) for s in ChangeStatus]
+
+
+class PlainDateField(DateField):
+    """A date field whose message for text that is not a date says what to type."""
+
+    def __init__(
+        self, *args, invalid_message: str = "Enter a date: day, month and year.", **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.invalid_message = invalid_message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(self.invalid_message) from error
+
+
+def version_field() -> HiddenField:
+    return HiddenField(
+        validators=[
+            DataRequired("This form is out of date: open the page again and redo your change.")
+        ]
+    )
+
+
+class ChangeForm(FlaskForm):
+    """Region and owner choices are set by the view."""
+
+    title = StringField(
+        "Title", validators=[DataRequired("Enter a title for the change."), Length(max=200)]
+    )
+    change_type = SelectField(
+        "Type of change",
+        choices=TYPE_CHOICES,
+        validators=[InputRequired("Choose the type of change.")],
+    )
+    status = SelectField(
+        "Status",
+        choices=STATUS_CHOICES,
+        default=ChangeStatus.PLANNED.value,
+        validators=[InputRequired("Choose a status.")],
+    )
+    planned_on = PlainDateField(
+        "Planned date (optional)",
+        validators=[Optional()],
+        invalid_message="Enter the planned date as a date: day, month and year.",
+    )
+    region_ids = SelectMultipleField(
+        "Impacted regions",
+        coerce=int,
+        validate_choice=False,  # the service says which regions are allowed, with a message
+    )
+    owner_id = SelectField("Owner (optional)", coerce=int, validate_choice=False, default=NO_OWNER)
+    description = TextAreaField("Description (optional)", render_kw={"rows": 4})
+    communication_plan = TextAreaField(
+        "Communication plan (optional)",
+        render_kw={"rows": 3},
+        description="Who hears about it, how and when.",
+    )
+    submit = SubmitField("Save change")
+
+
+class EditChangeForm(ChangeForm):
+    version = version_field()
+
+
+class DeleteForm(FlaskForm):
+    version = version_field()
+    submit = SubmitField("Delete")
