@@ -62,5 +62,8 @@ def create_admin(email: str, display_name: str, password: str) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from mls_tracker.actions.cli import register_cli as register_actions_cli
+
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    register_actions_cli(app)

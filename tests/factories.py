@@ -11,6 +11,8 @@ from flask_security import hash_password
 
 from mls_tracker.extensions import db
 from mls_tracker.models import (
+    ActionItem,
+    ActionStatus,
     Attendance,
     Direction,
     EngagementModel,
@@ -25,6 +27,7 @@ from mls_tracker.models import (
     OrganisationKind,
     Partnership,
     PartnershipStatus,
+    Priority,
     Region,
     Role,
     Side,
@@ -294,3 +297,35 @@ def add_measurement(
     db.session.add(measurement)
     db.session.flush()
     return measurement
+
+
+def create_action(
+    partnership: Partnership,
+    title: str = "Send the completion report",
+    *,
+    due_on: dt.date,
+    owner: User | None = None,
+    side: Side = Side.PROVIDER,
+    status: ActionStatus = ActionStatus.OPEN,
+    priority: Priority = Priority.MEDIUM,
+    meeting: Meeting | None = None,
+    times_carried: int = 0,
+) -> ActionItem:
+    """An action item of ``partnership`` (closed today when given a closed status)."""
+    item = ActionItem(
+        partnership_id=partnership.id,
+        meeting_id=meeting.id if meeting else None,
+        title=title,
+        owner_side=side,
+        owner_id=owner.id if owner else None,
+        due_on=due_on,
+        status=status,
+        priority=priority,
+        times_carried=times_carried,
+        closed_on=dt.date.today()
+        if status in (ActionStatus.DONE, ActionStatus.CANCELLED)
+        else None,
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item

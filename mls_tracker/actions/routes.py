@@ -1,3 +1,419 @@
-"""Routes of the actions blueprint."""
+"""Routes of the actions blueprint: the partnership's action plan, an item's timeline and
+updates, and everyone's My actions."""
 
-from mls_tracker.actions import bp  # noqa: F401
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_security import auth_required
+
+from mls_tracker.access import Action, can, get_object, get_partnership
+from mls_tracker.actions import bp
+from mls_tracker.actions.forms import (
+    NONE,
+    ActionForm,
+    EditActionForm,
+    FilterForm,
+    ReopenForm,
+    UpdateForm,
+    VerifyForm,
+)
+from mls_tracker.exports import csv_response
+from mls_tracker.models import ActionItem, Partnership, Side
+from mls_tracker.periods import utc_today
+from mls_tracker.services import actions as service
+from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+
+PREFIX = "/partnerships/<int:partnership_id>/actions"
+
+
+def _today() -> dt.date:
+    return utc_today()
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _attach(form, error: ValidationFailed) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        form.form_errors.append(str(error))
+    else:
+        field.errors = [*field.errors, str(error)]
+
+
+# ----------------------------------------------------------------------------- lists
+
+
+def _filters(partnership_id: int) -> tuple[FilterForm, service.Filters]:
+    form = FilterForm(formdata=request.args)
+    form.owner_id.choices = [(NONE, "Anyone")] + [
+        (c.id, c.name) for c in service.owner_candidates(partnership_id)
+    ]
+    form.validate()
+    status = form.status.data or service.NOT_CLOSED  # open work first; "all" shows every item
+    if status not in {service.NOT_CLOSED, *(s.value for s in service.ActionStatus)}:
+        status = None
+    side = form.owner_side.data
+    filters = service.Filters(
+        status=status,
+        owner_side=Side(side) if side in {s.value for s in Side} else None,
+        owner_id=form.owner_id.data or None,
+        overdue=bool(form.overdue.data),
+        due_within=form.due_within.data if not form.due_within.errors else None,
+        sort=form.sort.data if form.sort.data in service.SORTS else "due",
+        descending=form.order.data == "desc",
+    )
+    return form, filters
+
+
+@bp.get(f"{PREFIX}/")
+@auth_required()
+def index(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    form, filters = _filters(partnership.id)
+    today = _today()
+    rows = service.list_actions(partnership.id, filters, today)
+    return render_template(
+        "actions/index.html",
+        partnership=partnership,
+        rows=rows,
+        form=form,
+        filters=filters,
+        filtered=any(
+            (
+                filters.status != service.NOT_CLOSED,
+                filters.owner_side,
+                filters.owner_id,
+                filters.overdue,
+                filters.due_within is not None,
+            )
+        ),
+        today=today,
+        may_manage=can(current_user, Action.MANAGE, partnership.id),
+    )
+
+
+@bp.get(f"{PREFIX}/export.csv")
+@auth_required()
+def export(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    _, filters = _filters(partnership.id)
+    today = _today()
+    rows = service.list_actions(partnership.id, filters, today)
+    header = [
+        "id",
+        "title",
+        "owner side",
+        "owner",
+        "due on",
+        "priority",
+        "status",
+        "overdue",
+        "times carried",
+        "closed on",
+        "verified",
+        "meeting",
+    ]
+    return csv_response(
+        f"actions-{partnership.id}-{today.isoformat()}.csv",
+        header,
+        (
+            [
+                row.id,
+                row.title,
+                row.owner_side.value,
+                row.owner_name,
+                row.due_on.isoformat(),
+                row.priority.value,
+                row.status.value,
+                "yes" if row.overdue else "no",
+                row.times_carried,
+                row.closed_on.isoformat() if row.closed_on else "",
+                "yes" if row.verified else "no",
+                row.meeting_held_on.isoformat() if row.meeting_held_on else "",
+            ]
+            for row in rows
+        ),
+    )
+
+
+@bp.get("/my-actions")
+@auth_required()
+def mine():
+    today = _today()
+    mine = service.my_actions(current_user, today)
+    sort = request.args.get("sort", "due")
+    owned = list(mine.owned)
+    if sort == "partnership":
+        owned.sort(key=lambda row: (row.partnership_name.lower(), row.due_on, row.id))
+    soon = today + dt.timedelta(days=service.REMIND_WITHIN_DAYS)
+    groups = [
+        ("Overdue", [row for row in owned if row.overdue]),
+        ("Due in the next 7 days", [row for row in owned if today <= row.due_on <= soon]),
+        ("Later", [row for row in owned if row.due_on > soon]),
+    ]
+    return render_template(
+        "actions/mine.html",
+        mine=mine,
+        groups=groups if sort != "partnership" else [("All my open items", owned)],
+        sort="partnership" if sort == "partnership" else "due",
+        today=today,
+    )
+
+
+# ----------------------------------------------------------------------------- create / edit
+
+
+def _set_choices(form: ActionForm, partnership_id: int) -> None:
+    candidates = service.owner_candidates(partnership_id)
+    form.owner_id.choices = [(NONE, "Nobody yet")] + [
+        (c.id, f"{c.name} ({c.role}, {c.side} side)") for c in candidates
+    ]
+    slas, challenges = service.link_choices(partnership_id)
+    form.sla_id.choices = [(NONE, "None")] + slas
+    form.challenge_id.choices = [(NONE, "None")] + challenges
+
+
+def _values(form: ActionForm) -> dict:
+    return {
+        "title": form.title.data,
+        "description": form.description.data,
+        "owner_side": form.owner_side.data,
+        "owner_id": form.owner_id.data or None,
+        "due_on": form.due_on.data,
+        "priority": form.priority.data,
+        "status": form.status.data,
+        "sla_id": form.sla_id.data or None,
+        "challenge_id": form.challenge_id.data or None,
+    }
+
+
+@bp.route(f"{PREFIX}/new", methods=["GET", "POST"])
+@auth_required()
+def new(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    meeting_id = request.args.get("meeting_id", type=int)
+    meeting = service.meeting_of(partnership.id, meeting_id)
+    if meeting_id and meeting is None:
+        abort(404)
+    form = ActionForm()
+    _set_choices(form, partnership.id)
+    if not form.is_submitted():
+        form.owner_side.data = Side.PROVIDER.value
+        if meeting is not None:
+            form.due_on.data = max(meeting.held_on, _today()) + dt.timedelta(days=14)
+    if form.validate_on_submit():
+        try:
+            item = service.create_action(
+                current_user,
+                partnership,
+                today=_today(),
+                meeting_id=meeting.id if meeting else None,
+                **_values(form),
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        else:
+            flash(f"Action “{item.title}” added.", "success")
+            return redirect(url_for(".show", partnership_id=partnership.id, action_id=item.id))
+    return render_template(
+        "actions/form.html", partnership=partnership, form=form, item=None, meeting=meeting
+    )
+
+
+@bp.route(f"{PREFIX}/<int:action_id>/edit", methods=["GET", "POST"])
+@auth_required()
+def edit(partnership_id: int, action_id: int):
+    item = get_object(ActionItem, action_id, partnership_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = EditActionForm(obj=None if request.method == "POST" else item)
+    _set_choices(form, partnership.id)
+    if not form.is_submitted():
+        form.owner_side.data = item.owner_side.value
+        form.owner_id.data = item.owner_id or NONE
+        form.priority.data = item.priority.value
+        form.status.data = item.status.value
+        form.sla_id.data = item.sla_id or NONE
+        form.challenge_id.data = item.challenge_id or NONE
+        form.version.data = str(item.version)
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            service.edit_action(
+                current_user,
+                item,
+                today=_today(),
+                expected_version=_int(form.version.data),
+                **_values(form),
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        except Conflict as error:
+            conflict = str(error)
+            # Saving again now is a deliberate choice to replace what is shown as current.
+            form.version.data = str(item.version)
+        else:
+            flash("Action saved.", "success")
+            return redirect(url_for(".show", partnership_id=partnership.id, action_id=item.id))
+    return render_template(
+        "actions/form.html",
+        partnership=partnership,
+        form=form,
+        item=item,
+        meeting=item.meeting,
+        conflict=conflict,
+    )
+
+
+# ----------------------------------------------------------------------------- one item
+
+
+def _show(
+    partnership: Partnership,
+    item_id: int,
+    *,
+    update_form: UpdateForm | None = None,
+    verify_form: VerifyForm | None = None,
+    reopen_form: ReopenForm | None = None,
+    conflict: str | None = None,
+    status: int = 200,
+):
+    db_item = service.load_item(item_id)
+    if db_item is None:
+        abort(404)
+    may_update = service.may_update(current_user, db_item)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    version = str(db_item.version)
+    if update_form is None and may_update:
+        update_form = UpdateForm(formdata=None)
+        update_form.status.data = db_item.status.value
+        update_form.version.data = version
+    if verify_form is None:
+        verify_form = VerifyForm(formdata=None)
+    if reopen_form is None:
+        reopen_form = ReopenForm(formdata=None)
+    # After a refused save the forms carry the current version: saving again is deliberate.
+    for form in (update_form, verify_form, reopen_form):
+        if form is not None and (conflict or not form.version.data):
+            form.version.data = version
+    return (
+        render_template(
+            "actions/show.html",
+            partnership=partnership,
+            item=db_item,
+            today=_today(),
+            may_update=may_update,
+            may_manage=may_manage,
+            update_form=update_form,
+            verify_form=verify_form,
+            reopen_form=reopen_form,
+            conflict=conflict,
+        ),
+        status,
+    )
+
+
+@bp.get(f"{PREFIX}/<int:action_id>")
+@auth_required()
+def show(partnership_id: int, action_id: int):
+    item = get_object(ActionItem, action_id, partnership_id)
+    partnership = get_partnership(partnership_id)
+    return _show(partnership, item.id)
+
+
+def _redirect_to(item: ActionItem):
+    return redirect(
+        url_for(".show", partnership_id=item.partnership_id, action_id=item.id) + "#timeline"
+    )
+
+
+@bp.post(f"{PREFIX}/<int:action_id>/update")
+@auth_required()
+def update(partnership_id: int, action_id: int):
+    item = get_object(ActionItem, action_id, partnership_id, Action.UPDATE_PROVIDER_ACTIONS)
+    partnership = get_partnership(partnership_id, Action.UPDATE_PROVIDER_ACTIONS)
+    if not service.may_update(current_user, item):
+        abort(403)
+    form = UpdateForm()
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            service.post_update(
+                current_user,
+                item,
+                today=_today(),
+                status=form.status.data,
+                note=form.note.data,
+                evidence_url=form.evidence_url.data,
+                expected_version=_int(form.version.data),
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        except Conflict as error:
+            conflict = str(error)
+        else:
+            flash("Update posted.", "success")
+            return _redirect_to(item)
+    return _show(partnership, item.id, update_form=form, conflict=conflict)
+
+
+@bp.post(f"{PREFIX}/<int:action_id>/verify")
+@auth_required()
+def verify(partnership_id: int, action_id: int):
+    item = get_object(ActionItem, action_id, partnership_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = VerifyForm()
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            service.verify_action(current_user, item, expected_version=_int(form.version.data))
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        except Conflict as error:
+            conflict = str(error)
+        else:
+            flash("Verified as done.", "success")
+            return _redirect_to(item)
+    return _show(partnership, item.id, verify_form=form, conflict=conflict)
+
+
+@bp.post(f"{PREFIX}/<int:action_id>/reopen")
+@auth_required()
+def reopen(partnership_id: int, action_id: int):
+    item = get_object(ActionItem, action_id, partnership_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = ReopenForm()
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            service.reopen_action(
+                current_user,
+                item,
+                reason=form.reason.data,
+                expected_version=_int(form.version.data),
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        except Conflict as error:
+            conflict = str(error)
+        else:
+            flash("Reopened; the reason is on the timeline.", "success")
+            return _redirect_to(item)
+    return _show(partnership, item.id, reopen_form=form, conflict=conflict)
