@@ -1,3 +1,389 @@
-"""Routes of the meetings blueprint."""
+"""Meetings: the list, planning, the agenda, holding the meeting and approving its minutes."""
 
-from mls_tracker.meetings import bp  # noqa: F401
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_security import auth_required
+
+from mls_tracker.access import Action, can, get_object, get_partnership
+from mls_tracker.meetings import bp
+from mls_tracker.meetings.forms import (
+    AgendaItemForm,
+    ButtonForm,
+    DeleteItemForm,
+    EditMeetingForm,
+    HoldForm,
+    MeetingForm,
+    VersionForm,
+)
+from mls_tracker.models import AgendaItem, Meeting, MeetingState
+from mls_tracker.periods import Month, utc_today
+from mls_tracker.services import meetings as service
+from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+
+
+def _today() -> dt.date:
+    return utc_today()
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _attach(form, error: ValidationFailed) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is None:
+        form.form_errors.append(str(error))
+    else:
+        field.errors = [*field.errors, str(error)]
+
+
+def _show_url(meeting: Meeting, anchor: str | None = None) -> str:
+    return url_for(
+        ".show", partnership_id=meeting.partnership_id, meeting_id=meeting.id, _anchor=anchor
+    )
+
+
+def _meeting(partnership_id: int, meeting_id: int, action: Action = Action.VIEW) -> Meeting:
+    return get_object(Meeting, meeting_id, partnership_id, action)
+
+
+def _item(partnership_id: int, meeting: Meeting, item_id: int) -> AgendaItem:
+    item = get_object(AgendaItem, item_id, partnership_id, Action.MANAGE)
+    if item.meeting_id != meeting.id:
+        abort(404)
+    return item
+
+
+def _refuse_if_approved(meeting: Meeting):
+    """Approved minutes are read-only: say so and go back to the meeting."""
+    if meeting.state is MeetingState.MINUTES_APPROVED:
+        flash(service.APPROVED_MESSAGE, "warning")
+        return redirect(_show_url(meeting))
+    return None
+
+
+@bp.get("/")
+@auth_required()
+def index(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    lists = service.list_meetings(partnership.id, _today())
+    return render_template(
+        "meetings/index.html",
+        partnership=partnership,
+        lists=lists,
+        today=_today(),
+        may_manage=can(current_user, Action.MANAGE, partnership.id),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@auth_required()
+def new(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = MeetingForm()
+    if not form.is_submitted():
+        today = _today()
+        form.held_on.data = today
+        form.reviewed_month.data = Month.of(today).previous()
+    if form.validate_on_submit():
+        try:
+            meeting = service.plan_meeting(
+                current_user,
+                partnership,
+                held_on=form.held_on.data,
+                kind=form.kind.data,
+                reviewed_month=form.reviewed_month.data,
+                today=_today(),
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        else:
+            flash(
+                f"Meeting planned; its agenda has {len(meeting.agenda_items)} item"
+                f"{'' if len(meeting.agenda_items) == 1 else 's'} from the current figures.",
+                "success",
+            )
+            return redirect(_show_url(meeting))
+    return render_template("meetings/form.html", partnership=partnership, form=form, meeting=None)
+
+
+@bp.get("/<int:meeting_id>")
+@auth_required()
+def show(partnership_id: int, meeting_id: int):
+    meeting = _meeting(partnership_id, meeting_id)
+    partnership = get_partnership(partnership_id)
+    today = _today()
+    version_form = VersionForm()
+    version_form.version.data = str(meeting.version)
+    return render_template(
+        "meetings/show.html",
+        partnership=partnership,
+        meeting=meeting,
+        agenda=service.grouped_agenda(meeting),
+        overdue=service.overdue_keys(meeting, today),
+        attendees=service.attendees(meeting),
+        actions=service.action_items(meeting),
+        today=today,
+        button_form=ButtonForm(),
+        delete_form=DeleteItemForm(),
+        approve_form=version_form,
+        may_manage=can(current_user, Action.MANAGE, partnership.id),
+    )
+
+
+@bp.route("/<int:meeting_id>/edit", methods=["GET", "POST"])
+@auth_required()
+def edit(partnership_id: int, meeting_id: int):
+    meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    if meeting.state is not MeetingState.PLANNED:
+        flash("Only a planned meeting can be rescheduled: this one has been held.", "warning")
+        return redirect(_show_url(meeting))
+    form = EditMeetingForm(obj=None if request.method == "POST" else meeting)
+    if not form.is_submitted():
+        form.kind.data = meeting.kind.value
+        form.version.data = str(meeting.version)
+    conflict_message = None
+    if form.validate_on_submit():
+        try:
+            service.update_meeting(
+                current_user,
+                meeting,
+                held_on=form.held_on.data,
+                kind=form.kind.data,
+                reviewed_month=form.reviewed_month.data,
+                expected_version=_int(form.version.data),
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        except Conflict as error:
+            conflict_message = str(error)
+            form = EditMeetingForm(formdata=None, obj=meeting)
+            form.kind.data = meeting.kind.value
+            form.version.data = str(meeting.version)
+        else:
+            flash("Meeting saved. Refresh the agenda if the reviewed month changed.", "success")
+            return redirect(_show_url(meeting))
+    return render_template(
+        "meetings/form.html",
+        partnership=partnership,
+        form=form,
+        meeting=meeting,
+        conflict_message=conflict_message,
+    )
+
+
+@bp.post("/<int:meeting_id>/agenda/refresh")
+@auth_required()
+def refresh(partnership_id: int, meeting_id: int):
+    meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
+    if ButtonForm().validate_on_submit():
+        try:
+            generated, kept = service.refresh_agenda(current_user, meeting, _today())
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            flash(str(error), "danger")
+        else:
+            flash(
+                f"Agenda refreshed from today's figures: {generated} generated item"
+                f"{'' if generated == 1 else 's'}; {kept} edited or added by hand kept.",
+                "success",
+            )
+    return redirect(_show_url(meeting, "agenda"))
+
+
+@bp.post("/<int:meeting_id>/agenda/<int:item_id>/move")
+@auth_required()
+def move_item(partnership_id: int, meeting_id: int, item_id: int):
+    meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
+    item = _item(partnership_id, meeting, item_id)
+    direction = request.form.get("direction")
+    if ButtonForm().validate_on_submit():
+        if direction not in ("up", "down"):
+            flash("Move an agenda item up or down.", "danger")
+        else:
+            try:
+                service.move_item(current_user, item, direction)
+            except PermissionDenied:
+                abort(403)
+            except ValidationFailed as error:
+                flash(str(error), "danger")
+    return redirect(_show_url(meeting, f"item-{item.id}"))
+
+
+@bp.route("/<int:meeting_id>/agenda/<int:item_id>/edit", methods=["GET", "POST"])
+@auth_required()
+def edit_item(partnership_id: int, meeting_id: int, item_id: int):
+    meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
+    item = _item(partnership_id, meeting, item_id)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    if refused := _refuse_if_approved(meeting):
+        return refused
+    form = AgendaItemForm(obj=None if request.method == "POST" else item)
+    if form.validate_on_submit():
+        try:
+            service.update_item(
+                current_user,
+                item,
+                section=form.section.data,
+                title=form.title.data,
+                detail=form.detail.data,
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        else:
+            flash("Agenda item saved; a refresh of the agenda keeps it as you wrote it.", "success")
+            return redirect(_show_url(meeting, f"item-{item.id}"))
+    return render_template(
+        "meetings/item_form.html", partnership=partnership, meeting=meeting, item=item, form=form
+    )
+
+
+@bp.post("/<int:meeting_id>/agenda/<int:item_id>/delete")
+@auth_required()
+def delete_item(partnership_id: int, meeting_id: int, item_id: int):
+    meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
+    item = _item(partnership_id, meeting, item_id)
+    form = DeleteItemForm()
+    if form.validate_on_submit():
+        title = item.title
+        try:
+            service.delete_item(current_user, item)
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            flash(str(error), "danger")
+        else:
+            flash(f"“{title}” removed from the agenda.", "success")
+    else:
+        flash("Nothing was removed: use the Remove button of the agenda item.", "danger")
+    return redirect(_show_url(meeting, "agenda"))
+
+
+@bp.route("/<int:meeting_id>/agenda/new", methods=["GET", "POST"])
+@auth_required()
+def new_item(partnership_id: int, meeting_id: int):
+    meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    if refused := _refuse_if_approved(meeting):
+        return refused
+    form = AgendaItemForm()
+    if form.validate_on_submit():
+        try:
+            item = service.add_item(
+                current_user,
+                meeting,
+                section=form.section.data,
+                title=form.title.data,
+                detail=form.detail.data,
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        else:
+            flash("Agenda item added.", "success")
+            return redirect(_show_url(meeting, f"item-{item.id}"))
+    return render_template(
+        "meetings/item_form.html", partnership=partnership, meeting=meeting, item=None, form=form
+    )
+
+
+@bp.route("/<int:meeting_id>/hold", methods=["GET", "POST"])
+@auth_required()
+def hold(partnership_id: int, meeting_id: int):
+    meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    if refused := _refuse_if_approved(meeting):
+        return refused
+    people = service.attendees(meeting)
+    form = HoldForm(obj=None if request.method == "POST" else meeting)
+    if not form.is_submitted():
+        form.challenges.data = "\n".join(c.title for c in meeting.challenges)
+        form.version.data = str(meeting.version)
+    present = (
+        {p.key for p in people if request.form.get(f"present-{p.key}")}
+        if form.is_submitted()
+        else {p.key for p in people if p.present}
+    )
+    conflict_message = None
+    if form.validate_on_submit():
+        was_planned = meeting.state is MeetingState.PLANNED
+        try:
+            carried = service.hold_meeting(
+                current_user,
+                meeting,
+                attendance={key: True for key in present},
+                minutes=form.minutes.data,
+                successes=form.successes.data,
+                challenges=form.challenges.data,
+                decisions=form.decisions.data,
+                expected_version=_int(form.version.data),
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            _attach(form, error)
+        except Conflict as error:
+            conflict_message = str(error)
+            form = HoldForm(formdata=None, obj=meeting)
+            form.challenges.data = "\n".join(c.title for c in meeting.challenges)
+            form.version.data = str(meeting.version)
+            people = service.attendees(meeting)
+            present = {p.key for p in people if p.present}
+        else:
+            if was_planned:
+                flash(
+                    f"Meeting recorded as held. {carried} open action item"
+                    f"{' was' if carried == 1 else 's were'} carried forward to the next meeting.",
+                    "success",
+                )
+            else:
+                flash("Meeting record saved.", "success")
+            return redirect(_show_url(meeting))
+    return render_template(
+        "meetings/hold.html",
+        partnership=partnership,
+        meeting=meeting,
+        form=form,
+        people=people,
+        present=present,
+        conflict_message=conflict_message,
+    )
+
+
+@bp.post("/<int:meeting_id>/approve")
+@auth_required()
+def approve(partnership_id: int, meeting_id: int):
+    meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
+    form = VersionForm()
+    if form.validate_on_submit():
+        try:
+            service.approve_minutes(current_user, meeting, expected_version=_int(form.version.data))
+        except PermissionDenied:
+            abort(403)
+        except (ValidationFailed, Conflict) as error:
+            flash(str(error), "danger")
+        else:
+            flash("Minutes approved: the meeting's record is now read-only.", "success")
+    else:
+        flash(
+            "The minutes were not approved: this page was out of date. Look at the meeting "
+            "again and approve it from there.",
+            "danger",
+        )
+    return redirect(_show_url(meeting))

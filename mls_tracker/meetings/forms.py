@@ -1,0 +1,136 @@
+"""Forms for planning a meeting, editing its agenda, holding it and approving its minutes."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from mls_tracker.models import MeetingKind
+from mls_tracker.periods import Month
+from mls_tracker.services.agenda import OTHER_SECTION, SECTION_ORDER
+
+
+def _version_field() -> HiddenField:
+    return HiddenField(
+        validators=[
+            InputRequired("This form is out of date: open the page again and redo your change.")
+        ]
+    )
+
+
+class MonthField(StringField):
+    """A ``YYYY-MM`` month, shown as the browser's month picker."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_kw", {"type": "month", "placeholder": "YYYY-MM"})
+        super().__init__(*args, **kwargs)
+
+    def _value(self) -> str:
+        return str(self.data) if isinstance(self.data, Month) else (self.raw_data or [""])[0]
+
+    def process_formdata(self, valuelist) -> None:
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = Month.parse(valuelist[0])
+            except ValueError as error:
+                raise ValueError("Enter the reviewed month like 2026-05.") from error
+
+
+class MeetingForm(FlaskForm):
+    held_on = DateField(
+        "Meeting date",
+        validators=[InputRequired("Enter the meeting's date, like 2026-06-15.")],
+    )
+    kind = SelectField(
+        "Kind of meeting",
+        choices=[(kind.value, kind.value.capitalize()) for kind in MeetingKind],
+        default=MeetingKind.MONTHLY.value,
+    )
+    reviewed_month = MonthField(
+        "Month reviewed",
+        validators=[InputRequired("Enter the month the meeting reviews, like 2026-05.")],
+    )
+    submit = SubmitField("Plan meeting")
+
+    def validate_held_on(self, field):  # DateField leaves None on a bad date
+        if field.data is None:
+            raise ValidationError("Enter the meeting's date, like 2026-06-15.")
+
+    def validate_reviewed_month(self, field):
+        if field.data is not None and self.held_on.data is not None:
+            held = Month.of(self.held_on.data)
+            if held < field.data:
+                raise ValidationError(
+                    f"The reviewed month cannot be after the meeting's month ({held.label})."
+                )
+
+
+class EditMeetingForm(MeetingForm):
+    version = _version_field()
+    submit = SubmitField("Save changes")
+
+
+class AgendaItemForm(FlaskForm):
+    section = SelectField(
+        "Section",
+        choices=[(section, section) for section in SECTION_ORDER],
+        default=OTHER_SECTION,
+    )
+    title = StringField(
+        "Title",
+        validators=[
+            InputRequired("Enter the agenda item's title."),
+            Length(max=300, message="Keep the title under 300 characters."),
+        ],
+    )
+    detail = TextAreaField("Detail (optional)", render_kw={"rows": 3})
+    submit = SubmitField("Save item")
+
+    def validate_title(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError("Enter the agenda item's title.")
+
+
+class HoldForm(FlaskForm):
+    """Attendance checkboxes are rendered by the template and read from the request."""
+
+    minutes = TextAreaField("Minutes", render_kw={"rows": 6})
+    successes = TextAreaField("Successes discussed", render_kw={"rows": 3})
+    challenges = TextAreaField(
+        "Challenges raised",
+        description="One challenge per line: each line is recorded as a challenge of this "
+        "meeting, which action items can address.",
+        render_kw={"rows": 3},
+    )
+    decisions = TextAreaField("Decisions", render_kw={"rows": 3})
+    version = _version_field()
+    submit = SubmitField("Save the meeting record")
+
+
+class VersionForm(FlaskForm):
+    """A button-only form (approve) that carries the meeting's version."""
+
+    version = _version_field()
+    submit = SubmitField("Approve the minutes")
+
+
+class ButtonForm(FlaskForm):
+    """A CSRF-protected button (refresh, move)."""
+
+    submit = SubmitField("Go")
+
+
+class DeleteItemForm(FlaskForm):
+    """Removing an agenda item: the hidden ``confirm`` field comes with the page's button."""
+
+    confirm = HiddenField(validators=[InputRequired("Use the Remove button of the item.")])
+    submit = SubmitField("Remove")
