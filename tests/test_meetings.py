@@ -32,7 +32,7 @@ TODAY = dt.date(2026, 6, 15)
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch):
-    monkeypatch.setattr("mls_tracker.meetings.routes._today", lambda: TODAY)
+    monkeypatch.setattr("mls_tracker.meetings.routes.utc_today", lambda: TODAY)
 
 
 def _base(world) -> str:

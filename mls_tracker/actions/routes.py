@@ -21,31 +21,13 @@ from mls_tracker.actions.forms import (
     VerifyForm,
 )
 from mls_tracker.exports import csv_response
+from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import ActionItem, Partnership, Side
 from mls_tracker.periods import utc_today
 from mls_tracker.services import actions as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 
 PREFIX = "/partnerships/<int:partnership_id>/actions"
-
-
-def _today() -> dt.date:
-    return utc_today()
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _attach(form, error: ValidationFailed) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        form.form_errors.append(str(error))
-    else:
-        field.errors = [*field.errors, str(error)]
 
 
 # ----------------------------------------------------------------------------- lists
@@ -78,7 +60,7 @@ def _filters(partnership_id: int) -> tuple[FilterForm, service.Filters]:
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
     form, filters = _filters(partnership.id)
-    today = _today()
+    today = utc_today()
     rows = service.list_actions(partnership.id, filters, today)
     return render_template(
         "actions/index.html",
@@ -105,7 +87,7 @@ def index(partnership_id: int):
 def export(partnership_id: int):
     partnership = get_partnership(partnership_id)
     _, filters = _filters(partnership.id)
-    today = _today()
+    today = utc_today()
     rows = service.list_actions(partnership.id, filters, today)
     header = [
         "id",
@@ -147,7 +129,7 @@ def export(partnership_id: int):
 @bp.get("/my-actions")
 @auth_required()
 def mine():
-    today = _today()
+    today = utc_today()
     mine = service.my_actions(current_user, today)
     sort = request.args.get("sort", "due")
     owned = list(mine.owned)
@@ -208,20 +190,20 @@ def new(partnership_id: int):
     if not form.is_submitted():
         form.owner_side.data = Side.PROVIDER.value
         if meeting is not None:
-            form.due_on.data = max(meeting.held_on, _today()) + dt.timedelta(days=14)
+            form.due_on.data = max(meeting.held_on, utc_today()) + dt.timedelta(days=14)
     if form.validate_on_submit():
         try:
             item = service.create_action(
                 current_user,
                 partnership,
-                today=_today(),
+                today=utc_today(),
                 meeting_id=meeting.id if meeting else None,
                 **_values(form),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(f"Action “{item.title}” added.", "success")
             return redirect(url_for(".show", partnership_id=partnership.id, action_id=item.id))
@@ -251,14 +233,14 @@ def edit(partnership_id: int, action_id: int):
             service.edit_action(
                 current_user,
                 item,
-                today=_today(),
-                expected_version=_int(form.version.data),
+                today=utc_today(),
+                expected_version=to_int(form.version.data),
                 **_values(form),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict = str(error)
             # Saving again now is a deliberate choice to replace what is shown as current.
@@ -312,7 +294,7 @@ def _show(
             "actions/show.html",
             partnership=partnership,
             item=db_item,
-            today=_today(),
+            today=utc_today(),
             may_update=may_update,
             may_manage=may_manage,
             update_form=update_form,
@@ -352,16 +334,16 @@ def update(partnership_id: int, action_id: int):
             service.post_update(
                 current_user,
                 item,
-                today=_today(),
+                today=utc_today(),
                 status=form.status.data,
                 note=form.note.data,
                 evidence_url=form.evidence_url.data,
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict = str(error)
         else:
@@ -379,11 +361,11 @@ def verify(partnership_id: int, action_id: int):
     conflict = None
     if form.validate_on_submit():
         try:
-            service.verify_action(current_user, item, expected_version=_int(form.version.data))
+            service.verify_action(current_user, item, expected_version=to_int(form.version.data))
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict = str(error)
         else:
@@ -405,12 +387,12 @@ def reopen(partnership_id: int, action_id: int):
                 current_user,
                 item,
                 reason=form.reason.data,
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict = str(error)
         else:

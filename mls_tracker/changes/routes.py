@@ -3,7 +3,6 @@ editing and deleting changes."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -21,29 +20,11 @@ from mls_tracker.changes.forms import (
     EditChangeForm,
 )
 from mls_tracker.exports import csv_response
+from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Change, ChangeStatus, ChangeType, Partnership
 from mls_tracker.periods import utc_today
 from mls_tracker.services import changes as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
-
-
-def _today() -> dt.date:
-    return utc_today()
-
-
-def _attach(form, error: ValidationFailed) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        form.form_errors.append(str(error))
-    else:
-        field.errors = [*field.errors, str(error)]
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _filters(partnership: Partnership) -> dict:
@@ -100,7 +81,7 @@ def _form_values(form: ChangeForm) -> dict:
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    today = _today()
+    today = utc_today()
     filters = _filters(partnership)
     sort = _sort()
     views = service.list_changes(partnership.id, today, **filters, sort=sort)
@@ -125,7 +106,7 @@ def index(partnership_id: int):
 @auth_required()
 def export(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    today = _today()
+    today = utc_today()
     views = service.list_changes(partnership.id, today, **_filters(partnership), sort=_sort())
     slug = re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
     return csv_response(
@@ -145,7 +126,7 @@ def new(partnership_id: int):
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(f"Change “{change.title}” logged.", "success")
             return redirect(url_for(".show", partnership_id=partnership.id, change_id=change.id))
@@ -160,7 +141,7 @@ def show(partnership_id: int, change_id: int):
     return render_template(
         "changes/show.html",
         partnership=partnership,
-        change=service.change_view(change, _today()),
+        change=service.change_view(change, utc_today()),
         may_manage=can(current_user, Action.MANAGE, partnership.id),
     )
 
@@ -185,14 +166,14 @@ def edit(partnership_id: int, change_id: int):
                 current_user,
                 change,
                 **_form_values(form),
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
-            conflict = service.change_view(change, _today())
+            conflict = service.change_view(change, utc_today())
             conflict_message = str(error)
             # Saving again now is a deliberate choice to replace what is shown as current.
             form.version.data = str(conflict.version)
@@ -221,7 +202,7 @@ def delete(partnership_id: int, change_id: int):
     if form.validate_on_submit():
         title = change.title
         try:
-            service.delete_change(current_user, change, expected_version=_int(form.version.data))
+            service.delete_change(current_user, change, expected_version=to_int(form.version.data))
         except PermissionDenied:
             abort(403)
         except Conflict as error:
@@ -234,6 +215,6 @@ def delete(partnership_id: int, change_id: int):
         "changes/delete.html",
         partnership=partnership,
         form=form,
-        change=service.change_view(change, _today()),
+        change=service.change_view(change, utc_today()),
         conflict_message=conflict_message,
     )

@@ -19,31 +19,13 @@ from mls_tracker.expectations.forms import (
     RevisitForm,
 )
 from mls_tracker.exports import csv_response
+from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Expectation, ExpectationCategory, Side
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import expectations as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 
 DEFAULT_REVISIT_MONTHS = 12
-
-
-def _today() -> dt.date:
-    return utc_today()
-
-
-def _attach(form, error: ValidationFailed) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        form.form_errors.append(str(error))
-    else:
-        field.errors = [*field.errors, str(error)]
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _filters() -> dict:
@@ -68,7 +50,7 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    today = _today()
+    today = utc_today()
     filters = _filters()
     views = service.list_expectations(partnership.id, today, **filters)
     filtered = any(filters.values())
@@ -91,7 +73,7 @@ def index(partnership_id: int):
 @auth_required()
 def export(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    today = _today()
+    today = utc_today()
     views = service.list_expectations(partnership.id, today, **_filters())
     slug = re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
     return csv_response(
@@ -105,7 +87,7 @@ def new(partnership_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
     form = ExpectationForm()
     if not form.is_submitted():
-        today = _today()
+        today = utc_today()
         form.agreed_on.data = today
         form.revisit_by.data = _add_months(today, DEFAULT_REVISIT_MONTHS)
         category = request.args.get("category")
@@ -125,7 +107,7 @@ def new(partnership_id: int):
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash("Expectation recorded.", "success")
             return redirect(
@@ -141,7 +123,7 @@ def new(partnership_id: int):
 def show(partnership_id: int, expectation_id: int):
     expectation = get_object(Expectation, expectation_id, partnership_id)
     partnership = get_partnership(partnership_id)
-    today = _today()
+    today = utc_today()
     return render_template(
         "expectations/show.html",
         partnership=partnership,
@@ -175,14 +157,14 @@ def edit(partnership_id: int, expectation_id: int):
                 owner_side=form.owner_side.data,
                 agreed_on=form.agreed_on.data,
                 revisit_by=form.revisit_by.data,
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
-            conflict = service.view_of(expectation, _today())
+            conflict = service.view_of(expectation, utc_today())
             conflict_message = str(error)
             # Saving again now is a deliberate choice to replace what is shown as current.
             form.version.data = str(conflict.version)
@@ -206,7 +188,7 @@ def edit(partnership_id: int, expectation_id: int):
 def revisit(partnership_id: int, expectation_id: int):
     expectation = get_object(Expectation, expectation_id, partnership_id, Action.MANAGE)
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    today = _today()
+    today = utc_today()
     form = RevisitForm()
     if not form.is_submitted():
         form.revisited_on.data = today
@@ -222,12 +204,12 @@ def revisit(partnership_id: int, expectation_id: int):
                 next_revisit_by=form.next_revisit_by.data,
                 note=form.note.data,
                 today=today,
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict = service.view_of(expectation, today)
             conflict_message = str(error)

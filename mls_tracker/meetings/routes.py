@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_object, get_partnership
+from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.meetings import bp
 from mls_tracker.meetings.forms import (
     AgendaItemForm,
@@ -23,25 +22,6 @@ from mls_tracker.models import AgendaItem, Meeting, MeetingState
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import meetings as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
-
-
-def _today() -> dt.date:
-    return utc_today()
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _attach(form, error: ValidationFailed) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        form.form_errors.append(str(error))
-    else:
-        field.errors = [*field.errors, str(error)]
 
 
 def _show_url(meeting: Meeting, anchor: str | None = None) -> str:
@@ -73,12 +53,12 @@ def _refuse_if_approved(meeting: Meeting):
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    lists = service.list_meetings(partnership.id, _today())
+    lists = service.list_meetings(partnership.id, utc_today())
     return render_template(
         "meetings/index.html",
         partnership=partnership,
         lists=lists,
-        today=_today(),
+        today=utc_today(),
         may_manage=can(current_user, Action.MANAGE, partnership.id),
     )
 
@@ -89,7 +69,7 @@ def new(partnership_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
     form = MeetingForm()
     if not form.is_submitted():
-        today = _today()
+        today = utc_today()
         form.held_on.data = today
         form.reviewed_month.data = Month.of(today).previous()
     if form.validate_on_submit():
@@ -100,12 +80,12 @@ def new(partnership_id: int):
                 held_on=form.held_on.data,
                 kind=form.kind.data,
                 reviewed_month=form.reviewed_month.data,
-                today=_today(),
+                today=utc_today(),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(
                 f"Meeting planned; its agenda has {len(meeting.agenda_items)} item"
@@ -121,7 +101,7 @@ def new(partnership_id: int):
 def show(partnership_id: int, meeting_id: int):
     meeting = _meeting(partnership_id, meeting_id)
     partnership = get_partnership(partnership_id)
-    today = _today()
+    today = utc_today()
     version_form = VersionForm()
     version_form.version.data = str(meeting.version)
     return render_template(
@@ -161,12 +141,12 @@ def edit(partnership_id: int, meeting_id: int):
                 held_on=form.held_on.data,
                 kind=form.kind.data,
                 reviewed_month=form.reviewed_month.data,
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict_message = str(error)
             form = EditMeetingForm(formdata=None, obj=meeting)
@@ -190,7 +170,7 @@ def refresh(partnership_id: int, meeting_id: int):
     meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
     if ButtonForm().validate_on_submit():
         try:
-            generated, kept = service.refresh_agenda(current_user, meeting, _today())
+            generated, kept = service.refresh_agenda(current_user, meeting, utc_today())
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
@@ -244,7 +224,7 @@ def edit_item(partnership_id: int, meeting_id: int, item_id: int):
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash("Agenda item saved; a refresh of the agenda keeps it as you wrote it.", "success")
             return redirect(_show_url(meeting, f"item-{item.id}"))
@@ -294,7 +274,7 @@ def new_item(partnership_id: int, meeting_id: int):
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash("Agenda item added.", "success")
             return redirect(_show_url(meeting, f"item-{item.id}"))
@@ -332,12 +312,12 @@ def hold(partnership_id: int, meeting_id: int):
                 successes=form.successes.data,
                 challenges=form.challenges.data,
                 decisions=form.decisions.data,
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict_message = str(error)
             form = HoldForm(formdata=None, obj=meeting)
@@ -373,7 +353,9 @@ def approve(partnership_id: int, meeting_id: int):
     form = VersionForm()
     if form.validate_on_submit():
         try:
-            service.approve_minutes(current_user, meeting, expected_version=_int(form.version.data))
+            service.approve_minutes(
+                current_user, meeting, expected_version=to_int(form.version.data)
+            )
         except PermissionDenied:
             abort(403)
         except (ValidationFailed, Conflict) as error:

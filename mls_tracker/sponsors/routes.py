@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_object, get_partnership
+from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Partnership, Side, Sponsor
 from mls_tracker.periods import utc_today
 from mls_tracker.services import sponsors as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 from mls_tracker.sponsors import bp
 from mls_tracker.sponsors.forms import UNLINKED, EditSponsorForm, EndSponsorForm, SponsorForm
-
-
-def _today() -> dt.date:
-    return utc_today()
 
 
 def _set_choices(form: SponsorForm, partnership: Partnership, sponsor: Sponsor | None = None):
@@ -56,19 +51,11 @@ def _form_values(form: SponsorForm) -> dict:
     }
 
 
-def _attach(form, error: ValidationFailed) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        form.form_errors.append(str(error))
-    else:
-        field.errors = [*field.errors, str(error)]
-
-
 @bp.get("/")
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    matrix = service.coverage_matrix(partnership.id, _today())
+    matrix = service.coverage_matrix(partnership.id, utc_today())
     return render_template(
         "sponsors/index.html",
         partnership=partnership,
@@ -85,7 +72,7 @@ def new(partnership_id: int):
     _set_choices(form, partnership)
     if not form.is_submitted():
         # The matrix's "Add one" links name the region and side of the empty cell.
-        form.start_date.data = _today()
+        form.start_date.data = utc_today()
         form.region_id.data = request.args.get("region_id", type=int) or (
             partnership.regions[0].id if len(partnership.regions) == 1 else -1
         )
@@ -97,7 +84,7 @@ def new(partnership_id: int):
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(
                 f"{sponsor.name} added as {sponsor.side} sponsor for {sponsor.region.name}.",
@@ -125,12 +112,12 @@ def edit(partnership_id: int, sponsor_id: int):
                 current_user,
                 sponsor,
                 **_form_values(form),
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict = service.sponsor_view(sponsor)
             conflict_message = str(error)
@@ -156,7 +143,7 @@ def end(partnership_id: int, sponsor_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
     form = EndSponsorForm()
     if not form.is_submitted():
-        form.end_date.data = sponsor.end_date or _today()
+        form.end_date.data = sponsor.end_date or utc_today()
         form.version.data = str(sponsor.version)
     conflict = conflict_message = None
     if form.validate_on_submit():
@@ -165,12 +152,12 @@ def end(partnership_id: int, sponsor_id: int):
                 current_user,
                 sponsor,
                 form.end_date.data,
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict = service.sponsor_view(sponsor)
             conflict_message = str(error)
@@ -185,17 +172,10 @@ def end(partnership_id: int, sponsor_id: int):
             return redirect(url_for(".index", partnership_id=partnership.id))
     return render_template(
         "sponsors/end.html",
-        leaves_gap=service.is_only_client_sponsor(sponsor, _today()),
+        leaves_gap=service.is_only_client_sponsor(sponsor, utc_today()),
         partnership=partnership,
         form=form,
         sponsor=sponsor,
         conflict=conflict,
         conflict_message=conflict_message,
     )
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -3,7 +3,6 @@ wins."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -12,6 +11,7 @@ from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
+from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Partnership, Win
 from mls_tracker.periods import utc_today
 from mls_tracker.services import changes as changes_service
@@ -19,25 +19,6 @@ from mls_tracker.services import wins as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 from mls_tracker.wins import bp
 from mls_tracker.wins.forms import NO_REGION, DeleteForm, EditWinForm, WinForm
-
-
-def _today() -> dt.date:
-    return utc_today()
-
-
-def _attach(form, error: ValidationFailed) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is None:
-        form.form_errors.append(str(error))
-    else:
-        field.errors = [*field.errors, str(error)]
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _filters(partnership: Partnership) -> dict:
@@ -103,7 +84,9 @@ def export(partnership_id: int):
     partnership = get_partnership(partnership_id)
     views = service.list_wins(partnership.id, **_filters(partnership), sort=_sort())
     slug = re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
-    return csv_response(f"wins-{slug}-{_today()}.csv", service.CSV_COLUMNS, service.win_rows(views))
+    return csv_response(
+        f"wins-{slug}-{utc_today()}.csv", service.CSV_COLUMNS, service.win_rows(views)
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -113,14 +96,14 @@ def new(partnership_id: int):
     form = WinForm()
     _set_choices(form, partnership)
     if not form.is_submitted():
-        form.won_on.data = _today()
+        form.won_on.data = utc_today()
     if form.validate_on_submit():
         try:
-            win = service.log_win(current_user, partnership, _today(), **_form_values(form))
+            win = service.log_win(current_user, partnership, utc_today(), **_form_values(form))
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(f"Win “{win.title}” logged.", "success")
             return redirect(url_for(".show", partnership_id=partnership.id, win_id=win.id))
@@ -156,14 +139,14 @@ def edit(partnership_id: int, win_id: int):
             service.update_win(
                 current_user,
                 win,
-                _today(),
+                utc_today(),
                 **_form_values(form),
-                expected_version=_int(form.version.data),
+                expected_version=to_int(form.version.data),
             )
         except PermissionDenied:
             abort(403)
         except ValidationFailed as error:
-            _attach(form, error)
+            attach_error(form, error)
         except Conflict as error:
             conflict = service.win_view(win)
             conflict_message = str(error)
@@ -194,7 +177,7 @@ def delete(partnership_id: int, win_id: int):
     if form.validate_on_submit():
         title = win.title
         try:
-            service.delete_win(current_user, win, expected_version=_int(form.version.data))
+            service.delete_win(current_user, win, expected_version=to_int(form.version.data))
         except PermissionDenied:
             abort(403)
         except Conflict as error:
