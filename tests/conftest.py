@@ -24,6 +24,9 @@ from tests import factories
 
 PASSWORD = factories.PASSWORD
 
+# The browser tests' fixtures (live_server, browser, demo, page) live in their own module.
+pytest_plugins = ["tests.browser_fixtures"]
+
 
 class _Collector:
     def __init__(self) -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from mls_tracker.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
 from tests import factories
 from tests.live_server import LiveServer
 
@@ -23,32 +21,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
   console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
 });
 """
-
-
-@pytest.fixture(scope="module")
-def live_server(session_app: Flask) -> Iterator[LiveServer]:
-    """The test app (the very object the ``app`` fixture yields) over real HTTP.
-
-    One server per module keeps the tests fast; each test still gets an emptied database
-    through ``app`` / ``world``."""
-    with LiveServer(session_app) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM_PATH.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM_PATH} is missing; `make test` installs it")
-        pytest.skip(f"{CHROMIUM_PATH} is not installed (`make test` installs it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM_PATH), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -4,79 +4,17 @@ done with a note; the lead verifies it; the next meeting's agenda carries the ot
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 
 import pytest
-from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from mls_tracker.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
-from mls_tracker.demo import load_demo
 from mls_tracker.periods import Month, utc_today
-from tests.live_server import LiveServer
+from tests.browser_fixtures import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - the demo's published password
 ACTIONS = ("Publish the LMS outage report", "Train the APAC coordinators", "Renew the SSO cert")
-
-
-@pytest.fixture(scope="module")
-def live_server(session_app: Flask) -> Iterator[LiveServer]:
-    with LiveServer(session_app) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM_PATH.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM_PATH} is missing; `make test` installs it")
-        pytest.skip(f"{CHROMIUM_PATH} is not installed (`make test` installs it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM_PATH), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def demo(app: Flask) -> None:
-    load_demo()
-
-
-@pytest.fixture
-def page(browser: Browser, live_server: LiveServer, demo: None) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type in {"error", "warning"} else None)
-    try:
-        yield page
-        assert errors == [], "console errors or CSP violations"
-    finally:
-        context.close()
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/partnerships/$"))
-
-
-def sign_out(page: Page) -> None:
-    page.locator("#user-menu").click()
-    page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_url(re.compile(r"/login"))
 
 
 def open_meetings(page: Page) -> None:
