@@ -44,7 +44,8 @@ from mls_tracker.models import (
     User,
     utcnow,
 )
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.locking import check_version, commit_or_conflict
 
 STALE_MESSAGE = (
     "Someone else saved this action item while you were working on it; here is the current "
@@ -284,19 +285,6 @@ def _require_manage(actor: User, partnership_id: int) -> None:
         raise PermissionDenied("Only a lead of this partnership can do this.")
 
 
-def _check_version(item: ActionItem, expected_version: int | None) -> None:
-    if expected_version != item.version:
-        raise Conflict(STALE_MESSAGE)
-
-
-def _commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except so.exc.StaleDataError as error:  # saved by someone else between load and flush
-        db.session.rollback()
-        raise Conflict(STALE_MESSAGE) from error
-
-
 def clean_evidence_url(url: str | None) -> str | None:
     url = (url or "").strip() or None
     if url is None:
@@ -496,7 +484,7 @@ def edit_action(
 ) -> ActionItem:
     """A lead's edit of every field; a status change is written on the timeline."""
     _require_manage(actor, item.partnership_id)
-    _check_version(item, expected_version)
+    check_version(item, expected_version, STALE_MESSAGE)
     values = _clean(
         item.partnership_id,
         meeting=item.meeting,
@@ -533,7 +521,7 @@ def edit_action(
                     new_status=values.status,
                 )
             )
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return item
 
 
@@ -550,7 +538,7 @@ def post_update(
     """A progress update: status, a note and an evidence link — nothing else of the item."""
     if not may_update(actor, item):
         raise PermissionDenied("Only leads and the provider update this item.")
-    _check_version(item, expected_version)
+    check_version(item, expected_version, STALE_MESSAGE)
     try:
         status = ActionStatus(status)
     except ValueError as error:
@@ -575,14 +563,14 @@ def post_update(
             evidence_url=evidence_url,
         )
         item.updates.append(update)
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return update
 
 
 def verify_action(actor: User, item: ActionItem, *, expected_version: int | None) -> None:
     """A lead confirms that a done item really is done."""
     _require_manage(actor, item.partnership_id)
-    _check_version(item, expected_version)
+    check_version(item, expected_version, STALE_MESSAGE)
     if item.status is not ActionStatus.DONE:
         raise ValidationFailed("Only a done item can be verified.")
     if item.verified_at is not None:
@@ -591,7 +579,7 @@ def verify_action(actor: User, item: ActionItem, *, expected_version: int | None
         item.verified_by_id = actor.id
         item.verified_at = utcnow()
         item.updates.append(ActionUpdate(author_id=actor.id, text="Verified as done."))
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
 
 
 def reopen_action(
@@ -599,7 +587,7 @@ def reopen_action(
 ) -> None:
     """A lead sends a closed item back to open, saying why on the timeline."""
     _require_manage(actor, item.partnership_id)
-    _check_version(item, expected_version)
+    check_version(item, expected_version, STALE_MESSAGE)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("Say why the item is reopened.", field="reason")
@@ -619,7 +607,7 @@ def reopen_action(
                 new_status=ActionStatus.OPEN,
             )
         )
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
 
 
 # ----------------------------------------------------------------------------- reminders

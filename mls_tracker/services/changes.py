@@ -33,7 +33,8 @@ from mls_tracker.models import (
     User,
     partnership_regions,
 )
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.locking import check_version, commit_or_conflict
 
 SOON_DAYS = 30
 SORTS = ("planned", "status", "title")
@@ -267,14 +268,6 @@ def _clean(
     }
 
 
-def _commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except so.exc.StaleDataError as error:  # saved by someone else between load and flush
-        db.session.rollback()
-        raise Conflict(STALE_MESSAGE) from error
-
-
 def log_change(actor: User, partnership: Partnership, **values) -> Change:
     """Log a change (providers and leads)."""
     _require(actor, Action.LOG_WINS_AND_CHANGES, partnership.id)
@@ -289,23 +282,21 @@ def log_change(actor: User, partnership: Partnership, **values) -> Change:
 def update_change(actor: User, change: Change, *, expected_version: int | None, **values) -> Change:
     """Edit a change (leads), refusing a save based on an outdated version."""
     _require(actor, Action.MANAGE, change.partnership_id)
-    if expected_version != change.version:
-        raise Conflict(STALE_MESSAGE)
+    check_version(change, expected_version, STALE_MESSAGE)
     clean = _clean(
         change.partnership_id, **values, current_region_ids=[r.id for r in change.regions]
     )
     with acting_as(actor.id):
         for key, value in clean.items():
             setattr(change, key, value)
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return change
 
 
 def delete_change(actor: User, change: Change, *, expected_version: int | None) -> None:
     """Delete a change (leads)."""
     _require(actor, Action.MANAGE, change.partnership_id)
-    if expected_version != change.version:
-        raise Conflict(STALE_MESSAGE)
+    check_version(change, expected_version, STALE_MESSAGE)
     with acting_as(actor.id):
         db.session.delete(change)
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)

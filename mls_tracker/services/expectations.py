@@ -27,7 +27,8 @@ from mls_tracker.models import (
     Side,
     User,
 )
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.locking import check_version, commit_or_conflict
 
 STALE_MESSAGE = (
     "Someone else changed this expectation while you were editing; here is the current "
@@ -253,14 +254,6 @@ def _clean(
     }
 
 
-def _commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except so.exc.StaleDataError as error:  # saved by someone else between load and flush
-        db.session.rollback()
-        raise Conflict(STALE_MESSAGE) from error
-
-
 def create_expectation(
     actor: User,
     partnership: Partnership,
@@ -299,8 +292,7 @@ def update_expectation(
 ) -> Expectation:
     """Save changes; a new wording keeps the earlier one as a ``reworded`` revision."""
     _require_manage(actor, expectation.partnership_id)
-    if expected_version != expectation.version:
-        raise Conflict(STALE_MESSAGE)
+    check_version(expectation, expected_version, STALE_MESSAGE)
     values = _clean(
         category=category,
         statement=statement,
@@ -319,7 +311,7 @@ def update_expectation(
             )
         for key, value in values.items():
             setattr(expectation, key, value)
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return expectation
 
 
@@ -335,8 +327,7 @@ def revisit_expectation(
 ) -> ExpectationRevision:
     """Record that both sides looked at the expectation again, and when to next."""
     _require_manage(actor, expectation.partnership_id)
-    if expected_version is not None and expected_version != expectation.version:
-        raise Conflict(STALE_MESSAGE)
+    check_version(expectation, expected_version, STALE_MESSAGE, optional=True)
     if revisited_on is None:
         raise ValidationFailed("Enter the day it was revisited.", field="revisited_on")
     if revisited_on > today:
@@ -370,5 +361,5 @@ def revisit_expectation(
         )
         expectation.revisions.append(revision)
         expectation.revisit_by = next_revisit_by
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return revision

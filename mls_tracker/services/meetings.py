@@ -38,7 +38,8 @@ from mls_tracker.models import (
 from mls_tracker.models.base import utcnow
 from mls_tracker.periods import Month
 from mls_tracker.services import agenda
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.locking import check_version, commit_or_conflict
 
 STALE_MESSAGE = (
     "Someone else changed this meeting while you were editing; here is the current version — "
@@ -166,19 +167,6 @@ def _require_not_approved(meeting: Meeting) -> None:
         raise ValidationFailed(APPROVED_MESSAGE)
 
 
-def _check_version(meeting: Meeting, expected_version: int | None) -> None:
-    if expected_version != meeting.version:
-        raise Conflict(STALE_MESSAGE)
-
-
-def _commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except so.exc.StaleDataError as error:
-        db.session.rollback()
-        raise Conflict(STALE_MESSAGE) from error
-
-
 def _clean(held_on: dt.date | None, kind, reviewed_month: Month | None) -> dict:
     if held_on is None:
         raise ValidationFailed("Enter the meeting's date, like 2026-06-15.", field="held_on")
@@ -238,14 +226,14 @@ def update_meeting(
     expected_version: int | None,
 ) -> Meeting:
     _require_manage(actor, meeting.partnership_id)
-    _check_version(meeting, expected_version)
+    check_version(meeting, expected_version, STALE_MESSAGE)
     if meeting.state is not MeetingState.PLANNED:
         raise ValidationFailed("Only a planned meeting can be rescheduled: this one has been held.")
     values = _clean(held_on, kind, reviewed_month)
     with acting_as(actor.id):
         for key, value in values.items():
             setattr(meeting, key, value)
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return meeting
 
 
@@ -408,7 +396,7 @@ def hold_meeting(
     an Attendee.key ("user-3", "sponsor-7") to present. Returns how many action items were
     carried forward when the meeting became held, None on a re-save."""
     _require_manage(actor, meeting.partnership_id)
-    _check_version(meeting, expected_version)
+    check_version(meeting, expected_version, STALE_MESSAGE)
     _require_not_approved(meeting)
     known = {person.key: person for person in attendees(meeting)}
     with acting_as(actor.id):
@@ -443,13 +431,13 @@ def hold_meeting(
         if meeting.state is MeetingState.PLANNED:
             meeting.state = MeetingState.HELD
             carried = carry_forward(meeting)
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return carried
 
 
 def approve_minutes(actor: User, meeting: Meeting, *, expected_version: int | None) -> Meeting:
     _require_manage(actor, meeting.partnership_id)
-    _check_version(meeting, expected_version)
+    check_version(meeting, expected_version, STALE_MESSAGE)
     if meeting.state is MeetingState.PLANNED:
         raise ValidationFailed(
             "Only the minutes of a held meeting can be approved: record the meeting as held first."
@@ -459,5 +447,5 @@ def approve_minutes(actor: User, meeting: Meeting, *, expected_version: int | No
         meeting.state = MeetingState.MINUTES_APPROVED
         meeting.approved_by_id = actor.id
         meeting.approved_at = utcnow()
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return meeting

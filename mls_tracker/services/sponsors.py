@@ -49,7 +49,8 @@ from mls_tracker.models import (
     partnership_regions,
 )
 from mls_tracker.periods import Month
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.locking import check_version, commit_or_conflict
 
 ENGAGEMENT_WINDOW_MONTHS = 3
 DISENGAGED_AFTER_MEETINGS = 3
@@ -418,14 +419,6 @@ def _clean(
     }
 
 
-def _commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except so.exc.StaleDataError as error:  # saved by someone else between load and flush
-        db.session.rollback()
-        raise Conflict(STALE_MESSAGE) from error
-
-
 def add_sponsorship(
     actor: User,
     partnership: Partnership,
@@ -473,8 +466,7 @@ def update_sponsorship(
     expected_version: int | None,
 ) -> Sponsor:
     _require_manage(actor, sponsor.partnership_id)
-    if expected_version != sponsor.version:
-        raise Conflict(STALE_MESSAGE)
+    check_version(sponsor, expected_version, STALE_MESSAGE)
     values = _clean(
         sponsor.partnership_id,
         region_id=region_id,
@@ -490,7 +482,7 @@ def update_sponsorship(
     with acting_as(actor.id):
         for key, value in values.items():
             setattr(sponsor, key, value)
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return sponsor
 
 
@@ -503,8 +495,7 @@ def end_sponsorship(
 ) -> Sponsor:
     """End a sponsorship on a day; it stays in the history."""
     _require_manage(actor, sponsor.partnership_id)
-    if expected_version is not None and expected_version != sponsor.version:
-        raise Conflict(STALE_MESSAGE)
+    check_version(sponsor, expected_version, STALE_MESSAGE, optional=True)
     if end_date is None:
         raise ValidationFailed("Enter the last day of the sponsorship.", field="end_date")
     if end_date < sponsor.start_date:
@@ -515,5 +506,5 @@ def end_sponsorship(
         )
     with acting_as(actor.id):
         sponsor.end_date = end_date
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return sponsor

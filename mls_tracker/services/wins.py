@@ -22,7 +22,8 @@ from mls_tracker.access import Action, can
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, User, Win, partnership_regions
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.locking import check_version, commit_or_conflict
 
 SORTS = ("date", "title", "region")
 TITLE_MAX = 200
@@ -186,14 +187,6 @@ def _clean(
     }
 
 
-def _commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except so.exc.StaleDataError as error:  # saved by someone else between load and flush
-        db.session.rollback()
-        raise Conflict(STALE_MESSAGE) from error
-
-
 def log_win(actor: User, partnership: Partnership, today: dt.date, **values) -> Win:
     """Log a win (providers and leads)."""
     _require(actor, Action.LOG_WINS_AND_CHANGES, partnership.id)
@@ -210,21 +203,19 @@ def update_win(
 ) -> Win:
     """Edit a win (leads), refusing a save based on an outdated version."""
     _require(actor, Action.MANAGE, win.partnership_id)
-    if expected_version != win.version:
-        raise Conflict(STALE_MESSAGE)
+    check_version(win, expected_version, STALE_MESSAGE)
     clean = _clean(win.partnership_id, today, **values, current_region_id=win.region_id)
     with acting_as(actor.id):
         for key, value in clean.items():
             setattr(win, key, value)
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
     return win
 
 
 def delete_win(actor: User, win: Win, *, expected_version: int | None) -> None:
     """Delete a win (leads)."""
     _require(actor, Action.MANAGE, win.partnership_id)
-    if expected_version != win.version:
-        raise Conflict(STALE_MESSAGE)
+    check_version(win, expected_version, STALE_MESSAGE)
     with acting_as(actor.id):
         db.session.delete(win)
-        _commit_or_conflict()
+        commit_or_conflict(STALE_MESSAGE)
