@@ -94,8 +94,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.expectations import bp as expectations_bp
     from mls_tracker.meetings import bp as meetings_bp
     from mls_tracker.partnerships import bp as partnerships_bp
+    from mls_tracker.satisfaction import bp as satisfaction_bp
     from mls_tracker.slas import bp as slas_bp
     from mls_tracker.sponsors import bp as sponsors_bp
+    from mls_tracker.survey_imports import bp as survey_imports_bp
     from mls_tracker.wins import bp as wins_bp
 
     headers.init_app(app)
@@ -104,6 +106,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sponsors_bp)
     app.register_blueprint(expectations_bp)
     app.register_blueprint(slas_bp)
+    app.register_blueprint(satisfaction_bp)
+    app.register_blueprint(survey_imports_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(actions_bp)
     app.register_blueprint(changes_bp)

@@ -36,6 +36,7 @@ class Action(enum.StrEnum):
     PROPOSE_ACTUALS = "propose actuals"
     UPDATE_PROVIDER_ACTIONS = "update provider actions"
     LOG_WINS_AND_CHANGES = "log wins and changes"
+    UPLOAD_SURVEYS = "upload surveys"
     ACKNOWLEDGE_SCORECARD = "acknowledge scorecard"
 
 
@@ -47,6 +48,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.PROPOSE_ACTUALS,
             Action.UPDATE_PROVIDER_ACTIONS,
             Action.LOG_WINS_AND_CHANGES,
+            Action.UPLOAD_SURVEYS,
         }
     ),
     Role.SPONSOR: frozenset({Action.VIEW, Action.ACKNOWLEDGE_SCORECARD}),
