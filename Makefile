@@ -36,7 +36,10 @@ run: system-deps $(VENV)/.installed-app
 	@echo "Sign in as lead@example.com, provider@example.com, sponsor@example.com,"
 	@echo "viewer@example.com, provider2@example.com or admin@example.com — password: demo-password"
 	@echo
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@# The job worker (imports, scorecards) runs beside the web server and stops with it.
+	$(FLASK) jobs worker --workers 2 & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: system-deps-test $(VENV)/.installed-test lint test-sqlite test-postgres
 

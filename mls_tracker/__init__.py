@@ -87,7 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     errors.init_app(app)
 
-    from mls_tracker import headers
+    from mls_tracker import assets, headers, jobs
     from mls_tracker.actions import bp as actions_bp
     from mls_tracker.auth import bp as auth_bp
     from mls_tracker.changes import bp as changes_bp
@@ -101,6 +101,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.wins import bp as wins_bp
 
     headers.init_app(app)
+    assets.init_app(app)
+    jobs.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(partnerships_bp)
     app.register_blueprint(sponsors_bp)

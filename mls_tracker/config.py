@@ -63,6 +63,10 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Background jobs (Huey): inline when testing or HUEY_IMMEDIATE, else SQLite in
+        # instance/ or Redis when REDIS_URL is set.
+        "HUEY_IMMEDIATE": _bool("HUEY_IMMEDIATE", env == "testing"),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         # Sessions: ended at sign-out, after idle time and after an absolute lifetime.
         "SESSION_IDLE_TIMEOUT": dt.timedelta(

@@ -102,6 +102,8 @@ def app_factory(
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": controller.port,
             "SERVER_NAME": None,
+            # Jobs run inline, in memory (tests/test_jobs.py also runs a real worker).
+            "HUEY_IMMEDIATE": True,
         }
         config.update(overrides)
         app = create_app(config)

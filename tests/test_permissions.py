@@ -85,6 +85,8 @@ GLOBAL: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "security.static"): _everyone(404),
     ("GET", "partnerships.index"): _everyone(200, anonymous=302),
     ("GET", "actions.mine"): _everyone(200, anonymous=302),
+    # An unknown job (jobs of a partnership are walked in tests/test_jobs.py).
+    ("GET", "jobs.status"): _everyone(404, anonymous=302),
     ("GET", "security.login"): _everyone(302, anonymous=200),
     ("POST", "security.login"): _everyone(302, anonymous=200),
     ("POST", "security.logout"): _everyone(302),
@@ -127,6 +129,7 @@ SAMPLE_ARGS = {
         "security.static": "nothing-here.js",
     },
     "token": "not-a-real-token",
+    "job_id": 999999,
 }
 
 

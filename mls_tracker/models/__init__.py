@@ -2,6 +2,7 @@
 
 from mls_tracker.models.audit import AuditAction, AuditEntry
 from mls_tracker.models.base import Base, utcnow
+from mls_tracker.models.job import Job, JobState
 from mls_tracker.models.meeting import (
     CLOSED_STATUSES,
     ActionItem,
@@ -73,6 +74,8 @@ from mls_tracker.models.sla import (
 )
 
 __all__ = [
+    "Job",
+    "JobState",
     "ActionItem",
     "ActionStatus",
     "ActionUpdate",
