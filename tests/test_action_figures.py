@@ -1,0 +1,96 @@
+"""Action plan figures of a period, worked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from mls_tracker.extensions import db
+from mls_tracker.models import ActionStatus
+from mls_tracker.periods import Month
+from mls_tracker.services.action_figures import action_figures
+from tests.factories import create_action
+from tests.test_partnerships import count_queries
+
+UTC = dt.UTC
+MARCH = Month(2026, 3)
+
+
+def _item(partnership, due_on, *, created, status=ActionStatus.OPEN, closed_on=None):
+    item = create_action(partnership, due_on=due_on, status=status)
+    item.created_at = dt.datetime.combine(created, dt.time(9), tzinfo=UTC)
+    item.closed_on = closed_on
+    db.session.flush()
+    return item
+
+
+def test_figures_of_a_month(app, world):
+    p = world.partnership
+    d = dt.date
+    # Due in March: done on time, done late, still open, cancelled (ignored) → 1 of 3 on time.
+    _item(
+        p, d(2026, 3, 10), created=d(2026, 2, 1), status=ActionStatus.DONE, closed_on=d(2026, 3, 9)
+    )
+    _item(
+        p, d(2026, 3, 12), created=d(2026, 3, 2), status=ActionStatus.DONE, closed_on=d(2026, 3, 20)
+    )
+    _item(p, d(2026, 3, 20), created=d(2026, 3, 5))
+    _item(
+        p,
+        d(2026, 3, 25),
+        created=d(2026, 3, 5),
+        status=ActionStatus.CANCELLED,
+        closed_on=d(2026, 3, 6),
+    )
+    # Due in February, done in April: overdue at the end of March, not any more.
+    _item(
+        p, d(2026, 2, 20), created=d(2026, 1, 10), status=ActionStatus.DONE, closed_on=d(2026, 4, 2)
+    )
+    # Due in April: not due in March, not overdue.
+    _item(p, d(2026, 4, 15), created=d(2026, 3, 30))
+    db.session.commit()
+
+    figures = action_figures([p.id, world.other.id], MARCH, MARCH, today=d(2026, 11, 1))
+    march = figures[p.id]
+    assert (march.due, march.closed_on_time) == (3, 1)
+    assert march.health == 100 / 3
+    # Opened in March: created 2, 5, 5, 30 March.
+    assert march.opened == 4
+    # Done in March: closed 9 and 20 March (the cancelled one is not "closed" as done).
+    assert march.closed == 2
+    # Overdue on 31 March: open item due 20 March, item due 20 Feb closed in April.
+    assert march.overdue == 2
+    # Days to close: 1 Feb → 9 Mar = 36 days, 2 Mar → 20 Mar = 18 days → median 27.
+    assert march.median_days_to_close == 27
+    # A partnership without items has zeros and no health.
+    assert figures[world.other.id].due == 0
+    assert figures[world.other.id].health is None
+
+
+def test_overdue_of_the_current_month_is_as_of_today(app, world):
+    d = dt.date
+    _item(world.partnership, d(2026, 3, 10), created=d(2026, 3, 1))
+    _item(world.partnership, d(2026, 3, 20), created=d(2026, 3, 1))
+    db.session.commit()
+    figures = action_figures([world.partnership.id], MARCH, MARCH, today=d(2026, 3, 15))
+    assert figures[world.partnership.id].overdue == 1
+
+
+def test_a_quarter_and_a_constant_number_of_queries(app, world):
+    d = dt.date
+    for month in (1, 2, 3):
+        _item(
+            world.partnership,
+            d(2026, month, 5),
+            created=d(2026, 1, 1),
+            status=ActionStatus.DONE,
+            closed_on=d(2026, month, 4),
+        )
+    db.session.commit()
+    ids = [world.partnership.id, world.other.id]
+    with count_queries() as one:
+        figures = action_figures(ids[:1], Month(2026, 1), MARCH, d(2026, 6, 1))
+    assert figures[ids[0]].due == 3
+    assert figures[ids[0]].health == 100
+    with count_queries() as two:
+        action_figures(ids, Month(2026, 1), MARCH, d(2026, 6, 1))
+    assert len(one) == len(two) == 2
