@@ -223,11 +223,28 @@ def load_sla_series(
 ) -> list[SlaSeries]:
     """Every SLA of a partnership with its targets and the measurements from ``first`` to
     ``last``, in two queries whatever the number of SLAs."""
+    return load_sla_series_many([partnership_id], first, last, include_inactive=include_inactive)[
+        partnership_id
+    ]
+
+
+def load_sla_series_many(
+    partnership_ids: Sequence[int],
+    first: Month,
+    last: Month,
+    *,
+    include_inactive: bool = False,
+) -> dict[int, list[SlaSeries]]:
+    """The SLA series of several partnerships (every id is a key), in three queries
+    whatever the number of partnerships and SLAs."""
+    result: dict[int, list[SlaSeries]] = {pid: [] for pid in partnership_ids}
+    if not partnership_ids:
+        return result
     query = (
         sa.select(Sla)
         .options(so.selectinload(Sla.targets))
-        .where(Sla.partnership_id == partnership_id)
-        .order_by(Sla.code)
+        .where(Sla.partnership_id.in_(partnership_ids))
+        .order_by(Sla.partnership_id, Sla.code)
     )
     if not include_inactive:
         query = query.where(Sla.active.is_(True))
@@ -242,31 +259,36 @@ def load_sla_series(
                 SlaMeasurement.not_applicable,
                 SlaMeasurement.state,
                 SlaMeasurement.note,
-            ).where(
-                SlaMeasurement.sla_id.in_(by_sla),
+            )
+            .join(Sla, Sla.id == SlaMeasurement.sla_id)
+            .where(
+                Sla.partnership_id.in_(partnership_ids),
                 SlaMeasurement.month >= first,
                 SlaMeasurement.month <= last,
             )
         )
         for sla_id, month, value, not_applicable, state, note in rows:
-            by_sla[sla_id][month] = MeasurementPoint(
-                value=value,
-                not_applicable=not_applicable,
-                confirmed=state is MeasurementState.CONFIRMED,
-                note=note,
+            if sla_id in by_sla:
+                by_sla[sla_id][month] = MeasurementPoint(
+                    value=value,
+                    not_applicable=not_applicable,
+                    confirmed=state is MeasurementState.CONFIRMED,
+                    note=note,
+                )
+    for sla in slas:
+        result[sla.partnership_id].append(
+            SlaSeries(
+                sla_id=sla.id,
+                code=sla.code,
+                name=sla.name,
+                unit=sla.unit,
+                direction=sla.direction,
+                weight=sla.weight,
+                targets=tuple(
+                    TargetPoint(t.effective_from, t.target, t.at_risk_threshold)
+                    for t in sla.targets
+                ),
+                measurements=by_sla[sla.id],
             )
-    return [
-        SlaSeries(
-            sla_id=sla.id,
-            code=sla.code,
-            name=sla.name,
-            unit=sla.unit,
-            direction=sla.direction,
-            weight=sla.weight,
-            targets=tuple(
-                TargetPoint(t.effective_from, t.target, t.at_risk_threshold) for t in sla.targets
-            ),
-            measurements=by_sla[sla.id],
         )
-        for sla in slas
-    ]
+    return result

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -290,22 +291,44 @@ def coverage_matrix(partnership_id: int, today: dt.date) -> CoverageMatrix:
 def coverage(partnership_id: int, today: dt.date) -> float | None:
     """Sponsor coverage, 0–1: regions in scope with an active client sponsor ÷ regions in
     scope; None when the partnership has no region in scope (2 queries)."""
-    in_scope = sa.select(partnership_regions.c.region_id).where(
-        partnership_regions.c.partnership_id == partnership_id
-    )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(in_scope.subquery()))
-    if not total:
-        return None
-    covered = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Sponsor.region_id))).where(
-            Sponsor.partnership_id == partnership_id,
-            Sponsor.side == Side.CLIENT,
-            Sponsor.region_id.in_(in_scope),
-            Sponsor.start_date <= today,
-            sa.or_(Sponsor.end_date.is_(None), Sponsor.end_date >= today),
+    return coverage_history([partnership_id], [today])[partnership_id][today]
+
+
+def coverage_history(
+    partnership_ids: Sequence[int], days: Sequence[dt.date]
+) -> dict[int, dict[dt.date, float | None]]:
+    """Sponsor coverage of several partnerships on several days (e.g. each month's last
+    day), in two queries whatever their number."""
+    in_scope: dict[int, set[int]] = defaultdict(set)
+    for partnership_id, region_id in db.session.execute(
+        sa.select(partnership_regions.c.partnership_id, partnership_regions.c.region_id).where(
+            partnership_regions.c.partnership_id.in_(partnership_ids)
         )
-    )
-    return covered / total
+    ):
+        in_scope[partnership_id].add(region_id)
+    sponsorships: dict[int, list[tuple[int, dt.date, dt.date | None]]] = defaultdict(list)
+    if in_scope:
+        for partnership_id, region_id, start, end in db.session.execute(
+            sa.select(
+                Sponsor.partnership_id, Sponsor.region_id, Sponsor.start_date, Sponsor.end_date
+            ).where(Sponsor.partnership_id.in_(list(in_scope)), Sponsor.side == Side.CLIENT)
+        ):
+            sponsorships[partnership_id].append((region_id, start, end))
+    result: dict[int, dict[dt.date, float | None]] = {}
+    for partnership_id in partnership_ids:
+        regions = in_scope.get(partnership_id, set())
+        result[partnership_id] = {}
+        for day in days:
+            if not regions:
+                result[partnership_id][day] = None
+                continue
+            covered = {
+                region_id
+                for region_id, start, end in sponsorships.get(partnership_id, ())
+                if region_id in regions and start <= day and (end is None or end >= day)
+            }
+            result[partnership_id][day] = len(covered) / len(regions)
+    return result
 
 
 def is_only_client_sponsor(sponsor: Sponsor, today: dt.date) -> bool:
