@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,11 +272,14 @@ def init_app(app: Flask) -> None:
         with app.app_context():
             _execute(job_id)
 
+    parent_pid = os.getpid()
+
     @huey.on_startup()
     def _after_fork() -> None:
-        # A process worker must not share the parent's database connections.
-        with app.app_context():
-            db.engine.dispose(close=False)
+        # A forked worker process must not share its parent's database connections.
+        if os.getpid() != parent_pid:
+            with app.app_context():
+                db.engine.dispose(close=False)
 
     app.extensions["mls_jobs"] = _Queue(huey, run_job)
     app.register_blueprint(bp)

@@ -62,3 +62,36 @@ def fresh_postgres() -> Iterator[str]:
 @pytest.mark.postgres
 def test_upgrade_check_downgrade_on_postgresql(make_app, fresh_postgres):
     _exercise(make_app, fresh_postgres)
+
+
+INITIAL_REVISION = "5dabafd4b7dd"
+
+
+def _upgrade_holding_the_demo(make_app, url: str) -> None:
+    """The first release's schema filled with the demo, then every later migration: nothing
+    is lost and the result matches the models."""
+    from mls_tracker.demo import load_demo
+    from mls_tracker.models import SlaMeasurement, SurveyResponse, User
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade(revision=INITIAL_REVISION)
+        load_demo(seed=7)
+        counted = (User, SlaMeasurement, SurveyResponse)
+        before = [db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in counted]
+        db.session.remove()
+        upgrade()
+        after = [db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in counted]
+        assert after == before and all(before)
+        _assert_models_match(db.engine)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_upgrade_a_sqlite_database_holding_the_demo(make_app, tmp_path):
+    _upgrade_holding_the_demo(make_app, f"sqlite:///{tmp_path / 'demo.db'}")
+
+
+@pytest.mark.postgres
+def test_upgrade_a_postgresql_database_holding_the_demo(make_app, fresh_postgres):
+    _upgrade_holding_the_demo(make_app, fresh_postgres)
