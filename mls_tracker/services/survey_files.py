@@ -1,0 +1,587 @@
+"""Reading uploaded survey files: CSV or XLSX on disk → columns and a stream of string rows."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import itertools
+import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import openpyxl
+import openpyxl.xml
+from defusedxml import DefusedXmlException
+from openpyxl.workbook.workbook import Workbook
+
+from mls_tracker.models import SurveyFormat
+from mls_tracker.services.errors import ValidationFailed
+
+# openpyxl parses every XML part with defusedxml when it is importable; without it a workbook
+# could carry an entity-expansion ("billion laughs") payload, so we refuse to read workbooks.
+XML_IS_SAFE: bool = bool(openpyxl.xml.DEFUSEDXML)
+
+DEFAULT_MAX_XLSX_UNCOMPRESSED = 250 * 1024 * 1024
+#: A member this much larger than its compressed size (and above the floor) is a zip bomb.
+MAX_COMPRESSION_RATIO = 100
+COMPRESSION_RATIO_FLOOR = 1024 * 1024
+
+DELIMITERS = (",", ";", "\t")
+SAMPLE_COUNT = 5
+_SAMPLE_ROWS = 100  # answer rows looked at for column samples
+_CHUNK = 256 * 1024
+_SNIFF_CHARS = 64 * 1024
+_XLSX_BATCH = 500
+
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+_BINARY_MAGICS = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\x1f\x8b": "a gzip archive",
+}
+
+# Directory entries of an OLE2 compound file name their streams in UTF-16 LE; an encrypted
+# OOXML package (Excel's "Encrypt with Password") always has these two streams.
+_ENCRYPTION_STREAMS = ("EncryptionInfo".encode("utf-16-le"), "EncryptedPackage".encode("utf-16-le"))
+
+# Qualtrics "Status" values of responses the survey owner made while testing, in the choice-text
+# and numeric exports: they are not learners' answers.
+_QUALTRICS_TEST_STATUSES = frozenset({"Survey Preview", "Survey Test", "1", "2"})
+
+NOT_A_SURVEY_FILE = (
+    "This file is not a CSV file or an Excel workbook ({what}). Export the survey responses "
+    "as CSV or XLSX and upload that file."
+)
+ENCRYPTED_WORKBOOK = (
+    "This workbook is password-protected. Open it in Excel, remove the password "
+    "(File › Info › Protect Workbook), save and upload again."
+)
+OLD_EXCEL = (
+    "This is an old Excel 97–2003 workbook (.xls). Open it in Excel and save it as an Excel "
+    "Workbook (.xlsx) or as CSV, then upload that file."
+)
+EMPTY_FILE = "The file is empty."
+NO_RESPONSES = "The file has column headings but no responses."
+
+
+class FileRejected(ValidationFailed):
+    """The whole file is refused; ``str(error)`` is the message shown to the user."""
+
+    def __init__(self, message: str, field: str | None = "file") -> None:
+        super().__init__(message, field=field)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    index: int  # position within a row returned by SurveyFile.rows()
+    key: str  # stable id, unique within the file: remembered in mappings between imports
+    label: str  # what a person recognises: the question text
+    samples: tuple[str, ...]  # up to 5 distinct non-empty values from the first answer rows
+
+
+@dataclass
+class SurveyFile:
+    """An uploaded survey file, recognised; ``rows()`` streams its answers from disk."""
+
+    path: Path
+    file_name: str
+    kind: Literal["csv", "xlsx"]
+    detected_format: SurveyFormat
+    format: SurveyFormat
+    columns: list[Column]
+    header_rows: int
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet_name: str | None = None  # xlsx only: the worksheet read
+    # Qualtrics only: index of the "Status" column. Responses with Status "Survey Preview" /
+    # "Survey Test" (numeric export: 1 / 2) were made by the survey's owner, not by learners,
+    # and rows() skips them unless skip_test_responses is turned off.
+    status_index: int | None = field(default=None, repr=False)
+    skip_test_responses: bool = True
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Each answer row as (spreadsheet row number, cells), reopening the file each call."""
+        return self._rows(None)
+
+    def _rows(self, workbook: Workbook | None) -> Iterator[tuple[int, list[str]]]:
+        width = len(self.columns)
+        for number, cells in _raw_rows(self, workbook):
+            if number <= self.header_rows or not any(cells):
+                continue
+            if (
+                self.skip_test_responses
+                and self.status_index is not None
+                and self.status_index < len(cells)
+                and cells[self.status_index] in _QUALTRICS_TEST_STATUSES
+            ):
+                continue
+            if len(cells) < width:
+                cells.extend([""] * (width - len(cells)))
+            elif len(cells) > width:
+                del cells[width:]
+            yield number, cells
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def open_survey_file(
+    path: Path,
+    file_name: str,
+    *,
+    format: SurveyFormat | None = None,
+    max_xlsx_uncompressed: int = DEFAULT_MAX_XLSX_UNCOMPRESSED,
+) -> SurveyFile:
+    """Recognise the file at ``path``; raise FileRejected when it cannot be read as a survey."""
+    path = Path(path)
+    kind = _sniff_kind(path)
+    if kind == "xlsx":
+        _require_safe_xml()
+        _check_workbook(path, max_xlsx_uncompressed)
+        survey = SurveyFile(
+            path, file_name, "xlsx", SurveyFormat.GENERIC, SurveyFormat.GENERIC, [], 0
+        )
+        # One parse of the workbook for recognising it: openpyxl scans a whole sheet on
+        # opening when the sheet does not declare its dimensions.
+        with _open_workbook(path) as workbook:
+            survey.sheet_name = _first_non_empty_sheet(workbook)
+            _recognise(survey, format, workbook)
+    else:
+        encoding = _detect_encoding(path)
+        survey = SurveyFile(
+            path, file_name, "csv", SurveyFormat.GENERIC, SurveyFormat.GENERIC, [], 0
+        )
+        survey.encoding = encoding
+        survey.delimiter = _sniff_delimiter(path, encoding)
+        _recognise(survey, format, None)
+    return survey
+
+
+def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbook | None) -> None:
+    """Fill in the format, heading rows and columns of ``survey`` from its first rows."""
+    blanks, head = _leading_rows(survey, 8, workbook)
+    if not head:
+        raise FileRejected(EMPTY_FILE)
+    detected = detect_format(head)
+    survey.detected_format = detected
+    survey.format = format or detected
+    header_rows, keys, labels = _structure(survey.format, head)
+    survey.header_rows = blanks + header_rows
+    if survey.format is SurveyFormat.QUALTRICS:
+        # "Status" is the field id of current exports; legacy ones name it in the second row.
+        named = [
+            i for i, (k, lbl) in enumerate(zip(keys, labels, strict=True)) if "Status" in (k, lbl)
+        ]
+        survey.status_index = named[0] if named else None
+
+    # Columns with neither a heading nor any value (trailing delimiters) are still columns so
+    # that indexes stay positional; samples come from the first answer rows.
+    survey.columns = [
+        Column(i, k, lbl, ()) for i, (k, lbl) in enumerate(zip(keys, labels, strict=True))
+    ]
+    samples: list[list[str]] = [[] for _ in keys]
+    answered = 0
+    with closing(survey._rows(workbook)) as answers:
+        for _, cells in itertools.islice(answers, _SAMPLE_ROWS):
+            answered += 1
+            for i, value in enumerate(cells):
+                if value and len(samples[i]) < SAMPLE_COUNT and value not in samples[i]:
+                    samples[i].append(value)
+    if not answered:
+        raise FileRejected(NO_RESPONSES)
+    survey.columns = [
+        Column(c.index, c.key, c.label, tuple(samples[c.index])) for c in survey.columns
+    ]
+
+
+def _leading_rows(
+    survey: SurveyFile, count: int, workbook: Workbook | None
+) -> tuple[int, list[list[str]]]:
+    """(leading blank rows, the first ``count`` rows after them)."""
+    rows: list[list[str]] = []
+    blanks = 0
+    with closing(_raw_rows(survey, workbook)) as raw:
+        for _, cells in raw:
+            if not rows and not any(cells):
+                blanks += 1
+                continue
+            rows.append(cells)
+            if len(rows) >= count:
+                break
+    return blanks, rows
+
+
+# --------------------------------------------------------------------------- formats
+
+_QUALTRICS_METADATA = {"StartDate", "EndDate", "Status", "ResponseId", "RecordedDate", "Finished"}
+_QUALTRICS_LEGACY = {"ResponseID", "ResponseSet"}
+_SURVEYMONKEY_METADATA = {"Respondent ID", "Collector ID"}
+_SURVEYMONKEY_PLAIN = {"Response", "Open-Ended Response"}
+_FORMS_METADATA = {"id", "start time", "completion time"}
+GENERIC_COLUMNS = (
+    "response_id",
+    "submitted_at",
+    "program",
+    "region",
+    "rating",
+    "recommend",
+    "comment",
+)
+
+
+def _is_import_id_row(cells: list[str]) -> bool:
+    filled = [c for c in cells if c]
+    return bool(filled) and all(c.startswith('{"ImportId"') for c in filled)
+
+
+def detect_format(head: list[list[str]]) -> SurveyFormat:
+    """Recognise the exporting tool from the first rows of a file (blank leading rows removed)."""
+    first = {c.strip() for c in head[0]}
+    second = {c.strip() for c in head[1]} if len(head) > 1 else set()
+    if len(head) > 2 and _QUALTRICS_METADATA & first and _is_import_id_row(head[2]):
+        return SurveyFormat.QUALTRICS
+    if second >= _QUALTRICS_LEGACY or (
+        len(_QUALTRICS_METADATA & first) >= 3 and "ResponseId" in first
+    ):
+        return SurveyFormat.QUALTRICS
+    if first >= _SURVEYMONKEY_METADATA and second & _SURVEYMONKEY_PLAIN:
+        return SurveyFormat.SURVEYMONKEY
+    if {c.lower() for c in first} >= _FORMS_METADATA:
+        return SurveyFormat.MICROSOFT_FORMS
+    return SurveyFormat.GENERIC
+
+
+def _structure(fmt: SurveyFormat, head: list[list[str]]) -> tuple[int, list[str], list[str]]:
+    """(header rows, column keys, column labels) of a file read as ``fmt``."""
+    # Columns are those the heading rows name; cells beyond them in answer rows are dropped.
+    heading_rows = 2 if fmt in (SurveyFormat.QUALTRICS, SurveyFormat.SURVEYMONKEY) else 1
+    width = max(len(r) for r in head[:heading_rows])
+    pad = [(r + [""] * (width - len(r)))[:width] for r in head]
+    if fmt is SurveyFormat.QUALTRICS and len(pad) > 1:
+        ids, texts = pad[0], pad[1]
+        headings = 2
+        # Current exports add one row of {"ImportId": …}; some older exports repeated it.
+        while headings < len(pad) and headings < 4 and _is_import_id_row(pad[headings]):
+            headings += 1
+        keys = [
+            k or t or f"Column {i + 1}" for i, (k, t) in enumerate(zip(ids, texts, strict=True))
+        ]
+        labels = [
+            t or k or f"Column {i + 1}" for i, (k, t) in enumerate(zip(ids, texts, strict=True))
+        ]
+        return headings, _unique(keys), labels
+    if fmt is SurveyFormat.SURVEYMONKEY and len(pad) > 1:
+        questions, subs = pad[0], pad[1]
+        carried: list[str] = []
+        current = ""
+        for i, q in enumerate(questions):
+            current = q or (current if subs[i] else "")
+            carried.append(current)
+        spans = {q: carried.count(q) for q in set(carried)}
+        keys, labels = [], []
+        for i, (q, sub) in enumerate(zip(carried, subs, strict=True)):
+            if not q:
+                text = sub or f"Column {i + 1}"
+            elif not sub or (sub in _SURVEYMONKEY_PLAIN and spans[q] == 1):
+                text = q
+            else:
+                text = f"{q} | {sub}"
+            keys.append(text)
+            labels.append(text)
+        return 2, _unique(keys), labels
+    headings = pad[0]
+    labels = [h or f"Column {i + 1}" for i, h in enumerate(headings)]
+    keys = labels
+    if fmt is SurveyFormat.GENERIC:  # documented names match case-insensitively
+        keys = [k.lower() if k.lower() in GENERIC_COLUMNS else k for k in labels]
+    return 1, _unique(keys), labels
+
+
+def _unique(keys: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for key in keys:
+        candidate, n = key, 2
+        while candidate in seen:
+            candidate, n = f"{key} ({n})", n + 1
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+# --------------------------------------------------------------------------- content sniffing
+
+
+def _sniff_kind(path: Path) -> Literal["csv", "xlsx"]:
+    with path.open("rb") as fh:
+        start = fh.read(8)
+    if not start.strip():
+        if path.stat().st_size == len(start):
+            raise FileRejected(EMPTY_FILE)
+        return "csv"  # whitespace first; the encoding pass decides whether anything follows
+    if start.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if start.startswith(_EMPTY_ZIP_MAGIC):
+        raise FileRejected(NOT_A_SURVEY_FILE.format(what="it is an empty zip archive"))
+    if start.startswith(_CFB_MAGIC):
+        raise FileRejected(ENCRYPTED_WORKBOOK if _is_encrypted_package(path) else OLD_EXCEL)
+    for magic, what in _BINARY_MAGICS.items():
+        if start.startswith(magic):
+            raise FileRejected(NOT_A_SURVEY_FILE.format(what=f"it is {what}"))
+    return "csv"
+
+
+def _is_encrypted_package(path: Path) -> bool:
+    """Whether a compound file has the streams of an encrypted OOXML package (chunked scan)."""
+    overlap = max(len(n) for n in _ENCRYPTION_STREAMS)
+    found = set()
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            window = tail + chunk
+            found.update(n for n in _ENCRYPTION_STREAMS if n in window)
+            if len(found) == len(_ENCRYPTION_STREAMS):
+                return True
+            tail = window[-overlap:]
+    return False
+
+
+def _detect_encoding(path: Path) -> str:
+    """The encoding that decodes the WHOLE file, checked in chunks; refuses binary content."""
+    with path.open("rb") as fh:
+        start = fh.read(4)
+    if start.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    elif len(start) >= 4 and start[1] == 0 and start[3] == 0 and start[0] and start[2]:
+        candidates = ["utf-16-le"]  # "Unicode text" written without a byte-order mark
+    elif len(start) >= 4 and start[0] == 0 and start[2] == 0 and start[1] and start[3]:
+        candidates = ["utf-16-be"]
+    else:
+        # UTF-8 first: cp1252 text is almost never valid UTF-8, whereas the reverse decodes to
+        # mojibake. latin-1 is never tried: it "decodes" anything, so it proves nothing.
+        candidates = ["utf-8", "cp1252"]
+    for encoding in candidates:
+        verdict = _decodes_whole_file(path, encoding)
+        if verdict == "ok":
+            return encoding
+        if verdict == "empty":
+            raise FileRejected(EMPTY_FILE)
+        if verdict == "binary":
+            raise FileRejected(NOT_A_SURVEY_FILE.format(what="it contains binary data"))
+    raise FileRejected(
+        "The file's text encoding could not be recognised. Save it as CSV UTF-8 "
+        "(Excel: File › Save As › CSV UTF-8) and upload again."
+    )
+
+
+def _decodes_whole_file(path: Path, encoding: str) -> Literal["ok", "empty", "binary", "invalid"]:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    blank = True
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                text = decoder.decode(chunk)
+                if "\x00" in text:
+                    return "binary"
+                if blank and text.strip():
+                    blank = False
+            text = decoder.decode(b"", final=True)
+            blank = blank and not text.strip()
+    except UnicodeDecodeError:
+        return "invalid"
+    return "empty" if blank else "ok"
+
+
+def _sniff_delimiter(path: Path, encoding: str) -> str:
+    """The one of , ; TAB that splits the first records into the most, most consistent fields."""
+    with path.open(encoding=encoding, newline="") as fh:
+        sample = fh.read(_SNIFF_CHARS)
+        complete = not fh.read(1)
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        records = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        if not complete and len(records) > 1:
+            records = records[:-1]  # the last may be cut off mid-record
+        records = records[:50]
+        if not records:
+            continue
+        counts = [len(r) for r in records]
+        mode = max(set(counts), key=lambda n: (counts.count(n), n))
+        if mode < 2:
+            continue
+        score = (counts.count(mode) / len(counts), mode)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# --------------------------------------------------------------------------- workbooks
+
+
+def _check_workbook(path: Path, limit: int) -> None:
+    """Refuse a zip that is not a workbook, or would inflate too far, BEFORE parsing any XML."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileRejected(NOT_A_SURVEY_FILE.format(what="it is a damaged zip archive")) from exc
+    names = {m.filename for m in members}
+    if "xl/workbook.xml" not in names and not any(n.endswith("workbook.xml") for n in names):
+        raise FileRejected(NOT_A_SURVEY_FILE.format(what="it is a zip archive, not a workbook"))
+    # zipfile stops every member at its declared size, so these figures bound what is read.
+    total = sum(m.file_size for m in members)
+    too_big = (
+        "This workbook would expand to more than {mb} MB when opened, which is more than "
+        "a survey export needs. Save it as CSV, or remove unused sheets, and upload again."
+    )
+    if total > limit:
+        raise FileRejected(too_big.format(mb=limit // (1024 * 1024)))
+    for m in members:
+        if m.file_size > COMPRESSION_RATIO_FLOOR and (
+            m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1)
+        ):
+            raise FileRejected(
+                "This workbook is compressed suspiciously well (a part of it would expand more "
+                f"than {MAX_COMPRESSION_RATIO} times), so it was not opened. Save it as CSV and "
+                "upload again."
+            )
+
+
+def _require_safe_xml() -> None:
+    if not XML_IS_SAFE:
+        raise RuntimeError("openpyxl is not using defusedxml: refusing to read XLSX files")
+
+
+@contextmanager
+def _open_workbook(path: Path) -> Iterator[Workbook]:
+    """A read-only workbook; the file is ours to close even when openpyxl fails halfway."""
+    _require_safe_xml()
+    with path.open("rb") as fh:
+        try:
+            with warnings.catch_warnings():
+                _ignore_openpyxl_warnings()
+                workbook = openpyxl.load_workbook(
+                    fh, read_only=True, data_only=True, keep_links=False
+                )
+        except Exception as exc:  # defusedxml, zip, XML and openpyxl errors alike
+            raise _unreadable_workbook(exc) from exc
+        try:
+            yield workbook
+        finally:
+            workbook.close()
+
+
+def _ignore_openpyxl_warnings() -> None:
+    # Exports from survey tools lack styles or carry extensions openpyxl does not support;
+    # openpyxl says so with UserWarnings that mean nothing to a person importing answers.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\.|$)")
+
+
+def _unreadable_workbook(exc: Exception) -> FileRejected:
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in chain:  # openpyxl re-raises as ValueError
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(e, DefusedXmlException) for e in chain):
+        return FileRejected(
+            "This workbook contains XML constructs that are not allowed (entity declarations), "
+            "so it was not opened. Save it again from Excel, or as CSV, and upload again."
+        )
+    return FileRejected(
+        "This workbook could not be read. Open it in Excel, save it again as .xlsx or as CSV, "
+        "and upload again."
+    )
+
+
+def _first_non_empty_sheet(workbook: Workbook) -> str:
+    try:
+        with warnings.catch_warnings():
+            _ignore_openpyxl_warnings()
+            for sheet in workbook.worksheets:
+                for row in sheet.iter_rows(values_only=True):
+                    if any(_cell_text(v) for v in row):
+                        return sheet.title
+    except Exception as exc:
+        raise _unreadable_workbook(exc) from exc
+    raise FileRejected(EMPTY_FILE)
+
+
+def _cell_text(value: object, number_format: str = "General") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        fmt = number_format.lower()
+        if value.time() == dt.time() and "h" not in fmt and "s" not in fmt:
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    return str(value).strip()
+
+
+def _xlsx_rows(survey: SurveyFile, workbook: Workbook | None) -> Iterator[tuple[int, list[str]]]:
+    if workbook is None:
+        with _open_workbook(survey.path) as opened:
+            yield from _xlsx_rows(survey, opened)
+        return
+    sheet = workbook[survey.sheet_name] if survey.sheet_name else workbook.worksheets[0]
+    # Read-only sheets yield every row from row 1, filling gaps with empty rows, so
+    # counting gives the row number Excel shows.
+    rows = enumerate(sheet.iter_rows(min_row=1, min_col=1), start=1)
+    while True:
+        # Warnings are silenced around each batch, never across a yield to the caller.
+        batch = []
+        try:
+            with warnings.catch_warnings():
+                _ignore_openpyxl_warnings()
+                for number, row in itertools.islice(rows, _XLSX_BATCH):
+                    texts = [_cell_text(c.value, c.number_format or "") for c in row]
+                    while texts and not texts[-1]:
+                        texts.pop()
+                    batch.append((number, texts))
+        except Exception as exc:
+            raise _unreadable_workbook(exc) from exc
+        if not batch:
+            return
+        yield from batch
+
+
+# --------------------------------------------------------------------------- csv
+
+
+def _csv_rows(survey: SurveyFile) -> Iterator[tuple[int, list[str]]]:
+    assert survey.encoding and survey.delimiter
+    with survey.path.open(encoding=survey.encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=survey.delimiter)
+        number = 0
+        try:
+            for record in reader:
+                number += 1
+                yield number, [cell.strip() for cell in record]
+        except csv.Error as exc:
+            raise FileRejected(f"Row {number + 1} could not be read as CSV: {exc}.") from exc
+
+
+def _raw_rows(survey: SurveyFile, workbook: Workbook | None) -> Iterator[tuple[int, list[str]]]:
+    return _xlsx_rows(survey, workbook) if survey.kind == "xlsx" else _csv_rows(survey)
