@@ -7,7 +7,7 @@ import datetime as dt
 from mls_tracker.extensions import db
 from mls_tracker.models import ActionStatus
 from mls_tracker.periods import Month
-from mls_tracker.services.action_figures import action_figures
+from mls_tracker.services.action_figures import action_figures, monthly_flow
 from tests.factories import create_action
 from tests.test_partnerships import count_queries
 
@@ -94,3 +94,30 @@ def test_a_quarter_and_a_constant_number_of_queries(app, world):
     with count_queries() as two:
         action_figures(ids, Month(2026, 1), MARCH, d(2026, 6, 1))
     assert len(one) == len(two) == 2
+
+
+def test_monthly_flow(app, world):
+    d = dt.date
+    p = world.partnership
+    # Created in January, due 10 Feb, done 5 March: overdue at the end of February only.
+    _item(
+        p, d(2026, 2, 10), created=d(2026, 1, 20), status=ActionStatus.DONE, closed_on=d(2026, 3, 5)
+    )
+    # Created in February, due 20 Feb, done on time the same month.
+    _item(
+        p, d(2026, 2, 20), created=d(2026, 2, 3), status=ActionStatus.DONE, closed_on=d(2026, 2, 19)
+    )
+    # Created in March, due 15 March, still open: overdue at the end of March and April.
+    _item(p, d(2026, 3, 15), created=d(2026, 3, 1))
+    db.session.commit()
+    ids = [p.id, world.other.id]
+    with count_queries() as queries:
+        flows = monthly_flow(ids, Month(2026, 1), Month(2026, 4), today=d(2026, 4, 10))
+    assert len(queries) == 3
+    assert [(f.month.month, f.opened, f.closed, f.overdue) for f in flows[ids[0]]] == [
+        (1, 1, 0, 0),
+        (2, 1, 1, 1),
+        (3, 1, 1, 1),
+        (4, 0, 0, 1),  # as of today, 10 April
+    ]
+    assert [f.opened + f.closed + f.overdue for f in flows[ids[1]]] == [0, 0, 0, 0]

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from mls_tracker.extensions import db
 from mls_tracker.models import ActionItem, ActionStatus
 from mls_tracker.periods import Month
+from mls_tracker.sqlfunctions import month_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +104,80 @@ def action_figures(
             median_days_to_close=float(statistics.median(days)) if days else None,
         )
     return figures
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFlow:
+    """The action plan's flow in one month: items opened, done, and overdue at its end."""
+
+    month: Month
+    opened: int
+    closed: int
+    overdue: int
+
+
+def monthly_flow(
+    partnership_ids: Sequence[int], first: Month, last: Month, today: dt.date
+) -> dict[int, list[MonthFlow]]:
+    """Opened, closed and overdue-at-month-end per month from ``first`` to ``last``, for
+    several partnerships in three queries whatever their number and the number of months."""
+    months = [first]
+    while months[-1] < last:
+        months.append(months[-1].next())
+    item = ActionItem
+    start, end = _start_of(first.first_day), _start_of(last.last_day + dt.timedelta(days=1))
+    opened: dict[tuple[int, str], int] = {}
+    for pid, key, count in db.session.execute(
+        sa.select(item.partnership_id, month_key(item.created_at), sa.func.count())
+        .where(
+            item.partnership_id.in_(partnership_ids),
+            item.created_at >= start,
+            item.created_at < end,
+        )
+        .group_by(item.partnership_id, month_key(item.created_at))
+    ):
+        opened[(pid, key)] = count
+    closed: dict[tuple[int, str], int] = {}
+    for pid, key, count in db.session.execute(
+        sa.select(item.partnership_id, month_key(item.closed_on), sa.func.count())
+        .where(
+            item.partnership_id.in_(partnership_ids),
+            item.status == ActionStatus.DONE,
+            item.closed_on.between(first.first_day, last.last_day),
+        )
+        .group_by(item.partnership_id, month_key(item.closed_on))
+    ):
+        closed[(pid, key)] = count
+    # Overdue at each month's end: one row per item that was ever overdue in the window.
+    spans: dict[int, list[tuple[dt.date, dt.date | None, dt.date]]] = defaultdict(list)
+    for pid, due_on, closed_on, created_at in db.session.execute(
+        sa.select(item.partnership_id, item.due_on, item.closed_on, item.created_at).where(
+            item.partnership_id.in_(partnership_ids),
+            item.due_on < min(last.last_day, today),
+            item.closed_on.is_(None) | (item.closed_on > first.last_day),
+        )
+    ):
+        spans[pid].append((due_on, closed_on, created_at.date()))
+    result: dict[int, list[MonthFlow]] = {}
+    for pid in partnership_ids:
+        flows = []
+        for month in months:
+            as_of = min(month.last_day, today)
+            key = f"{month.year:04d}-{month.month:02d}"
+            overdue = sum(
+                1
+                for due_on, closed_on, created_on in spans.get(pid, ())
+                if due_on < as_of
+                and created_on <= as_of
+                and (closed_on is None or closed_on > as_of)
+            )
+            flows.append(
+                MonthFlow(
+                    month=month,
+                    opened=opened.get((pid, key), 0),
+                    closed=closed.get((pid, key), 0),
+                    overdue=overdue,
+                )
+            )
+        result[pid] = flows
+    return result
