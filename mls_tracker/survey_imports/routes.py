@@ -1,3 +1,421 @@
-"""Survey import pages (routes added by the import work)."""
+"""Survey import pages: upload a file, map its columns, preview and check it, commit it as a
+background job, the import history (CSV too) and undoing an import."""
 
-from mls_tracker.survey_imports import bp  # noqa: F401
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from flask_security import auth_required
+
+from mls_tracker import jobs
+from mls_tracker.access import Action, can, get_partnership
+from mls_tracker.errors import error_response
+from mls_tracker.exports import csv_response
+from mls_tracker.extensions import db
+from mls_tracker.formhelp import attach_error
+from mls_tracker.models import Partnership, SurveyFormat, SurveyImport
+from mls_tracker.services import survey_import as service
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.survey_files import FileRejected
+from mls_tracker.survey_imports import bp
+from mls_tracker.survey_imports.forms import (
+    FORMAT_NAMES,
+    CommitForm,
+    UndoForm,
+    UploadForm,
+    mapping_form,
+)
+
+
+@bp.errorhandler(413)
+def _too_large(_error):
+    return error_response(
+        413,
+        f"The file is larger than {service.upload_limit_text()}, the most this installation "
+        "accepts. Split the responses into smaller files and upload each.",
+    )
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {
+        "format_names": FORMAT_NAMES,
+        "format_short": {
+            "generic": "Generic",
+            "qualtrics": "Qualtrics",
+            "surveymonkey": "SurveyMonkey",
+            "microsoft forms": "Microsoft Forms",
+        },
+        "field_labels": service.FIELD_LABELS,
+    }
+
+
+def _staged(partnership: Partnership, token: str) -> service.StagedUpload:
+    try:
+        return service.get_staged(partnership.id, token)
+    except service.UploadNotFound:
+        abort(404)
+
+
+def _format_arg(value: str | None) -> SurveyFormat | None:
+    try:
+        return SurveyFormat(value) if value else None
+    except ValueError:
+        return None
+
+
+# ----------------------------------------------------------------------------- upload
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@auth_required()
+def new(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            staged = service.stage_upload(
+                current_user, partnership.id, upload.stream, upload.filename
+            )
+        except (FileRejected, ValidationFailed) as error:
+            form.file.errors = [*form.file.errors, str(error)]
+        else:
+            return redirect(
+                url_for(".mapping", partnership_id=partnership.id, upload_token=staged.token)
+            )
+    status = 200
+    return (
+        render_template(
+            "survey_imports/new.html",
+            partnership=partnership,
+            form=form,
+            limit=service.upload_limit_text(),
+        ),
+        status,
+    )
+
+
+# ----------------------------------------------------------------------------- mapping
+
+
+@bp.route("/<upload_token>/mapping", methods=["GET", "POST"])
+@auth_required()
+def mapping(partnership_id: int, upload_token: str):
+    partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
+    staged = _staged(partnership, upload_token)
+    posted = request.method == "POST"
+    chosen_format = _format_arg(
+        request.form.get("file_format") if posted else request.args.get("format")
+    )
+    try:
+        file = service.open_staged(staged, chosen_format)
+    except FileRejected as error:
+        service.discard_staged(staged)
+        flash(f"{error} Nothing was imported.", "danger")
+        return redirect(url_for(".new", partnership_id=partnership.id))
+
+    kept = service.staged_mapping(staged)
+    if kept and kept[0].format is file.format:
+        proposed = kept[0]
+    else:
+        proposed = service.default_mapping(file, service.saved_mapping(partnership.id, file.format))
+    if posted:
+        keys = {column.key for column in file.columns}
+        proposed = service.Mapping(
+            format=file.format,
+            columns={
+                name: (value if (value := request.form.get(name)) in keys else None)
+                for name in service.FIELDS
+            },
+            choices=proposed.choices,
+            date_order=request.form.get("date_order")
+            if request.form.get("date_order") in service.DATE_ORDERS
+            else "auto",
+        )
+    scan_error = None
+    try:
+        facts = service.scan_file(file, proposed)
+    except ValidationFailed as error:
+        scan_error = error
+        facts = service.FileFacts({}, None, False)
+    form = mapping_form(file.columns, proposed, facts.choice_values)
+    if scan_error is not None:
+        attach_error(form, scan_error)
+    decided = facts.date_order_found if facts.local_dates else None
+    must_choose_order = facts.local_dates and decided is None
+
+    if posted and form.validate_on_submit() and scan_error is None:
+        missing_numbers = [
+            name
+            for fields in form.choice_fields.values()
+            for _, name in fields
+            if name not in request.form
+        ]
+        for name in missing_numbers:  # answers found in a newly chosen column
+            field = getattr(form, name)
+            field.errors = []
+            field.raw_data = None
+            field.data = _default_number(form, name, proposed)
+        choices = {
+            scale: {text: getattr(form, name).data for text, name in fields}
+            for scale, fields in form.choice_fields.items()
+        }
+        chosen = service.Mapping(
+            format=file.format,
+            columns=proposed.columns,
+            choices=choices,
+            date_order=form.date_order.data,
+        )
+        order = service.resolve_date_order(chosen, facts)
+        try:
+            service.check_mapping(file, chosen)
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            if missing_numbers:
+                form.form_errors.append(
+                    "The columns you chose hold answers that are not numbers: check the number "
+                    "given to each below, then check the file again."
+                )
+            elif order is None:
+                form.date_order.errors = [
+                    "Every date in the file could be read either way: choose whether the day "
+                    "or the month comes first."
+                ]
+            else:
+                service.store_mapping(staged, chosen, order)
+                job_id = jobs.submit(
+                    service.CHECK_JOB,
+                    partnership_id=partnership.id,
+                    user_id=current_user.id,
+                    params={"token": staged.token, "mapping": chosen.as_json(), "order": order},
+                )
+                return redirect(
+                    url_for(
+                        ".preview",
+                        partnership_id=partnership.id,
+                        upload_token=staged.token,
+                        check=job_id,
+                    )
+                )
+    elif not posted:
+        try:
+            service.check_mapping(file, proposed)
+        except ValidationFailed as error:
+            attach_error(form, error)
+        if must_choose_order and proposed.date_order == "auto":
+            form.date_order.errors = [
+                "Every date in the file could be read either way: choose whether the day "
+                "or the month comes first."
+            ]
+    return render_template(
+        "survey_imports/mapping.html",
+        partnership=partnership,
+        staged=staged,
+        file=file,
+        form=form,
+        facts=facts,
+        decided_order=decided,
+        must_choose_order=must_choose_order,
+    )
+
+
+def _default_number(form, name: str, mapping: service.Mapping) -> int | None:
+    for scale, fields in form.choice_fields.items():
+        for text, field_name in fields:
+            if field_name == name:
+                remembered = mapping.choices.get(scale, {}).get(text)
+                return remembered if remembered is not None else service.default_choice(scale, text)
+    return None
+
+
+# ----------------------------------------------------------------------------- preview and check
+
+
+def _job_of(partnership: Partnership, job_id: int | None, kind: str) -> jobs.JobView | None:
+    if job_id is None:
+        return None
+    view = jobs.get(job_id)
+    if view is None or view.partnership_id != partnership.id or view.kind != kind:
+        return None
+    return view
+
+
+@bp.get("/<upload_token>/preview")
+@auth_required()
+def preview(partnership_id: int, upload_token: str):
+    partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
+    staged = _staged(partnership, upload_token)
+    kept = service.staged_mapping(staged)
+    if kept is None:
+        return redirect(
+            url_for(".mapping", partnership_id=partnership.id, upload_token=staged.token)
+        )
+    chosen, order = kept
+    try:
+        file = service.open_staged(staged, chosen.format)
+        service.check_mapping(file, chosen)
+    except ValidationFailed as error:
+        flash(str(error), "danger")
+        return redirect(
+            url_for(".mapping", partnership_id=partnership.id, upload_token=staged.token)
+        )
+    outcome = service.stored_check(staged, chosen)
+    check_job = None
+    if outcome is None:
+        check_job = _job_of(partnership, request.args.get("check", type=int), service.CHECK_JOB)
+    columns = {column.key: column for column in file.columns}
+    commit_form = None
+    if outcome is not None and not outcome.errors:
+        commit_form = CommitForm(formdata=None, data={"digest": chosen.digest()})
+    return render_template(
+        "survey_imports/preview.html",
+        partnership=partnership,
+        staged=staged,
+        file=file,
+        mapping=chosen,
+        order=order,
+        columns=columns,
+        rows=service.preview_rows(file, chosen, partnership.id, order),
+        outcome=outcome,
+        check_job=check_job,
+        commit_form=commit_form,
+        problems_shown=service.PROBLEMS_SHOWN,
+    )
+
+
+@bp.get("/<upload_token>/problems.csv")
+@auth_required()
+def problems(partnership_id: int, upload_token: str):
+    partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
+    staged = _staged(partnership, upload_token)
+    path = service.problems_csv_path(staged)
+    if path is None:
+        abort(404)
+    response = send_file(
+        path,
+        mimetype="text/csv",
+        as_attachment=True,
+        download_name="import-problems.csv",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<upload_token>/commit")
+@auth_required()
+def commit(partnership_id: int, upload_token: str):
+    partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
+    staged = _staged(partnership, upload_token)
+    form = CommitForm()
+    kept = service.staged_mapping(staged)
+    outcome = service.stored_check(staged, kept[0]) if kept else None
+    back = url_for(".preview", partnership_id=partnership.id, upload_token=staged.token)
+    if not form.validate_on_submit() or kept is None or outcome is None:
+        flash("Check the whole file before importing it.", "warning")
+        return redirect(back)
+    chosen, order = kept
+    if form.digest.data != chosen.digest():
+        flash("The mapping changed since this preview: check the file again.", "warning")
+        return redirect(back)
+    if outcome.errors:
+        flash("Nothing can be imported while rows have problems.", "danger")
+        return redirect(back)
+    job_id = jobs.submit(
+        service.COMMIT_JOB,
+        partnership_id=partnership.id,
+        user_id=current_user.id,
+        params={
+            "token": staged.token,
+            "mapping": chosen.as_json(),
+            "order": order,
+            "total": outcome.rows,
+        },
+    )
+    return redirect(url_for(".result", partnership_id=partnership.id, import_job_id=job_id))
+
+
+@bp.get("/results/<int:import_job_id>")
+@auth_required()
+def result(partnership_id: int, import_job_id: int):
+    partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
+    job = _job_of(partnership, import_job_id, service.COMMIT_JOB)
+    if job is None:
+        abort(404)
+    token = (job.result or {}).get("token") if job.state == "failed" else None
+    still_staged = False
+    if token:
+        try:
+            service.get_staged(partnership.id, token)
+            still_staged = True
+        except service.UploadNotFound:
+            pass
+    return render_template(
+        "survey_imports/result.html",
+        partnership=partnership,
+        job=job,
+        token=token if still_staged else None,
+    )
+
+
+# ----------------------------------------------------------------------------- history and undo
+
+
+def _sort() -> str:
+    sort = request.args.get("sort", "")
+    return sort if sort in service.SORTS else "date"
+
+
+@bp.get("/")
+@auth_required()
+def index(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    sort = _sort()
+    return render_template(
+        "survey_imports/index.html",
+        partnership=partnership,
+        imports=service.import_history(partnership.id, sort),
+        sort=sort,
+        may_upload=can(current_user, Action.UPLOAD_SURVEYS, partnership.id),
+        may_undo=can(current_user, Action.MANAGE, partnership.id),
+    )
+
+
+@bp.get("/export.csv")
+@auth_required()
+def export(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    views = service.import_history(partnership.id, _sort())
+    return csv_response(
+        f"survey-imports-{partnership.id}.csv",
+        service.HISTORY_HEADER,
+        service.history_rows(views),
+    )
+
+
+@bp.route("/<int:import_id>/undo", methods=["GET", "POST"])
+@auth_required()
+def undo(partnership_id: int, import_id: int):
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    record = db.session.get(SurveyImport, import_id)
+    if record is None or record.partnership_id != partnership.id:
+        abort(404)
+    form = UndoForm()
+    if form.validate_on_submit():
+        try:
+            removed = service.undo_import(current_user, partnership.id, record.id)
+        except (ValidationFailed, PermissionDenied) as error:
+            flash(str(error), "warning")
+        else:
+            flash(
+                f"Import of {record.file_name} undone: {removed:,} "
+                f"response{'s' * (removed != 1)} removed.",
+                "success",
+            )
+        return redirect(url_for(".index", partnership_id=partnership.id))
+    view = next(v for v in service.import_history(partnership.id) if v.id == record.id)
+    return render_template(
+        "survey_imports/undo.html", partnership=partnership, view=view, form=form
+    )

@@ -1,0 +1,229 @@
+"""Survey import benchmark: a 100,000-row generic CSV through the real service path
+(staging, parsing, checking, committing) against a bare ``executemany`` of the same rows.
+
+    python -m benchmarks.import_bench            # SQLite in a temporary folder
+    BENCH_DATABASE_URL=postgresql+psycopg://… python -m benchmarks.import_bench   # and PostgreSQL
+
+Bar (QUALITY.md): ≥ 20,000 rows/s, and ≤ 3 × the bare executemany.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
+PROGRAMS = ("Leading Hybrid Teams", "Negotiation Essentials", "Data Privacy 2026")
+REGIONS = ("EMEA", "APAC", "North America")
+
+
+def make_csv(path: Path, rows: int) -> None:
+    rng = random.Random(7)
+    start = dt.datetime(2025, 1, 1, 8, 0)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["response_id", "submitted_at", "program", "region", "rating", "recommend", "comment"]
+        )
+        for i in range(rows):
+            moment = start + dt.timedelta(minutes=7 * i + rng.randrange(5))
+            writer.writerow(
+                [
+                    f"B-{i:07d}",
+                    moment.strftime("%Y-%m-%dT%H:%M:%S"),
+                    PROGRAMS[i % 3],
+                    REGIONS[i % 3],
+                    rng.randint(1, 5),
+                    rng.randint(0, 10),
+                    "Useful, practical and well paced." if i % 4 == 0 else "",
+                ]
+            )
+
+
+def _fresh_schema(app) -> None:
+    from mls_tracker.extensions import db
+
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+
+
+def _world(app):
+    from mls_tracker.extensions import db
+    from mls_tracker.models import Role
+    from tests import factories
+
+    with app.app_context():
+        client = factories.create_organisation("Client", factories.OrganisationKind.CLIENT)
+        provider = factories.create_organisation("Provider", factories.OrganisationKind.PROVIDER)
+        regions = [factories.create_region(name, i) for i, name in enumerate(REGIONS)]
+        partnership = factories.create_partnership("Bench", client, provider, regions)
+        lead = factories.create_user("lead@bench.example", organisation=client)
+        factories.add_member(lead, partnership, Role.LEAD)
+        db.session.commit()
+        return partnership.id, lead.id, [r.id for r in regions]
+
+
+def _count(app) -> int:
+    import sqlalchemy as sa
+
+    from mls_tracker.extensions import db
+    from mls_tracker.models import SurveyResponse
+
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse))
+
+
+def _clear_responses(app) -> None:
+    import sqlalchemy as sa
+
+    from mls_tracker.extensions import db
+    from mls_tracker.models import SurveyImport, SurveyResponse
+
+    with app.app_context():
+        db.session.execute(sa.delete(SurveyResponse))
+        db.session.execute(sa.delete(SurveyImport))
+        db.session.commit()
+
+
+def bare_executemany(app, partnership_id: int, region_ids: list[int], csv_path: Path) -> float:
+    """The same rows, already as tuples, inserted with one DBAPI executemany (the floor)."""
+    from mls_tracker.extensions import db
+    from mls_tracker.periods import Month
+    from mls_tracker.services.survey_import import _Inserter
+
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+        rows = []
+        with csv_path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            for record in reader:
+                when = dt.datetime.fromisoformat(record[1]).replace(tzinfo=dt.UTC)
+                month = Month(when.year, when.month).first_day
+                rows.append(
+                    (
+                        partnership_id,
+                        None,
+                        record[0],
+                        when.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else when,
+                        month.isoformat() if sqlite else month,
+                        record[2],
+                        region_ids[REGIONS.index(record[3])],
+                        int(record[4]),
+                        int(record[5]),
+                        record[6] or None,
+                    )
+                )
+        marker = "?" if db.engine.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"INSERT INTO survey_responses ({', '.join(_Inserter.COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join([marker] * len(_Inserter.COLUMNS))})"
+        )
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            started = time.perf_counter()
+            cursor.executemany(sql, rows)
+            raw.commit()
+            elapsed = time.perf_counter() - started
+            cursor.close()
+        finally:
+            raw.close()
+        return elapsed
+
+
+def service_import(app, partnership_id: int, lead_id: int, csv_path: Path) -> tuple[float, int]:
+    from mls_tracker.extensions import db
+    from mls_tracker.models import User
+    from mls_tracker.services import survey_import as service
+
+    with app.app_context():
+        lead = db.session.get(User, lead_id)
+        started = time.perf_counter()
+        with csv_path.open("rb") as handle:
+            staged = service.stage_upload(lead, partnership_id, handle, csv_path.name)
+        file = service.open_staged(staged)
+        mapping = service.default_mapping(file, None)
+        record = service.commit_upload(lead, staged, mapping, "dmy")
+        elapsed = time.perf_counter() - started
+        return elapsed, record.rows_added
+
+
+def run(url: str, label: str, csv_path: Path, instance: Path) -> None:
+    from mls_tracker import create_app
+
+    app = create_app(
+        {
+            "MLS_ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "SECURITY_PASSWORD_SALT": "bench",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "HUEY_IMMEDIATE": True,
+        }
+    )
+    app.instance_path = str(instance)
+    _fresh_schema(app)
+    partnership_id, lead_id, region_ids = _world(app)
+
+    bare = bare_executemany(app, partnership_id, region_ids, csv_path)
+    _clear_responses(app)
+
+    tracemalloc.start()
+    elapsed, added = service_import(app, partnership_id, lead_id, csv_path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert added == ROWS == _count(app), (added, ROWS)
+    # Without tracemalloc's own overhead, for the headline figure.
+    _clear_responses(app)
+    elapsed, added = service_import(app, partnership_id, lead_id, csv_path)
+
+    rate = ROWS / elapsed
+    ratio = elapsed / bare
+    print(f"[{label}] rows: {ROWS:,}")
+    print(
+        f"[{label}] import (stage + parse + check + commit): {elapsed:.2f} s = {rate:,.0f} rows/s"
+        f"  (bar ≥ 20,000: {'ok' if rate >= 20_000 else 'MISSED'})"
+    )
+    print(f"[{label}] bare executemany of the same rows: {bare:.2f} s = {ROWS / bare:,.0f} rows/s")
+    print(
+        f"[{label}] ratio import / bare executemany: {ratio:.2f}"
+        f"  (bar ≤ 3: {'ok' if ratio <= 3 else 'MISSED'})"
+    )
+    print(
+        f"[{label}] peak Python memory during the import (tracemalloc): "
+        f"{peak / 1024 / 1024:.1f} MiB"
+    )
+    with app.app_context():
+        from mls_tracker.extensions import db
+
+        db.drop_all()
+        db.engine.dispose()
+
+
+def main() -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    with tempfile.TemporaryDirectory(prefix="mls-bench-") as folder:
+        temp = Path(folder)
+        csv_path = temp / "responses.csv"
+        make_csv(csv_path, ROWS)
+        print(f"file: {csv_path.stat().st_size / 1024 / 1024:.1f} MiB, {ROWS:,} rows")
+        run(f"sqlite:///{temp / 'bench.db'}", "sqlite", csv_path, temp / "instance")
+        url = os.environ.get("BENCH_DATABASE_URL")
+        if url:
+            run(url, "postgresql", csv_path, temp / "instance")
+    print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1198 @@
+"""Survey imports: stage an uploaded file, map its columns, check every row, commit all rows
+or none, list the imports and undo one."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import re
+import secrets
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from mls_tracker import audit, jobs
+from mls_tracker.access import Action, can
+from mls_tracker.extensions import db
+from mls_tracker.models import (
+    ImportMapping,
+    Partnership,
+    Region,
+    SurveyFormat,
+    SurveyImport,
+    SurveyResponse,
+    User,
+    utcnow,
+)
+from mls_tracker.periods import Month
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.survey_files import FileRejected, SurveyFile, open_survey_file
+
+# ----------------------------------------------------------------------------- constants
+
+FIELDS = ("response_id", "submitted_at", "program", "region", "rating", "recommend", "comment")
+FIELD_LABELS = {
+    "response_id": "Response id",
+    "submitted_at": "Submitted at",
+    "program": "Program or course",
+    "region": "Region",
+    "rating": "Satisfaction rating (1–5)",
+    "recommend": "Likelihood to recommend (0–10)",
+    "comment": "Comment",
+}
+SCALES = {"rating": (1, 5), "recommend": (0, 10)}
+DATE_ORDERS = ("auto", "dmy", "mdy")
+BATCH_ROWS = 5_000
+MAX_CHOICES = 50  # distinct answer texts per scale a person can reasonably map by hand
+PROBLEMS_SHOWN = 500
+PREVIEW_ROWS = 20
+STAGED_TTL = dt.timedelta(hours=24)
+# Clocks differ and times without a zone are taken as UTC: only this far ahead is "future".
+FUTURE_SLACK = dt.timedelta(hours=14)
+CHECK_JOB = "survey_import_check"
+COMMIT_JOB = "survey_import"
+
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+
+# Column keys the survey tools use, by format: (response id, submitted at).
+_TOOL_KEYS: dict[SurveyFormat, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    SurveyFormat.QUALTRICS: (
+        ("ResponseId", "ResponseID", "_recordId"),
+        ("RecordedDate", "EndDate"),
+    ),
+    SurveyFormat.SURVEYMONKEY: (("Respondent ID",), ("End Date", "Start Date")),
+    SurveyFormat.MICROSOFT_FORMS: (("ID", "Id"), ("Completion time", "Start time")),
+    SurveyFormat.GENERIC: (("response_id",), ("submitted_at",)),
+}
+# Question-text keywords, in the order they are tried on each column.
+_KEYWORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("recommend", re.compile(r"recommend|likely", re.I)),
+    (
+        "comment",
+        re.compile(r"comment|feedback|why|suggest|improve|better|anything else|open-ended", re.I),
+    ),
+    ("rating", re.compile(r"satisf|rating|rate\b", re.I)),
+    ("region", re.compile(r"region", re.I)),
+    ("program", re.compile(r"program|course", re.I)),
+    ("response_id", re.compile(r"response.?id|respondent.?id", re.I)),
+    ("submitted_at", re.compile(r"submitted|completion time|end ?date|recorded", re.I)),
+)
+
+# Choice texts of the common scales → numbers (a leading number in the text wins first).
+_RATING_WORDS = {
+    "extremely satisfied": 5,
+    "very satisfied": 5,
+    "completely satisfied": 5,
+    "satisfied": 4,
+    "somewhat satisfied": 4,
+    "moderately satisfied": 4,
+    "neither satisfied nor dissatisfied": 3,
+    "neither satisfied or dissatisfied": 3,
+    "neutral": 3,
+    "somewhat dissatisfied": 2,
+    "moderately dissatisfied": 2,
+    "dissatisfied": 2,
+    "very dissatisfied": 1,
+    "extremely dissatisfied": 1,
+    "completely dissatisfied": 1,
+    "excellent": 5,
+    "very good": 4,
+    "good": 4,
+    "fair": 3,
+    "average": 3,
+    "poor": 2,
+    "very poor": 1,
+}
+_RECOMMEND_WORDS = {
+    "extremely likely": 10,
+    "not at all likely": 0,
+    "not likely at all": 0,
+}
+_LEADING_NUMBER = re.compile(r"^\s*(\d{1,2})(?:\.0+)?(?:\s*[-–—:=(]|\s*$|\s+\D)")
+
+
+def clock() -> dt.datetime:
+    """Now, for the "not in the future" rule (tests set it to a fixed moment)."""
+    return utcnow()
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+class UploadNotFound(LookupError):
+    """No staged upload with this token in this partnership (or it has expired)."""
+
+
+# ----------------------------------------------------------------------------- staging
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    token: str
+    partnership_id: int
+    uploader_id: int
+    file_name: str  # for display only: never part of a path
+    size: int
+    sha256: str
+    created_at: dt.datetime
+
+    @property
+    def directory(self) -> Path:
+        return uploads_root() / self.token
+
+    @property
+    def data_path(self) -> Path:
+        return self.directory / "data"
+
+
+def uploads_root() -> Path:
+    return Path(current_app.instance_path) / "uploads"
+
+
+def upload_limit() -> int:
+    """The largest upload accepted, in bytes (MAX_UPLOAD_MB)."""
+    return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * 1024 * 1024)
+
+
+def upload_limit_text() -> str:
+    size = upload_limit()
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{size / 1024:g} KB"
+
+
+def display_name(file_name: str | None) -> str:
+    """A file name fit to show and store: no folders, no control characters, ≤ 255 chars."""
+    name = re.split(r"[\\/]", file_name or "")[-1]
+    name = _UNSAFE_NAME.sub("", name).strip()
+    return name[-255:] or "upload"
+
+
+def _require(actor: User, action: Action, partnership_id: int) -> None:
+    if not can(actor, action, partnership_id):
+        raise PermissionDenied("Your role in this partnership does not allow this.")
+
+
+def sweep_staged(now: dt.datetime | None = None) -> int:
+    """Remove staged uploads older than a day; returns how many were removed."""
+    root = uploads_root()
+    if not root.is_dir():
+        return 0
+    limit = (now or utcnow()) - STAGED_TTL
+    removed = 0
+    for directory in root.iterdir():
+        if not directory.is_dir():
+            continue
+        changed = dt.datetime.fromtimestamp(directory.stat().st_mtime, dt.UTC)
+        if changed < limit:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def stage_upload(
+    actor: User, partnership_id: int, stream: IO[bytes], file_name: str | None
+) -> StagedUpload:
+    """Copy an uploaded file to its own directory and recognise it; a file that cannot be
+    read is refused (FileRejected) and nothing stays on disk."""
+    _require(actor, Action.UPLOAD_SURVEYS, partnership_id)
+    sweep_staged()
+    token = secrets.token_urlsafe(24)
+    directory = uploads_root() / token
+    directory.mkdir(parents=True, mode=0o700)
+    digest = hashlib.sha256()
+    size = 0
+    limit = upload_limit()
+    try:
+        with (directory / "data").open("wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise FileRejected(
+                        f"The file is larger than {upload_limit_text()}, the most this "
+                        "installation accepts. Split it into smaller files."
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise FileRejected("The file is empty.")
+        name = display_name(file_name)
+        open_survey_file(directory / "data", name)
+        staged = StagedUpload(
+            token=token,
+            partnership_id=partnership_id,
+            uploader_id=actor.id,
+            file_name=name,
+            size=size,
+            sha256=digest.hexdigest(),
+            created_at=utcnow(),
+        )
+        meta = {**asdict(staged), "created_at": staged.created_at.isoformat()}
+        (directory / "meta.json").write_text(json.dumps(meta))
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return staged
+
+
+def get_staged(partnership_id: int, token: str) -> StagedUpload:
+    """The staged upload ``token`` of this partnership; UploadNotFound otherwise."""
+    if not isinstance(token, str) or not _TOKEN_RE.match(token):
+        raise UploadNotFound(token)
+    try:
+        meta = json.loads((uploads_root() / token / "meta.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise UploadNotFound(token) from exc
+    if meta.get("partnership_id") != partnership_id:
+        raise UploadNotFound(token)
+    meta["created_at"] = dt.datetime.fromisoformat(meta["created_at"])
+    return StagedUpload(**meta)
+
+
+def discard_staged(staged: StagedUpload) -> None:
+    shutil.rmtree(staged.directory, ignore_errors=True)
+
+
+def open_staged(staged: StagedUpload, file_format: SurveyFormat | None = None) -> SurveyFile:
+    return open_survey_file(staged.data_path, staged.file_name, format=file_format)
+
+
+# ----------------------------------------------------------------------------- mapping
+
+
+@dataclass
+class Mapping:
+    """Which column holds each field (by Column.key), choice texts → numbers, date order."""
+
+    format: SurveyFormat
+    columns: dict[str, str | None] = field(default_factory=dict)
+    choices: dict[str, dict[str, int]] = field(default_factory=dict)
+    date_order: str = "auto"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format.value,
+            "columns": {name: self.columns.get(name) for name in FIELDS},
+            "choices": {name: dict(values) for name, values in self.choices.items()},
+            "date_order": self.date_order,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Mapping:
+        columns = data.get("columns") or {}
+        return cls(
+            format=SurveyFormat(data["format"]),
+            columns={name: columns.get(name) or None for name in FIELDS},
+            choices={
+                name: {str(text): int(number) for text, number in values.items()}
+                for name, values in (data.get("choices") or {}).items()
+                if name in SCALES
+            },
+            date_order=data.get("date_order") if data.get("date_order") in DATE_ORDERS else "auto",
+        )
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.as_json(), sort_keys=True).encode()).hexdigest()
+
+
+def saved_mapping(partnership_id: int, file_format: SurveyFormat) -> ImportMapping | None:
+    return db.session.scalar(
+        sa.select(ImportMapping).where(
+            ImportMapping.partnership_id == partnership_id,
+            ImportMapping.file_format == file_format,
+        )
+    )
+
+
+def _guess_columns(file: SurveyFile) -> dict[str, str | None]:
+    keys = {column.key for column in file.columns}
+    chosen: dict[str, str | None] = dict.fromkeys(FIELDS)
+    ids, times = _TOOL_KEYS[file.format]
+    chosen["response_id"] = next((k for k in ids if k in keys), None)
+    chosen["submitted_at"] = next((k for k in times if k in keys), None)
+    by_name = {column.key.strip().lower(): column.key for column in file.columns}
+    for name in FIELDS:  # the generic headings, wherever they appear
+        if chosen[name] is None and name in by_name:
+            chosen[name] = by_name[name]
+    used = {key for key in chosen.values() if key}
+    for column in file.columns:
+        if column.key in used:
+            continue
+        if column.samples and all(sample.isdigit() for sample in column.samples):
+            coded = {"region", "program", "comment"}  # numeric codes of a choice question
+        else:
+            coded = set()
+        text = f"{column.key} {column.label}"
+        # The first keyword that matches decides what the column is about.
+        name = next((name for name, pattern in _KEYWORDS if pattern.search(text)), None)
+        if name is not None and chosen[name] is None and name not in coded:
+            chosen[name] = column.key
+            used.add(column.key)
+    return chosen
+
+
+def default_mapping(file: SurveyFile, saved: ImportMapping | None) -> Mapping:
+    """The mapping to propose: the remembered one where its columns are in this file, the
+    rest guessed from the format's column names and the question texts."""
+    guessed = _guess_columns(file)
+    if saved is None:
+        return Mapping(format=file.format, columns=guessed)
+    remembered = Mapping.from_json({**saved.mapping, "format": file.format.value})
+    keys = {column.key for column in file.columns}
+    columns = {
+        name: (key if key in keys else guessed[name]) for name, key in remembered.columns.items()
+    }
+    return Mapping(
+        format=file.format,
+        columns=columns,
+        choices=remembered.choices,
+        date_order=remembered.date_order,
+    )
+
+
+def default_choice(name: str, text: str) -> int | None:
+    """The number a choice text stands for on the ``rating`` or ``recommend`` scale."""
+    low, high = SCALES[name]
+    match = _LEADING_NUMBER.match(text)
+    if match:
+        number = int(match.group(1))
+        return number if low <= number <= high else None
+    words = _RATING_WORDS if name == "rating" else _RECOMMEND_WORDS
+    return words.get(" ".join(text.lower().replace("’", "'").split()))
+
+
+def _whole_number(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
+@dataclass
+class FileFacts:
+    """What the mapping page must ask about: answer texts that are not numbers, and
+    whether the dates say which of day and month comes first."""
+
+    choice_values: dict[str, list[str]]
+    date_order_found: str | None  # "dmy" | "mdy" | None when no date decides it
+    local_dates: bool  # any date written as dd/mm/yyyy or mm/dd/yyyy
+
+
+_LOCAL_DATE = re.compile(
+    r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})"
+    r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?)?$"
+)
+
+
+def check_mapping(file: SurveyFile, mapping: Mapping) -> None:
+    """Required columns are mapped and exist: ONE message naming every missing one."""
+    keys = {column.key for column in file.columns}
+    missing = []
+    for name, key in mapping.columns.items():
+        if key and key not in keys:
+            missing.append(f"{FIELD_LABELS[name]} (column “{key}”)")
+    if not mapping.columns.get("submitted_at"):
+        missing.insert(0, FIELD_LABELS["submitted_at"])
+    if not (mapping.columns.get("rating") or mapping.columns.get("recommend")):
+        missing.append(f"{FIELD_LABELS['rating']} or {FIELD_LABELS['recommend'].lower()}")
+    if missing:
+        raise ValidationFailed(
+            "Required columns are missing: " + "; ".join(missing) + ". Choose the column "
+            "holding each, or add it to the file.",
+        )
+
+
+def scan_file(file: SurveyFile, mapping: Mapping) -> FileFacts:
+    """One pass over the mapped rating, recommend and submitted-at columns."""
+    index = _column_index(file)
+    scales = [
+        (name, index[key]) for name in SCALES if (key := mapping.columns.get(name)) and key in index
+    ]
+    date_key = mapping.columns.get("submitted_at")
+    date_column = index.get(date_key) if date_key else None
+    found: dict[str, dict[str, None]] = {name: {} for name, _ in scales}
+    first_over_12 = second_over_12 = local = False
+    for _, cells in file.rows():
+        for name, position in scales:
+            text = cells[position]
+            if text and text not in found[name] and _whole_number(text) is None:
+                found[name][text] = None
+                if len(found[name]) > MAX_CHOICES:
+                    raise ValidationFailed(
+                        f"The column mapped to {FIELD_LABELS[name].lower()} holds more than "
+                        f"{MAX_CHOICES} different answers that are not numbers: it is probably "
+                        "not that question. Choose another column.",
+                        field=name,
+                    )
+        if date_column is not None:
+            match = _LOCAL_DATE.match(cells[date_column])
+            if match:
+                local = True
+                first_over_12 |= int(match.group(1)) > 12
+                second_over_12 |= int(match.group(2)) > 12
+    order = "dmy" if first_over_12 else "mdy" if second_over_12 else None
+    return FileFacts(
+        choice_values={
+            name: sorted(values, key=_choice_order(name)) for name, values in found.items()
+        },
+        date_order_found=order,
+        local_dates=local,
+    )
+
+
+def _choice_order(name: str) -> Callable[[str], tuple]:
+    def key(text: str) -> tuple:
+        number = default_choice(name, text)
+        return (number is None, -(number or 0), text.lower())
+
+    return key
+
+
+def resolve_date_order(mapping: Mapping, facts: FileFacts) -> str | None:
+    """The day/month order to read local dates with, or None when the user must choose."""
+    if mapping.date_order != "auto":
+        return mapping.date_order
+    if not facts.local_dates:
+        return "dmy"  # nothing ambiguous to read
+    return facts.date_order_found
+
+
+def save_mapping(actor: User, partnership_id: int, mapping: Mapping) -> None:
+    """Remember the mapping for the next file of this format (committed by the caller)."""
+    _require(actor, Action.UPLOAD_SURVEYS, partnership_id)
+    stored = saved_mapping(partnership_id, mapping.format)
+    data = mapping.as_json()
+    if stored is None:
+        db.session.add(
+            ImportMapping(partnership_id=partnership_id, file_format=mapping.format, mapping=data)
+        )
+    elif stored.mapping != data:
+        stored.mapping = data
+
+
+def store_mapping(staged: StagedUpload, mapping: Mapping, order: str | None) -> None:
+    """Keep the mapping chosen for a staged upload (and the date order it resolved to)."""
+    data = {"mapping": mapping.as_json(), "order": order}
+    (staged.directory / "mapping.json").write_text(json.dumps(data))
+    (staged.directory / "check.json").unlink(missing_ok=True)
+
+
+def staged_mapping(staged: StagedUpload) -> tuple[Mapping, str | None] | None:
+    try:
+        data = json.loads((staged.directory / "mapping.json").read_text())
+        return Mapping.from_json(data["mapping"]), data.get("order")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# ----------------------------------------------------------------------------- parsing rows
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    row: int | None
+    message: str
+
+    def numbered(self) -> str:
+        return f"Row {self.row}: {self.message}" if self.row else self.message
+
+
+@dataclass(slots=True)
+class ParsedRow:
+    row: int
+    key: str
+    response_id: str | None
+    submitted_at: dt.datetime
+    program: str | None
+    region_id: int | None
+    region_name: str | None
+    rating: int | None
+    recommend: int | None
+    comment: str | None
+
+    @property
+    def month(self) -> Month:
+        """The UTC month of submission: the month the response counts in."""
+        return Month(self.submitted_at.year, self.submitted_at.month)
+
+
+def _column_index(file: SurveyFile) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for column in file.columns:
+        index.setdefault(column.key, column.index)
+    return index
+
+
+def parse_when(text: str, order: str | None) -> dt.datetime:
+    """A submitted-at text → aware UTC datetime. ISO 8601 (offsets converted), or a local
+    dd/mm/yyyy or mm/dd/yyyy form read in ``order``; no zone means UTC. ValueError else."""
+    if text[4:5] == "-" and text[:4].isdigit():  # ISO 8601, the common case
+        value = dt.datetime.fromisoformat(text)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+    match = _LOCAL_DATE.match(text)
+    if match:
+        if order is None:
+            raise ValueError("ambiguous")
+        first, second, year, hour, minute, second_s, half = match.groups()
+        day, month = (int(first), int(second)) if order == "dmy" else (int(second), int(first))
+        year_n = int(year) + (2000 if len(year) == 2 else 0)
+        hour_n = int(hour or 0)
+        if half:
+            if not 1 <= hour_n <= 12:
+                raise ValueError("hour")
+            hour_n = hour_n % 12 + (12 if half.lower() == "pm" else 0)
+        return dt.datetime(
+            year_n, month, day, hour_n, int(minute or 0), int(second_s or 0), tzinfo=dt.UTC
+        )
+    value = dt.datetime.fromisoformat(text.replace("/", "-") if text[:4].isdigit() else text)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+class RowReader:
+    """Turns a file's rows into values as they will be stored, or problems."""
+
+    def __init__(
+        self, file: SurveyFile, mapping: Mapping, regions: Iterable[Region], order: str | None
+    ) -> None:
+        index = _column_index(file)
+        self.positions = {
+            name: index[key] for name, key in mapping.columns.items() if key and key in index
+        }
+        self.mapped = [self.positions[name] for name in FIELDS if name in self.positions]
+        self.choices = {name: dict(mapping.choices.get(name, {})) for name in SCALES}
+        self.order = order
+        self.regions: dict[str, tuple[int, str]] = {}
+        for region in regions:
+            self.regions[region.name.strip().lower()] = (region.id, region.name)
+        self.region_names = ", ".join(sorted(name for _, name in self.regions.values()))
+        self.latest = clock() + FUTURE_SLACK
+
+    def _scale(self, name: str, text: str, problems: list[str]) -> int | None:
+        if not text:
+            return None
+        number = _whole_number(text)
+        if number is None:
+            number = self.choices[name].get(text)
+            if number is None:
+                problems.append(
+                    f"{FIELD_LABELS[name].split(' (')[0].lower()} “{text}” is not a number; "
+                    "give it one on the mapping page"
+                )
+                return None
+        low, high = SCALES[name]
+        if not low <= number <= high:
+            label = FIELD_LABELS[name].split(" (")[0].lower()
+            problems.append(f"{label} {text} is outside {low}–{high}")
+            return None
+        return number
+
+    def _when(self, text: str, problems: list[str]) -> dt.datetime | None:
+        if not text:
+            problems.append("submitted at is empty")
+            return None
+        try:
+            when = parse_when(text, self.order)
+        except ValueError:
+            problems.append(f"submitted at “{text}” is not a date and time")
+            return None
+        if when > self.latest:
+            problems.append(f"submitted at {text} is in the future")
+            return None
+        return when
+
+    def parse(self, number: int, cells: list[str]) -> ParsedRow | list[str]:
+        """The row's values, or its problems (a list of messages)."""
+        problems: list[str] = []
+        positions = self.positions
+        when = self._when(cells[positions["submitted_at"]], problems)
+        rating = (
+            self._scale("rating", cells[positions["rating"]], problems)
+            if ("rating" in positions)
+            else None
+        )
+        recommend = (
+            self._scale("recommend", cells[positions["recommend"]], problems)
+            if ("recommend" in positions)
+            else None
+        )
+        if rating is None and recommend is None and not problems:
+            problems.append("has neither a rating nor a recommend score")
+        region_id = region_name = None
+        if "region" in positions and (text := cells[positions["region"]]):
+            found = self.regions.get(text.lower())
+            if found is None:
+                problems.append(
+                    f"region “{text}” is not one of this partnership's regions "
+                    f"({self.region_names or 'none defined'})"
+                )
+            else:
+                region_id, region_name = found
+        program = cells[positions["program"]] or None if "program" in positions else None
+        if program and len(program) > 200:
+            problems.append("program is longer than 200 characters")
+        response_id = cells[positions["response_id"]] if "response_id" in positions else None
+        if response_id is not None:
+            if not response_id:
+                problems.append("response id is empty")
+            elif len(response_id) > 128:
+                problems.append("response id is longer than 128 characters")
+        if problems:
+            return problems
+        if response_id:
+            key = response_id
+        else:
+            raw = "\x1f".join(cells[i] for i in self.mapped)
+            key = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+        comment = cells[positions["comment"]] or None if "comment" in positions else None
+        assert when is not None
+        return ParsedRow(
+            row=number,
+            key=key,
+            response_id=response_id,
+            submitted_at=when,
+            program=program,
+            region_id=region_id,
+            region_name=region_name,
+            rating=rating,
+            recommend=recommend,
+            comment=comment,
+        )
+
+
+def _regions(partnership_id: int) -> list[Region]:
+    partnership = db.session.get(Partnership, partnership_id)
+    return list(partnership.regions) if partnership else []
+
+
+def preview_rows(
+    file: SurveyFile,
+    mapping: Mapping,
+    partnership_id: int,
+    order: str | None,
+    limit: int = PREVIEW_ROWS,
+) -> list[ParsedRow | Problem]:
+    """The first rows as they will be stored (or their problems)."""
+    reader = RowReader(file, mapping, _regions(partnership_id), order)
+    shown: list[ParsedRow | Problem] = []
+    rows = file.rows()
+    try:
+        for number, cells in rows:
+            parsed = reader.parse(number, cells)
+            shown.append(
+                parsed if isinstance(parsed, ParsedRow) else Problem(number, "; ".join(parsed))
+            )
+            if len(shown) >= limit:
+                break
+    finally:
+        close = getattr(rows, "close", None)
+        if close:
+            close()
+    return shown
+
+
+# --------------------------------------------------------------- checking and committing
+
+
+@dataclass
+class Outcome:
+    rows: int = 0
+    new: int = 0
+    duplicates: int = 0
+    errors: int = 0  # rows with at least one problem
+    problems: list[Problem] = field(default_factory=list)  # the first PROBLEMS_SHOWN
+    problem_count: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "new": self.new,
+            "duplicates": self.duplicates,
+            "errors": self.errors,
+            "problem_count": self.problem_count,
+            "problems": [[p.row, p.message] for p in self.problems],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outcome:
+        return cls(
+            rows=data["rows"],
+            new=data["new"],
+            duplicates=data["duplicates"],
+            errors=data["errors"],
+            problem_count=data["problem_count"],
+            problems=[Problem(row, message) for row, message in data["problems"]],
+        )
+
+
+Progress = Callable[[int, int | None, str], None]
+
+
+class _ProblemLog:
+    """Keeps the first problems in memory and, optionally, all of them in a CSV file."""
+
+    def __init__(self, outcome: Outcome, path: Path | None) -> None:
+        self.outcome = outcome
+        self.handle = path.open("w", newline="", encoding="utf-8") if path else None
+        self.writer = csv.writer(self.handle) if self.handle else None
+        if self.writer:
+            self.writer.writerow(["row", "problem"])
+
+    def add(self, row: int | None, message: str) -> None:
+        self.outcome.problem_count += 1
+        if len(self.outcome.problems) < PROBLEMS_SHOWN:
+            self.outcome.problems.append(Problem(row, message))
+        if self.writer:
+            self.writer.writerow([row or "", message])
+
+    def close(self) -> None:
+        if self.handle:
+            self.handle.close()
+
+
+def _existing_keys(partnership_id: int, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the partnership has already. Plain SQL with one marker per key:
+    compiling an expanding IN of thousands of values costs more than the query itself."""
+    if not keys:
+        return set()
+    connection = db.session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    found: set[str] = set()
+    for start in range(0, len(keys), BATCH_ROWS):
+        chunk = keys[start : start + BATCH_ROWS]
+        sql = (
+            f"SELECT response_key FROM {SurveyResponse.__tablename__} "  # noqa: S608
+            f"WHERE partnership_id = {marker} AND response_key IN "
+            f"({', '.join([marker] * len(chunk))})"
+        )
+        found.update(row[0] for row in connection.exec_driver_sql(sql, (partnership_id, *chunk)))
+    return found
+
+
+class _Inserter:
+    """Batched inserts of survey responses through the session's connection, with values
+    already in the dialect's storage form (the hot path of a large import)."""
+
+    COLUMNS = (
+        "partnership_id",
+        "import_id",
+        "response_key",
+        "submitted_at",
+        "month",
+        "program",
+        "region_id",
+        "rating",
+        "recommend",
+        "comment",
+    )
+
+    def __init__(self, partnership_id: int, import_id: int) -> None:
+        self.connection = db.session.connection()
+        dialect = self.connection.dialect
+        self.sqlite = dialect.name == "sqlite"
+        self.postgresql = dialect.name == "postgresql"
+        self.copy_sql = (
+            f"COPY {SurveyResponse.__tablename__} ({', '.join(self.COLUMNS)}) FROM STDIN"
+        )
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sql = (
+            f"INSERT INTO {SurveyResponse.__tablename__} ({', '.join(self.COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join([marker] * len(self.COLUMNS))})"
+        )
+        self.partnership_id = partnership_id
+        self.import_id = import_id
+
+    def insert(self, rows: list[ParsedRow]) -> None:
+        if not rows:
+            return
+        pid, iid = self.partnership_id, self.import_id
+        if self.sqlite:
+            # SQLAlchemy's own SQLite storage format for DateTime and Date.
+            values = []
+            for r in rows:
+                # The UTC time without its "+00:00": SQLAlchemy's own SQLite format.
+                stamp = r.submitted_at.isoformat(" ", "microseconds")[:26]
+                values.append(
+                    (
+                        pid,
+                        iid,
+                        r.key,
+                        stamp,
+                        stamp[:8] + "01",
+                        r.program,
+                        r.region_id,
+                        r.rating,
+                        r.recommend,
+                        r.comment,
+                    )
+                )
+        else:
+            values = [
+                (
+                    pid,
+                    iid,
+                    r.key,
+                    r.submitted_at,
+                    dt.date(r.submitted_at.year, r.submitted_at.month, 1),
+                    r.program,
+                    r.region_id,
+                    r.rating,
+                    r.recommend,
+                    r.comment,
+                )
+                for r in rows
+            ]
+            if self.postgresql:
+                # COPY: several times faster than psycopg's executemany for large batches.
+                cursor = self.connection.connection.driver_connection.cursor()
+                with cursor, cursor.copy(self.copy_sql) as copy:
+                    for row in values:
+                        copy.write_row(row)
+                return
+        self.connection.exec_driver_sql(self.sql, values)
+
+
+def process_file(
+    file: SurveyFile,
+    mapping: Mapping,
+    partnership_id: int,
+    *,
+    order: str | None,
+    import_id: int | None = None,
+    problems_path: Path | None = None,
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> Outcome:
+    """One streaming pass: every row parsed and checked; with ``import_id``, new rows are
+    inserted in batches into the current transaction (the caller rolls it back when the
+    outcome has errors). Memory holds one batch and the keys seen so far."""
+    check_mapping(file, mapping)
+    reader = RowReader(file, mapping, _regions(partnership_id), order)
+    inserter = _Inserter(partnership_id, import_id) if import_id is not None else None
+    outcome = Outcome()
+    log = _ProblemLog(outcome, problems_path)
+    seen: dict[str, int] = {}  # key → first row
+    batch: list[ParsedRow] = []
+    verb = "Importing" if inserter else "Checking"
+
+    def flush() -> None:
+        existing = _existing_keys(partnership_id, [row.key for row in batch])
+        fresh = [row for row in batch if row.key not in existing]
+        outcome.duplicates += len(batch) - len(fresh)
+        outcome.new += len(fresh)
+        if inserter is not None and not outcome.errors:
+            inserter.insert(fresh)
+        batch.clear()
+        if progress:
+            progress(outcome.rows, total, f"{verb}: {outcome.rows:,} rows read")
+
+    try:
+        for number, cells in file.rows():
+            outcome.rows += 1
+            parsed = reader.parse(number, cells)
+            if type(parsed) is list:
+                outcome.errors += 1
+                for message in parsed:
+                    log.add(number, message)
+                continue
+            first = seen.get(parsed.key)
+            if first is not None:
+                if parsed.response_id:
+                    outcome.errors += 1
+                    log.add(number, f"response id “{parsed.key}” is also on row {first}")
+                else:
+                    outcome.duplicates += 1  # the very same answers twice
+                continue
+            seen[parsed.key] = number
+            batch.append(parsed)
+            if len(batch) >= BATCH_ROWS:
+                flush()
+        flush()
+    finally:
+        log.close()
+    return outcome
+
+
+# ----------------------------------------------------------------------------- use cases
+
+
+def _staged_file(staged: StagedUpload, mapping: Mapping) -> SurveyFile:
+    if not staged.data_path.exists():
+        raise ValidationFailed("This upload has expired. Upload the file again.")
+    return open_staged(staged, mapping.format)
+
+
+def _order_for(file: SurveyFile, mapping: Mapping) -> str | None:
+    if mapping.date_order != "auto":
+        return mapping.date_order
+    return resolve_date_order(mapping, scan_file(file, mapping))
+
+
+def check_upload(
+    actor: User,
+    staged: StagedUpload,
+    mapping: Mapping,
+    order: str | None = None,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Check every row of a staged upload with a mapping; the outcome (and a CSV of every
+    problem) are kept beside the upload for the preview page."""
+    _require(actor, Action.UPLOAD_SURVEYS, staged.partnership_id)
+    file = _staged_file(staged, mapping)
+    outcome = process_file(
+        file,
+        mapping,
+        staged.partnership_id,
+        order=order or _order_for(file, mapping),
+        problems_path=staged.directory / "problems.csv",
+        progress=progress,
+    )
+    (staged.directory / "check.json").write_text(
+        json.dumps({"digest": mapping.digest(), "outcome": outcome.as_json()})
+    )
+    return outcome
+
+
+def stored_check(staged: StagedUpload, mapping: Mapping) -> Outcome | None:
+    """The outcome of the last check of this upload with this very mapping, if any."""
+    try:
+        data = json.loads((staged.directory / "check.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("digest") != mapping.digest():
+        return None
+    return Outcome.from_json(data["outcome"])
+
+
+def problems_csv_path(staged: StagedUpload) -> Path | None:
+    path = staged.directory / "problems.csv"
+    return path if path.exists() else None
+
+
+class ImportRefused(ValidationFailed):
+    """The file has row problems: nothing was saved."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        rows = outcome.errors
+        super().__init__(
+            f"Nothing was saved: {rows:,} row{'s' * (rows != 1)} "
+            f"{'have' if rows != 1 else 'has'} problems. Fix the file or the mapping and try again."
+        )
+        self.outcome = outcome
+
+
+def commit_upload(
+    actor: User,
+    staged: StagedUpload,
+    mapping: Mapping,
+    order: str | None = None,
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> SurveyImport:
+    """Import every row of a staged upload, or none: one transaction, rows already in the
+    partnership skipped. Raises ImportRefused when any row has a problem."""
+    _require(actor, Action.UPLOAD_SURVEYS, staged.partnership_id)
+    file = _staged_file(staged, mapping)
+    order = order or _order_for(file, mapping)
+    if order is None:
+        raise ValidationFailed("Choose whether dates are day-first or month-first.", "date_order")
+    with audit.acting_as(actor.id):
+        record = SurveyImport(
+            partnership_id=staged.partnership_id,
+            file_name=staged.file_name,
+            file_format=mapping.format,
+            file_sha256=staged.sha256,
+            uploaded_by_id=actor.id,
+        )
+        db.session.add(record)
+        db.session.flush()
+        try:
+            outcome = process_file(
+                file,
+                mapping,
+                staged.partnership_id,
+                order=order,
+                import_id=record.id,
+                progress=progress,
+                total=total,
+            )
+        except BaseException:
+            db.session.rollback()
+            raise
+        if outcome.errors:
+            db.session.rollback()
+            raise ImportRefused(outcome)
+        record.rows_added = outcome.new
+        record.rows_skipped = outcome.duplicates
+        save_mapping(actor, staged.partnership_id, mapping)
+        db.session.commit()
+    return record
+
+
+def undo_import(actor: User, partnership_id: int, import_id: int) -> int:
+    """Remove every response of an import; the import stays in the history as undone."""
+    _require(actor, Action.MANAGE, partnership_id)
+    record = db.session.get(SurveyImport, import_id)
+    if record is None or record.partnership_id != partnership_id:
+        raise LookupError(import_id)
+    if record.undone_at is not None:
+        raise ValidationFailed("This import was undone already.")
+    with audit.acting_as(actor.id):
+        removed = db.session.execute(
+            sa.delete(SurveyResponse).where(SurveyResponse.import_id == record.id)
+        ).rowcount
+        record.undone_at = utcnow()
+        record.undone_by_id = actor.id
+        db.session.commit()
+    return removed
+
+
+# ----------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class ImportView:
+    id: int
+    file_name: str
+    format: str
+    uploaded_by: str | None
+    uploaded_by_id: int | None
+    created_at: dt.datetime
+    rows_added: int
+    rows_skipped: int
+    undone_at: dt.datetime | None
+    undone_by: str | None
+
+    @property
+    def state(self) -> str:
+        return "Undone" if self.undone_at else "Imported"
+
+
+SORTS = {
+    "date": lambda: (SurveyImport.created_at.desc(), SurveyImport.id.desc()),
+    "file": lambda: (sa.func.lower(SurveyImport.file_name), SurveyImport.id.desc()),
+    "added": lambda: (SurveyImport.rows_added.desc(), SurveyImport.id.desc()),
+    "format": lambda: (SurveyImport.file_format, SurveyImport.id.desc()),
+}
+
+
+def import_history(partnership_id: int, sort: str = "date") -> list[ImportView]:
+    uploader = sa.orm.aliased(User)
+    undoer = sa.orm.aliased(User)
+    rows = db.session.execute(
+        sa.select(SurveyImport, uploader.display_name, undoer.display_name)
+        .outerjoin(uploader, uploader.id == SurveyImport.uploaded_by_id)
+        .outerjoin(undoer, undoer.id == SurveyImport.undone_by_id)
+        .where(SurveyImport.partnership_id == partnership_id)
+        .order_by(*SORTS.get(sort, SORTS["date"])())
+    )
+    return [
+        ImportView(
+            id=record.id,
+            file_name=record.file_name,
+            format=record.file_format.value,
+            uploaded_by=uploaded_by,
+            uploaded_by_id=record.uploaded_by_id,
+            created_at=record.created_at,
+            rows_added=record.rows_added,
+            rows_skipped=record.rows_skipped,
+            undone_at=record.undone_at,
+            undone_by=undone_by,
+        )
+        for record, uploaded_by, undone_by in rows
+    ]
+
+
+HISTORY_HEADER = (
+    "file",
+    "format",
+    "uploaded by",
+    "uploaded at (UTC)",
+    "rows added",
+    "skipped as duplicates",
+    "state",
+    "undone at (UTC)",
+    "undone by",
+)
+
+
+def history_rows(views: Iterable[ImportView]) -> Iterator[list[Any]]:
+    for view in views:
+        yield [
+            view.file_name,
+            view.format,
+            view.uploaded_by or "",
+            view.created_at.strftime("%Y-%m-%d %H:%M"),
+            view.rows_added,
+            view.rows_skipped,
+            view.state,
+            view.undone_at.strftime("%Y-%m-%d %H:%M") if view.undone_at else "",
+            view.undone_by or "",
+        ]
+
+
+# ----------------------------------------------------------------------------- jobs
+
+
+def _job_staged(ctx: jobs.JobContext) -> tuple[User, StagedUpload, Mapping, str | None]:
+    actor = db.session.get(User, ctx.user_id)
+    if actor is None or ctx.partnership_id is None:
+        raise jobs.JobFailed("The person who started this import no longer exists.")
+    try:
+        staged = get_staged(ctx.partnership_id, ctx.params["token"])
+    except UploadNotFound as exc:
+        raise jobs.JobFailed("This upload has expired. Upload the file again.") from exc
+    return actor, staged, Mapping.from_json(ctx.params["mapping"]), ctx.params.get("order")
+
+
+@jobs.handler(CHECK_JOB)
+def run_check(ctx: jobs.JobContext) -> dict[str, Any]:
+    actor, staged, mapping, order = _job_staged(ctx)
+    outcome = check_upload(actor, staged, mapping, order, progress=ctx.progress)
+    return {
+        "digest": mapping.digest(),
+        **{k: v for k, v in outcome.as_json().items() if k != "problems"},
+    }
+
+
+@jobs.handler(COMMIT_JOB)
+def run_commit(ctx: jobs.JobContext) -> dict[str, Any]:
+    actor, staged, mapping, order = _job_staged(ctx)
+    total = ctx.params.get("total")
+    try:
+        record = commit_upload(actor, staged, mapping, order, progress=ctx.progress, total=total)
+    except ImportRefused as refused:
+        raise jobs.JobFailed(
+            str(refused),
+            details={
+                "token": staged.token,
+                "problem_count": refused.outcome.problem_count,
+                "problems": [[p.row, p.message] for p in refused.outcome.problems[:50]],
+            },
+        ) from refused
+    except ValidationFailed as failed:
+        raise jobs.JobFailed(str(failed), details={"token": staged.token}) from failed
+    result = {
+        "import_id": record.id,
+        "rows_added": record.rows_added,
+        "rows_skipped": record.rows_skipped,
+        "file_name": record.file_name,
+    }
+    discard_staged(staged)
+    return result
