@@ -2,15 +2,22 @@
 
 plotly.js is served by a small WSGI layer in front of Flask, at
 ``/assets/plotly-<sha256[:16]>.min.js`` with a one-year immutable cache, so that a repeat visit
-downloads nothing. Serving it before Flask keeps the request away from the session, the
-database and the ``no-store`` header signed-in pages get; any other hash falls through to
-Flask, which answers 404. Never a CDN: the file comes from the installed plotly package.
+downloads nothing. plotly.js normally injects its stylesheet into a ``<style>`` element, which
+our Content-Security-Policy (``style-src 'self'``) forbids; so its rules are taken from the same
+file and served as ``/assets/plotly-<sha256[:16]>.css``, linked with the id and class plotly.js
+looks for (``plotly.js-style-global`` / ``no-inline-styles``) so that it injects nothing.
+
+Serving them before Flask keeps these requests away from the session, the database and the
+``no-store`` header signed-in pages get (and needs no permission-matrix row, as no Flask route
+exists); any other hash falls through to Flask, which answers 404. Never a CDN: the file
+comes from the installed plotly package.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,14 +36,69 @@ class HashedAsset:
     path: str  # under the application root, e.g. /assets/plotly-0123456789abcdef.min.js
     body: bytes
     gzipped: bytes
+    mimetype: str
+
+
+def _hashed(stem: str, suffix: str, body: bytes, mimetype: str) -> HashedAsset:
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    return HashedAsset(
+        f"{PREFIX}{stem}-{digest}{suffix}", body, gzip.compress(body, mtime=0), mimetype
+    )
 
 
 @cache
 def plotly_asset(source: Path = PLOTLY_JS) -> HashedAsset:
     """plotly.min.js and its hashed path, read once per process."""
-    body = source.read_bytes()
-    digest = hashlib.sha256(body).hexdigest()[:16]
-    return HashedAsset(f"{PREFIX}plotly-{digest}.min.js", body, gzip.compress(body, mtime=0))
+    return _hashed("plotly", ".min.js", source.read_bytes(), "text/javascript")
+
+
+_JS_STRING = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
+_RULE = re.compile(rf"({_JS_STRING}|[A-Za-z_$][\w$]*):({_JS_STRING})")
+
+
+def _unquote(literal: str) -> str:
+    if literal[:1] in ("'", '"'):
+        return re.sub(r"\\(.)", r"\1", literal[1:-1])
+    return literal
+
+
+def plotly_css_text(script: str) -> str:
+    """plotly.js's global style rules (the object it passes to ``addStyleRule``) as CSS;
+    empty if this plotly.js is shaped differently (charts still draw, less polished)."""
+    start = script.find('{"X,X div":')
+    end = script.find("};for(", start)
+    if start < 0 or end < 0:
+        return ""
+    rules = []
+    for key, value in _RULE.findall(script[start + 1 : end]):
+        selector = (
+            _unquote(key)
+            .replace(",", " ,")
+            .replace("X", ".js-plotly-plot .plotly")
+            .replace("Y", ".plotly-notifier")
+        )
+        rules.append(f"{selector} {{{_unquote(value)}}}")
+    return "\n".join(rules) + "\n"
+
+
+_STYLE_GUARD = re.compile(
+    r'if\(!document\.getElementById\("([0-9a-f]{16,64})"\)\)\{'
+    r'var \w+=document\.createElement\("style"\)'
+)
+
+
+@cache
+def plotly_style_guard_ids(source: Path = PLOTLY_JS) -> tuple[str, ...]:
+    """Ids that plotly.js's bundled libraries (maplibre) check before injecting a ``<style>``
+    at load time: a page that has elements with these ids makes them inject nothing. We draw
+    no maps, so their CSS is not needed."""
+    return tuple(dict.fromkeys(_STYLE_GUARD.findall(plotly_asset(source).body.decode("utf-8"))))
+
+
+@cache
+def plotly_css_asset(source: Path = PLOTLY_JS) -> HashedAsset:
+    css = plotly_css_text(plotly_asset(source).body.decode("utf-8"))
+    return _hashed("plotly", ".css", css.encode("utf-8"), "text/css")
 
 
 class AssetMiddleware:
@@ -51,10 +113,7 @@ class AssetMiddleware:
         if asset is None or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
         accepts_gzip = "gzip" in Request(environ).accept_encodings
-        response = Response(
-            asset.gzipped if accepts_gzip else asset.body,
-            mimetype="text/javascript",
-        )
+        response = Response(asset.gzipped if accepts_gzip else asset.body, mimetype=asset.mimetype)
         if accepts_gzip:
             response.headers["Content-Encoding"] = "gzip"
         response.headers["Vary"] = "Accept-Encoding"
@@ -69,8 +128,15 @@ def plotly_js_url() -> str:
     return request.script_root + plotly_asset().path
 
 
+def plotly_css_url() -> str:
+    """The hashed URL of plotly.js's stylesheet (a Jinja global)."""
+    return request.script_root + plotly_css_asset().path
+
+
 def init_app(app: Flask) -> None:
-    """Serve the hashed assets and give templates ``plotly_js_url()``."""
-    asset = plotly_asset()
-    app.wsgi_app = AssetMiddleware(app.wsgi_app, {asset.path: asset})  # type: ignore[method-assign]
+    """Serve the hashed assets; templates get ``plotly_js_url()`` and ``plotly_css_url()``."""
+    assets = {asset.path: asset for asset in (plotly_asset(), plotly_css_asset())}
+    app.wsgi_app = AssetMiddleware(app.wsgi_app, assets)  # type: ignore[method-assign]
     app.jinja_env.globals["plotly_js_url"] = plotly_js_url
+    app.jinja_env.globals["plotly_css_url"] = plotly_css_url
+    app.jinja_env.globals["plotly_style_guard_ids"] = plotly_style_guard_ids

@@ -8,7 +8,8 @@ it to ``SECTIONS``.
 
 Every figure comes from the module that owns it — SLA statuses and early warning from
 ``sla_figures``, gaps and disengaged sponsors from ``sponsors.coverage_matrix``, expectations
-due for review from ``expectations.list_expectations`` — never recomputed here.
+due for review from ``expectations.list_expectations``, satisfaction changes outside the
+noise band from ``satisfaction.noise_changes`` — never recomputed here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
 import sqlalchemy as sa
@@ -32,6 +34,7 @@ from mls_tracker.models import (
 )
 from mls_tracker.periods import Month
 from mls_tracker.services import expectations as expectations_service
+from mls_tracker.services import satisfaction as satisfaction_service
 from mls_tracker.services import sla_figures
 from mls_tracker.services import sponsors as sponsors_service
 
@@ -40,6 +43,7 @@ CHANGES_AHEAD_DAYS = 30
 
 # Section titles, in the order the agenda shows them.
 SLA_SECTION = "SLA performance"
+SATISFACTION_SECTION = "Learner satisfaction"
 OVERDUE_SECTION = "Overdue actions"
 DUE_SOON_SECTION = "Actions due within 14 days"
 SPONSORS_SECTION = "Sponsors"
@@ -50,6 +54,7 @@ OTHER_SECTION = "Other business"
 
 SECTION_ORDER = (
     SLA_SECTION,
+    SATISFACTION_SECTION,
     OVERDUE_SECTION,
     DUE_SOON_SECTION,
     SPONSORS_SECTION,
@@ -143,6 +148,50 @@ def sla_section(ctx: AgendaContext) -> list[AgendaEntry]:
                     f"sla:{series.sla_id}",
                 )
             )
+    return entries
+
+
+def _satisfaction_value(measure: str, value: float) -> str:
+    """A whole number, halves rounded away from zero (70.5% → 71%, as people round)."""
+    whole = int(Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_UP))
+    return f"{whole}%" if measure == "csat" else f"{whole:+d}"
+
+
+def satisfaction_section(ctx: AgendaContext) -> list[AgendaEntry]:
+    """CSAT and NPS changes outside the noise band from the month before to the reviewed
+    month (the rule of ``services.satisfaction``), overall and per region; and a note when
+    the reviewed month's overall figure rests on a low sample."""
+    month = ctx.reviewed_month
+    report = satisfaction_service.load_satisfaction(ctx.partnership_id, month.previous(), month)
+    entries = []
+    for change in satisfaction_service.noise_changes(report, month):
+        label = "CSAT" if change.measure == "csat" else "NPS"
+        where = f"{change.region_name}: " if change.region_id is not None else ""
+        scope = f"region:{change.region_id}" if change.region_id is not None else "all"
+        entries.append(
+            AgendaEntry(
+                SATISFACTION_SECTION,
+                f"{where}{label} {change.direction} from "
+                f"{_satisfaction_value(change.measure, change.previous)} to "
+                f"{_satisfaction_value(change.measure, change.current)} "
+                f"(n {change.n_previous} → {change.n_current})",
+                f"{month.previous().label} → {month.label}: a change of "
+                f"{abs(change.delta):.1f} points, outside the noise band of "
+                f"±{change.threshold:.1f}.",
+                f"satisfaction:{change.measure}:{scope}",
+            )
+        )
+    current = report.month_figure(month)
+    if current is not None and current.low_sample:
+        entries.append(
+            AgendaEntry(
+                SATISFACTION_SECTION,
+                f"Low sample in {month.label}: n {current.n} — not to be read as a trend",
+                f"Fewer than {satisfaction_service.LOW_SAMPLE_N} answers; "
+                "ask the provider to raise the survey response rate.",
+                "satisfaction:low-sample",
+            )
+        )
     return entries
 
 
@@ -244,6 +293,7 @@ def wins_section(ctx: AgendaContext) -> list[AgendaEntry]:
 
 SECTIONS: tuple[Callable[[AgendaContext], list[AgendaEntry]], ...] = (
     sla_section,
+    satisfaction_section,
     overdue_actions_section,
     due_soon_actions_section,
     sponsors_section,

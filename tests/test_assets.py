@@ -1,0 +1,51 @@
+"""plotly.js from the installed package, under a content-hashed URL with a one-year
+immutable cache; another hash is a 404; the stylesheet lets plotly.js inject nothing."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+from mls_tracker import assets
+from tests.conftest import sign_in
+
+
+def test_the_url_carries_the_files_hash(app):
+    body = assets.PLOTLY_JS.read_bytes()
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    with app.test_request_context():
+        assert assets.plotly_js_url() == f"/assets/plotly-{digest}.min.js"
+
+
+def test_plotly_js_is_served_with_an_immutable_cache(client):
+    path = assets.plotly_asset().path
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.mimetype == "text/javascript"
+    assert response.data == assets.PLOTLY_JS.read_bytes()
+    assert b"plotly.js" in response.data[:200]
+
+
+def test_signed_in_users_get_the_same_cacheable_file(client, world):
+    sign_in(client, world.lead.email)
+    response = client.get(assets.plotly_asset().path, headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(response.data) == assets.PLOTLY_JS.read_bytes()
+
+
+def test_another_hash_is_404(client):
+    assert client.get("/assets/plotly-0000000000000000.min.js").status_code == 404
+    assert client.get("/assets/plotly.min.js").status_code == 404
+
+
+def test_the_stylesheet_holds_plotlys_rules(client):
+    css = assets.plotly_css_asset()
+    response = client.get(css.path)
+    assert response.status_code == 200 and response.mimetype == "text/css"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    text = response.get_data(as_text=True)
+    assert ".js-plotly-plot .plotly .modebar" in text
+    assert ".plotly-notifier" in text
+    assert assets.plotly_style_guard_ids()  # maplibre's own <style> is kept out too
