@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-sqlite test-postgres system-deps system-deps-test lint format clean
+.PHONY: run test test-sqlite test-postgres system-deps system-deps-test lint format clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ test-postgres: $(VENV)/.installed-test
 	else \
 		echo "PostgreSQL run skipped: TEST_DATABASE_URL is not set (.ci/run sets it)."; \
 	fi
+
+# Speed (QUALITY.md): pages under gunicorn on the demo and the large portfolio, queries per
+# page, the survey import. Not part of `make test`. BENCH_DATABASE_URL=postgresql://…/mls_bench
+# runs it on PostgreSQL; BENCH_ARGS passes options (see benchmarks/README.md).
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
