@@ -7,9 +7,11 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import queue
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -766,12 +768,21 @@ class _ProblemLog:
             self.handle.close()
 
 
-def _existing_keys(partnership_id: int, keys: list[str]) -> set[str]:
+def _existing_keys(
+    partnership_id: int, keys: list[str], connection: sa.Connection | None = None
+) -> set[str]:
     """Which of ``keys`` the partnership has already. Plain SQL with one marker per key:
     compiling an expanding IN of thousands of values costs more than the query itself."""
     if not keys:
         return set()
-    connection = db.session.connection()
+    connection = connection or db.session.connection()
+    table = SurveyResponse.__tablename__
+    if connection.dialect.name == "postgresql":
+        # One array parameter: PostgreSQL plans it at once, whatever the number of keys.
+        sql = (
+            f"SELECT response_key FROM {table} WHERE partnership_id = %s AND response_key = ANY(%s)"  # noqa: S608, E501
+        )
+        return {row[0] for row in connection.exec_driver_sql(sql, (partnership_id, keys))}
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     found: set[str] = set()
     for start in range(0, len(keys), BATCH_ROWS):
@@ -817,6 +828,9 @@ class _Inserter:
         )
         self.partnership_id = partnership_id
         self.import_id = import_id
+        self._queue: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=2)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def insert(self, rows: list[ParsedRow]) -> None:
         if not rows:
@@ -859,13 +873,50 @@ class _Inserter:
                 for r in rows
             ]
             if self.postgresql:
-                # COPY: several times faster than psycopg's executemany for large batches.
-                cursor = self.connection.connection.driver_connection.cursor()
-                with cursor, cursor.copy(self.copy_sql) as copy:
-                    for row in values:
-                        copy.write_row(row)
+                self._copy_in_background(values)
                 return
         self.connection.exec_driver_sql(self.sql, values)
+
+    # PostgreSQL: each batch is sent with COPY by a background thread, so that the server's
+    # work at the end of each COPY (foreign-key checks, index updates) overlaps with parsing
+    # the next batch here. The session's connection is the thread's alone until close();
+    # at most two batches wait in the queue, so memory stays bounded.
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the session's connection is lent to the COPY thread (PostgreSQL)."""
+        return self.postgresql
+
+    def _copy_in_background(self, values: list[tuple]) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._copy_batches, daemon=True)
+            self._thread.start()
+        self._queue.put(values)
+
+    def _copy_batches(self) -> None:
+        raw = self.connection.connection.driver_connection
+        while (values := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain what is queued; the caller sees the error
+            try:
+                with raw.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
+                    for row in values:
+                        copy.write_row(row)
+            except BaseException as error:  # handed to the caller's thread
+                self._error = error
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Waits for the queued batches; re-raises the COPY thread's error, if any, unless
+        the caller is already failing with ``error``."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join()
+        self._thread = None
+        if error is None and self._error is not None:
+            raise self._error
 
 
 def process_file(
@@ -891,8 +942,12 @@ def process_file(
     batch: list[ParsedRow] = []
     verb = "Importing" if inserter else "Checking"
 
+    # While a COPY streams on the session's connection, look keys up on another one (it
+    # sees committed rows; this file's own rows are in ``seen``).
+    lookup = db.engine.connect() if inserter is not None and inserter.streaming else None
+
     def flush() -> None:
-        existing = _existing_keys(partnership_id, [row.key for row in batch])
+        existing = _existing_keys(partnership_id, [row.key for row in batch], lookup)
         fresh = [row for row in batch if row.key not in existing]
         outcome.duplicates += len(batch) - len(fresh)
         outcome.new += len(fresh)
@@ -924,8 +979,16 @@ def process_file(
             if len(batch) >= BATCH_ROWS:
                 flush()
         flush()
+        if inserter is not None:
+            inserter.close()
+    except BaseException as error:
+        if inserter is not None:
+            inserter.close(error)
+        raise
     finally:
         log.close()
+        if lookup is not None:
+            lookup.close()
     return outcome
 
 
