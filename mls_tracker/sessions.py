@@ -10,11 +10,13 @@ import secrets
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, request, session
+import sqlalchemy.orm as so
+from flask import Flask, current_app, g, request, session
 from flask_login import user_logged_in, user_logged_out
+from flask_security.utils import set_request_attr
 
-from mls_tracker.extensions import db
-from mls_tracker.models import UserSession, utcnow
+from mls_tracker.extensions import db, security
+from mls_tracker.models import User, UserSession, utcnow
 
 SESSION_KEY = "mls_sid"
 log = logging.getLogger("mls_tracker.sessions")
@@ -65,11 +67,18 @@ def check_session() -> None:
     if "_user_id" not in session:
         return
     token = session.get(SESSION_KEY)
-    record = (
-        db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == _hash(token)))
-        if token
-        else None
-    )
+    record, user = None, None
+    if token:
+        # The session and its user in one query; the user loader below takes the user from
+        # here instead of querying again.
+        row = db.session.execute(
+            sa.select(UserSession, User)
+            .join(User, User.id == UserSession.user_id)
+            .options(so.joinedload(User.roles))  # Flask-Principal reads them next
+            .where(UserSession.token_hash == _hash(token))
+        ).unique().first()
+        if row is not None:
+            record, user = row
     now = utcnow()
     config = current_app.config
     if (
@@ -84,12 +93,28 @@ def check_session() -> None:
             log.info("session ended by timeout: user=%s", record.user_id)
         _sign_out_locally()
         return
+    g._session_user = user
     if now - record.last_seen_at > _TOUCH_EVERY:
         record.last_seen_at = now
         db.session.commit()
 
 
+def _load_user(user_id: str) -> User | None:
+    """Flask-Login's user loader: the user ``check_session`` already loaded with the session
+    record, or (when it has not run) Flask-Security's own lookup by ``fs_uniquifier``."""
+    user = g.pop("_session_user", None)
+    if user is None or user.fs_uniquifier != str(user_id):
+        user = security.datastore.find_user(fs_uniquifier=str(user_id)) if user_id else None
+    if user is None or not user.active:
+        return None
+    set_request_attr("fs_authn_via", "session")
+    set_request_attr("fs_paa", session.get("fs_paa", 0))
+    return user
+
+
 def init_app(app: Flask) -> None:
+    """After ``security.init_app``: replaces its user loader with ``_load_user``."""
+    app.login_manager.user_loader(_load_user)
     user_logged_in.connect(_start, app)
     user_logged_out.connect(_end, app)
     app.before_request_funcs.setdefault(None, []).insert(0, check_session)
