@@ -476,3 +476,10 @@ def test_large_csv_streams_with_bounded_memory(tmp_path):
     assert count == 200_000 and total == 600_000
     print(f"peak {peak:,} bytes while streaming a {size:,}-byte CSV")
     assert peak < size / 10, f"peak {peak} bytes for a {size}-byte file"
+
+
+def test_qualtrics_columns_carry_the_time_zone_of_their_import_id_row():
+    survey = open_survey_file(SAMPLES / "qualtrics_numeric.csv", "qualtrics_numeric.csv")
+    zones = {c.key: c.timezone for c in survey.columns}
+    assert zones["RecordedDate"] == zones["StartDate"] == "America/Denver"
+    assert zones["Q1"] is None

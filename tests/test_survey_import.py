@@ -116,6 +116,9 @@ def test_qualtrics_numeric_sample(regions):
     assert record.rows_added == count() > 0
     stored = response("R_hQhvrsgHLcwMUpg")
     assert (stored.rating, stored.recommend) == (5, 9)
+    # RecordedDate 2026-10-06 10:40:36 in the zone its ImportId row names, America/Denver
+    # (MDT, UTC−6) → 16:40:36 UTC.
+    assert stored.submitted_at == dt.datetime(2026, 10, 6, 16, 40, 36, tzinfo=dt.UTC)
     assert stored.month == Month(2026, 10)
     assert stored.comment.startswith('Useful, practical and "well paced".\n')
 

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import json
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import openpyxl
 import openpyxl.xml
@@ -87,6 +89,9 @@ class Column:
     key: str  # stable id, unique within the file: remembered in mappings between imports
     label: str  # what a person recognises: the question text
     samples: tuple[str, ...]  # up to 5 distinct non-empty values from the first answer rows
+    # The time zone the export names for this column's times (Qualtrics' ImportId row,
+    # e.g. "America/Denver"); None when the file does not say.
+    timezone: str | None = None
 
 
 @dataclass
@@ -177,6 +182,9 @@ def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbo
     survey.format = format or detected
     header_rows, keys, labels = _structure(survey.format, head)
     survey.header_rows = blanks + header_rows
+    zones = (
+        _import_id_time_zones(head, header_rows) if survey.format is SurveyFormat.QUALTRICS else {}
+    )
     if survey.format is SurveyFormat.QUALTRICS:
         # "Status" is the field id of current exports; legacy ones name it in the second row.
         named = [
@@ -187,7 +195,8 @@ def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbo
     # Columns with neither a heading nor any value (trailing delimiters) are still columns so
     # that indexes stay positional; samples come from the first answer rows.
     survey.columns = [
-        Column(i, k, lbl, ()) for i, (k, lbl) in enumerate(zip(keys, labels, strict=True))
+        Column(i, k, lbl, (), zones.get(i))
+        for i, (k, lbl) in enumerate(zip(keys, labels, strict=True))
     ]
     samples: list[list[str]] = [[] for _ in keys]
     answered = 0
@@ -200,8 +209,29 @@ def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbo
     if not answered:
         raise FileRejected(NO_RESPONSES)
     survey.columns = [
-        Column(c.index, c.key, c.label, tuple(samples[c.index])) for c in survey.columns
+        Column(c.index, c.key, c.label, tuple(samples[c.index]), c.timezone) for c in survey.columns
     ]
+
+
+def _import_id_time_zones(head: list[list[str]], header_rows: int) -> dict[int, str]:
+    """Column index → the ``timeZone`` named in Qualtrics' ImportId heading row, for the
+    columns that have one and name a zone this system knows."""
+    zones: dict[int, str] = {}
+    for row in head[2:header_rows]:
+        for index, cell in enumerate(row):
+            if index in zones or not cell.startswith('{"ImportId"'):
+                continue
+            try:
+                zone = json.loads(cell).get("timeZone")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(zone, str) and zone:
+                try:
+                    ZoneInfo(zone)
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+                zones[index] = zone
+    return zones
 
 
 def _leading_rows(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -538,13 +539,14 @@ def _column_index(file: SurveyFile) -> dict[str, int]:
     return index
 
 
-def parse_when(text: str, order: str | None) -> dt.datetime:
+def parse_when(text: str, order: str | None, zone: dt.tzinfo = dt.UTC) -> dt.datetime:
     """A submitted-at text → aware UTC datetime. ISO 8601 (offsets converted), or a local
-    dd/mm/yyyy or mm/dd/yyyy form read in ``order``; no zone means UTC. ValueError else."""
+    dd/mm/yyyy or mm/dd/yyyy form read in ``order``; a time without an offset is in ``zone``
+    (the zone the export names, else UTC). ValueError else."""
     if text[4:5] == "-" and text[:4].isdigit():  # ISO 8601, the common case
         value = dt.datetime.fromisoformat(text)
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
+            return value.replace(tzinfo=zone).astimezone(dt.UTC)
         return value.astimezone(dt.UTC)
     match = _LOCAL_DATE.match(text)
     if match:
@@ -559,11 +561,11 @@ def parse_when(text: str, order: str | None) -> dt.datetime:
                 raise ValueError("hour")
             hour_n = hour_n % 12 + (12 if half.lower() == "pm" else 0)
         return dt.datetime(
-            year_n, month, day, hour_n, int(minute or 0), int(second_s or 0), tzinfo=dt.UTC
-        )
+            year_n, month, day, hour_n, int(minute or 0), int(second_s or 0), tzinfo=zone
+        ).astimezone(dt.UTC)
     value = dt.datetime.fromisoformat(text.replace("/", "-") if text[:4].isdigit() else text)
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
+        return value.replace(tzinfo=zone).astimezone(dt.UTC)
     return value.astimezone(dt.UTC)
 
 
@@ -585,6 +587,10 @@ class RowReader:
             self.regions[region.name.strip().lower()] = (region.id, region.name)
         self.region_names = ", ".join(sorted(name for _, name in self.regions.values()))
         self.latest = clock() + FUTURE_SLACK
+        column = next(
+            (c for c in file.columns if c.index == self.positions.get("submitted_at")), None
+        )
+        self.zone: dt.tzinfo = ZoneInfo(column.timezone) if column and column.timezone else dt.UTC
 
     def _scale(self, name: str, text: str, problems: list[str]) -> int | None:
         if not text:
@@ -610,7 +616,7 @@ class RowReader:
             problems.append("submitted at is empty")
             return None
         try:
-            when = parse_when(text, self.order)
+            when = parse_when(text, self.order, self.zone)
         except ValueError:
             problems.append(f"submitted at “{text}” is not a date and time")
             return None
