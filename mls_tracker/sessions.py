@@ -71,12 +71,16 @@ def check_session() -> None:
     if token:
         # The session and its user in one query; the user loader below takes the user from
         # here instead of querying again.
-        row = db.session.execute(
-            sa.select(UserSession, User)
-            .join(User, User.id == UserSession.user_id)
-            .options(so.joinedload(User.roles))  # Flask-Principal reads them next
-            .where(UserSession.token_hash == _hash(token))
-        ).unique().first()
+        row = (
+            db.session.execute(
+                sa.select(UserSession, User)
+                .join(User, User.id == UserSession.user_id)
+                .options(so.joinedload(User.roles))  # Flask-Principal reads them next
+                .where(UserSession.token_hash == _hash(token))
+            )
+            .unique()
+            .first()
+        )
         if row is not None:
             record, user = row
     now = utcnow()
