@@ -91,6 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.actions import bp as actions_bp
     from mls_tracker.auth import bp as auth_bp
     from mls_tracker.changes import bp as changes_bp
+    from mls_tracker.dashboard import bp as dashboard_bp
     from mls_tracker.expectations import bp as expectations_bp
     from mls_tracker.meetings import bp as meetings_bp
     from mls_tracker.partnerships import bp as partnerships_bp
@@ -114,6 +115,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(actions_bp)
     app.register_blueprint(changes_bp)
     app.register_blueprint(wins_bp)
+    app.register_blueprint(dashboard_bp)
 
     # Lets shared templates link to sections only once their blueprint exists.
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
@@ -124,7 +126,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/")
     def home():
-        return redirect(url_for("partnerships.index"))
+        return redirect(url_for("dashboard.portfolio"))
 
     @app.get("/healthz")
     def healthz():

@@ -9,11 +9,18 @@ and fill lightness rather than hue alone). ``chart_json`` serialises a figure fo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from mls_tracker.periods import Month
+from mls_tracker.services.action_figures import MonthFlow
+from mls_tracker.services.health import AMBER_FROM, GREEN_FROM, rag
 from mls_tracker.services.satisfaction import SatisfactionFigure
+from mls_tracker.services.sla_figures import Attainment, Status
+from mls_tracker.services.sponsors import CoverageRow, SponsorView
 
 FONT_FAMILY = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", '
@@ -76,16 +83,41 @@ TEMPLATE = go.layout.Template(
 )
 
 
+TEMPLATE_JSON = TEMPLATE.to_plotly_json()
+
+
 def apply_theme(figure: go.Figure, *, height: int = 320) -> go.Figure:
-    """The app's chart theme; every chart function ends with it."""
+    """The app's chart theme, for a figure built elsewhere; this module's charts get it
+    through ``_figure``."""
     figure.update_layout(template=TEMPLATE, height=height, hovermode="x unified")
     return figure
+
+
+def _figure(
+    data: list[dict], layout: dict, *, height: int = 320, hovermode: str = "x unified"
+) -> go.Figure:
+    """A themed figure from plain trace and layout dictionaries.
+
+    plotly's per-property validation costs ~30 ms a chart (most of a page's time), so the
+    figure is assembled unvalidated; tests/test_charts.py validates every chart instead."""
+    full_layout = {"template": TEMPLATE_JSON, "height": height, "hovermode": hovermode}
+    full_layout.update(layout)
+    return go.Figure({"data": data, "layout": full_layout}, _validate=False)
 
 
 def chart_json(figure: go.Figure) -> str:
     """The figure as JSON safe to place inside a ``<script type="application/json">`` block:
     ``<``, ``>`` and ``&`` are escaped so user text cannot close the element."""
-    return figure.to_json().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    try:
+        # The figure's own plain dictionaries: what ``to_json`` writes, without its deep copy
+        # and array scan (a third of a page's chart time).
+        text = json.dumps(
+            {"data": figure._data, "layout": figure._layout},  # noqa: SLF001
+            separators=(",", ":"),
+        )
+    except TypeError:  # a value only plotly's encoder knows (numpy, dates …)
+        text = figure.to_json()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _x(figures: Sequence[SatisfactionFigure]) -> list[str]:
@@ -107,6 +139,38 @@ def _note(figure: SatisfactionFigure) -> str:
     return f" · {', '.join(notes)}" if notes else ""
 
 
+def _count_axis(top: int, title: str) -> dict:
+    """A second y axis for counts, drawn as faint bars in the lower third of the plot."""
+    return {
+        "overlaying": "y",
+        "side": "right",
+        "range": [0, (top or 1) * 3],
+        "showgrid": False,
+        "zeroline": False,
+        "title": {"text": title, "standoff": 4, "font": {"color": MUTED_COLOR}},
+        "tickfont": {"color": MUTED_COLOR, "size": 11},
+        "tickmode": "auto",
+        "nticks": 3,
+    }
+
+
+def _count_bars(x: list[str], counts: list[int], name: str) -> dict:
+    return {
+        "type": "bar",
+        "x": x,
+        "y": counts,
+        "name": name,
+        "yaxis": "y2",
+        "marker": {"color": N_BAR_COLOR, "line": {"width": 0}},
+        "hoverinfo": "skip",
+        "showlegend": True,
+    }
+
+
+def _month_axis() -> dict:
+    return {"type": "date", "tickformat": "%b<br>%Y", "nticks": 8}
+
+
 def _trend(
     figures: Sequence[SatisfactionFigure],
     *,
@@ -121,79 +185,55 @@ def _trend(
     y_range: list[float],
 ) -> go.Figure:
     x = _x(figures)
-    figure = go.Figure()
-    # The n of each month as faint bars on a second axis, kept in the lower part of the plot.
-    top_n = max(ns, default=0) or 1
-    figure.add_trace(
-        go.Bar(
-            x=x,
-            y=ns,
-            name="n (responses)",
-            yaxis="y2",
-            marker={"color": N_BAR_COLOR, "line": {"width": 0}},
-            hoverinfo="skip",
-            showlegend=True,
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=highs,
-            mode="lines",
-            line={"width": 0},
-            hoverinfo="skip",
-            showlegend=False,
-            name=f"{band_name} (upper)",
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=lows,
-            mode="lines",
-            line={"width": 0},
-            fill="tonexty",
-            fillcolor=BAND_FILL,
-            hoverinfo="skip",
-            name=band_name,
-        )
-    )
-    figure.add_trace(
-        go.Scatter(
-            x=x,
-            y=values,
-            mode="lines+markers",
-            name=name,
-            line={"color": PALETTE["blue"], "width": 2.5},
-            marker={
+    data = [
+        _count_bars(x, ns, "n (responses)"),
+        {
+            "type": "scatter",
+            "x": x,
+            "y": highs,
+            "mode": "lines",
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+            "showlegend": False,
+            "name": f"{band_name} (upper)",
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": lows,
+            "mode": "lines",
+            "line": {"width": 0},
+            "fill": "tonexty",
+            "fillcolor": BAND_FILL,
+            "hoverinfo": "skip",
+            "name": band_name,
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": values,
+            "mode": "lines+markers",
+            "name": name,
+            "line": {"color": PALETTE["blue"], "width": 2.5},
+            "marker": {
                 "symbol": [_symbol(f) for f in figures],
                 "size": [11 if f.low_sample or f.is_reported else 8 for f in figures],
                 "color": PALETTE["blue"],
                 "line": {"width": 2, "color": PALETTE["blue"]},
             },
-            customdata=[[n] for n in ns],
-            hovertext=hover,
-            hovertemplate="%{hovertext}<extra></extra>",
-            connectgaps=False,
-        )
-    )
-    figure.update_layout(
-        yaxis={"title": {"text": y_title}, "range": y_range},
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "range": [0, top_n * 3],
-            "showgrid": False,
-            "zeroline": False,
-            "title": {"text": "n", "standoff": 4, "font": {"color": MUTED_COLOR}},
-            "tickfont": {"color": MUTED_COLOR, "size": 11},
-            "tickmode": "auto",
-            "nticks": 3,
+            "customdata": [[n] for n in ns],
+            "hovertext": hover,
+            "hovertemplate": "%{hovertext}<extra></extra>",
+            "connectgaps": False,
         },
-        xaxis={"type": "date", "tickformat": "%b<br>%Y", "nticks": 8},
-        bargap=0.45,
-    )
-    return apply_theme(figure)
+    ]
+    layout = {
+        "yaxis": {"title": {"text": y_title}, "range": y_range},
+        "yaxis2": _count_axis(max(ns, default=0), "n"),
+        "xaxis": _month_axis(),
+        "bargap": 0.45,
+    }
+    return _figure(data, layout)
 
 
 def satisfaction_trend(figures: Sequence[SatisfactionFigure]) -> go.Figure:
@@ -257,3 +297,368 @@ def nps_trend(figures: Sequence[SatisfactionFigure]) -> go.Figure:
         y_title="NPS",
         y_range=[max(-100.0, low - padding), min(100.0, high + padding)],
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# Statuses, RAG bands and the partnership overview's charts.
+# ----------------------------------------------------------------------------------------------
+
+# The SLA statuses: colour, symbol and word. Met / at risk / breached are light, middle and dark
+# so that a grey print keeps them apart, and each cell carries its symbol as text too.
+STATUS_STYLE = {
+    Status.MET: {"color": "#99DDC8", "symbol": "✓", "label": "Met"},
+    Status.AT_RISK: {"color": PALETTE["orange"], "symbol": "!", "label": "At risk"},
+    Status.BREACHED: {"color": "#A84A00", "symbol": "✗", "label": "Breached"},
+    Status.MISSING: {"color": "#F1F3F6", "symbol": "–", "label": "Missing"},
+    Status.NOT_APPLICABLE: {"color": "#D3D9E0", "symbol": "n/a", "label": "Not applicable"},
+}
+STATUS_ORDER = list(STATUS_STYLE)
+# Background bands of the health score: pale tints, light enough for the line to read on top.
+RAG_BAND_FILL = {
+    "green": "rgba(0, 158, 115, 0.12)",
+    "amber": "rgba(230, 159, 0, 0.16)",
+    "red": "rgba(213, 94, 0, 0.12)",
+}
+COVERED_COLOR = "#99DDC8"
+GAP_COLOR = "#A84A00"
+NOBODY_COLOR = "#E3E8EE"
+
+
+def _month_x(month: Month) -> str:
+    return month.first_day.isoformat()
+
+
+def _discrete_scale(colors: Sequence[str]) -> list[list[float | str]]:
+    """A colour scale of equal steps for z = 0, 1, … len(colors) − 1: a cell's colour is its
+    category's, never a blend."""
+    scale: list[list[float | str]] = []
+    steps = len(colors)
+    for index, color in enumerate(colors):
+        scale.append([index / steps, color])
+        scale.append([(index + 1) / steps, color])
+    return scale
+
+
+def _measured(point: Attainment) -> int:
+    counts = point.counts
+    return (
+        counts.get(Status.MET, 0) + counts.get(Status.AT_RISK, 0) + counts.get(Status.BREACHED, 0)
+    )
+
+
+def sla_attainment_trend(points: Sequence[Attainment], *, target: float | None = None) -> go.Figure:
+    """SLA attainment % by month (met ÷ measured, by weight) with the number of SLAs measured
+    as faint bars and, in the hover, met / at risk / breached / missing; months with nothing
+    measured are gaps. ``target`` draws a dashed reference line (e.g. the green band's 80 %)."""
+    x = [_month_x(p.month) for p in points]
+    measured = [_measured(p) for p in points]
+    hover = []
+    for point, n in zip(points, measured, strict=True):
+        counts = point.counts
+        detail = (
+            f"{counts.get(Status.MET, 0)} met · {counts.get(Status.AT_RISK, 0)} at risk · "
+            f"{counts.get(Status.BREACHED, 0)} breached · {counts.get(Status.MISSING, 0)} missing"
+        )
+        head = f"{point.percent:g}% attained" if point.percent is not None else "Nothing measured"
+        hover.append(f"{point.month.label}: {head} · {n} SLAs measured<br>{detail}")
+    data = [
+        _count_bars(x, measured, "SLAs measured"),
+        {
+            "type": "scatter",
+            "x": x,
+            "y": [p.percent for p in points],
+            "mode": "lines+markers",
+            "name": "Attainment %",
+            "line": {"color": PALETTE["blue"], "width": 2.5},
+            "marker": {"size": 8, "color": PALETTE["blue"]},
+            "customdata": [[n] for n in measured],
+            "hovertext": hover,
+            "hovertemplate": "%{hovertext}<extra></extra>",
+            "connectgaps": False,
+        },
+    ]
+    if target is not None and x:
+        data.append(
+            {
+                "type": "scatter",
+                "x": [x[0], x[-1]],
+                "y": [target, target],
+                "mode": "lines",
+                "name": f"Target {target:g}%",
+                "line": {"color": MUTED_COLOR, "width": 1.5, "dash": "dash"},
+                "hoverinfo": "skip",
+            }
+        )
+    layout = {
+        "yaxis": {"title": {"text": "Attainment %"}, "range": [0, 105]},
+        "yaxis2": _count_axis(max(measured, default=0), "SLAs"),
+        "xaxis": _month_axis(),
+        "bargap": 0.45,
+    }
+    return _figure(data, layout)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaStatusRow:
+    """One SLA's row of the status heat map: its code, name and status per month."""
+
+    code: str
+    name: str
+    cells: tuple[tuple[Month, Status], ...]
+
+
+def sla_status_heatmap(rows: Sequence[SlaStatusRow]) -> go.Figure:
+    """SLA × month grid: each cell coloured by its status and showing its symbol
+    (✓ met, ! at risk, ✗ breached, – missing, n/a); SLA codes on the y axis, first SLA on top;
+    a legend of the five statuses with their symbols and words."""
+    months = sorted({month for row in rows for month, _ in row.cells})
+    z: list[list[int | None]] = []
+    text: list[list[str]] = []
+    hover: list[list[str]] = []
+    for row in rows:
+        by_month = dict(row.cells)
+        z_row: list[int | None] = []
+        text_row: list[str] = []
+        hover_row: list[str] = []
+        for month in months:
+            status = by_month.get(month)
+            if status is None:
+                z_row.append(None)
+                text_row.append("")
+                hover_row.append("")
+                continue
+            style = STATUS_STYLE[status]
+            z_row.append(STATUS_ORDER.index(status))
+            text_row.append(style["symbol"])
+            hover_row.append(f"{row.code} {row.name} · {month.label}: {style['label']}")
+        z.append(z_row)
+        text.append(text_row)
+        hover.append(hover_row)
+    data: list[dict] = [
+        {
+            "type": "heatmap",
+            "x": [month.label for month in months],
+            "y": [row.code for row in rows],
+            "z": z,
+            "text": text,
+            "texttemplate": "%{text}",
+            "textfont": {"size": 13},
+            "customdata": hover,
+            "hovertemplate": "%{customdata}<extra></extra>",
+            "colorscale": _discrete_scale([STATUS_STYLE[s]["color"] for s in STATUS_ORDER]),
+            "zmin": -0.5,
+            "zmax": len(STATUS_ORDER) - 0.5,
+            "showscale": False,
+            "xgap": 2,
+            "ygap": 2,
+            "name": "Status",
+        }
+    ]
+    # The legend: a square of each status's colour with its symbol and word.
+    for status in STATUS_ORDER:
+        style = STATUS_STYLE[status]
+        data.append(
+            {
+                "type": "scatter",
+                "x": [None],
+                "y": [None],
+                "mode": "markers",
+                "name": f"{style['symbol']} {style['label']}",
+                "marker": {
+                    "symbol": "square",
+                    "size": 12,
+                    "color": style["color"],
+                    "line": {"width": 1, "color": "#adb5bd"},
+                },
+                "hoverinfo": "skip",
+            }
+        )
+    layout = {
+        "xaxis": {"type": "category", "showgrid": False, "ticks": "", "automargin": True},
+        "yaxis": {"type": "category", "autorange": "reversed", "showgrid": False},
+    }
+    return _figure(data, layout, height=max(240, 110 + 26 * len(rows)), hovermode="closest")
+
+
+def action_flow(flows: Sequence[MonthFlow]) -> go.Figure:
+    """Per month: action items opened and closed (bars, dark and light) and overdue
+    at the month's end (a dotted line with crosses)."""
+    x = [_month_x(flow.month) for flow in flows]
+    data = [
+        {
+            "type": "bar",
+            "x": x,
+            "y": [flow.opened for flow in flows],
+            "name": "Opened",
+            "marker": {"color": PALETTE["blue"]},
+        },
+        {
+            "type": "bar",
+            "x": x,
+            "y": [flow.closed for flow in flows],
+            "name": "Closed",
+            # Light beside "opened"'s dark blue: apart in lightness, not only in hue.
+            "marker": {"color": PALETTE["sky"], "line": {"width": 1, "color": PALETTE["blue"]}},
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": [flow.overdue for flow in flows],
+            "name": "Overdue at month end",
+            "mode": "lines+markers",
+            "line": {"color": PALETTE["vermillion"], "width": 2.5, "dash": "dot"},
+            "marker": {"symbol": "x", "size": 9, "color": PALETTE["vermillion"]},
+        },
+    ]
+    layout = {
+        "barmode": "group",
+        "bargap": 0.3,
+        "yaxis": {"title": {"text": "Action items"}, "rangemode": "tozero"},
+        "xaxis": _month_axis(),
+    }
+    return _figure(data, layout)
+
+
+def _names(views: Sequence[SponsorView]) -> str:
+    return ", ".join(view.name for view in views)
+
+
+def sponsor_coverage(rows: Sequence[CoverageRow]) -> go.Figure:
+    """Region × side: covered (✓), **gap** (no client sponsor: ✗ and the word in the cell) or
+    nobody (provider side, which coverage does not count); the sponsors' names in the hover."""
+    z: list[list[int]] = []
+    text: list[list[str]] = []
+    names: list[list[str]] = []
+    for row in rows:
+        client = (2, "✓ Covered") if row.client else (0, "✗ Gap")
+        provider = (2, "✓ Covered") if row.provider else (1, "None")
+        z.append([client[0], provider[0]])
+        text.append([client[1], provider[1]])
+        names.append([_names(row.client) or "no client sponsor", _names(row.provider) or "nobody"])
+    data = [
+        {
+            "type": "heatmap",
+            "x": ["Client", "Provider"],
+            "y": [f"{row.region_name} (home)" if row.is_home else row.region_name for row in rows],
+            "z": z,
+            "text": text,
+            "texttemplate": "%{text}",
+            "textfont": {"size": 12},
+            "customdata": names,
+            "hovertemplate": "%{y} · %{x}: %{text} — %{customdata}<extra></extra>",
+            "colorscale": _discrete_scale([GAP_COLOR, NOBODY_COLOR, COVERED_COLOR]),
+            "zmin": -0.5,
+            "zmax": 2.5,
+            "showscale": False,
+            "xgap": 3,
+            "ygap": 3,
+            "name": "Coverage",
+        }
+    ]
+    layout = {
+        "xaxis": {"type": "category", "side": "top", "showgrid": False, "ticks": ""},
+        "yaxis": {"type": "category", "autorange": "reversed", "showgrid": False},
+        "margin": {"t": 32, "b": 16},
+    }
+    return _figure(data, layout, height=max(180, 60 + 48 * len(rows)), hovermode="closest")
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPoint:
+    month: Month
+    score: float | None  # 0–100; None when no component had data
+
+
+HEALTH_BANDS = (
+    ("red", 0.0, AMBER_FROM, f"Red < {AMBER_FROM:g}"),
+    ("amber", AMBER_FROM, GREEN_FROM, f"Amber {AMBER_FROM:g}–{GREEN_FROM:g}"),
+    ("green", GREEN_FROM, 100.0, f"Green ≥ {GREEN_FROM:g}"),
+)
+
+
+def health_trend(points: Sequence[HealthPoint]) -> go.Figure:
+    """The health score by month over its RAG bands (shaded and labelled: green ≥ 80, amber
+    ≥ 60, red below); each point's marker is its RAG's symbol and colour; months with no score
+    are gaps."""
+    x = [_month_x(p.month) for p in points]
+    y = [None if p.score is None else round(p.score, 1) for p in points]
+    rags = [rag(p.score) for p in points]
+    hover = [
+        f"{p.month.label}: {v:g} · {r.label}"
+        if v is not None and r
+        else f"{p.month.label}: no score"
+        for p, v, r in zip(points, y, rags, strict=True)
+    ]
+    data = [
+        {
+            "type": "scatter",
+            "x": x,
+            "y": y,
+            "mode": "lines+markers",
+            "name": "Health score",
+            "line": {"color": TEXT_COLOR, "width": 2.5},
+            "marker": {
+                "size": 10,
+                "symbol": [RAG[r.value]["symbol"] if r else SYMBOL_NORMAL for r in rags],
+                "color": [RAG[r.value]["color"] if r else MUTED_COLOR for r in rags],
+                "line": {"width": 1.5, "color": TEXT_COLOR},
+            },
+            "hovertext": hover,
+            "hovertemplate": "%{hovertext}<extra></extra>",
+            "connectgaps": False,
+        }
+    ]
+    shapes: list[dict] = []
+    annotations: list[dict] = []
+    for key, low, high, label in HEALTH_BANDS:
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "paper",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": low,
+                "y1": high,
+                "fillcolor": RAG_BAND_FILL[key],
+                "line": {"width": 0},
+                "layer": "below",
+                "name": label,
+            }
+        )
+        annotations.append(
+            {
+                "xref": "paper",
+                "yref": "y",
+                "x": 1.01,
+                "y": (low + high) / 2,
+                "xanchor": "left",
+                "yanchor": "middle",
+                "text": label,
+                "showarrow": False,
+                "font": {"size": 11, "color": MUTED_COLOR},
+            }
+        )
+    for edge in (AMBER_FROM, GREEN_FROM):
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": edge,
+                "y1": edge,
+                "line": {"width": 1, "dash": "dot", "color": "#adb5bd"},
+                "layer": "below",
+            }
+        )
+    layout = {
+        "yaxis": {"title": {"text": "Health score"}, "range": [0, 100], "showgrid": False},
+        "xaxis": _month_axis(),
+        "showlegend": False,
+        "margin": {"r": 84},
+        "shapes": shapes,
+        "annotations": annotations,
+    }
+    return _figure(data, layout)

@@ -121,7 +121,7 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "SECURITY_EMAIL_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "MLS Tracker <no-reply@mls-tracker.local>"
         ),
-        "SECURITY_POST_LOGIN_VIEW": "partnerships.index",
+        "SECURITY_POST_LOGIN_VIEW": "dashboard.portfolio",
         "SECURITY_POST_LOGOUT_VIEW": "security.login",
         "SECURITY_LOGOUT_METHODS": ["POST"],
         "SECURITY_RESET_PASSWORD_WITHIN": dt.timedelta(hours=2),

@@ -31,7 +31,8 @@ def main(base: str = "http://127.0.0.1:5000", out: str = "screenshots/demo") -> 
                 page.fill("#email", email)
                 page.fill("#password", DEMO_PASSWORD)
                 page.click("#submit")
-                page.wait_for_url(f"{base}/partnerships/")
+                page.wait_for_url(f"{base}/portfolio")
+                page.goto(f"{base}/partnerships/")
                 names = page.locator(
                     "main a[href^='/partnerships/']:not([href*='?']):visible"
                 ).all_inner_texts()

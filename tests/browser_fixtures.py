@@ -64,7 +64,7 @@ def sign_in(page: Page, email: str) -> None:
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/partnerships/$"))
+    expect(page).to_have_url(re.compile(r"/portfolio$"))
 
 
 def sign_out(page: Page) -> None:

@@ -13,11 +13,12 @@ from tests.conftest import csrf_token, sign_in, sign_out, text_of
 from tests.factories import PASSWORD
 
 
-def test_sign_in_lands_on_the_partnership_list(client, world):
+def test_sign_in_lands_on_the_portfolio(client, world):
     response = sign_in(client, world.lead.email)
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/partnerships/")
-    page = client.get("/partnerships/").get_data(as_text=True)
+    assert response.headers["Location"].endswith("/portfolio")
+    assert client.get("/").headers["Location"].endswith("/portfolio")
+    page = client.get("/portfolio").get_data(as_text=True)
     assert "Global Learning" in page
     assert "Other Programme" not in page
 

@@ -66,6 +66,8 @@ def test_lead_signs_in_and_sees_only_their_partnerships(
 
     sign_in(page, "lead@test.example")
 
+    expect(page).to_have_url(re.compile(r"/portfolio$"))  # the home page after sign-in
+    page.get_by_role("link", name="Partnerships", exact=True).click()
     expect(page).to_have_url(re.compile(r"/partnerships/$"))
     expect(page.get_by_role("heading", name="Partnerships")).to_be_visible()
     expect(page.get_by_role("link", name="Global Learning")).to_be_visible()
@@ -106,7 +108,7 @@ def test_sign_out_from_the_navbar_ends_the_session(
 ) -> None:
     page = browser_page
     sign_in(page, "lead@test.example")
-    expect(page).to_have_url(re.compile(r"/partnerships/$"))
+    expect(page).to_have_url(re.compile(r"/portfolio$"))  # the home page after sign-in
 
     page.get_by_role("button", name=re.compile("Lead")).click()
     page.get_by_role("button", name="Sign out").click()
@@ -125,12 +127,14 @@ def test_list_and_partnership_pages_have_no_console_errors(
 ) -> None:
     page = browser_page
     sign_in(page, "lead@test.example")
-    expect(page.get_by_role("link", name="Global Learning")).to_be_visible()
+    expect(page.get_by_role("link", name="Global Learning")).to_be_visible()  # the portfolio
+    page.goto("/partnerships/")
     page.get_by_role("link", name="Status").click()  # a sortable column
     expect(page).to_have_url(re.compile(r"sort=status"))
 
     page.get_by_role("link", name="Global Learning").click()
     expect(page.get_by_role("heading", name="Global Learning", level=1)).to_be_visible()
+    page.get_by_role("link", name="People", exact=True).click()  # the facts moved to this tab
     expect(page.get_by_text("EMEA").first).to_be_visible()
     expect(page.get_by_role("link", name="Invite someone")).to_be_visible()
     page.get_by_role("button", name=re.compile("Lead")).click()  # Bootstrap's JavaScript runs
@@ -148,7 +152,7 @@ def test_pages_fit_a_phone_screen(
         sign_in(page, "lead@test.example")
         expect(page.get_by_role("link", name="Global Learning")).to_be_visible()
         partnership_url = page.get_by_role("link", name="Global Learning").get_attribute("href")
-        for url in ["/partnerships/", partnership_url, "/nowhere"]:
+        for url in ["/portfolio", "/partnerships/", partnership_url, "/nowhere"]:
             page.goto(url)
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -259,11 +259,12 @@ def test_expectations_cover_every_category_and_some_are_due_for_review(demo):
 
 def test_every_sla_has_24_months_of_measurements_against_sensible_targets(demo):
     lead = db.session.scalars(sa.select(User).where(User.email == "lead@example.com")).one()
-    changed = []
+    changed, awaiting, total_slas = [], [], 0
     for name in (GLS, SE, CA):
         partnership = _partnership(name)
         slas = db.session.scalars(sa.select(Sla).where(Sla.partnership_id == partnership.id)).all()
         assert 10 <= len(slas) <= 14
+        total_slas += len(slas)
         providers = set(
             db.session.scalars(
                 sa.select(Membership.user_id).where(
@@ -289,8 +290,13 @@ def test_every_sla_has_24_months_of_measurements_against_sensible_targets(demo):
             ).all()
             assert [m.month for m in measurements] == HISTORY
             *history, latest = measurements
-            assert latest.state is MeasurementState.PROPOSED
-            assert latest.confirmed_at is None and latest.entered_by_id in providers
+            # Reviewed early this month, except one SLA in six still awaiting confirmation.
+            if latest.state is MeasurementState.PROPOSED:
+                awaiting.append(sla.code)
+                assert latest.confirmed_at is None
+            else:
+                assert latest.confirmed_by_id == lead.id
+            assert latest.entered_by_id in providers
             for measurement in history:
                 assert measurement.state is MeasurementState.CONFIRMED
                 assert measurement.confirmed_by_id == lead.id
@@ -298,6 +304,7 @@ def test_every_sla_has_24_months_of_measurements_against_sensible_targets(demo):
                 assert measurement.entered_at.tzinfo is not None
     # One target was raised a year ago; earlier months keep the old one.
     assert len(changed) == 1
+    assert 0 < len(awaiting) < total_slas / 3
     assert [t.effective_from for t in changed[0].targets] == [HISTORY[0], LAST_MONTH.shift(-11)]
 
 

@@ -19,6 +19,7 @@ from tests.conftest import empty_database, sign_in
 TODAY = dt.date(2026, 11, 15)  # the day tests/test_demo.py loads the demo for
 TABS = (
     "partnerships.show",
+    "partnerships.people",
     "sponsors.index",
     "expectations.index",
     "slas.index",

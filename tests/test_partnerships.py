@@ -31,15 +31,16 @@ def test_user_text_is_escaped(client, world):
     world.partnership.name = '<script>alert("x")</script> & Co'
     db.session.commit()
     sign_in(client, world.lead.email)
-    for url in ("/partnerships/", f"/partnerships/{world.partnership.id}"):
+    pid = world.partnership.id
+    for url in ("/partnerships/", f"/partnerships/{pid}", f"/partnerships/{pid}/people"):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in html
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html
 
 
-def test_the_page_shows_the_facts_people_and_sponsors(client, world):
+def test_the_people_page_shows_the_facts_people_and_sponsors(client, world):
     sign_in(client, world.viewer.email)
-    html = client.get(f"/partnerships/{world.partnership.id}").get_data(as_text=True)
+    html = client.get(f"/partnerships/{world.partnership.id}/people").get_data(as_text=True)
     for text in ("Client Co", "Provider Co", "EMEA", "APAC", "USD 1,200,000", "Erika Sponsor"):
         assert text in html
     for user in (world.lead, world.provider, world.sponsor, world.viewer):

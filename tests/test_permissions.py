@@ -50,6 +50,43 @@ SCOPED: dict[tuple[str, str], dict[str, int]] = {
         VIEWER: 200,
         OUTSIDER: 404,
     },
+    ("GET", "partnerships.people"): {
+        ANON: 302,
+        ADMIN: 200,
+        LEAD: 200,
+        PROVIDER: 200,
+        SPONSOR: 200,
+        VIEWER: 200,
+        OUTSIDER: 404,
+    },
+    ("GET", "partnerships.chart_data"): {
+        ANON: 302,
+        ADMIN: 200,
+        LEAD: 200,
+        PROVIDER: 200,
+        SPONSOR: 200,
+        VIEWER: 200,
+        OUTSIDER: 404,
+    },
+    ("GET", "partnerships.weights"): {
+        ANON: 302,
+        ADMIN: 200,
+        LEAD: 200,
+        PROVIDER: 403,
+        SPONSOR: 403,
+        VIEWER: 403,
+        OUTSIDER: 404,
+    },
+    # An empty form: the page again with its messages next to the fields.
+    ("POST", "partnerships.weights"): {
+        ANON: 302,
+        ADMIN: 200,
+        LEAD: 200,
+        PROVIDER: 403,
+        SPONSOR: 403,
+        VIEWER: 403,
+        OUTSIDER: 404,
+    },
     ("GET", "partnerships.invite"): {
         ANON: 302,
         ADMIN: 200,
@@ -85,6 +122,8 @@ GLOBAL: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "security.static"): _everyone(404),
     ("GET", "partnerships.index"): _everyone(200, anonymous=302),
     ("GET", "actions.mine"): _everyone(200, anonymous=302),
+    ("GET", "dashboard.portfolio"): _everyone(200, anonymous=302),
+    ("GET", "dashboard.export"): _everyone(200, anonymous=302),
     # An unknown job (jobs of a partnership are walked in tests/test_jobs.py).
     ("GET", "jobs.status"): _everyone(404, anonymous=302),
     ("GET", "security.login"): _everyone(302, anonymous=200),
@@ -129,6 +168,7 @@ SAMPLE_ARGS = {
         "security.static": "nothing-here.js",
     },
     "token": "not-a-real-token",
+    "chart": "health",
     "job_id": 999999,
 }
 

@@ -2,6 +2,7 @@
 
 from mls_tracker.models.audit import AuditAction, AuditEntry
 from mls_tracker.models.base import Base, utcnow
+from mls_tracker.models.figures import PartnershipMonthFigures
 from mls_tracker.models.job import Job, JobState
 from mls_tracker.models.meeting import (
     CLOSED_STATUSES,
@@ -108,6 +109,7 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "Partnership",
+    "PartnershipMonthFigures",
     "PartnershipStatus",
     "Priority",
     "Region",

@@ -1,21 +1,29 @@
-"""Partnership list and page, and inviting people into a partnership."""
+"""Partnership list, the partnership overview (tiles, health, charts, needs attention) with
+its charts' data as CSV, the people page, the health weights, and inviting people."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_partnership, role_in, visible_partnerships
 from mls_tracker.auth.forms import InviteForm
+from mls_tracker.exports import csv_response
 from mls_tracker.extensions import db
+from mls_tracker.formhelp import attach_error
 from mls_tracker.models import Invitation, Membership, Partnership, Role, Sponsor, User, utcnow
-from mls_tracker.partnerships import bp
+from mls_tracker.partnerships import bp, overview
+from mls_tracker.partnerships.forms import WEIGHT_FIELDS, WeightsForm
 from mls_tracker.periods import utc_today
-from mls_tracker.services.errors import ValidationFailed
+from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.health import ComponentKey, health_score, partnership_weights
 from mls_tracker.services.invitations import invite_person
+from mls_tracker.services.locking import check_version, commit_or_conflict
 
 SORTS = {
     "name": Partnership.name,
@@ -50,6 +58,42 @@ def index():
 @bp.get("/<int:partnership_id>")
 @auth_required()
 def show(partnership_id: int):
+    """The overview: the reviewed month's tiles and health score, the charts, and what needs
+    attention."""
+    partnership = get_partnership(partnership_id)
+    today = utc_today()
+    data = overview.load_overview(partnership, today)
+    html = render_template(
+        "partnerships/show.html",
+        partnership=partnership,
+        overview=data,
+        chart_views=overview.chart_views(partnership, today, data),
+        my_role=role_in(current_user, partnership.id),
+        may_manage=can(current_user, Action.MANAGE, partnership.id),
+    )
+    # The monthly figures computed for this page were added to their cache: keep them.
+    db.session.commit()
+    return html
+
+
+@bp.get("/<int:partnership_id>/charts/<chart>.csv")
+@auth_required()
+def chart_data(partnership_id: int, chart: str):
+    """The data behind one chart of the overview."""
+    partnership = get_partnership(partnership_id)
+    spec = overview.CHARTS_BY_KEY.get(chart)
+    if spec is None:
+        abort(404)
+    rows = overview.chart_rows(spec, partnership, utc_today())
+    db.session.commit()
+    return csv_response(f"partnership-{partnership.id}-{spec.key}.csv", spec.header, rows)
+
+
+@bp.get("/<int:partnership_id>/people")
+@auth_required()
+def people(partnership_id: int):
+    """The partnership's facts, its people by role, its active sponsors by region and, for
+    leads, the pending invitations."""
     partnership = get_partnership(partnership_id)
     members = db.session.execute(
         sa.select(Membership, User)
@@ -80,7 +124,7 @@ def show(partnership_id: int):
             .order_by(Invitation.created_at.desc())
         ).all()
     return render_template(
-        "partnerships/show.html",
+        "partnerships/people.html",
         partnership=partnership,
         members=members,
         sponsors=sponsors,
@@ -112,5 +156,69 @@ def invite(partnership_id: int):
                 "The link works once and expires in 7 days.",
                 "success",
             )
-            return redirect(url_for(".show", partnership_id=partnership.id))
+            return redirect(url_for(".people", partnership_id=partnership.id))
     return render_template("partnerships/invite.html", partnership=partnership, form=form)
+
+
+def save_weights(actor, partnership: Partnership, weights: dict, version: int | None) -> None:
+    """Set the health score's four weights (≥ 0, at least one above 0); audited by the ORM."""
+    if not can(actor, Action.MANAGE, partnership.id):
+        raise PermissionDenied("Only a lead may change the health weights.")
+    message = (
+        "Someone changed these weights while you were editing: the page now shows theirs. "
+        "Save again to replace them with yours."
+    )
+    check_version(partnership, version, message)
+    for key, value in weights.items():
+        if value is None or value < 0:
+            raise ValidationFailed("Enter a weight of 0 or more.", WEIGHT_FIELDS[key])
+    if not any(value > 0 for value in weights.values()):
+        raise ValidationFailed(
+            "At least one weight must be above 0.", WEIGHT_FIELDS[ComponentKey.SLA]
+        )
+    for key, value in weights.items():
+        setattr(partnership, WEIGHT_FIELDS[key], Decimal(value).quantize(Decimal("0.01")))
+    commit_or_conflict(message)
+
+
+@bp.route("/<int:partnership_id>/weights", methods=["GET", "POST"])
+@auth_required()
+def weights(partnership_id: int):
+    """The health score's weights: leads edit them and see the effective percentages."""
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = WeightsForm()
+    conflict = None
+    if not form.is_submitted():
+        for name in WEIGHT_FIELDS.values():
+            getattr(form, name).data = getattr(partnership, name)
+        form.version.data = str(partnership.version)
+    elif form.validate():
+        values = {key: getattr(form, name).data for key, name in WEIGHT_FIELDS.items()}
+        try:
+            try:
+                version = int(form.version.data)
+            except (TypeError, ValueError):
+                version = None
+            save_weights(current_user, partnership, values, version)
+        except ValidationFailed as error:
+            attach_error(form, error)
+        except Conflict as error:
+            db.session.rollback()
+            conflict = str(error)
+            form.version.data = str(partnership.version)
+        else:
+            flash(
+                "Health weights saved: the score uses them from now on, for every month.", "success"
+            )
+            return redirect(url_for(".show", partnership_id=partnership.id))
+    current = partnership_weights(partnership)
+    # The effective shares when every component has data.
+    shares = health_score(dict.fromkeys(ComponentKey, 0.0), current).components
+    return render_template(
+        "partnerships/weights.html",
+        partnership=partnership,
+        form=form,
+        fields=[(key, WEIGHT_FIELDS[key]) for key in ComponentKey],
+        shares={c.key: c.effective_weight for c in shares},
+        conflict=conflict,
+    )

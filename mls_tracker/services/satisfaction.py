@@ -372,6 +372,34 @@ def _group_counts(partnership_id: int, first: Month, last: Month) -> dict[_Group
     }
 
 
+def monthly_counts_many(
+    partnership_ids: Sequence[int], first: Month, last: Month
+) -> dict[int, dict[Month, Counts]]:
+    """Counts and sums per partnership × month (every id is a key), in one ``GROUP BY``
+    whatever the number of partnerships; the sibling of ``_group_counts`` one level up."""
+    result: dict[int, dict[Month, Counts]] = {pid: {} for pid in partnership_ids}
+    if not partnership_ids:
+        return result
+    r = SurveyResponse
+    query = (
+        sa.select(
+            r.partnership_id,
+            r.month,
+            sa.func.count(r.rating),
+            sa.func.coalesce(sa.func.sum(r.rating), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((r.rating >= 4, 1), else_=0)), 0),
+            sa.func.count(r.recommend),
+            sa.func.coalesce(sa.func.sum(sa.case((r.recommend >= 9, 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((r.recommend <= 6, 1), else_=0)), 0),
+        )
+        .where(r.partnership_id.in_(partnership_ids), r.month >= first, r.month <= last)
+        .group_by(r.partnership_id, r.month)
+    )
+    for partnership_id, month, *values in db.session.execute(query):
+        result[partnership_id][month] = Counts(*(int(v) for v in values))
+    return result
+
+
 def _reported_views(
     partnership_id: int, first: Month, last: Month, groups: dict[_GroupKey, Counts]
 ) -> list[ReportedView]:

@@ -1,0 +1,150 @@
+"""The portfolio page and its CSV export (read-only for every role)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import render_template, request
+from flask_login import current_user
+from flask_security import auth_required
+from markupsafe import Markup, escape
+
+from mls_tracker.dashboard import bp
+from mls_tracker.exports import csv_response
+from mls_tracker.periods import Month, utc_today
+from mls_tracker.services import dashboard as service
+
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 96, 30, 3
+
+
+SPARK_FLOOR = 30  # scores below are drawn on the floor: the line shows the bands it crosses
+
+
+def _y(score: float) -> float:
+    inner = SPARK_HEIGHT - 2 * SPARK_PAD
+    share = (max(score, SPARK_FLOOR) - SPARK_FLOOR) / (100 - SPARK_FLOOR)
+    return round(SPARK_PAD + inner * (1 - share), 1)
+
+
+def sparkline(trend: Sequence[tuple[Month, float | None]]) -> Markup:
+    """The health trend as a tiny inline SVG (attributes only: the CSP forbids ``style``):
+    dashed lines at the amber (60) and green (80) bands, the scores as a line broken where a
+    month has none, and a larger dot on the last month. Built here rather than in a Jinja
+    macro because the portfolio draws one per row."""
+    w, h = SPARK_WIDTH, SPARK_HEIGHT
+    step = (w - 2 * SPARK_PAD) / max(len(trend) - 1, 1)
+    segments: list[list[str]] = [[]]
+    dots = []
+    for i, (_, score) in enumerate(trend):
+        if score is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        x, y = round(SPARK_PAD + i * step, 1), _y(score)
+        segments[-1].append(f"{x},{y}")
+        dots.append((x, y, i == len(trend) - 1))
+    label = "Health score, last {} months: {}".format(
+        len(trend),
+        ", ".join(
+            f"{month.label} {'no score' if score is None else round(score)}"
+            for month, score in trend
+        ),
+    )
+    green, amber = _y(80), _y(60)
+    parts = [
+        f'<svg class="spark" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
+        f'aria-label="{escape(label)}"><title>{escape(label)}</title>',
+        f'<line x1="0" x2="{w}" y1="{green}" y2="{green}" stroke="#7fae8e" '
+        'stroke-width="1" stroke-dasharray="2 2"/>',
+        f'<line x1="0" x2="{w}" y1="{amber}" y2="{amber}" stroke="#c9a24a" '
+        'stroke-width="1" stroke-dasharray="2 2"/>',
+    ]
+    for points in segments:
+        if len(points) > 1:
+            parts.append(
+                f'<polyline points="{" ".join(points)}" fill="none" stroke="#1f5f99" '
+                'stroke-width="1.6" stroke-linejoin="round" stroke-linecap="round"/>'
+            )
+    for x, y, last in dots:
+        parts.append(f'<circle cx="{x}" cy="{y}" r="{2.8 if last else 1.4}" fill="#17324d"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 — only numbers and escape()d text go in
+
+
+def _filters() -> dict:
+    return {
+        "provider_id": request.args.get("provider", type=int),
+        "region_id": request.args.get("region", type=int),
+        "status": request.args.get("status") or None,
+        "sort": request.args.get("sort", service.DEFAULT_SORT),
+    }
+
+
+@bp.get("/portfolio")
+@auth_required()
+def portfolio():
+    filters = _filters()
+    number = request.args.get("page", 1, type=int)
+    page = service.portfolio_page(current_user, utc_today(), **filters, page=number)
+    return render_template(
+        "dashboard/portfolio.html",
+        page=page,
+        filters=filters,
+        sparklines={row.id: sparkline(row.trend) for row in page.rows},
+    )
+
+
+def _number(value: float | None, digits: int = 1):
+    return "" if value is None else round(value, digits)
+
+
+@bp.get("/portfolio/export.csv")
+@auth_required()
+def export():
+    page = service.portfolio_page(
+        current_user, utc_today(), **_filters(), per_page=None, with_trend=False
+    )
+    header = [
+        "Partnership",
+        "Client",
+        "Provider",
+        "Status",
+        "Regions",
+        "Reviewed month",
+        "Health score",
+        "RAG",
+        "Change since previous month",
+        "Components left out",
+        "SLA attainment %",
+        "CSAT %",
+        "CSAT n",
+        "NPS",
+        "NPS n",
+        "Overdue actions",
+        "Coverage gaps",
+        "Next meeting",
+    ]
+    rows = (
+        [
+            row.name,
+            row.client_name,
+            row.provider_name,
+            row.status,
+            "; ".join(row.region_names),
+            str(row.month),
+            _number(row.health.score),
+            row.health.rag.label if row.health.rag else "",
+            _number(row.health_change),
+            "; ".join(row.left_out),
+            _number(row.sla_attainment),
+            _number(row.csat),
+            row.n_rating,
+            _number(row.nps),
+            row.n_recommend,
+            row.overdue_actions,
+            "; ".join(row.coverage_gaps),
+            row.next_meeting_on.isoformat() if row.next_meeting_on else "",
+        ]
+        for row in page.rows
+    )
+    return csv_response(f"portfolio-{page.month}.csv", header, rows)

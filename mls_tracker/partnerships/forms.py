@@ -1,0 +1,40 @@
+"""The health score's weights of a partnership."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, HiddenField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, NumberRange
+
+from mls_tracker.services.health import ComponentKey
+
+WEIGHT_FIELDS = {
+    ComponentKey.SLA: "weight_sla",
+    ComponentKey.SATISFACTION: "weight_satisfaction",
+    ComponentKey.ACTIONS: "weight_actions",
+    ComponentKey.COVERAGE: "weight_coverage",
+}
+
+
+def _weight(label: str) -> DecimalField:
+    return DecimalField(
+        label,
+        places=2,
+        validators=[
+            InputRequired("Enter a weight (0 leaves the component out)."),
+            NumberRange(min=0, max=1000, message="Enter a weight from 0 to 1000."),
+        ],
+    )
+
+
+class WeightsForm(FlaskForm):
+    weight_sla = _weight(ComponentKey.SLA.label)
+    weight_satisfaction = _weight(ComponentKey.SATISFACTION.label)
+    weight_actions = _weight(ComponentKey.ACTIONS.label)
+    weight_coverage = _weight(ComponentKey.COVERAGE.label)
+    version = HiddenField(
+        validators=[
+            DataRequired("This form is out of date: open the page again and redo your change.")
+        ]
+    )
+    submit = SubmitField("Save weights")

@@ -1,0 +1,468 @@
+"""The partnership overview's plain data: the reviewed month's four tiles and health score,
+the charts' inputs and their CSV rows. Every loader runs a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mls_tracker import charts
+from mls_tracker.models import Partnership
+from mls_tracker.periods import Month, month_range
+from mls_tracker.services import dashboard, sla_figures
+from mls_tracker.services.action_figures import monthly_flow
+from mls_tracker.services.health import ComponentKey, HealthScore
+from mls_tracker.services.satisfaction import SatisfactionFigure
+from mls_tracker.services.sponsors import coverage_matrix
+
+TREND_MONTHS = 12
+HEATMAP_MONTHS = 6
+ATTAINMENT_TARGET = 80.0  # the green band: where the score wants SLA attainment to be
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    key: str  # ComponentKey value
+    label: str
+    value: float | None  # 0–100
+    unit: str  # "%" or "" for a scaled mean rating
+    detail: str  # what the value is made of
+    change: float | None  # since the month before, in points
+    previous_label: str
+    endpoint: str  # the tab that deals with it
+    low_sample: bool = False
+
+
+@dataclass(frozen=True)
+class Overview:
+    month: Month  # the reviewed month
+    first: Month  # the trends' first month
+    tiles: tuple[Tile, ...]
+    health: HealthScore | None
+    health_change: float | None
+    figures: tuple[dashboard.MonthFigures, ...]
+    attention: tuple[dashboard.AttentionItem, ...]
+
+
+def period(today: dt.date) -> tuple[Month, Month]:
+    last = dashboard.reviewed_month(today)
+    return last.shift(-(TREND_MONTHS - 1)), last
+
+
+def _change(current: float | None, previous: float | None) -> float | None:
+    if current is None or previous is None:
+        return None
+    return round(current - previous, 1)
+
+
+def _tiles(current: dashboard.MonthFigures, previous: dashboard.MonthFigures | None):
+    prior = previous or dashboard.MonthFigures(month=current.month.previous())
+    previous_label = current.month.previous().label
+    sat_now = current.components()[ComponentKey.SATISFACTION]
+    sat_before = prior.components()[ComponentKey.SATISFACTION]
+    measured = current.sla_measured_weight > 0
+    if current.csat is not None:
+        sat_detail = f"CSAT · n {current.n_rating}"
+        if current.nps is not None:
+            sat_detail += f" · NPS {current.nps:+.0f} (n {current.n_recommend})"
+    elif current.mean_rating is not None:
+        sat_detail = f"Mean rating {current.mean_rating:.2f} of 5, scaled · n {current.n_rating}"
+    else:
+        sat_detail = "No ratings this month"
+    if current.satisfaction_source == "reported":
+        sat_detail += " · reported totals"
+    return (
+        Tile(
+            ComponentKey.SLA.value,
+            ComponentKey.SLA.label,
+            current.sla_attainment,
+            "%",
+            (
+                f"{current.slas_breached} breached · {current.slas_at_risk} at risk · "
+                f"{current.slas_missing} missing"
+                if measured or current.slas_missing
+                else "No SLA measured"
+            ),
+            _change(current.sla_attainment, prior.sla_attainment),
+            previous_label,
+            "slas.index",
+        ),
+        Tile(
+            ComponentKey.SATISFACTION.value,
+            ComponentKey.SATISFACTION.label,
+            sat_now,
+            "%" if current.csat is not None else "",
+            sat_detail,
+            _change(sat_now, sat_before),
+            previous_label,
+            "satisfaction.index",
+            low_sample=current.low_sample,
+        ),
+        Tile(
+            ComponentKey.ACTIONS.value,
+            ComponentKey.ACTIONS.label,
+            current.action_health,
+            "%",
+            (
+                f"{current.actions_on_time} of {current.actions_due} due closed on time · "
+                f"{current.actions_overdue} overdue"
+                if current.actions_due
+                else f"Nothing due · {current.actions_overdue} overdue"
+            ),
+            _change(current.action_health, prior.action_health),
+            previous_label,
+            "actions.index",
+        ),
+        Tile(
+            ComponentKey.COVERAGE.value,
+            ComponentKey.COVERAGE.label,
+            current.coverage,
+            "%",
+            (
+                f"{current.regions_covered} of {current.regions_in_scope} regions "
+                "have a client sponsor"
+                if current.regions_in_scope
+                else "No regions in scope"
+            ),
+            _change(current.coverage, prior.coverage),
+            previous_label,
+            "sponsors.index",
+        ),
+    )
+
+
+def load_overview(partnership: Partnership, today: dt.date) -> Overview:
+    first, last = period(today)
+    figures = dashboard.month_figures([partnership], first, last, today)[partnership.id]
+    current = figures[-1]
+    previous = figures[-2] if len(figures) > 1 else None
+    health = current.health
+    before = previous.health if previous else None
+    return Overview(
+        month=last,
+        first=first,
+        tiles=_tiles(current, previous),
+        health=health,
+        health_change=_change(health.score if health else None, before.score if before else None),
+        figures=tuple(figures),
+        attention=tuple(dashboard.needs_attention(partnership.id, today)),
+    )
+
+
+# ----------------------------------------------------------------------------- the charts
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSpec:
+    key: str
+    title: str
+    caption: str
+    build: Callable[[Any], Any]  # data → figure
+    load: Callable[[Partnership, dt.date, Overview | None], Any]  # → data, or None if empty
+    header: tuple[str, ...]
+    rows: Callable[[Any], list[Sequence[Any]]]
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _health_figures(partnership, today, overview):
+    return list(overview.figures if overview else _figures(partnership, today))
+
+
+def _health_chart(figures):
+    return charts.health_trend(
+        [charts.HealthPoint(f.month, f.health.score if f.health else None) for f in figures]
+    )
+
+
+def _health_rows(figures):
+    rows = []
+    for f in figures:
+        health = f.health
+        values = [health.component(key).value if health else None for key in ComponentKey]
+        rows.append(
+            (
+                str(f.month),
+                _pct(health.score if health else None),
+                health.rag.label if health and health.rag else "",
+                *(_pct(v) for v in values),
+                "; ".join(c.label for c in health.left_out) if health else "",
+            )
+        )
+    return rows
+
+
+def _figures(partnership, today):
+    first, last = period(today)
+    return dashboard.month_figures([partnership], first, last, today)[partnership.id]
+
+
+def _sla(partnership, today, overview):
+    """Attainment by month and the status grid of the last months, from one load."""
+    first, last = period(today)
+    series = sla_figures.load_sla_series(partnership.id, first, last)
+    if not series:
+        return None
+    months = month_range(first, last)
+    return SlaData(
+        attainment=[sla_figures.attainment(series, month) for month in months],
+        rows=[
+            charts.SlaStatusRow(
+                s.code,
+                s.name,
+                tuple(
+                    (m, sla_figures.status_of(s, m, confirmed_only=True))
+                    for m in months[-HEATMAP_MONTHS:]
+                ),
+            )
+            for s in series
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class SlaData:
+    attainment: list[sla_figures.Attainment]
+    rows: list[charts.SlaStatusRow]
+
+
+def _attainment_rows(data):
+    rows = []
+    for p in data.attainment:
+        c = p.counts
+        rows.append(
+            (
+                str(p.month),
+                _pct(p.percent),
+                c[sla_figures.Status.MET]
+                + c[sla_figures.Status.AT_RISK]
+                + c[sla_figures.Status.BREACHED],
+                c[sla_figures.Status.MET],
+                c[sla_figures.Status.AT_RISK],
+                c[sla_figures.Status.BREACHED],
+                c[sla_figures.Status.MISSING],
+            )
+        )
+    return rows
+
+
+def _heatmap_rows(data):
+    rows = data.rows
+    return [
+        (row.code, row.name, str(month), str(status)) for row in rows for month, status in row.cells
+    ]
+
+
+def _satisfaction(partnership, today, overview):
+    """The months with survey figures, from the cached monthly figures (the same numbers as
+    the satisfaction page's, without reading the responses again)."""
+    figures = overview.figures if overview else _figures(partnership, today)
+    return [
+        SatisfactionFigure(
+            month=f.month,
+            region_id=None,
+            region_name=None,
+            program=None,
+            n_rating=f.n_rating,
+            mean_rating=f.mean_rating,
+            csat=f.csat,
+            csat_low=f.csat_low,
+            csat_high=f.csat_high,
+            n_recommend=f.n_recommend,
+            nps=f.nps,
+            nps_moe=f.nps_moe,
+            low_sample=f.low_sample,
+            source=f.satisfaction_source,
+        )
+        for f in figures
+        if f.satisfaction_source is not None
+    ] or None
+
+
+def _csat_rows(figures):
+    return [
+        (
+            str(f.month),
+            f.n_rating,
+            _pct(f.csat),
+            _pct(f.csat_low),
+            _pct(f.csat_high),
+            "" if f.mean_rating is None else f"{f.mean_rating:.2f}",
+            "yes" if f.low_sample else "",
+            f.source,
+        )
+        for f in figures
+    ]
+
+
+def _nps_rows(figures):
+    return [
+        (
+            str(f.month),
+            f.n_recommend,
+            "" if f.nps is None else f"{f.nps:.1f}",
+            "" if f.nps_moe is None else f"{f.nps_moe:.1f}",
+            "yes" if f.low_sample else "",
+            f.source,
+        )
+        for f in figures
+    ]
+
+
+def _flow(partnership, today, overview):
+    first, last = period(today)
+    return monthly_flow([partnership.id], first, last, today)[partnership.id]
+
+
+def _flow_rows(flows):
+    return [(str(f.month), f.opened, f.closed, f.overdue) for f in flows]
+
+
+def _coverage(partnership, today, overview):
+    rows = coverage_matrix(partnership.id, today).rows
+    return list(rows) or None
+
+
+def _coverage_rows(rows):
+    return [
+        (
+            row.region_name,
+            "yes" if row.is_home else "",
+            "; ".join(v.name for v in row.client),
+            "; ".join(v.name for v in row.provider),
+            "gap" if row.is_gap else "covered",
+        )
+        for row in rows
+    ]
+
+
+CHARTS: tuple[ChartSpec, ...] = (
+    ChartSpec(
+        "health",
+        "Health score",
+        "by month, over its bands: green ≥ 80, amber ≥ 60, red below",
+        _health_chart,
+        _health_figures,
+        (
+            "month",
+            "health score",
+            "rag",
+            *(f"{key.label.lower()} %" for key in ComponentKey),
+            "left out",
+        ),
+        _health_rows,
+    ),
+    ChartSpec(
+        "sla-attainment",
+        "SLA attainment",
+        "met ÷ measured, by weight; bars show how many SLAs were measured",
+        lambda data: charts.sla_attainment_trend(data.attainment, target=ATTAINMENT_TARGET),
+        _sla,
+        ("month", "attainment %", "measured", "met", "at risk", "breached", "missing"),
+        _attainment_rows,
+    ),
+    ChartSpec(
+        "sla-status",
+        "SLA status by month",
+        "confirmed measurements: ✓ met · ! at risk · ✗ breached · – missing",
+        lambda data: charts.sla_status_heatmap(data.rows),
+        _sla,
+        ("sla", "name", "month", "status"),
+        _heatmap_rows,
+    ),
+    ChartSpec(
+        "csat",
+        "CSAT by month",
+        "with its 95% interval; bars show n",
+        charts.satisfaction_trend,
+        _satisfaction,
+        ("month", "n", "csat %", "low %", "high %", "mean rating", "low sample", "source"),
+        _csat_rows,
+    ),
+    ChartSpec(
+        "nps",
+        "NPS by month",
+        "with its 95% margin of error; bars show n",
+        charts.nps_trend,
+        _satisfaction,
+        ("month", "n", "nps", "margin", "low sample", "source"),
+        _nps_rows,
+    ),
+    ChartSpec(
+        "actions",
+        "Action plan flow",
+        "items opened and closed per month, and overdue at each month's end",
+        charts.action_flow,
+        _flow,
+        ("month", "opened", "closed", "overdue at month end"),
+        _flow_rows,
+    ),
+    ChartSpec(
+        "coverage",
+        "Sponsor coverage",
+        "a region without a client sponsor is a gap",
+        charts.sponsor_coverage,
+        _coverage,
+        ("region", "home", "client sponsors", "provider sponsors", "coverage"),
+        _coverage_rows,
+    ),
+)
+CHARTS_BY_KEY = {spec.key: spec for spec in CHARTS}
+
+
+@dataclass(frozen=True, slots=True)
+class ChartView:
+    key: str
+    title: str
+    caption: str
+    json: str | None  # None: no data yet
+
+
+# Building a figure and its JSON is pure: the same data gives the same JSON. The page keeps the
+# JSON of recent inputs (keyed by a digest of their repr, which holds every value drawn), so a
+# revisit with unchanged data skips plotly altogether; new data is a new key.
+_JSON_CACHE: OrderedDict[tuple[str, str], str] = OrderedDict()
+_JSON_CACHE_SIZE = 1024
+_JSON_LOCK = threading.Lock()
+
+
+def _chart_json(spec: ChartSpec, data: Any) -> str:
+    key = (spec.key, hashlib.sha256(repr(data).encode()).hexdigest())
+    with _JSON_LOCK:
+        cached = _JSON_CACHE.get(key)
+        if cached is not None:
+            _JSON_CACHE.move_to_end(key)
+            return cached
+    text = charts.chart_json(spec.build(data))
+    with _JSON_LOCK:
+        _JSON_CACHE[key] = text
+        while len(_JSON_CACHE) > _JSON_CACHE_SIZE:
+            _JSON_CACHE.popitem(last=False)
+    return text
+
+
+def chart_views(partnership: Partnership, today: dt.date, overview: Overview) -> list[ChartView]:
+    """Every chart of the overview as JSON for the page; data shared by two charts (SLAs,
+    satisfaction) is loaded once."""
+    loaded: dict[Callable, Any] = {}
+    views = []
+    for spec in CHARTS:
+        if spec.load not in loaded:
+            loaded[spec.load] = spec.load(partnership, today, overview)
+        data = loaded[spec.load]
+        views.append(
+            ChartView(spec.key, spec.title, spec.caption, _chart_json(spec, data) if data else None)
+        )
+    return views
+
+
+def chart_rows(spec: ChartSpec, partnership: Partnership, today: dt.date) -> list[Sequence[Any]]:
+    data = spec.load(partnership, today, None)
+    return spec.rows(data) if data else []

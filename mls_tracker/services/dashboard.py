@@ -1,0 +1,715 @@
+"""The dashboards' figures: every partnership's plain figures per month (cached), the
+portfolio rows, and the "needs attention" list of a partnership.
+
+**The monthly figures cache** (table ``partnership_month_figures``): one row per partnership
+and month holding that month's plain figures (SLA attainment and counts, satisfaction,
+action plan, coverage) — never the health score, which is recomputed from the cached
+components and the partnership's *current* weights on every read. Rules:
+
+- any audited write of a partnership (anything the audit log records with its
+  ``audit_partnership_id``: SLAs, targets, measurements, actions, sponsors, meetings, survey
+  imports and their undo, reported satisfaction, the partnership itself …) deletes that
+  partnership's rows in the same transaction (``models/figures.py``);
+- a row of the previous month, the current month or later is recomputed when it was
+  computed before today (overdue actions and sponsor coverage depend on the day);
+- what is missing is computed for every missing (partnership, month) at once, in a constant
+  number of queries whatever the number of partnerships, and upserted in the caller's
+  transaction (a read-only page commits it once it has read what it needs).
+
+Writes that bypass the ORM (bulk SQL on audited tables) bypass the audit log and this cache
+alike; survey responses are written in bulk but always with their audited ``SurveyImport``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property, lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import url_for
+
+from mls_tracker.access import visible_partnerships
+from mls_tracker.extensions import db
+from mls_tracker.models import (
+    Meeting,
+    MeetingKind,
+    MeetingState,
+    Organisation,
+    Partnership,
+    PartnershipMonthFigures,
+    Region,
+    ReportedSatisfaction,
+    Side,
+    Sponsor,
+    partnership_regions,
+)
+from mls_tracker.periods import Month, month_range
+from mls_tracker.services import agenda
+from mls_tracker.services import satisfaction as satisfaction_service
+from mls_tracker.services.action_figures import action_figures
+from mls_tracker.services.health import (
+    DEFAULT_WEIGHTS,
+    ComponentKey,
+    HealthScore,
+    health_score,
+    partnership_weights,
+    satisfaction_component,
+)
+from mls_tracker.services.sla_figures import Status, attainment, load_sla_series_many
+from mls_tracker.services.sponsors import coverage_history
+
+
+def reviewed_month(today: dt.date) -> Month:
+    """The month the dashboards review: the last complete month."""
+    return Month.of(today).previous()
+
+
+# ----------------------------------------------------------------------------- month figures
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """One partnership's figures for one month, as plain values (percentages 0–100)."""
+
+    month: Month
+    # SLA attainment (met ÷ measured, by weight) and the SLA statuses of the month
+    sla_attainment: float | None = None
+    sla_met_weight: float = 0.0
+    sla_measured_weight: float = 0.0
+    slas_breached: int = 0
+    slas_at_risk: int = 0
+    slas_missing: int = 0
+    # learner satisfaction, computed from responses or reported by hand
+    mean_rating: float | None = None
+    csat: float | None = None
+    csat_low: float | None = None
+    csat_high: float | None = None
+    n_rating: int = 0
+    nps: float | None = None
+    nps_moe: float | None = None
+    n_recommend: int = 0
+    satisfaction_source: str | None = None  # "computed" | "reported" | None
+    low_sample: bool = False
+    # action plan (overdue as of the month's last day, or today for the current month)
+    action_health: float | None = None
+    actions_due: int = 0
+    actions_on_time: int = 0
+    actions_opened: int = 0
+    actions_closed: int = 0
+    actions_overdue: int = 0
+    # sponsor coverage on the month's last day (or today)
+    coverage: float | None = None
+    regions_in_scope: int = 0
+    regions_covered: int = 0
+    # the partnership's weights as read now (never cached); see ``health``
+    weights: dict[ComponentKey, Any] | None = field(default=None, compare=False, repr=False)
+
+    def components(self) -> dict[ComponentKey, float | None]:
+        return {
+            ComponentKey.SLA: self.sla_attainment,
+            ComponentKey.SATISFACTION: satisfaction_component(self.csat, self.mean_rating),
+            ComponentKey.ACTIONS: self.action_health,
+            ComponentKey.COVERAGE: self.coverage,
+        }
+
+    @cached_property
+    def health(self) -> HealthScore:
+        """The health score from the components and the partnership's current weights,
+        computed when first read (a page reads it for the months it shows)."""
+        components = self.components()
+        weights = self.weights or DEFAULT_WEIGHTS
+        return _health(
+            tuple(components[key] for key in ComponentKey),
+            tuple(weights.get(key, 0) for key in ComponentKey),
+        )
+
+
+@lru_cache(maxsize=16384)
+def _health(values: tuple, weights: tuple) -> HealthScore:
+    """``health_score`` remembered by its inputs: the portfolio asks for the same few
+    thousand (cached components × current weights) on every request, and a HealthScore is
+    immutable."""
+    return health_score(
+        dict(zip(ComponentKey, values, strict=True)), dict(zip(ComponentKey, weights, strict=True))
+    )
+
+
+_CACHED = tuple(f.name for f in fields(MonthFigures) if f.name not in ("month", "weights"))
+
+
+def _to_data(figures: MonthFigures) -> dict[str, Any]:
+    return {name: getattr(figures, name) for name in _CACHED}
+
+
+def _from_data(month: Month, data: dict[str, Any], weights: dict) -> MonthFigures:
+    return MonthFigures(
+        month, **{name: data[name] for name in _CACHED if name in data}, weights=weights
+    )
+
+
+def month_figures(
+    partnerships: Sequence[Partnership], first: Month, last: Month, today: dt.date
+) -> dict[int, list[MonthFigures]]:
+    """Every partnership's figures for each month ``first``…``last`` (oldest first; every id
+    is a key): read from the cache in one query, the missing or stale ones computed for all
+    partnerships at once and upserted in the current transaction."""
+    months = month_range(first, last)
+    weights = {p.id: partnership_weights(p) for p in partnerships}
+    ids = sorted(weights)
+    if not ids or not months:
+        return {pid: [] for pid in ids}
+    table = PartnershipMonthFigures
+    found: dict[tuple[int, Month], dict[str, Any]] = {}
+    # Read as text and decode here: the portfolio reads thousands of rows, and the column
+    # types' result processing costs more than the decoding itself.
+    by_day = {m.first_day.isoformat(): m for m in months}
+    fresh_from = reviewed_month(today)
+    today_text = today.isoformat()
+    for pid, month_text, computed_text, data in db.session.execute(
+        sa.select(
+            table.partnership_id,
+            sa.cast(table.month, sa.String),
+            sa.cast(table.computed_on, sa.String),
+            sa.cast(table.data, sa.Text),
+        ).where(table.partnership_id.in_(ids), table.month >= first, table.month <= last)
+    ):
+        month = by_day.get(month_text[:10])
+        if month is None or (computed_text[:10] < today_text and month >= fresh_from):
+            continue  # time-dependent figures computed before today: recompute
+        found[(pid, month)] = json.loads(data)
+    missing = [(pid, m) for pid in ids for m in months if (pid, m) not in found]
+    if missing:
+        computed = compute_month_figures(
+            sorted({pid for pid, _ in missing}),
+            min(m for _, m in missing),
+            max(m for _, m in missing),
+            today,
+        )
+        rows = [
+            {
+                "partnership_id": pid,
+                "month": month,
+                "computed_on": today,
+                "data": _to_data(computed[pid][month]),
+            }
+            for pid, month in missing
+        ]
+        _upsert(rows)
+        for row in rows:
+            found[(row["partnership_id"], row["month"])] = row["data"]
+    return {
+        pid: [_build(month, found[(pid, month)], weights[pid]) for month in months] for pid in ids
+    }
+
+
+_CACHED_SET = frozenset(_CACHED)
+
+
+def _build(month: Month, data: dict[str, Any], weights: dict) -> MonthFigures:
+    """A MonthFigures from a cached row. The portfolio builds thousands: when the row has
+    exactly the current fields, fill the instance's dict directly (a frozen dataclass's
+    ``__init__`` sets 29 fields one ``object.__setattr__`` at a time, 20 µs a row)."""
+    if data.keys() != _CACHED_SET:  # written by an older version: known fields only
+        return _from_data(month, data, weights)
+    figures = object.__new__(MonthFigures)
+    figures.__dict__.update(data, month=month, weights=weights)
+    return figures
+
+
+_WRITTEN = "figures_cache_written"
+
+
+def _upsert(rows: list[dict[str, Any]]) -> None:
+    """Insert or replace cache rows; two requests computing the same row do not collide."""
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(PartnershipMonthFigures)
+    statement = statement.on_conflict_do_update(
+        index_elements=["partnership_id", "month"],
+        set_={"computed_on": statement.excluded.computed_on, "data": statement.excluded.data},
+    )
+    db.session.execute(statement, rows)
+    db.session.info[_WRITTEN] = True
+
+
+def _reported_totals(
+    partnership_ids: Sequence[int], first: Month, last: Month
+) -> dict[tuple[int, Month], satisfaction_service.ReportedView]:
+    """Whole-partnership totals reported by hand (no region, no program), by month."""
+    r = ReportedSatisfaction
+    rows = db.session.scalars(
+        sa.select(r)
+        .where(
+            r.partnership_id.in_(partnership_ids),
+            r.month >= first,
+            r.month <= last,
+            r.region_id.is_(None),
+            r.program.is_(None),
+        )
+        .order_by(r.id)
+    )
+    return {
+        (row.partnership_id, row.month): satisfaction_service.ReportedView(
+            id=row.id,
+            month=row.month,
+            region_id=None,
+            region_name=None,
+            program=None,
+            responses=row.responses,
+            mean_rating=row.mean_rating,
+            csat=row.csat,
+            nps=row.nps,
+            superseded=False,
+            entered_by_name=None,
+            created_at=row.created_at,
+        )
+        for row in rows
+    }
+
+
+def _regions_in_scope(partnership_ids: Sequence[int]) -> dict[int, int]:
+    pr = partnership_regions.c
+    return dict(
+        db.session.execute(
+            sa.select(pr.partnership_id, sa.func.count())
+            .where(pr.partnership_id.in_(partnership_ids))
+            .group_by(pr.partnership_id)
+        ).all()
+    )
+
+
+def compute_month_figures(
+    partnership_ids: Sequence[int], first: Month, last: Month, today: dt.date
+) -> dict[int, dict[Month, MonthFigures]]:
+    """The figures without the cache (and without health), from the single-purpose figure
+    functions, for many partnerships: a constant number of queries per month range."""
+    months = month_range(first, last)
+    series = load_sla_series_many(partnership_ids, first, last)
+    counts = satisfaction_service.monthly_counts_many(partnership_ids, first, last)
+    reported = _reported_totals(partnership_ids, first, last)
+    actions = {month: action_figures(partnership_ids, month, month, today) for month in months}
+    days = {month: min(month.last_day, today) for month in months}
+    coverage = coverage_history(partnership_ids, sorted(set(days.values())))
+    in_scope = _regions_in_scope(partnership_ids)
+
+    result: dict[int, dict[Month, MonthFigures]] = {}
+    for pid in partnership_ids:
+        result[pid] = {}
+        for month in months:
+            sla = attainment(series[pid], month)
+            # as load_satisfaction: responses win; else a whole-partnership reported total
+            month_counts = counts[pid].get(month)
+            if month_counts is not None:
+                sat = satisfaction_service.figure_from_counts(month_counts, month=month)
+            elif (pid, month) in reported:
+                sat = satisfaction_service.figure_from_reported(reported[(pid, month)])
+            else:
+                sat = None
+            act = actions[month][pid]
+            cov = coverage[pid][days[month]]
+            regions = in_scope.get(pid, 0)
+            result[pid][month] = MonthFigures(
+                month=month,
+                sla_attainment=sla.percent,
+                sla_met_weight=float(sla.met_weight),
+                sla_measured_weight=float(sla.measured_weight),
+                slas_breached=sla.counts[Status.BREACHED],
+                slas_at_risk=sla.counts[Status.AT_RISK],
+                slas_missing=sla.counts[Status.MISSING],
+                mean_rating=sat.mean_rating if sat else None,
+                csat=sat.csat if sat else None,
+                csat_low=sat.csat_low if sat else None,
+                csat_high=sat.csat_high if sat else None,
+                n_rating=sat.n_rating if sat else 0,
+                nps=sat.nps if sat else None,
+                nps_moe=sat.nps_moe if sat else None,
+                n_recommend=sat.n_recommend if sat else 0,
+                satisfaction_source=sat.source if sat else None,
+                low_sample=sat.low_sample if sat else False,
+                action_health=act.health,
+                actions_due=act.due,
+                actions_on_time=act.closed_on_time,
+                actions_opened=act.opened,
+                actions_closed=act.closed,
+                actions_overdue=act.overdue,
+                coverage=None if cov is None else cov * 100,
+                regions_in_scope=regions,
+                regions_covered=round(cov * regions) if cov is not None else 0,
+            )
+    return result
+
+
+# ----------------------------------------------------------------------------- needs attention
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionItem:
+    section: str
+    title: str
+    detail: str | None
+    url: str
+
+
+def _attention_url(partnership_id: int, source_key: str) -> str:
+    kind, _, rest = source_key.partition(":")
+    object_id = rest if rest.isdigit() else None
+    objects = {
+        "sla": ("slas.show", "sla_id"),
+        "action": ("actions.show", "action_id"),
+        "expectation": ("expectations.show", "expectation_id"),
+        "change": ("changes.show", "change_id"),
+        "win": ("wins.show", "win_id"),
+    }
+    if kind in objects and object_id is not None:
+        endpoint, argument = objects[kind]
+        return url_for(endpoint, partnership_id=partnership_id, **{argument: int(object_id)})
+    if kind in ("gap", "sponsor"):
+        return url_for("sponsors.index", partnership_id=partnership_id)
+    if kind == "satisfaction":
+        return url_for("satisfaction.index", partnership_id=partnership_id)
+    return url_for("partnerships.show", partnership_id=partnership_id)
+
+
+def needs_attention(partnership_id: int, today: dt.date) -> list[AttentionItem]:
+    """Exactly what the agenda generator would put on a meeting held today reviewing the last
+    complete month, each linked to the page where it can be dealt with."""
+    meeting = Meeting(  # transient: never added to the session
+        partnership_id=partnership_id,
+        held_on=today,
+        reviewed_month=reviewed_month(today),
+        kind=MeetingKind.MONTHLY,
+    )
+    return [
+        AttentionItem(
+            entry.section,
+            entry.title,
+            entry.detail,
+            _attention_url(partnership_id, entry.source_key),
+        )
+        for entry in agenda.generate_agenda(partnership_id, meeting, today)
+    ]
+
+
+# ----------------------------------------------------------------------------- portfolio
+
+TREND_MONTHS = 6
+PER_PAGE = 25  # rows on one page; the CSV export has them all
+
+# Each sort puts what needs attention first; rows without the figure go last.
+SORTS: dict[str, tuple[str, bool]] = {
+    "health": ("health_score", False),
+    "name": ("name", False),
+    "sla": ("sla_attainment", False),
+    "csat": ("csat", False),
+    "nps": ("nps", False),
+    "overdue": ("overdue_actions", True),
+    "gaps": ("gap_count", True),
+    "meeting": ("next_meeting_on", False),
+}
+DEFAULT_SORT = "health"
+
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    """One partnership on the portfolio page, as plain values."""
+
+    id: int
+    name: str
+    client_name: str
+    provider_id: int
+    provider_name: str
+    status: str
+    region_ids: tuple[int, ...]
+    region_names: tuple[str, ...]
+    month: Month  # the reviewed month
+    figures: tuple[MonthFigures, ...] = field(repr=False)  # up to the reviewed month
+    overdue_actions: int  # now
+    coverage_gaps: tuple[str, ...]  # regions in scope without an active client sponsor, now
+    next_meeting_id: int | None
+    next_meeting_on: dt.date | None
+
+    @property
+    def current(self) -> MonthFigures:
+        return self.figures[-1]
+
+    @property
+    def health(self) -> HealthScore:
+        return self.current.health
+
+    @property
+    def health_score(self) -> float | None:
+        return self.current.health.score
+
+    @property
+    def trend(self) -> tuple[tuple[Month, float | None], ...]:
+        """The health score of the last TREND_MONTHS months, oldest first."""
+        return tuple((f.month, f.health.score) for f in self.figures[-TREND_MONTHS:])
+
+    @property
+    def health_change(self) -> float | None:
+        """Since the month before the reviewed month."""
+        if len(self.figures) < 2:
+            return None
+        now, before = self.figures[-1].health.score, self.figures[-2].health.score
+        return None if now is None or before is None else now - before
+
+    @property
+    def sla_attainment(self) -> float | None:
+        return self.current.sla_attainment
+
+    @property
+    def slas_missing(self) -> int:
+        return self.current.slas_missing
+
+    @property
+    def csat(self) -> float | None:
+        return self.current.csat
+
+    @property
+    def n_rating(self) -> int:
+        return self.current.n_rating
+
+    @property
+    def nps(self) -> float | None:
+        return self.current.nps
+
+    @property
+    def n_recommend(self) -> int:
+        return self.current.n_recommend
+
+    @property
+    def low_sample(self) -> bool:
+        return self.current.low_sample
+
+    @property
+    def gap_count(self) -> int:
+        return len(self.coverage_gaps)
+
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        return tuple(c.label for c in self.health.left_out)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class PortfolioPage:
+    rows: tuple[PortfolioRow, ...]  # filtered, sorted, this page's
+    total: int  # partnerships the user may see, before filters
+    matching: int  # after the filters
+    number: int  # this page, from 1
+    pages: int
+    month: Month
+    providers: tuple[Option, ...]
+    regions: tuple[Option, ...]
+    statuses: tuple[Option, ...]
+    sort: str
+
+
+def _regions(ids: Sequence[int], today: dt.date) -> tuple[dict, dict[int, tuple[str, ...]]]:
+    """The regions in scope of each partnership, and those without an active client
+    sponsor today (the coverage gaps)."""
+    pr = partnership_regions.c
+    in_scope = db.session.execute(
+        sa.select(pr.partnership_id, Region.id, Region.name)
+        .join(Region, Region.id == pr.region_id)
+        .where(pr.partnership_id.in_(ids))
+        .order_by(Region.position, Region.name)
+    ).all()
+    covered = set(
+        db.session.execute(
+            sa.select(Sponsor.partnership_id, Sponsor.region_id).where(
+                Sponsor.partnership_id.in_(ids),
+                Sponsor.side == Side.CLIENT,
+                Sponsor.start_date <= today,
+                sa.or_(Sponsor.end_date.is_(None), Sponsor.end_date >= today),
+            )
+        ).all()
+    )
+    regions: dict[int, list[tuple[int, str]]] = {pid: [] for pid in ids}
+    gaps: dict[int, list[str]] = {pid: [] for pid in ids}
+    for pid, region_id, name in in_scope:
+        regions[pid].append((region_id, name))
+        if (pid, region_id) not in covered:
+            gaps[pid].append(name)
+    return regions, {pid: tuple(names) for pid, names in gaps.items()}
+
+
+def _next_meetings(ids: Sequence[int], today: dt.date) -> dict[int, tuple[int, dt.date]]:
+    upcoming: dict[int, tuple[int, dt.date]] = {}
+    for meeting_id, pid, held_on in db.session.execute(
+        sa.select(Meeting.id, Meeting.partnership_id, Meeting.held_on)
+        .where(
+            Meeting.partnership_id.in_(ids),
+            Meeting.state == MeetingState.PLANNED,
+            Meeting.held_on >= today,
+        )
+        .order_by(Meeting.held_on.desc(), Meeting.id.desc())
+    ):
+        upcoming[pid] = (meeting_id, held_on)  # the earliest comes last and stays
+    return upcoming
+
+
+def _visible(user) -> list[sa.Row]:
+    """The partnerships the user may see as plain rows: id, name, status, the names of
+    client and provider, and the health weights (what ``month_figures`` reads)."""
+    client = so.aliased(Organisation)
+    provider = so.aliased(Organisation)
+    return list(
+        db.session.execute(
+            visible_partnerships(user)
+            .with_only_columns(
+                Partnership.id,
+                Partnership.name,
+                Partnership.status,
+                Partnership.provider_id,
+                Partnership.weight_sla,
+                Partnership.weight_satisfaction,
+                Partnership.weight_actions,
+                Partnership.weight_coverage,
+                client.name.label("client_name"),
+                provider.name.label("provider_name"),
+            )
+            .join(client, client.id == Partnership.client_id)
+            .join(provider, provider.id == Partnership.provider_id)
+            .order_by(Partnership.name, Partnership.id)
+        )
+    )
+
+
+def _sorted(rows: list[PortfolioRow], sort: str) -> list[PortfolioRow]:
+    attribute, descending = SORTS.get(sort, SORTS[DEFAULT_SORT])
+    with_value = [r for r in rows if getattr(r, attribute) is not None]
+    without = [r for r in rows if getattr(r, attribute) is None]
+
+    def key(row: PortfolioRow):
+        value = getattr(row, attribute)
+        return value.lower() if isinstance(value, str) else value
+
+    with_value.sort(key=lambda r: r.name.lower())  # ties: by name
+    with_value.sort(key=key, reverse=descending)
+    return with_value + sorted(without, key=lambda r: r.name.lower())
+
+
+def portfolio_page(
+    user,
+    today: dt.date,
+    *,
+    provider_id: int | None = None,
+    region_id: int | None = None,
+    status: str | None = None,
+    sort: str = DEFAULT_SORT,
+    page: int = 1,
+    per_page: int | None = PER_PAGE,
+    with_trend: bool = True,
+) -> PortfolioPage:
+    """Every partnership the user may see with its figures for the reviewed month, filtered,
+    sorted and cut into pages of ``per_page`` (None: one page), plus the filter choices — in
+    a constant number of queries."""
+    partnerships = _visible(user)
+    month = reviewed_month(today)
+    ids = [p.id for p in partnerships]
+    # What every row is sorted and filtered on: the reviewed month, and the current month
+    # (its figures are as of today: overdue actions now). The history comes later, for the
+    # rows shown only.
+    figures = month_figures(partnerships, month, month.next(), today)
+    regions, gaps = _regions(ids, today) if ids else ({}, {})
+    meetings = _next_meetings(ids, today) if ids else {}
+
+    rows = []
+    for p in partnerships:
+        reviewed, now = figures[p.id]
+        meeting = meetings.get(p.id)
+        rows.append(
+            PortfolioRow(
+                id=p.id,
+                name=p.name,
+                client_name=p.client_name,
+                provider_id=p.provider_id,
+                provider_name=p.provider_name,
+                status=str(p.status),
+                region_ids=tuple(r for r, _ in regions.get(p.id, ())),
+                region_names=tuple(n for _, n in regions.get(p.id, ())),
+                month=month,
+                figures=(reviewed,),
+                overdue_actions=now.actions_overdue,
+                coverage_gaps=gaps.get(p.id, ()),
+                next_meeting_id=meeting[0] if meeting else None,
+                next_meeting_on=meeting[1] if meeting else None,
+            )
+        )
+
+    providers = {(r.provider_id, r.provider_name) for r in rows}
+    region_options = {pair for r in rows for pair in zip(r.region_ids, r.region_names, strict=True)}
+    statuses = {r.status for r in rows}
+    chosen = [
+        r
+        for r in rows
+        if (provider_id is None or r.provider_id == provider_id)
+        and (region_id is None or region_id in r.region_ids)
+        and (not status or r.status == status)
+    ]
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    ordered = _sorted(chosen, sort)
+    size = per_page or max(len(ordered), 1)
+    pages = max(1, -(-len(ordered) // size))
+    number = min(max(page, 1), pages)
+    shown = ordered[(number - 1) * size : number * size]
+    # The months before the reviewed one: the trend, or only the change since last month.
+    back = TREND_MONTHS - 1 if with_trend else 1
+    by_id = {p.id: p for p in partnerships}
+    history = month_figures(
+        [by_id[r.id] for r in shown], month.shift(-back), month.previous(), today
+    )
+    shown = [replace(r, figures=(*history[r.id], *r.figures)) for r in shown]
+    # Keep what was computed; everything the page holds is plain values.
+    if db.session.info.pop(_WRITTEN, False):
+        db.session.commit()
+    return PortfolioPage(
+        rows=tuple(shown),
+        total=len(rows),
+        matching=len(ordered),
+        number=number,
+        pages=pages,
+        month=month,
+        providers=tuple(Option(str(i), n) for i, n in sorted(providers, key=lambda x: x[1])),
+        regions=tuple(Option(str(i), n) for i, n in sorted(region_options, key=lambda x: x[1])),
+        statuses=tuple(Option(s, s.capitalize()) for s in sorted(statuses)),
+        sort=sort,
+    )
+
+
+def portfolio(
+    user,
+    today: dt.date,
+    *,
+    provider_id: int | None = None,
+    region_id: int | None = None,
+    status: str | None = None,
+    sort: str = DEFAULT_SORT,
+) -> list[PortfolioRow]:
+    """The portfolio rows (see ``portfolio_page``)."""
+    page = portfolio_page(
+        user,
+        today,
+        provider_id=provider_id,
+        region_id=region_id,
+        status=status,
+        sort=sort,
+        per_page=None,
+    )
+    return list(page.rows)
