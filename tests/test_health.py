@@ -36,8 +36,9 @@ def test_all_components_with_the_default_weights():
 
 def test_a_component_without_data_is_left_out_and_the_weights_renormalised():
     # Satisfaction missing: (40·90 + 20·50 + 15·100) / 75 = (3600 + 1000 + 1500) / 75 = 81.33…
+    # → 81 (the score is a whole number)
     result = health_score({SLA: 90, SAT: None, ACT: 50, COV: 100})
-    assert result.score == pytest.approx(6100 / 75)
+    assert result.score == 81
     assert [c.key for c in result.left_out] == [SAT]
     assert result.component(SAT).effective_weight is None
     assert result.component(SLA).effective_weight == pytest.approx(40 / 75)
@@ -62,6 +63,14 @@ def test_custom_weights():
     result = health_score({SLA: 100, SAT: 0, ACT: 60, COV: 50}, weights)
     assert result.score == pytest.approx(58.0)
     assert result.rag == Rag.RED
+
+
+def test_the_score_is_rounded_half_up_and_rag_follows_the_rounded_score():
+    # 0.40·79.5 + 0.25·79.5 + 0.20·79.5 + 0.15·79.5 = 79.5 → 80 → green, as shown.
+    assert health_score(dict.fromkeys(ComponentKey, 79.5)).score == 80
+    assert health_score(dict.fromkeys(ComponentKey, 79.5)).rag == Rag.GREEN
+    assert health_score(dict.fromkeys(ComponentKey, 79.49)).rag == Rag.AMBER
+    assert health_score(dict.fromkeys(ComponentKey, 59.5)).score == 60
 
 
 def test_a_negative_weight_is_refused():

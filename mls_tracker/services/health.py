@@ -12,8 +12,9 @@ Components, each 0–100:
   (``action_figures``);
 - **sponsor coverage** — regions in scope with an active client sponsor ÷ regions in scope.
 
-Default weights 40 / 25 / 20 / 15, editable per partnership. A component with no data is left
-out and the remaining weights are re-normalised, and the result says which were left out so
+Default weights 40 / 25 / 20 / 15, editable per partnership. The score is a whole number
+(rounded half up) and RAG is judged on it. A component with no data is left out and the
+remaining weights are re-normalised, and the result says which were left out so
 that pages and scorecards can say so. **RAG**: green ≥ 80, amber ≥ 60, red below. With no
 component at all (or only zero weights), there is no score.
 """
@@ -21,6 +22,7 @@ component at all (or only zero weights), there is no score.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -129,7 +131,9 @@ def health_score(
     score = None
     if total > 0:
         score = sum(float(values[key]) * weight for key, weight in present.items()) / total
-        score = max(0.0, min(100.0, score))
+        # The score is a whole number, rounded half up, and RAG is judged on that number:
+        # a page never shows "80" in amber.
+        score = float(math.floor(max(0.0, min(100.0, score)) + 0.5))
     components = tuple(
         Component(
             key=key,
