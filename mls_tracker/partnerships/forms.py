@@ -6,14 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
+from mls_tracker.services.health import WEIGHT_COLUMNS as WEIGHT_FIELDS  # noqa: F401
 from mls_tracker.services.health import ComponentKey
-
-WEIGHT_FIELDS = {
-    ComponentKey.SLA: "weight_sla",
-    ComponentKey.SATISFACTION: "weight_satisfaction",
-    ComponentKey.ACTIONS: "weight_actions",
-    ComponentKey.COVERAGE: "weight_coverage",
-}
 
 
 def _weight(label: str) -> DecimalField:

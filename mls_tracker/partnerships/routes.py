@@ -3,8 +3,6 @@ its charts' data as CSV, the people page, the health weights, and inviting peopl
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -20,10 +18,14 @@ from mls_tracker.models import Invitation, Membership, Partnership, Role, Sponso
 from mls_tracker.partnerships import bp, overview
 from mls_tracker.partnerships.forms import WEIGHT_FIELDS, WeightsForm
 from mls_tracker.periods import utc_today
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
-from mls_tracker.services.health import ComponentKey, health_score, partnership_weights
+from mls_tracker.services.errors import Conflict, ValidationFailed
+from mls_tracker.services.health import (
+    ComponentKey,
+    health_score,
+    partnership_weights,
+    save_weights,
+)
 from mls_tracker.services.invitations import invite_person
-from mls_tracker.services.locking import check_version, commit_or_conflict
 
 SORTS = {
     "name": Partnership.name,
@@ -158,27 +160,6 @@ def invite(partnership_id: int):
             )
             return redirect(url_for(".people", partnership_id=partnership.id))
     return render_template("partnerships/invite.html", partnership=partnership, form=form)
-
-
-def save_weights(actor, partnership: Partnership, weights: dict, version: int | None) -> None:
-    """Set the health score's four weights (≥ 0, at least one above 0); audited by the ORM."""
-    if not can(actor, Action.MANAGE, partnership.id):
-        raise PermissionDenied("Only a lead may change the health weights.")
-    message = (
-        "Someone changed these weights while you were editing: the page now shows theirs. "
-        "Save again to replace them with yours."
-    )
-    check_version(partnership, version, message)
-    for key, value in weights.items():
-        if value is None or value < 0:
-            raise ValidationFailed("Enter a weight of 0 or more.", WEIGHT_FIELDS[key])
-    if not any(value > 0 for value in weights.values()):
-        raise ValidationFailed(
-            "At least one weight must be above 0.", WEIGHT_FIELDS[ComponentKey.SLA]
-        )
-    for key, value in weights.items():
-        setattr(partnership, WEIGHT_FIELDS[key], Decimal(value).quantize(Decimal("0.01")))
-    commit_or_conflict(message)
 
 
 @bp.route("/<int:partnership_id>/weights", methods=["GET", "POST"])

@@ -25,6 +25,7 @@ import enum
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 GREEN_FROM = 80.0
 AMBER_FROM = 60.0
@@ -146,11 +147,46 @@ def health_score(
     return HealthScore(score=score, rag=rag(score), components=components)
 
 
-def partnership_weights(partnership) -> dict[ComponentKey, Decimal]:
+# The partnership's column holding each component's weight.
+WEIGHT_COLUMNS = {
+    ComponentKey.SLA: "weight_sla",
+    ComponentKey.SATISFACTION: "weight_satisfaction",
+    ComponentKey.ACTIONS: "weight_actions",
+    ComponentKey.COVERAGE: "weight_coverage",
+}
+
+
+def partnership_weights(partnership: Any) -> dict[ComponentKey, Decimal]:
     """The weights set on a partnership (its ``weight_*`` columns)."""
-    return {
-        ComponentKey.SLA: partnership.weight_sla,
-        ComponentKey.SATISFACTION: partnership.weight_satisfaction,
-        ComponentKey.ACTIONS: partnership.weight_actions,
-        ComponentKey.COVERAGE: partnership.weight_coverage,
-    }
+    return {key: getattr(partnership, column) for key, column in WEIGHT_COLUMNS.items()}
+
+
+def save_weights(
+    actor: Any,
+    partnership: Any,
+    weights: dict[ComponentKey, Decimal | float | None],
+    version: int | None,
+) -> None:
+    """Sets a partnership's four weights (each ≥ 0, at least one above 0). Leads only;
+    refused when someone saved other weights since ``version`` was read; audited."""
+    from mls_tracker.access import Action, can
+    from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+    from mls_tracker.services.locking import check_version, commit_or_conflict
+
+    if not can(actor, Action.MANAGE, partnership.id):
+        raise PermissionDenied("Only a lead may change the health weights.")
+    message = (
+        "Someone changed these weights while you were editing: the page now shows theirs. "
+        "Save again to replace them with yours."
+    )
+    check_version(partnership, version, message)
+    for key, value in weights.items():
+        if value is None or value < 0:
+            raise ValidationFailed("Enter a weight of 0 or more.", WEIGHT_COLUMNS[key])
+    if not any(value > 0 for value in weights.values()):
+        raise ValidationFailed(
+            "At least one weight must be above 0.", WEIGHT_COLUMNS[ComponentKey.SLA]
+        )
+    for key, value in weights.items():
+        setattr(partnership, WEIGHT_COLUMNS[key], Decimal(value).quantize(Decimal("0.01")))
+    commit_or_conflict(message)
