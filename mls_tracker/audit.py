@@ -7,7 +7,7 @@ import contextvars
 import datetime as dt
 import decimal
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ import sqlalchemy.orm as so
 from flask import has_request_context
 
 from mls_tracker.models import AuditAction, AuditEntry, utcnow
-from mls_tracker.models.base import Audited
+from mls_tracker.models.base import Audited, Base
 from mls_tracker.periods import Month
 
 # Who is acting outside a request (CLI commands, background jobs, the demo loader).
@@ -69,13 +69,51 @@ def _columns(obj: Audited) -> list[so.ColumnProperty[Any]]:
     return [p for p in mapper.column_attrs if p.key not in obj.__audit_exclude__]
 
 
-def _entry(obj: Audited, action: AuditAction, changes: dict[str, Any]) -> dict[str, Any]:
+# A child created by key alone (``SlaMeasurement(sla_id=…)``) has no parent loaded at flush
+# time, so its ``audit_partnership_id`` is None: its partnership is found through the key.
+PARENT_TABLES = {
+    "sla_id": "slas",
+    "meeting_id": "meetings",
+    "action_item_id": "action_items",
+    "expectation_id": "expectations",
+    "review_id": "reviews",
+}
+
+
+def partnerships_of(session: so.Session, objects: Iterable[Audited]) -> dict[int, int | None]:
+    """``id(obj)`` → the partnership owning it, for audited objects being flushed; one
+    query per kind of parent whose row had to be looked up."""
+    found: dict[int, int | None] = {}
+    wanted: dict[tuple[str, int], list[int]] = {}
+    for obj in objects:
+        partnership_id = obj.audit_partnership_id
+        found[id(obj)] = partnership_id
+        if partnership_id is None:
+            for key, table in PARENT_TABLES.items():
+                parent_id = getattr(obj, key, None)
+                if parent_id is not None:
+                    wanted.setdefault((table, parent_id), []).append(id(obj))
+                    break
+    for table_name in {table for table, _ in wanted}:
+        table = Base.metadata.tables[table_name]
+        parent_ids = sorted(parent_id for name, parent_id in wanted if name == table_name)
+        for parent_id, partnership_id in session.connection().execute(
+            sa.select(table.c.id, table.c.partnership_id).where(table.c.id.in_(parent_ids))
+        ):
+            for object_id in wanted[(table_name, parent_id)]:
+                found[object_id] = partnership_id
+    return found
+
+
+def _entry(
+    obj: Audited, action: AuditAction, changes: dict[str, Any], partnership_id: int | None
+) -> dict[str, Any]:
     state = sa.inspect(obj)
     identity = state.mapper.primary_key_from_instance(obj)
     return {
         "occurred_at": utcnow(),
         "actor_id": current_actor_id(),
-        "partnership_id": obj.audit_partnership_id,
+        "partnership_id": partnership_id,
         "action": action,
         "object_type": type(obj).__name__,
         "object_id": ",".join(str(part) for part in identity),
@@ -117,10 +155,18 @@ def _after_flush(session: so.Session, _flush_context: Any) -> None:
     stored = session.info.pop("audit_old_values", {})
     rows = []
     with session.no_autoflush:
+        owners = partnerships_of(
+            session,
+            (
+                obj
+                for obj in (*session.new, *session.dirty, *session.deleted)
+                if isinstance(obj, Audited)
+            ),
+        )
         for obj in session.new:
             if isinstance(obj, Audited):
                 values = {p.key: [None, _plain(getattr(obj, p.key))] for p in _columns(obj)}
-                rows.append(_entry(obj, AuditAction.INSERT, values))
+                rows.append(_entry(obj, AuditAction.INSERT, values, owners[id(obj)]))
         for obj in session.dirty:
             if not isinstance(obj, Audited) or not session.is_modified(obj):
                 continue
@@ -137,11 +183,11 @@ def _after_flush(session: so.Session, _flush_context: Any) -> None:
                     if old != new:
                         changes[prop.key] = [_plain(old), _plain(new)]
             if changes:
-                rows.append(_entry(obj, AuditAction.UPDATE, changes))
+                rows.append(_entry(obj, AuditAction.UPDATE, changes, owners[id(obj)]))
         for obj in session.deleted:
             if isinstance(obj, Audited):
                 values = {p.key: [_plain(getattr(obj, p.key)), None] for p in _columns(obj)}
-                rows.append(_entry(obj, AuditAction.DELETE, values))
+                rows.append(_entry(obj, AuditAction.DELETE, values, owners[id(obj)]))
     if rows:
         session.connection().execute(sa.insert(AuditEntry), rows)
 

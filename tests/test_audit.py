@@ -62,3 +62,26 @@ def test_secrets_never_reach_the_log(world):
     for entry in _entries("User"):
         assert "password" not in entry.changes
         assert "fs_uniquifier" not in entry.changes
+
+
+def test_a_child_created_by_key_alone_is_logged_under_its_partnership(world):
+    """``SlaMeasurement(sla_id=…)`` has no SLA loaded when it is flushed: the log finds the
+    partnership through the SLA's row (and the figures cache forgets that partnership)."""
+    from mls_tracker.models import MeasurementState, SlaMeasurement
+    from mls_tracker.periods import Month
+
+    sla_id, partnership_id = world.ids["sla_id"], world.partnership.id
+    db.session.expunge_all()
+    measurement = SlaMeasurement(
+        sla_id=sla_id, month=Month(2025, 7), value=91, state=MeasurementState.PROPOSED
+    )
+    db.session.add(measurement)
+    db.session.commit()
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(
+            AuditEntry.object_type == "SlaMeasurement",
+            AuditEntry.object_id == str(measurement.id),
+            AuditEntry.action == AuditAction.INSERT,
+        )
+    ).one()
+    assert entry.partnership_id == partnership_id

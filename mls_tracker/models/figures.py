@@ -31,38 +31,20 @@ class PartnershipMonthFigures(Base):
     __table_args__ = (sa.UniqueConstraint("partnership_id", "month"),)
 
 
-# A new child object added by foreign key alone (``SlaMeasurement(sla_id=…)``) has no parent
-# loaded yet, so its ``audit_partnership_id`` is None: find the partnership through the key.
-_PARENT_TABLES = {"sla_id": "slas", "meeting_id": "meetings", "action_item_id": "action_items"}
-
-
 def _written_partnerships(session: so.Session) -> set[int]:
-    """The partnerships owning an audited object this flush wrote — the audit log's own
-    ``audit_partnership_id``, so the cache forgets what the log records."""
-    ids: set[int] = set()
-    parents: dict[str, set[int]] = {}
+    """The partnerships owning an audited object this flush writes — found as the audit log
+    finds them, so the cache forgets what the log records."""
+    from mls_tracker.audit import partnerships_of
+
     with session.no_autoflush:
-        for obj in (*session.new, *session.dirty, *session.deleted):
-            if not isinstance(obj, Audited):
-                continue
-            if obj in session.dirty and not session.is_modified(obj):
-                continue
-            partnership_id = obj.audit_partnership_id
-            if partnership_id is not None:
-                ids.add(partnership_id)
-                continue
-            for key, table in _PARENT_TABLES.items():
-                parent_id = getattr(obj, key, None)
-                if parent_id is not None:
-                    parents.setdefault(table, set()).add(parent_id)
-    for table_name, parent_ids in parents.items():
-        table = Base.metadata.tables[table_name]
-        ids.update(
-            session.connection().scalars(
-                sa.select(table.c.partnership_id).where(table.c.id.in_(sorted(parent_ids)))
-            )
-        )
-    return ids
+        written = [
+            obj
+            for obj in (*session.new, *session.dirty, *session.deleted)
+            if isinstance(obj, Audited)
+            and not (obj in session.dirty and not session.is_modified(obj))
+        ]
+        owners = partnerships_of(session, written)
+    return {pid for pid in owners.values() if pid is not None}
 
 
 # Engines whose database is known to hold the table. A database still on an older schema
