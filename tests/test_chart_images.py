@@ -1,0 +1,90 @@
+"""Charts exported as SVG by kaleido and Debian's Chromium (for the PDF scorecards)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import plotly.graph_objects as go
+import pytest
+
+from mls_tracker import chart_images, charts
+from mls_tracker.periods import Month
+from mls_tracker.services.action_figures import MonthFlow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_server() -> Iterator[None]:
+    yield
+    chart_images.shutdown()
+
+
+def _titled(title: str) -> go.Figure:
+    return go.Figure(go.Bar(x=["a", "b"], y=[1, 2]), layout={"title": {"text": title}})
+
+
+def test_a_chart_of_the_web_pages_becomes_an_svg_with_its_text():
+    flows = [MonthFlow(Month(2026, m), m, m - 1, 1) for m in range(1, 7)]
+    svg = chart_images.figure_svg(charts.action_flow(flows), width=640, height=300)
+    assert svg.startswith("<svg")
+    assert 'width="640"' in svg and 'height="300"' in svg
+    assert "Opened" in svg and "Overdue at month end" in svg  # the legend, as text
+
+
+def test_the_same_figure_is_drawn_once(monkeypatch):
+    figure = _titled("Cached once")
+    first = chart_images.figure_svg(figure)
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(chart_images._server, "render", refuse)
+    assert chart_images.figure_svg(_titled("Cached once")) == first
+    with pytest.raises(AssertionError, match="drawn again"):
+        chart_images.figure_svg(figure, width=500)  # another size is another image
+
+
+def test_threads_each_get_their_own_image():
+    """plotly/Kaleido#444: a server shared by threads could swap images; calls are
+    serialised, so each thread's SVG carries its own title."""
+    results: dict[str, str] = {}
+
+    def draw(title: str) -> None:
+        results[title] = chart_images.figure_svg(_titled(title))
+
+    titles = [f"Thread chart {n}" for n in range(4)]
+    threads = [threading.Thread(target=draw, args=(title,)) for title in titles]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(results) == titles
+    for title, svg in results.items():
+        assert title in svg
+        assert all(other not in svg for other in titles if other != title)
+
+
+def test_without_chromium_the_message_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(chart_images, "CHROMIUM_PATH", Path("/nowhere/chromium"))
+    with pytest.raises(chart_images.ChartExportUnavailable, match="apt-get install chromium"):
+        chart_images.figure_svg(_titled("No browser here"))
+
+
+def test_a_forked_process_starts_its_own_server(monkeypatch):
+    started: list[int] = []
+
+    class FakeServer:
+        def __init__(self) -> None:
+            self.pid = chart_images.os.getpid()
+            started.append(self.pid)
+
+        def render(self, figure, opts):
+            return b"<svg>fake</svg>"
+
+    monkeypatch.setattr(chart_images, "_Server", FakeServer)
+    monkeypatch.setattr(chart_images, "_server", None)
+    chart_images.figure_svg(_titled("In the parent"))
+    monkeypatch.setattr(chart_images.os, "getpid", lambda: 999_999)
+    chart_images.figure_svg(_titled("In the child"))
+    assert started[1] == 999_999 and len(started) == 2
