@@ -375,3 +375,65 @@ def test_the_navbar_links_to_my_actions(client, world):
     sign_in(client, world.viewer.email)
     html = client.get("/partnerships/").get_data(as_text=True)
     assert 'href="/my-actions"' in html
+
+
+def _many_mine(world, n: int) -> None:
+    """``n`` open items owned by the provider, "Mine 00".. due one a day from 5 days ago."""
+    for i in range(n):
+        factories.create_action(
+            world.partnership, f"Mine {i:02d}", due_on=_days(i - 5), owner=world.provider
+        )
+    db.session.commit()
+
+
+def test_my_actions_is_paginated_with_totals_and_group_counts(client, world):
+    _many_mine(world, 30)  # 5 overdue, 8 due within 7 days (0..7), 17 later
+    sign_in(client, world.provider.email)
+    first = client.get("/my-actions").get_data(as_text=True)
+    assert "30 open items you own" in first and "<strong>5 overdue</strong>" in first
+    assert "Showing 1–25 of 30" in first
+    assert "Mine 00" in first and "Mine 24" in first and "Mine 25" not in first
+    for heading in ("Overdue", "Due in the next 7 days", "Later"):
+        assert heading in first
+    assert "(5)</span>" in first and "(8)</span>" in first and "(17)</span>" in first
+    second = client.get("/my-actions?page=2").get_data(as_text=True)
+    assert "Showing 26–30 of 30" in second
+    assert "Mine 25" in second and "Mine 29" in second and "Mine 24" not in second
+    # Only the groups present on the page get a heading, with the group's full count.
+    assert "Later <span" in second and "(17)</span>" in second
+    assert "Overdue <span" not in second and "Due in the next 7 days" not in second
+    assert "<strong>5 overdue</strong>" in second
+
+
+def test_my_actions_by_partnership_keeps_the_sort_across_pages(client, world):
+    factories.add_member(world.provider, world.other, Role.PROVIDER)
+    for i in range(20):
+        factories.create_action(
+            world.other, f"Other {i:02d}", due_on=_days(i), owner=world.provider
+        )
+        factories.create_action(
+            world.partnership, f"Here {i:02d}", due_on=_days(i), owner=world.provider
+        )
+    db.session.commit()
+    sign_in(client, world.provider.email)
+    # "Global Learning" sorts before "Other Programme": its 20 items, then 5 of the other's.
+    first = client.get("/my-actions?sort=partnership").get_data(as_text=True)
+    assert "Here 19" in first and "Other 04" in first and "Other 05" not in first
+    assert 'href="/my-actions?page=2&amp;sort=partnership"' in first
+    second = client.get("/my-actions?sort=partnership&page=2").get_data(as_text=True)
+    assert "Other 05" in second and "Other 19" in second and "Here " not in second
+    assert "Showing 26–40 of 40" in second
+    assert "All my open items" in second
+
+
+def test_my_actions_out_of_range_pages_are_the_first_or_the_last(client, world):
+    _many_mine(world, 30)
+    sign_in(client, world.provider.email)
+    for url, shown in (
+        ("/my-actions?page=0", "Showing 1–25 of 30"),
+        ("/my-actions?page=abc", "Showing 1–25 of 30"),
+        ("/my-actions?page=99", "Showing 26–30 of 30"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert shown in response.get_data(as_text=True)

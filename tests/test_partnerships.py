@@ -77,3 +77,61 @@ def test_the_list_makes_the_same_number_of_queries_for_1_and_for_20_partnerships
         html = client.get("/partnerships/").get_data(as_text=True)
     assert "P18" in html
     assert len(twenty) == len(one), (one, twenty)
+
+
+def _many_partnerships(world, n: int) -> None:
+    """``n`` more partnerships P00.. for the lead, renewing in reverse name order."""
+    client_org = db.session.get(Organisation, world.partnership.client_id)
+    provider = factories.create_organisation("Many Provider", OrganisationKind.PROVIDER)
+    region = factories.create_region("Many Region", 90)
+    for i in range(n):
+        partnership = factories.create_partnership(f"P{i:02d}", client_org, provider, [region])
+        partnership.renewal_date = world.partnership.renewal_date.replace(year=2090 - i)
+        factories.add_member(world.lead, partnership, Role.LEAD)
+    db.session.commit()
+
+
+def test_the_list_is_paginated_with_the_totals_shown(client, world):
+    _many_partnerships(world, 30)  # with the world's own: 31 in all
+    sign_in(client, world.lead.email)
+    first = client.get("/partnerships/").get_data(as_text=True)
+    assert "31 partnerships you are a member of" in first
+    assert "Showing 1–25 of 31" in first
+    # "Global Learning" sorts before "P..": it, then P00..P23.
+    assert "Global Learning" in first
+    assert ">P00<" in first and ">P23<" in first and ">P24<" not in first
+    assert 'href="/partnerships/?page=2&amp;sort=name"' in first
+    second = client.get("/partnerships/?page=2").get_data(as_text=True)
+    assert "Showing 26–31 of 31" in second
+    assert ">P24<" in second and ">P29<" in second and ">P23<" not in second
+    assert "Global Learning" not in second
+
+
+def test_the_sort_applies_across_pages(client, world):
+    _many_partnerships(world, 30)
+    sign_in(client, world.lead.email)
+    # By renewal, P29 (2061) comes first and P00 (2090) after every other P.
+    first = client.get("/partnerships/?sort=renewal").get_data(as_text=True)
+    second = client.get("/partnerships/?sort=renewal&page=2").get_data(as_text=True)
+    assert ">P29<" in first and ">P00<" not in first
+    assert ">P00<" in second and ">P29<" not in second
+    assert 'href="/partnerships/?page=1&amp;sort=renewal"' in second  # the pager keeps the sort
+
+
+def test_an_out_of_range_page_is_the_first_or_the_last(client, world):
+    _many_partnerships(world, 30)
+    sign_in(client, world.lead.email)
+    for url in ("/partnerships/?page=0", "/partnerships/?page=-3", "/partnerships/?page=x"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "Showing 1–25 of 31" in response.get_data(as_text=True)
+    response = client.get("/partnerships/?page=999")
+    assert response.status_code == 200
+    assert "Showing 26–31 of 31" in response.get_data(as_text=True)
+
+
+def test_a_single_page_has_no_pager(client, world):
+    sign_in(client, world.lead.email)
+    html = client.get("/partnerships/?page=5").get_data(as_text=True)
+    assert "Global Learning" in html
+    assert "Showing" not in html and "Pages of partnerships" not in html

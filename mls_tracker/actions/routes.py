@@ -129,23 +129,32 @@ def export(partnership_id: int):
 @bp.get("/my-actions")
 @auth_required()
 def mine():
+    """One page (25 rows) of the open items the user owns, in one order over all of them:
+    by due date, grouped Overdue / due in the next 7 days / later — the groups present on the
+    page get their heading, with the group's count over all pages — or by partnership."""
     today = utc_today()
-    mine = service.my_actions(current_user, today)
-    sort = request.args.get("sort", "due")
-    owned = list(mine.owned)
+    sort = "partnership" if request.args.get("sort") == "partnership" else "due"
+    number = request.args.get("page", 1, type=int) or 1
+    mine = service.my_actions(current_user, today, sort=sort, page=number)
+    owned = mine.owned
     if sort == "partnership":
-        owned.sort(key=lambda row: (row.partnership_name.lower(), row.due_on, row.id))
-    soon = today + dt.timedelta(days=service.REMIND_WITHIN_DAYS)
-    groups = [
-        ("Overdue", [row for row in owned if row.overdue]),
-        ("Due in the next 7 days", [row for row in owned if today <= row.due_on <= soon]),
-        ("Later", [row for row in owned if row.due_on > soon]),
-    ]
+        groups = [("All my open items", mine.total, owned)]
+    else:
+        soon = today + dt.timedelta(days=service.REMIND_WITHIN_DAYS)
+        groups = [
+            ("Overdue", mine.overdue, [row for row in owned if row.due_on < today]),
+            (
+                "Due in the next 7 days",
+                mine.due_soon,
+                [row for row in owned if today <= row.due_on <= soon],
+            ),
+            ("Later", mine.later, [row for row in owned if row.due_on > soon]),
+        ]
     return render_template(
         "actions/mine.html",
         mine=mine,
-        groups=groups if sort != "partnership" else [("All my open items", owned)],
-        sort="partnership" if sort == "partnership" else "due",
+        groups=groups,
+        sort=sort,
         today=today,
     )
 

@@ -14,7 +14,18 @@ from mls_tracker.auth.forms import InviteForm
 from mls_tracker.exports import csv_response
 from mls_tracker.extensions import db
 from mls_tracker.formhelp import attach_error
-from mls_tracker.models import Invitation, Membership, Partnership, Role, Sponsor, User, utcnow
+from mls_tracker.models import (
+    Invitation,
+    Membership,
+    Organisation,
+    Partnership,
+    Region,
+    Role,
+    Sponsor,
+    User,
+    partnership_regions,
+    utcnow,
+)
 from mls_tracker.partnerships import bp, overview
 from mls_tracker.partnerships.forms import WEIGHT_FIELDS, WeightsForm
 from mls_tracker.periods import utc_today
@@ -35,25 +46,80 @@ SORTS = {
 }
 
 
+PER_PAGE = 25
+
+
+def _page_number(total: int, per_page: int) -> tuple[int, int]:
+    """(the requested page clamped to 1..last, the number of pages): a missing or unreadable
+    ``?page=`` is page 1, one past the end is the last page."""
+    pages = max(1, -(-total // per_page))
+    number = request.args.get("page", 1, type=int) or 1
+    return min(max(number, 1), pages), pages
+
+
 @bp.get("/")
 @auth_required()
 def index():
+    """One page of the partnerships the user may see, sorted in SQL over all of them. Plain
+    rows, not ORM objects: the template only reads fields (four queries, whatever the size)."""
     sort = request.args.get("sort", "name")
-    column = SORTS.get(sort, Partnership.name)
-    query = (
-        visible_partnerships(current_user)
-        .options(
-            so.joinedload(Partnership.client),
-            so.joinedload(Partnership.provider),
-            so.joinedload(Partnership.home_region),
-            so.selectinload(Partnership.regions),
+    if sort not in SORTS:
+        sort = "name"
+    visible = visible_partnerships(current_user).with_only_columns(Partnership.id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(visible.subquery())) or 0
+    number, pages = _page_number(total, PER_PAGE)
+    client = so.aliased(Organisation)
+    provider = so.aliased(Organisation)
+    home = so.aliased(Region)
+    rows = db.session.execute(
+        sa.select(
+            Partnership.id,
+            Partnership.name,
+            Partnership.status,
+            Partnership.engagement_model,
+            Partnership.governance_model,
+            Partnership.start_date,
+            Partnership.renewal_date,
+            Partnership.annual_value,
+            Partnership.currency,
+            client.name.label("client_name"),
+            provider.name.label("provider_name"),
+            home.id.label("home_region_id"),
+            home.name.label("home_region_name"),
         )
-        .order_by(column, Partnership.name)
-    )
-    partnerships = db.session.scalars(query).unique().all()
-    roles = {p.id: role_in(current_user, p.id) for p in partnerships}
+        .join(client, client.id == Partnership.client_id)
+        .join(provider, provider.id == Partnership.provider_id)
+        .outerjoin(home, home.id == Partnership.home_region_id)
+        .where(Partnership.id.in_(visible))
+        .order_by(SORTS[sort], Partnership.name, Partnership.id)
+        .limit(PER_PAGE)
+        .offset((number - 1) * PER_PAGE)
+    ).all()
+    ids = [row.id for row in rows]
+    home_of = {row.id: row.home_region_id for row in rows}
+    regions: dict[int, list[str]] = {pid: [] for pid in ids}
+    if ids:
+        for pid, region_id, region_name in db.session.execute(
+            sa.select(partnership_regions.c.partnership_id, Region.id, Region.name)
+            .join(Region, Region.id == partnership_regions.c.region_id)
+            .where(partnership_regions.c.partnership_id.in_(ids))
+            .order_by(Region.position, Region.id)
+        ):
+            if region_id != home_of[pid]:
+                regions[pid].append(region_name)
+    roles = {pid: role_in(current_user, pid) for pid in ids}
+    first = (number - 1) * PER_PAGE + 1 if rows else 0
     return render_template(
-        "partnerships/index.html", partnerships=partnerships, roles=roles, sort=sort
+        "partnerships/index.html",
+        partnerships=rows,
+        regions=regions,
+        roles=roles,
+        sort=sort,
+        page=number,
+        pages=pages,
+        total=total,
+        first=first,
+        last=first + len(rows) - 1 if rows else 0,
     )
 
 

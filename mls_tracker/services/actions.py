@@ -184,33 +184,130 @@ def list_actions(partnership_id: int, filters: Filters, today: dt.date) -> list[
     return _rows(query.order_by(*_order(sort, filters.descending)), today)
 
 
+MY_ACTIONS_PER_PAGE = 25
+
+
 @dataclass(frozen=True, slots=True)
 class MyActions:
-    owned: tuple[ActionRow, ...]
+    owned: tuple[ActionRow, ...]  # this page of the open items the user owns
     unowned: tuple[ActionRow, ...]  # provider-side items with no owner, for providers
+    total: int  # open items the user owns, all pages
+    overdue: int  # of which overdue (due before today)
+    due_soon: int  # due today or within REMIND_WITHIN_DAYS
+    later: int  # due after that
+    page: int  # this page, 1-based, clamped to 1..pages
+    pages: int
+    first: int  # 1-based position of this page's first row (0 when there is none)
 
     @property
-    def overdue(self) -> tuple[ActionRow, ...]:
-        return tuple(row for row in self.owned if row.overdue)
+    def last(self) -> int:
+        return self.first + len(self.owned) - 1 if self.owned else 0
 
 
-def my_actions(user: User, today: dt.date) -> MyActions:
-    """Open items the user owns in their partnerships, soonest due first, and for providers
-    the unowned provider-side items of their partnerships (two queries)."""
+def _my_row_query() -> sa.Select:
+    """The columns an ActionRow needs, as plain rows (no ORM objects to build)."""
+    owner = so.aliased(User)
+    return (
+        sa.select(
+            ActionItem.id,
+            ActionItem.partnership_id,
+            Partnership.name.label("partnership_name"),
+            ActionItem.title,
+            ActionItem.owner_side,
+            ActionItem.owner_id,
+            sa.func.coalesce(sa.func.nullif(owner.display_name, ""), owner.email).label(
+                "owner_name"
+            ),
+            ActionItem.due_on,
+            ActionItem.priority,
+            ActionItem.status,
+            ActionItem.times_carried,
+            ActionItem.closed_on,
+            ActionItem.verified_at.is_not(None).label("verified"),
+            Meeting.held_on,
+        )
+        .join(Partnership, Partnership.id == ActionItem.partnership_id)
+        .outerjoin(owner, owner.id == ActionItem.owner_id)
+        .outerjoin(Meeting, Meeting.id == ActionItem.meeting_id)
+    )
+
+
+def _my_rows(query: sa.Select, today: dt.date) -> tuple[ActionRow, ...]:
+    return tuple(
+        ActionRow(
+            id=row.id,
+            partnership_id=row.partnership_id,
+            partnership_name=row.partnership_name,
+            title=row.title,
+            owner_side=row.owner_side,
+            owner_id=row.owner_id,
+            owner_name=row.owner_name,
+            due_on=row.due_on,
+            priority=row.priority,
+            status=row.status,
+            times_carried=row.times_carried,
+            overdue=row.status not in CLOSED_STATUSES and row.due_on < today,
+            closed_on=row.closed_on,
+            verified=bool(row.verified),
+            meeting_held_on=row.held_on,
+        )
+        for row in db.session.execute(query)
+    )
+
+
+def my_actions(
+    user: User,
+    today: dt.date,
+    *,
+    sort: str = "due",
+    page: int = 1,
+    per_page: int = MY_ACTIONS_PER_PAGE,
+) -> MyActions:
+    """One page of the open items the user owns in their partnerships — soonest due first, or
+    by partnership (``sort="partnership"``) — with the totals of every page, and for providers
+    the unowned provider-side items of their partnerships (three queries, whatever the size).
+    ``page`` is clamped to 1..the last page."""
     member_of = sa.select(Membership.partnership_id).where(Membership.user_id == user.id)
-    owned = _row_query().where(ActionItem.owner_id == user.id, _not_closed())
+    mine = [ActionItem.owner_id == user.id, _not_closed()]
     if not user.is_admin:
-        owned = owned.where(ActionItem.partnership_id.in_(member_of))
-    owned_rows = _rows(owned.order_by(ActionItem.due_on, ActionItem.id), today)
+        mine.append(ActionItem.partnership_id.in_(member_of))
+    soon = today + dt.timedelta(days=REMIND_WITHIN_DAYS)
+    counts = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(ActionItem.due_on < today),
+            sa.func.count().filter(ActionItem.due_on > soon),
+        ).where(*mine)
+    ).one()
+    total, overdue, later = (int(n or 0) for n in counts)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    if sort == "partnership":
+        order = [sa.func.lower(Partnership.name), Partnership.id, ActionItem.due_on, ActionItem.id]
+    else:
+        order = [ActionItem.due_on, ActionItem.id]
+    owned = _my_rows(
+        _my_row_query().where(*mine).order_by(*order).limit(per_page).offset((page - 1) * per_page),
+        today,
+    )
     provider_of = member_of.where(Membership.role == Role.PROVIDER)
-    unowned = _row_query().where(
+    unowned = _my_row_query().where(
         ActionItem.partnership_id.in_(provider_of),
         ActionItem.owner_side == Side.PROVIDER,
         ActionItem.owner_id.is_(None),
         _not_closed(),
     )
-    unowned_rows = _rows(unowned.order_by(ActionItem.due_on, ActionItem.id), today)
-    return MyActions(owned=tuple(owned_rows), unowned=tuple(unowned_rows))
+    return MyActions(
+        owned=owned,
+        unowned=_my_rows(unowned.order_by(ActionItem.due_on, ActionItem.id), today),
+        total=total,
+        overdue=overdue,
+        due_soon=total - overdue - later,
+        later=later,
+        page=page,
+        pages=pages,
+        first=(page - 1) * per_page + 1 if owned else 0,
+    )
 
 
 @dataclass(frozen=True, slots=True)
