@@ -15,6 +15,7 @@ from mls_tracker.models import User, normalise_email, utcnow
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="User administration.")
+figures_cli = AppGroup("figures", help="The dashboards' figures cache.")
 
 
 @demo_cli.command("load")
@@ -61,9 +62,33 @@ def create_admin(email: str, display_name: str, password: str) -> None:
     click.echo(f"{email} is an administrator.")
 
 
+@figures_cli.command("warm")
+@click.option("--months", default=12, show_default=True, help="Months back from this one.")
+def figures_warm(months: int) -> None:
+    """Compute the figures cache of every partnership (e.g. nightly, from cron), so that the
+    first visitor of the day does not wait for it."""
+    import time
+
+    from mls_tracker.models import Partnership
+    from mls_tracker.periods import Month, utc_today
+    from mls_tracker.services.dashboard import month_figures
+
+    started = time.perf_counter()
+    today = utc_today()
+    partnerships = db.session.scalars(sa.select(Partnership).order_by(Partnership.id)).all()
+    current = Month.of(today)
+    month_figures(partnerships, current.shift(-months), current, today)
+    db.session.commit()
+    click.echo(
+        f"Figures of {len(partnerships)} partnership(s) × {months + 1} months ready "
+        f"in {time.perf_counter() - started:.1f} s."
+    )
+
+
 def register_commands(app: Flask) -> None:
     from mls_tracker.actions.cli import register_cli as register_actions_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(figures_cli)
     register_actions_cli(app)

@@ -397,3 +397,16 @@ def test_the_service_writes_drop_the_rows(app, world):
     )
     assert cached_rows(p.id) == 0
     assert dashboard.month_figures([p], JUL, JUL, TODAY)[p.id][0].csat == 70.0
+
+
+def test_flask_figures_warm_fills_the_cache_for_every_partnership(app, world):
+    from mls_tracker.cli import figures_cli
+    from mls_tracker.models import PartnershipMonthFigures
+
+    partnerships = 2  # the world's partnership and the other one
+    result = app.test_cli_runner().invoke(figures_cli, ["warm", "--months", "3"])
+    assert result.exit_code == 0, result.output
+    assert "Figures of 2 partnership(s) × 4 months ready" in result.output
+    db.session.rollback()
+    rows = db.session.scalar(sa.select(sa.func.count()).select_from(PartnershipMonthFigures))
+    assert rows == partnerships * 4
