@@ -17,10 +17,12 @@ BENCH_DIR = ROOT / ".bench"  # gitignored: built databases and the benchmark's i
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from mls_tracker.config import normalise_database_url as sqlalchemy_url  # noqa: E402, F401
+from mls_tracker.demo import DEMO_PASSWORD as PASSWORD  # noqa: E402, F401
+
 # Every benchmark user signs in with the demo password; the large portfolio's "lead" is a
 # member of all of its partnerships (the portfolio page's worst case), the demo's of all three.
 LEAD_EMAIL = "lead@example.com"
-PASSWORD = "demo-password"  # noqa: S105
 # Flask-Security HMACs passwords with the salt before hashing them: the server must use the
 # salt the data was built with, or nobody can sign in.
 PASSWORD_SALT = "bench-salt"  # noqa: S105
@@ -40,13 +42,6 @@ def database_url(size: str) -> str:
         return f"{base.rstrip('/')}_{size}"
     BENCH_DIR.mkdir(exist_ok=True)
     return f"sqlite:///{BENCH_DIR / f'{size}.db'}"
-
-
-def sqlalchemy_url(url: str) -> str:
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 def ensure_postgres_database(url: str) -> None:

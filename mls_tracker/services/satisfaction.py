@@ -427,22 +427,7 @@ def _reported_views(
             and (row.program is None or program == row.program)
             for month, region_id, program in groups
         )
-        views.append(
-            ReportedView(
-                id=row.id,
-                month=row.month,
-                region_id=row.region_id,
-                region_name=region_name,
-                program=row.program,
-                responses=row.responses,
-                mean_rating=row.mean_rating,
-                csat=row.csat,
-                nps=row.nps,
-                superseded=superseded,
-                entered_by_name=entered_by,
-                created_at=row.created_at,
-            )
-        )
+        views.append(_view_of(row, region_name, entered_by, superseded))
     return views
 
 
@@ -1006,6 +991,15 @@ def reported_view(reported: ReportedSatisfaction) -> ReportedView:
         )
         is not None
     )
+    return _view_of(reported, region_name, entered_by, superseded)
+
+
+def _view_of(
+    reported: ReportedSatisfaction,
+    region_name: str | None,
+    entered_by: str | None,
+    superseded: bool,
+) -> ReportedView:
     return ReportedView(
         id=reported.id,
         month=reported.month,
