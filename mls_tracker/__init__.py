@@ -88,6 +88,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from mls_tracker import assets, headers, jobs
+    from mls_tracker.acknowledgements import bp as acknowledgements_bp
     from mls_tracker.actions import bp as actions_bp
     from mls_tracker.auth import bp as auth_bp
     from mls_tracker.changes import bp as changes_bp
@@ -95,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.expectations import bp as expectations_bp
     from mls_tracker.meetings import bp as meetings_bp
     from mls_tracker.partnerships import bp as partnerships_bp
+    from mls_tracker.reviews import bp as reviews_bp
     from mls_tracker.satisfaction import bp as satisfaction_bp
     from mls_tracker.slas import bp as slas_bp
     from mls_tracker.sponsors import bp as sponsors_bp
@@ -116,6 +118,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(changes_bp)
     app.register_blueprint(wins_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(reviews_bp)
+    app.register_blueprint(acknowledgements_bp)
 
     # Lets shared templates link to sections only once their blueprint exists.
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions

@@ -1,0 +1,1 @@
+"""Acknowledgement pages (being written)."""

@@ -1,0 +1,1 @@
+"""Review pages (being written)."""

@@ -1,0 +1,331 @@
+"""The scorecard's data: frozen dataclasses of plain values, and their JSON form (the snapshot).
+
+A review's figures are computed once (``services/reviews.py``) into a ``ScorecardData`` and
+stored as JSON on the review and, when issued, on the scorecard. The print template and the
+charts are pure functions of this value, so an issued scorecard can be rendered again years
+later from its snapshot alone, without the database.
+
+Conventions: percentages are 0–100 (floats rounded to one decimal), months are ``Month``,
+days are ``datetime.date``, absent figures are ``None``; text is as the user wrote it (escaped
+by the template, never trusted).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from mls_tracker.periods import Month
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PartnershipFacts:
+    id: int
+    name: str
+    client: str
+    provider: str
+    engagement_model: str
+    governance_model: str
+    status: str
+    home_region: str | None
+    regions: tuple[str, ...]  # in scope, in the regions' order
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFacts:
+    kind: str  # "monthly" | "quarterly"
+    first_month: Month
+    last_month: Month
+    label: str  # "October 2026", "Q3 2026 (Jul–Sep 2026)"
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """One of the four cover tiles: a component of the health score."""
+
+    key: str  # "sla" | "satisfaction" | "actions" | "coverage"
+    label: str  # "SLA attainment", "Satisfaction (CSAT)", "Action plan health", "Sponsor coverage"
+    value: float | None  # 0–100
+    previous: float | None  # the same figure in the previous review (or period)
+    detail: str  # one line under the number: "9 of 11 SLAs measured", "n = 212", …
+
+
+@dataclass(frozen=True, slots=True)
+class HealthFacts:
+    score: int | None  # 0–100 whole number, rounded half up
+    rag: str | None  # "green" | "amber" | "red"
+    previous: int | None
+    left_out: tuple[str, ...]  # labels of components without data (weights re-normalised)
+    weights: tuple[tuple[str, float], ...]  # (component label, effective share 0–100) used
+
+
+@dataclass(frozen=True, slots=True)
+class WinFacts:
+    title: str
+    story: str | None
+    won_on: dt.date
+    region: str | None
+    impact: str | None
+    shareable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SlaTrendPoint:
+    month: Month
+    actual: float | None
+    status: str  # "met" | "at risk" | "breached" | "missing" | "n/a" | "proposed"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaRow:
+    code: str
+    name: str
+    unit: str
+    direction: str  # "higher is better" | "lower is better"
+    target: float | None  # in force at the end of the period
+    at_risk: float | None
+    actual: float | None  # the period's confirmed actual (last month of a quarter)
+    status: str  # as in SlaTrendPoint
+    weight: float
+    note: str | None
+    trend: tuple[SlaTrendPoint, ...]  # the last 6 months up to the period's end, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class AttainmentPoint:
+    month: Month
+    percent: float | None
+    met: int
+    at_risk: int
+    breached: int
+    missing: int
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSection:
+    attainment: float | None  # the period's, 0–100
+    measured: int  # SLAs with a confirmed measurement in the period
+    total: int
+    missing: int
+    rows: tuple[SlaRow, ...]
+    series: tuple[AttainmentPoint, ...]  # 12 months up to the period's end, for the chart
+
+
+@dataclass(frozen=True, slots=True)
+class SatisfactionFacts:
+    label: str  # "Oct 2026", "EMEA", "Leadership Essentials", "All"
+    month: Month | None
+    n_rating: int
+    mean_rating: float | None
+    csat: float | None
+    csat_low: float | None
+    csat_high: float | None
+    n_recommend: int
+    nps: float | None
+    nps_moe: float | None
+    low_sample: bool
+    source: str  # "computed" | "reported"
+
+
+@dataclass(frozen=True, slots=True)
+class SatisfactionSection:
+    total: SatisfactionFacts  # the period as a whole
+    by_month: tuple[SatisfactionFacts, ...]  # 12 months up to the period's end, for the chart
+    by_region: tuple[SatisfactionFacts, ...]  # within the period
+    by_program: tuple[SatisfactionFacts, ...]  # within the period
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRow:
+    title: str
+    owner_side: str
+    owner_name: str | None
+    due_on: dt.date | None
+    status: str
+    priority: str
+    overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPoint:
+    month: Month
+    opened: int
+    closed: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSection:
+    opened: int  # in the period
+    closed: int
+    overdue: int  # at the period's end
+    due: int
+    closed_on_time: int
+    health: float | None  # closed on time ÷ due, 0–100
+    median_days_to_close: float | None
+    open_items: tuple[ActionRow, ...]  # open at the period's end, overdue first
+    due_next: tuple[ActionRow, ...]  # due before the next review
+    next_review_on: dt.date | None
+    flow: tuple[FlowPoint, ...]  # 12 months up to the period's end, for the chart
+
+
+@dataclass(frozen=True, slots=True)
+class SponsorFacts:
+    name: str
+    title: str | None
+    attended: int  # governance meetings of the last 3 months
+    held: int
+    days_since_attended: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageFacts:
+    region: str
+    is_home: bool
+    client: tuple[SponsorFacts, ...]
+    provider: tuple[SponsorFacts, ...]
+    gap: bool  # no active client sponsor
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingFacts:
+    held_on: dt.date
+    kind: str
+    state: str
+    present: int
+    invited: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectationFacts:
+    statement: str
+    category: str
+    owner_side: str
+    revisit_by: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeFacts:
+    title: str
+    status: str
+    planned_on: dt.date | None
+    regions: tuple[str, ...]
+    owner: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceSection:
+    coverage_percent: float | None
+    coverage: tuple[CoverageFacts, ...]
+    meetings: tuple[MeetingFacts, ...]  # held in the period
+    expectations_due: tuple[ExpectationFacts, ...]
+    changes: tuple[ChangeFacts, ...]  # planned in or after the period, or changed in it
+    wins: tuple[WinFacts, ...]  # in the period
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPointFacts:
+    month: Month
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardData:
+    """Everything a scorecard shows. ``executive_summary`` and ``featured_wins`` are the lead's."""
+
+    partnership: PartnershipFacts
+    period: PeriodFacts
+    computed_on: dt.date  # the day the figures were computed
+    previous_label: str | None  # the review the changes are measured against
+    health: HealthFacts
+    tiles: tuple[Tile, ...]
+    executive_summary: str
+    featured_wins: tuple[WinFacts, ...]
+    slas: SlaSection
+    satisfaction: SatisfactionSection
+    actions: ActionSection
+    governance: GovernanceSection
+    health_series: tuple[HealthPointFacts, ...]  # 12 months up to the period's end
+    schema: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardMeta:
+    """What the archive adds to the data when a scorecard is issued (a draft has none)."""
+
+    version: int | None  # None: a draft, previewed before issuing
+    issued_at: dt.datetime | None  # aware UTC
+    issued_by: str | None  # the issuer's display name
+
+
+# --- JSON form -----------------------------------------------------------------------------
+
+
+def to_json(value: Any) -> Any:
+    """A dataclass tree as JSON-ready values: months "YYYY-MM", days ISO, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Month):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [to_json(item) for item in value]
+    return value
+
+
+def from_json(cls: type, data: Any) -> Any:
+    """The inverse of ``to_json`` for the dataclasses of this module."""
+    return _convert(cls, data)
+
+
+def _convert(kind: Any, data: Any) -> Any:
+    if data is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return _convert(options[0], data)
+    if origin is tuple:
+        args = typing.get_args(kind)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], item) for item in data)
+        return tuple(_convert(arg, item) for arg, item in zip(args, data, strict=True))
+    if dataclasses.is_dataclass(kind):
+        hints = _hints(kind)
+        return kind(**{name: _convert(hints[name], data[name]) for name in hints if name in data})
+    if kind is Month:
+        return Month.parse(data)
+    if kind is dt.datetime:
+        return dt.datetime.fromisoformat(data)
+    if kind is dt.date:
+        return dt.date.fromisoformat(data)
+    if kind is float:
+        return float(data)
+    return data
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def load(data: dict[str, Any]) -> ScorecardData:
+    """A stored snapshot as ``ScorecardData``."""
+    if data.get("schema") != SCHEMA_VERSION:
+        raise ValueError(f"unknown scorecard snapshot schema {data.get('schema')!r}")
+    return from_json(ScorecardData, data)
+
+
+def dump(data: ScorecardData) -> dict[str, Any]:
+    return to_json(data)
