@@ -151,6 +151,11 @@ GLOBAL: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "auth.accept_invitation"): _everyone(404),
 }
 
+# A routes_<domain>.py may also add routes outside any partnership (a GLOBAL dict).
+for _module in pkgutil.iter_modules(tests.__path__):
+    if _module.name.startswith("routes_"):
+        GLOBAL.update(getattr(importlib.import_module(f"tests.{_module.name}"), "GLOBAL", {}))
+
 # Flask-Security ends a signed-in session that opens the two-factor code pages without a
 # pending two-factor sign-in; the walk signs in again before each of these.
 ENDS_SESSION = {
