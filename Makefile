@@ -41,7 +41,18 @@ run: system-deps $(VENV)/.installed-app
 		trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 		$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: system-deps-test $(VENV)/.installed-test lint test-sqlite test-postgres
+# With PostgreSQL, the two suites run side by side (one process each, the machines have two
+# cores); each one's output is printed when both have ended.
+test: system-deps-test $(VENV)/.installed-test lint
+	@if [ -z "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-sqlite test-postgres; exit $$?; fi; \
+	logs=$$(mktemp -d); \
+	echo "== SQLite and PostgreSQL suites in parallel (outputs follow when both end) =="; \
+	$(MAKE) --no-print-directory test-sqlite >$$logs/sqlite.log 2>&1 & s=$$!; \
+	$(MAKE) --no-print-directory test-postgres >$$logs/postgres.log 2>&1 & p=$$!; \
+	wait $$s; rs=$$?; wait $$p; rp=$$?; \
+	cat $$logs/sqlite.log $$logs/postgres.log; rm -rf $$logs; \
+	echo "SQLite suite exit $$rs, PostgreSQL suite exit $$rp"; \
+	[ $$rs -eq 0 ] && [ $$rp -eq 0 ]
 
 test-sqlite: $(VENV)/.installed-test
 	@echo "== test suite on SQLite =="

@@ -142,6 +142,8 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "INVITATION_VALID_DAYS": 7,
+        # How long a sponsor's link to acknowledge an e-mailed scorecard stays valid.
+        "SCORECARD_ACK_MAX_AGE_DAYS": int(os.environ.get("SCORECARD_ACK_MAX_AGE_DAYS", "30")),
         # Failed sign-ins allowed before HTTP 429; shared across workers through Redis when
         # REDIS_URL is set, else counted in each process's memory.
         "LOGIN_RATE_PER_ACCOUNT": os.environ.get("LOGIN_RATE_PER_ACCOUNT", "10 per 15 minutes"),
