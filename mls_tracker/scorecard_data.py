@@ -54,6 +54,10 @@ class Tile:
     value: float | None  # 0–100
     previous: float | None  # the same figure in the previous review (or period)
     detail: str  # one line under the number: "9 of 11 SLAs measured", "n = 212", …
+    # Additions (snapshot helper): "%" or "" (a mean rating scaled to 0–100 is not a share),
+    # and whether the satisfaction figure rests on fewer than 10 answers.
+    unit: str = "%"
+    low_sample: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +177,8 @@ class ActionSection:
     due_next: tuple[ActionRow, ...]  # due before the next review
     next_review_on: dt.date | None
     flow: tuple[FlowPoint, ...]  # 12 months up to the period's end, for the chart
+    # Addition: the items done in the period, newest first (the compare page lists them).
+    closed_items: tuple[ActionRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,119 @@
+"""The scorecard's charts: the web pages' plotly figures, rebuilt from a snapshot alone.
+
+``scorecard_figures(data)`` turns the plain values of a ``ScorecardData`` back into the inputs
+of ``charts.py`` (the functions the web pages use) and returns each figure as a plain dict,
+sized for an A4 page with 18 mm margins (≈ 174 mm of content: 680 px wide). It is a pure
+function of ``data`` — no database, no clock — so an issued scorecard's charts can be drawn
+again years later. A chart with nothing to draw is left out (the template says so instead).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from mls_tracker import charts
+from mls_tracker.scorecard_data import AttainmentPoint, SatisfactionFacts, ScorecardData
+from mls_tracker.services.action_figures import MonthFlow
+from mls_tracker.services.satisfaction import SatisfactionFigure
+from mls_tracker.services.sla_figures import Attainment, Status
+
+# The overview page draws SLA attainment against the health score's green band.
+ATTAINMENT_TARGET = 80.0
+FULL_WIDTH = 680  # px at 96 dpi ≈ 180 mm; the print CSS scales the image to the column
+CHART_HEIGHT = 260
+TREND_HEIGHT = 240
+# A printed chart needs no hover labels; a smaller type suits a ~70%-scaled page.
+PRINT_FONT_SIZE = 11
+PRINT_MARGIN = {"l": 52, "r": 48, "t": 36, "b": 40}
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardChart:
+    name: str  # "health_trend", "sla_attainment", "satisfaction_trend", "nps_trend", …
+    title: str
+    figure: dict[str, Any]  # a plain plotly figure: {"data": [...], "layout": {...}}
+    width: int  # px
+    height: int  # px
+
+
+def _attainment(point: AttainmentPoint) -> Attainment:
+    """An ``Attainment`` whose percent is the stored one (weights as percent of 100)."""
+    measured = point.met + point.at_risk + point.breached
+    if point.percent is None or not measured:
+        met, total = Decimal(0), Decimal(0)
+    else:
+        met, total = Decimal(str(point.percent)), Decimal(100)
+    counts = dict.fromkeys(Status, 0)
+    counts[Status.MET] = point.met
+    counts[Status.AT_RISK] = point.at_risk
+    counts[Status.BREACHED] = point.breached
+    counts[Status.MISSING] = point.missing
+    return Attainment(point.month, met, total, counts)
+
+
+def _satisfaction(facts: SatisfactionFacts) -> SatisfactionFigure:
+    return SatisfactionFigure(
+        month=facts.month,
+        region_id=None,
+        region_name=None,
+        program=None,
+        n_rating=facts.n_rating,
+        mean_rating=facts.mean_rating,
+        csat=facts.csat,
+        csat_low=facts.csat_low,
+        csat_high=facts.csat_high,
+        n_recommend=facts.n_recommend,
+        nps=facts.nps,
+        nps_moe=facts.nps_moe,
+        low_sample=facts.low_sample,
+        source=facts.source,
+    )
+
+
+def _plain(figure: Any, width: int, height: int) -> dict[str, Any]:
+    """The figure as a plain dict (copied: nothing shared with plotly's object), for print."""
+    layout = copy.deepcopy(figure._layout)  # noqa: SLF001 — the unvalidated dict, as chart_json
+    layout.update(width=width, height=height, hovermode=False)
+    layout["margin"] = {**PRINT_MARGIN, **layout.get("margin", {})}
+    layout["font"] = {**layout.get("font", {}), "size": PRINT_FONT_SIZE}
+    return {"data": copy.deepcopy(figure._data), "layout": layout}  # noqa: SLF001
+
+
+def _chart(name: str, title: str, figure: Any, height: int) -> ScorecardChart:
+    return ScorecardChart(name, title, _plain(figure, FULL_WIDTH, height), FULL_WIDTH, height)
+
+
+def scorecard_figures(data: ScorecardData) -> list[ScorecardChart]:
+    """The scorecard's charts in the order of its pages; those without data left out."""
+    result = []
+    if any(point.score is not None for point in data.health_series):
+        points = [charts.HealthPoint(p.month, p.score) for p in data.health_series]
+        result.append(
+            _chart("health_trend", "Health score", charts.health_trend(points), TREND_HEIGHT)
+        )
+    if data.slas.rows and any(p.percent is not None for p in data.slas.series):
+        figure = charts.sla_attainment_trend(
+            [_attainment(p) for p in data.slas.series], target=ATTAINMENT_TARGET
+        )
+        result.append(_chart("sla_attainment", "SLA attainment", figure, CHART_HEIGHT))
+    months = [_satisfaction(f) for f in data.satisfaction.by_month if f.month is not None]
+    if any(f.csat is not None for f in months):
+        result.append(
+            _chart(
+                "satisfaction_trend",
+                "CSAT by month",
+                charts.satisfaction_trend(months),
+                CHART_HEIGHT,
+            )
+        )
+    if any(f.nps is not None for f in months):
+        result.append(_chart("nps_trend", "NPS by month", charts.nps_trend(months), CHART_HEIGHT))
+    flows = [MonthFlow(p.month, p.opened, p.closed, p.overdue) for p in data.actions.flow]
+    if any(f.opened or f.closed or f.overdue for f in flows):
+        result.append(
+            _chart("action_flow", "Action plan flow", charts.action_flow(flows), CHART_HEIGHT)
+        )
+    return result
