@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Checks the system libraries MLS Tracker needs and installs what is missing when run as root;
 # otherwise prints the exact apt-get command and stops.
-#   app:  Pango and fonts for WeasyPrint (PDF scorecards)
-#   test: the same, plus Debian's Chromium (browser tests) and poppler-utils/qpdf (PDF checks)
+#   app:  Pango and fonts for WeasyPrint, Chromium for the charts (PDF scorecards)
+#   test: the same, plus poppler-utils/qpdf (PDF checks); Chromium also runs the browser tests
 set -euo pipefail
 what=${1:-app}
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation2)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation2
+  chromium)
 if [ "$what" = test ]; then
-  packages+=(chromium poppler-utils qpdf)
+  packages+=(poppler-utils qpdf)
 fi
 
 missing=()
