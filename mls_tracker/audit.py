@@ -7,6 +7,8 @@ import contextvars
 import datetime as dt
 import decimal
 import enum
+import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -62,6 +64,14 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict | list):
         return value
     return str(value)
+
+
+def _logged(obj: Audited, key: str, value: Any) -> Any:
+    """The value as the log keeps it: a digest for the model's ``__audit_digest__`` columns."""
+    if value is not None and key in obj.__audit_digest__:
+        raw = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return _plain(value)
 
 
 def _columns(obj: Audited) -> list[so.ColumnProperty[Any]]:
@@ -165,7 +175,9 @@ def _after_flush(session: so.Session, _flush_context: Any) -> None:
         )
         for obj in session.new:
             if isinstance(obj, Audited):
-                values = {p.key: [None, _plain(getattr(obj, p.key))] for p in _columns(obj)}
+                values = {
+                    p.key: [None, _logged(obj, p.key, getattr(obj, p.key))] for p in _columns(obj)
+                }
                 rows.append(_entry(obj, AuditAction.INSERT, values, owners[id(obj)]))
         for obj in session.dirty:
             if not isinstance(obj, Audited) or not session.is_modified(obj):
@@ -181,12 +193,17 @@ def _after_flush(session: so.Session, _flush_context: Any) -> None:
                         old = stored.get(id(obj), {}).get(prop.key)
                     new = history.added[0] if history.added else None
                     if old != new:
-                        changes[prop.key] = [_plain(old), _plain(new)]
+                        changes[prop.key] = [
+                            _logged(obj, prop.key, old),
+                            _logged(obj, prop.key, new),
+                        ]
             if changes:
                 rows.append(_entry(obj, AuditAction.UPDATE, changes, owners[id(obj)]))
         for obj in session.deleted:
             if isinstance(obj, Audited):
-                values = {p.key: [_plain(getattr(obj, p.key)), None] for p in _columns(obj)}
+                values = {
+                    p.key: [_logged(obj, p.key, getattr(obj, p.key)), None] for p in _columns(obj)
+                }
                 rows.append(_entry(obj, AuditAction.DELETE, values, owners[id(obj)]))
     if rows:
         session.connection().execute(sa.insert(AuditEntry), rows)

@@ -85,3 +85,37 @@ def test_a_child_created_by_key_alone_is_logged_under_its_partnership(world):
         )
     ).one()
     assert entry.partnership_id == partnership_id
+
+
+def test_a_large_json_column_is_logged_as_its_digest(world):
+    import hashlib
+    import json
+
+    from mls_tracker.models import Review, ReviewKind
+    from mls_tracker.periods import Month
+
+    snapshot = {"health": {"score": 81}, "rows": list(range(50))}
+    with acting_as(world.lead.id):
+        review = Review(
+            partnership_id=world.partnership.id,
+            kind=ReviewKind.MONTHLY,
+            first_month=Month(2026, 9),
+            last_month=Month(2026, 9),
+            snapshot=snapshot,
+        )
+        db.session.add(review)
+        db.session.commit()
+        review.snapshot = {**snapshot, "health": {"score": 74}}  # figures refreshed
+        db.session.commit()
+
+    inserted, refreshed = _entries("Review")
+    digest = (
+        "sha256:"
+        + hashlib.sha256(
+            json.dumps(snapshot, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+    )
+    assert inserted.changes["snapshot"] == [None, digest]
+    old, new = refreshed.changes["snapshot"]
+    assert old == digest and new.startswith("sha256:") and new != digest
+    assert refreshed.partnership_id == world.partnership.id

@@ -98,6 +98,8 @@ class Audited:
     """
 
     __audit_exclude__: tuple[str, ...] = ()
+    # Columns too large to copy into the log (JSON snapshots): logged as their SHA-256.
+    __audit_digest__: tuple[str, ...] = ()
 
     @property
     def audit_partnership_id(self) -> int | None:

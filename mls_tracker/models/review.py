@@ -30,7 +30,8 @@ review_featured_wins = sa.Table(
 
 class Review(Audited, Timestamped, Versioned, Base):
     __tablename__ = "reviews"
-    __audit_exclude__ = ("updated_at", "version", "snapshot")
+    __audit_exclude__ = ("updated_at", "version")
+    __audit_digest__ = ("snapshot",)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     partnership_id: so.Mapped[int] = so.mapped_column(
@@ -61,7 +62,8 @@ class Scorecard(Audited, Base):
     """An issued PDF of a review. Never changes once written; re-issuing adds a version."""
 
     __tablename__ = "scorecards"
-    __audit_exclude__ = ("pdf", "snapshot")
+    __audit_exclude__ = ("pdf",)  # its SHA-256 is a column
+    __audit_digest__ = ("snapshot",)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     review_id: so.Mapped[int] = so.mapped_column(
