@@ -1,4 +1,4 @@
-"""Static assets served from installed packages (plotly.js) under content-hashed URLs.
+"""Static assets (plotly.js, the scorecard's print assets) served under content-hashed URLs.
 
 plotly.js is served by a small WSGI layer in front of Flask, at
 ``/assets/plotly-<sha256[:16]>.min.js`` with a one-year immutable cache, so that a repeat visit
@@ -11,6 +11,11 @@ Serving them before Flask keeps these requests away from the session, the databa
 ``no-store`` header signed-in pages get (and needs no permission-matrix row, as no Flask route
 exists); any other hash falls through to Flask, which answers 404. Never a CDN: the file
 comes from the installed plotly package.
+
+The scorecard's print assets (``reports/*.css``, fonts, images — not its templates) are served
+the same way, at ``/assets/report/<name>-<sha256[:16]><suffix>``, for the browser preview of a
+scorecard; ``report_asset_url(name)`` is the ``asset_url`` the preview is rendered with. The PDF
+never uses these URLs: WeasyPrint reads the same files through ``mls-report:``.
 """
 
 from __future__ import annotations
@@ -23,10 +28,20 @@ from functools import cache
 from pathlib import Path
 
 import plotly
-from flask import Flask, request
+from flask import Flask, request, url_for
 from werkzeug.wrappers import Request, Response
 
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+REPORTS_DIR = Path(__file__).resolve().parent.parent / "reports"
+REPORT_ASSET_TYPES = {
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+}
 PREFIX = "/assets/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -101,6 +116,21 @@ def plotly_css_asset(source: Path = PLOTLY_JS) -> HashedAsset:
     return _hashed("plotly", ".css", css.encode("utf-8"), "text/css")
 
 
+@cache
+def report_assets(root: Path = REPORTS_DIR) -> dict[str, HashedAsset]:
+    """Every asset under ``reports/`` by its name there (``scorecard.css``,
+    ``fonts/x.woff2``), read once per process; templates are not assets."""
+    assets = {}
+    for path in sorted(root.rglob("*")):
+        mimetype = REPORT_ASSET_TYPES.get(path.suffix.lower())
+        if mimetype is None or not path.is_file():
+            continue
+        name = path.relative_to(root).as_posix()
+        stem = name[: -len(path.suffix)]
+        assets[name] = _hashed(f"report/{stem}", path.suffix, path.read_bytes(), mimetype)
+    return assets
+
+
 class AssetMiddleware:
     """Answers the hashed asset paths; everything else goes to the wrapped app."""
 
@@ -133,10 +163,29 @@ def plotly_css_url() -> str:
     return request.script_root + plotly_css_asset().path
 
 
+def report_asset_url(name: str) -> str:
+    """The URL of a scorecard asset for the browser preview (``render_scorecard_html``'s
+    ``asset_url``): a file under ``reports/``, or one of the scripts the preview draws its
+    charts with (``plotly.min.js``, ``plotly.css``, ``charts.js``, as the web pages do)."""
+    if name == "plotly.min.js":
+        return plotly_js_url()
+    if name == "plotly.css":
+        return plotly_css_url()
+    if name == "charts.js":
+        return url_for("static", filename="js/charts.js")
+    asset = report_assets().get(name)
+    if asset is None:
+        raise KeyError(f"no report asset {name!r} under {REPORTS_DIR}")
+    return request.script_root + asset.path
+
+
 def init_app(app: Flask) -> None:
-    """Serve the hashed assets; templates get ``plotly_js_url()`` and ``plotly_css_url()``."""
+    """Serve the hashed assets; templates get ``plotly_js_url()``, ``plotly_css_url()`` and
+    ``report_asset_url(name)``."""
     assets = {asset.path: asset for asset in (plotly_asset(), plotly_css_asset())}
+    assets.update({asset.path: asset for asset in report_assets().values()})
     app.wsgi_app = AssetMiddleware(app.wsgi_app, assets)  # type: ignore[method-assign]
     app.jinja_env.globals["plotly_js_url"] = plotly_js_url
     app.jinja_env.globals["plotly_css_url"] = plotly_css_url
     app.jinja_env.globals["plotly_style_guard_ids"] = plotly_style_guard_ids
+    app.jinja_env.globals["report_asset_url"] = report_asset_url
