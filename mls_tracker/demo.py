@@ -48,6 +48,7 @@ from mls_tracker.models import (
     PartnershipStatus,
     Priority,
     Region,
+    ReviewKind,
     RevisionKind,
     Role,
     Side,
@@ -114,7 +115,81 @@ def load_demo(
     except BaseException:
         db.session.rollback()
         raise
-    return summary
+    progress("Reviews of the last complete month")
+    reviews = open_demo_reviews(today)
+    return f"{summary}\n  {len(reviews)} reviews of {Month.of(today).previous().label} (drafts)"
+
+
+def open_demo_reviews(today: dt.date) -> list[int]:
+    """Each partnership's review of the last complete month, opened by its lead with an
+    executive summary written from the review's own figures and its two latest wins
+    featured: drafts, ready to preview and issue. Returns their ids."""
+    from mls_tracker.services import reviews
+
+    month = Month.of(today).previous()
+    opened = []
+    for partnership_id, lead_id in db.session.execute(
+        sa.select(Membership.partnership_id, sa.func.min(Membership.user_id))
+        .where(Membership.role == Role.LEAD)
+        .group_by(Membership.partnership_id)
+        .order_by(Membership.partnership_id)
+    ).all():
+        lead = db.session.get(User, lead_id)
+        review = reviews.open_review(
+            lead, partnership_id, kind=ReviewKind.MONTHLY, first_month=month, today=today
+        )
+        data = reviews.review_data(review)
+        wins = db.session.scalars(
+            sa.select(Win.id)
+            .where(
+                Win.partnership_id == partnership_id,
+                Win.won_on <= month.last_day,
+                Win.won_on >= month.shift(-2).first_day,
+            )
+            .order_by(Win.won_on.desc())
+            .limit(2)
+        ).all()
+        reviews.update_review(
+            lead,
+            review.id,
+            executive_summary=_demo_summary(data),
+            featured_win_ids=wins,
+            expected_version=review.version,
+        )
+        opened.append(review.id)
+    return opened
+
+
+def _demo_summary(data: Any) -> str:
+    """Two short paragraphs from the figures, as a lead would write them."""
+    health = data.health
+    tiles = {tile.key: tile for tile in data.tiles}
+
+    def pct(key: str) -> str:
+        value = tiles[key].value if key in tiles else None
+        return "not measured" if value is None else f"{value:.0f}%"
+
+    first = (
+        f"{data.partnership.name} closed {data.period.label} with a health score of "
+        f"{health.score if health.score is not None else 'n/a'}"
+        f"{f' ({health.rag})' if health.rag else ''}. SLA attainment was {pct('sla')}, "
+        f"learner satisfaction {pct('satisfaction')} and action plan health {pct('actions')}."
+    )
+    breached = [row.code for row in data.slas.rows if row.status == "breached"]
+    gaps = [row.region for row in data.governance.coverage if row.gap]
+    asks = []
+    if breached:
+        asks.append(f"agree recovery plans for {', '.join(breached)}")
+    if data.actions.overdue:
+        asks.append(f"close the {data.actions.overdue} overdue actions before the next meeting")
+    if gaps:
+        asks.append(f"name a client sponsor for {', '.join(gaps)}")
+    second = (
+        "For the sponsors: " + "; ".join(asks) + "."
+        if asks
+        else "Nothing needs the sponsors' decision this month."
+    )
+    return f"{first}\n\n{second}"
 
 
 def _demo_present() -> bool:
