@@ -187,7 +187,7 @@ def test_without_a_previous_meeting_every_win_is_listed(world):
 
 def test_the_generator_is_one_tuple_of_section_functions():
     assert agenda.SECTIONS[0] is agenda.sla_section
-    assert len(agenda.SECTIONS) == 8
+    assert len(agenda.SECTIONS) == 9
     assert all(callable(section) for section in agenda.SECTIONS)
 
 

@@ -30,6 +30,11 @@ from mls_tracker.models import (
     ChangeStatus,
     Meeting,
     MeetingState,
+    Region,
+    Review,
+    Scorecard,
+    ScorecardDelivery,
+    Sponsor,
     Win,
 )
 from mls_tracker.periods import Month
@@ -39,6 +44,7 @@ from mls_tracker.services import sla_figures
 from mls_tracker.services import sponsors as sponsors_service
 
 DUE_SOON_DAYS = 14
+TITLE_LENGTH = 300  # an agenda item's title column
 CHANGES_AHEAD_DAYS = 30
 
 # Section titles, in the order the agenda shows them.
@@ -47,6 +53,7 @@ SATISFACTION_SECTION = "Learner satisfaction"
 OVERDUE_SECTION = "Overdue actions"
 DUE_SOON_SECTION = "Actions due within 14 days"
 SPONSORS_SECTION = "Sponsors"
+SCORECARD_COMMENTS_SECTION = "Sponsor comments on scorecards"
 EXPECTATIONS_SECTION = "Expectations due for review"
 CHANGES_SECTION = "Changes going live"
 WINS_SECTION = "Wins"
@@ -58,6 +65,7 @@ SECTION_ORDER = (
     OVERDUE_SECTION,
     DUE_SOON_SECTION,
     SPONSORS_SECTION,
+    SCORECARD_COMMENTS_SECTION,
     EXPECTATIONS_SECTION,
     CHANGES_SECTION,
     WINS_SECTION,
@@ -244,6 +252,56 @@ def sponsors_section(ctx: AgendaContext) -> list[AgendaEntry]:
     return entries
 
 
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def _quoted(text: str, room: int) -> str:
+    """The comment in quotes, shortened with an ellipsis to fit ``room`` characters."""
+    text = " ".join(text.split())
+    if len(text) + 2 > room:
+        text = text[: max(room - 3, 0)].rstrip() + "…"
+    return f"“{text}”"
+
+
+def scorecard_comments_section(ctx: AgendaContext) -> list[AgendaEntry]:
+    """Sponsors' comments from acknowledging this partnership's scorecards since the previous
+    held meeting, up to this meeting's day (``services/scorecard_delivery.py``)."""
+    period = Scorecard.snapshot["period"]["label"].as_string()
+    query = (
+        sa.select(ScorecardDelivery, Scorecard.version, period, Sponsor.name, Region.name)
+        .join(Scorecard, ScorecardDelivery.scorecard_id == Scorecard.id)
+        .join(Review, Scorecard.review_id == Review.id)
+        .outerjoin(Sponsor, ScorecardDelivery.sponsor_id == Sponsor.id)
+        .outerjoin(Region, Sponsor.region_id == Region.id)
+        .where(
+            Review.partnership_id == ctx.partnership_id,
+            ScorecardDelivery.comment.is_not(None),
+            ScorecardDelivery.acknowledged_at < _day_start(ctx.meeting.held_on + dt.timedelta(1)),
+        )
+        .order_by(ScorecardDelivery.acknowledged_at, ScorecardDelivery.id)
+    )
+    if ctx.previous_held_on is not None:
+        query = query.where(
+            ScorecardDelivery.acknowledged_at >= _day_start(ctx.previous_held_on + dt.timedelta(1))
+        )
+    entries = []
+    for delivery, version, label, sponsor, region in db.session.execute(query):
+        who = f"{sponsor or delivery.email}{f' ({region})' if region else ''}"
+        head = f"{who} on the {label} scorecard v{version}: "
+        comment = delivery.comment or ""
+        title = head + _quoted(comment, TITLE_LENGTH - len(head))
+        detail = f"Reviewed on {day_text(delivery.acknowledged_at.date())}."
+        if len(" ".join(comment.split())) + 2 > TITLE_LENGTH - len(head):
+            detail += f" The whole comment: “{comment}”"
+        entries.append(
+            AgendaEntry(
+                SCORECARD_COMMENTS_SECTION, title, detail, f"scorecard-comment:{delivery.id}"
+            )
+        )
+    return entries
+
+
 def expectations_section(ctx: AgendaContext) -> list[AgendaEntry]:
     return [
         AgendaEntry(
@@ -297,6 +355,7 @@ SECTIONS: tuple[Callable[[AgendaContext], list[AgendaEntry]], ...] = (
     overdue_actions_section,
     due_soon_actions_section,
     sponsors_section,
+    scorecard_comments_section,
     expectations_section,
     changes_section,
     wins_section,

@@ -1,0 +1,24 @@
+"""The form on a sponsor's acknowledgement page: mark as reviewed, with an optional comment."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SubmitField, TextAreaField
+from wtforms.validators import Length
+
+from mls_tracker.services.scorecard_delivery import COMMENT_MAX_LENGTH
+
+
+class AcknowledgeForm(FlaskForm):
+    comment = TextAreaField(
+        "Comment (optional)",
+        validators=[
+            Length(
+                max=COMMENT_MAX_LENGTH,
+                message=f"Keep the comment to {COMMENT_MAX_LENGTH:,} characters.",
+            )
+        ],
+        description="It goes on the agenda of the next governance meeting.",
+        render_kw={"rows": 4, "maxlength": COMMENT_MAX_LENGTH},
+    )
+    submit = SubmitField("Mark as reviewed")
