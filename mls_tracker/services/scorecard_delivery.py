@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app, has_request_context, render_template, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_mail import Message
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
@@ -47,6 +47,7 @@ from mls_tracker.models import (
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecard_data import ScorecardData, Tile, load
 from mls_tracker.services.errors import DomainError, PermissionDenied, ValidationFailed
+from mls_tracker.services.mail import templated_message
 
 SEND_JOB = "scorecard_send"
 LINK_SALT = "scorecard-acknowledgement"
@@ -445,12 +446,7 @@ def _message(
         "valid_days": max_age_days(),
         "lead": lead,
     }
-    message = Message(
-        subject=subject_of(summary),
-        recipients=[delivery.email],
-        body=render_template("email/scorecard.txt", **context),
-        html=render_template("email/scorecard.html", **context),
-    )
+    message = templated_message(delivery.email, subject_of(summary), "scorecard", **context)
     message.attach(summary.filename, "application/pdf", scorecard.pdf)
     return message
 
