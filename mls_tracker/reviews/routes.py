@@ -1,1 +1,864 @@
-"""Review pages (being written)."""
+"""Review pages: the list (sorted, as CSV), opening a review, one review with its summary,
+figures, scorecard archive and deliveries, the preview, issuing and sending as background
+jobs, downloading an issued PDF, and the comparison with the previous review."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_security import auth_required
+
+from mls_tracker import assets, jobs, pdf, reports
+from mls_tracker.access import Action, can, check, get_object, get_partnership
+from mls_tracker.exports import csv_response
+from mls_tracker.extensions import db
+from mls_tracker.formhelp import attach_error, to_int
+from mls_tracker.models import (
+    DeliveryResult,
+    Job,
+    Partnership,
+    Review,
+    ReviewKind,
+    Scorecard,
+    ScorecardDelivery,
+    Sponsor,
+    User,
+    Win,
+)
+from mls_tracker.models.partnership import ReviewCadence
+from mls_tracker.periods import Month, utc_today
+from mls_tracker.reviews import bp
+from mls_tracker.reviews.forms import ButtonForm, IssueForm, OpenReviewForm, ReviewForm, SendForm
+from mls_tracker.scorecard_data import ScorecardData, ScorecardMeta, load
+from mls_tracker.services import reviews as service
+from mls_tracker.services import scorecard_delivery as delivery_service
+from mls_tracker.services import scorecards as scorecard_service
+from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+
+SORTS = ("period", "issued", "kind")
+JOB_KINDS = ("scorecard_issue", "scorecard_send")
+# How far back the "open a review" form offers periods.
+MONTHS_OFFERED = 24
+QUARTERS_OFFERED = 8
+# Wins offered for featuring: those of the period and of the months just before it.
+WIN_MONTHS_BEFORE = 2
+
+CSV_COLUMNS = (
+    "Period",
+    "Kind",
+    "First month",
+    "Last month",
+    "Figures computed on",
+    "State",
+    "Latest version",
+    "Issued at (UTC)",
+    "Issued by",
+    "Deliveries sent",
+    "Deliveries failed",
+    "Acknowledged",
+)
+
+
+# ----------------------------------------------------------------------------- periods
+
+
+def _slug(partnership: Partnership) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodChoice:
+    value: str  # "monthly:2026-10"
+    label: str
+    kind: ReviewKind
+    first_month: Month
+
+
+def _quarter_start(month: Month) -> Month:
+    return Month(month.year, (month.month - 1) // 3 * 3 + 1)
+
+
+def period_choices(partnership: Partnership, today: dt.date) -> list[PeriodChoice]:
+    """Complete months and quarters, newest first, since the partnership started and not
+    reviewed yet; the kind of the partnership's review cadence first."""
+    reviewed = set(
+        db.session.execute(
+            sa.select(Review.first_month, Review.last_month).where(
+                Review.partnership_id == partnership.id
+            )
+        )
+    )
+    this_month = Month.of(today)
+    start = Month.of(partnership.start_date)
+    months = []
+    month = this_month.previous()
+    while month >= start and len(months) < MONTHS_OFFERED:
+        if (month, month) not in reviewed:
+            months.append(
+                PeriodChoice(
+                    f"monthly:{month}",
+                    service.period_label(ReviewKind.MONTHLY, month, month),
+                    ReviewKind.MONTHLY,
+                    month,
+                )
+            )
+        month = month.previous()
+    quarters = []
+    first = _quarter_start(this_month).shift(-3)
+    while first.shift(2) >= start and len(quarters) < QUARTERS_OFFERED:
+        last = first.shift(2)
+        if (first, last) not in reviewed:
+            quarters.append(
+                PeriodChoice(
+                    f"quarterly:{first}",
+                    service.period_label(ReviewKind.QUARTERLY, first, last),
+                    ReviewKind.QUARTERLY,
+                    first,
+                )
+            )
+        first = first.shift(-3)
+    if partnership.review_cadence == ReviewCadence.QUARTERLY:
+        return quarters + months
+    return months + quarters
+
+
+def _set_period_choices(form: OpenReviewForm, choices: Sequence[PeriodChoice]) -> None:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for choice in choices:
+        group = "Months" if choice.kind is ReviewKind.MONTHLY else "Quarters (QBR)"
+        groups.setdefault(group, []).append((choice.value, choice.label))
+    form.period.choices = groups
+    if not form.is_submitted() and choices:
+        form.period.data = choices[0].value
+
+
+def _open_form(partnership: Partnership) -> tuple[OpenReviewForm, list[PeriodChoice]]:
+    form = OpenReviewForm()
+    choices = period_choices(partnership, utc_today())
+    _set_period_choices(form, choices)
+    return form, choices
+
+
+# ----------------------------------------------------------------------------- the list
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    id: int
+    kind: str
+    first_month: Month
+    last_month: Month
+    label: str
+    computed_on: dt.date | None
+    version: int | None  # the latest issued version, None for a draft
+    issued_at: dt.datetime | None
+    issued_by: str | None
+    sent: int
+    failed: int
+    acknowledged: int
+
+    @property
+    def issued(self) -> bool:
+        return self.version is not None
+
+
+def _review_rows(partnership_id: int, *, issued_only: bool, sort: str) -> list[ReviewRow]:
+    """Every review of the partnership with its latest scorecard and that scorecard's
+    delivery counts, in one query whatever the number of reviews."""
+    latest = (
+        sa.select(Scorecard.review_id, sa.func.max(Scorecard.version).label("version"))
+        .group_by(Scorecard.review_id)
+        .subquery()
+    )
+    counts = (
+        sa.select(
+            ScorecardDelivery.scorecard_id,
+            sa.func.sum(
+                sa.case((ScorecardDelivery.result == DeliveryResult.SENT, 1), else_=0)
+            ).label("sent"),
+            sa.func.sum(
+                sa.case((ScorecardDelivery.result == DeliveryResult.FAILED, 1), else_=0)
+            ).label("failed"),
+            sa.func.count(ScorecardDelivery.acknowledged_at).label("acknowledged"),
+        )
+        .group_by(ScorecardDelivery.scorecard_id)
+        .subquery()
+    )
+    query = (
+        sa.select(
+            Review.id,
+            Review.kind,
+            Review.first_month,
+            Review.last_month,
+            Review.snapshot["computed_on"].as_string(),
+            Scorecard.version,
+            Scorecard.issued_at,
+            User.display_name,
+            counts.c.sent,
+            counts.c.failed,
+            counts.c.acknowledged,
+        )
+        .outerjoin(latest, latest.c.review_id == Review.id)
+        .outerjoin(
+            Scorecard,
+            sa.and_(Scorecard.review_id == Review.id, Scorecard.version == latest.c.version),
+        )
+        .outerjoin(User, User.id == Scorecard.issued_by_id)
+        .outerjoin(counts, counts.c.scorecard_id == Scorecard.id)
+        .where(Review.partnership_id == partnership_id)
+    )
+    if issued_only:
+        query = query.where(latest.c.version.is_not(None))
+    rows = [
+        ReviewRow(
+            id=row[0],
+            kind=str(row[1]),
+            first_month=row[2],
+            last_month=row[3],
+            label=service.period_label(row[1], row[2], row[3]),
+            computed_on=dt.date.fromisoformat(row[4]) if row[4] else None,
+            version=row[5],
+            issued_at=row[6],
+            issued_by=row[7],
+            sent=row[8] or 0,
+            failed=row[9] or 0,
+            acknowledged=row[10] or 0,
+        )
+        for row in db.session.execute(query)
+    ]
+    return _sorted(rows, sort)
+
+
+def _sorted(rows: list[ReviewRow], sort: str) -> list[ReviewRow]:
+    newest_period = sorted(rows, key=lambda row: (row.last_month, row.first_month), reverse=True)
+    if sort == "issued":
+        # Issued ones by issue time, newest first; drafts after them.
+        never = dt.datetime.min.replace(tzinfo=dt.UTC)
+        return sorted(
+            newest_period,
+            key=lambda row: (row.issued_at is not None, row.issued_at or never),
+            reverse=True,
+        )
+    if sort == "kind":
+        return sorted(newest_period, key=lambda row: row.kind)
+    return newest_period
+
+
+def _sort() -> str:
+    sort = request.args.get("sort", "")
+    return sort if sort in SORTS else SORTS[0]
+
+
+def _csv_rows(rows: Iterable[ReviewRow]) -> Iterable[Sequence]:
+    for row in rows:
+        yield (
+            row.label,
+            row.kind,
+            str(row.first_month),
+            str(row.last_month),
+            row.computed_on.isoformat() if row.computed_on else "",
+            f"issued (version {row.version})" if row.issued else "draft",
+            row.version or "",
+            row.issued_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if row.issued_at else "",
+            row.issued_by or "",
+            row.sent,
+            row.failed,
+            row.acknowledged,
+        )
+
+
+@bp.get("/")
+@auth_required()
+def index(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    sort = _sort()
+    form = choices = None
+    if may_manage:
+        form, choices = _open_form(partnership)
+    return render_template(
+        "reviews/index.html",
+        partnership=partnership,
+        reviews=_review_rows(partnership.id, issued_only=not may_manage, sort=sort),
+        sort=sort,
+        may_manage=may_manage,
+        form=form,
+        choices=choices,
+    )
+
+
+@bp.get("/export.csv")
+@auth_required()
+def export(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    rows = _review_rows(partnership.id, issued_only=not may_manage, sort=_sort())
+    return csv_response(
+        f"reviews-{_slug(partnership)}-{utc_today()}.csv", CSV_COLUMNS, _csv_rows(rows)
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@auth_required()
+def new(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form, choices = _open_form(partnership)
+    if form.validate_on_submit():
+        chosen = next((choice for choice in choices if choice.value == form.period.data), None)
+        if chosen is None:
+            form.period.errors = [
+                *form.period.errors,
+                "Choose one of the periods listed: a complete month or quarter not reviewed yet.",
+            ]
+        else:
+            try:
+                review = service.open_review(
+                    current_user,
+                    partnership.id,
+                    kind=chosen.kind,
+                    first_month=chosen.first_month,
+                    today=utc_today(),
+                )
+            except PermissionDenied:
+                abort(403)
+            except ValidationFailed as error:
+                if error.field in ("kind", "first_month", "last_month", "period"):
+                    error.field = "period"
+                attach_error(form, error)
+            else:
+                flash(f"Review of {chosen.label} opened: its figures are computed.", "success")
+                return redirect(
+                    url_for(".show", partnership_id=partnership.id, review_id=review.id)
+                )
+    return render_template("reviews/new.html", partnership=partnership, form=form, choices=choices)
+
+
+# ----------------------------------------------------------------------------- one review
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    id: int
+    scorecard_id: int
+    name: str
+    email: str
+    region: str | None
+    side: str | None
+    sent_at: dt.datetime | None
+    result: str
+    error: str | None
+    acknowledged_at: dt.datetime | None
+    comment: str | None
+    mine: bool  # the signed-in user is this sponsor
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardView:
+    id: int
+    version: int
+    issued_at: dt.datetime
+    issued_by: str | None
+    sha256: str
+    size: int
+    pages: int | None
+    deliveries: tuple[DeliveryView, ...]
+
+    @property
+    def sent(self) -> int:
+        return sum(1 for d in self.deliveries if d.result == DeliveryResult.SENT)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for d in self.deliveries if d.result == DeliveryResult.FAILED)
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(1 for d in self.deliveries if d.acknowledged_at is not None)
+
+
+def _pages(body: bytes) -> int | None:
+    try:
+        return pdf.page_count(body)
+    except ValueError:  # not a PDF this application wrote
+        return None
+
+
+def _scorecards(review: Review) -> list[ScorecardView]:
+    """The review's issued versions, newest first, with their deliveries, in two queries."""
+    rows = db.session.execute(
+        sa.select(
+            Scorecard.id,
+            Scorecard.version,
+            Scorecard.issued_at,
+            User.display_name,
+            Scorecard.sha256,
+            Scorecard.pdf,
+        )
+        .outerjoin(User, User.id == Scorecard.issued_by_id)
+        .where(Scorecard.review_id == review.id)
+        .order_by(Scorecard.version.desc())
+    ).all()
+    deliveries: dict[int, list[DeliveryView]] = {}
+    if rows:
+        found = db.session.scalars(
+            sa.select(ScorecardDelivery)
+            .where(ScorecardDelivery.scorecard_id.in_([row[0] for row in rows]))
+            .options(so.selectinload(ScorecardDelivery.sponsor).selectinload(Sponsor.region))
+            .order_by(ScorecardDelivery.id)
+        )
+        user_id = getattr(current_user, "id", None)
+        for delivery in found:
+            sponsor = delivery.sponsor
+            deliveries.setdefault(delivery.scorecard_id, []).append(
+                DeliveryView(
+                    id=delivery.id,
+                    scorecard_id=delivery.scorecard_id,
+                    name=sponsor.name if sponsor else delivery.email,
+                    email=delivery.email,
+                    region=sponsor.region.name if sponsor else None,
+                    side=str(sponsor.side) if sponsor else None,
+                    sent_at=delivery.sent_at,
+                    result=str(delivery.result),
+                    error=delivery.error,
+                    acknowledged_at=delivery.acknowledged_at,
+                    comment=delivery.comment,
+                    mine=sponsor is not None and sponsor.user_id == user_id,
+                )
+            )
+    return [
+        ScorecardView(
+            id=row[0],
+            version=row[1],
+            issued_at=row[2],
+            issued_by=row[3],
+            sha256=row[4],
+            size=len(row[5]),
+            pages=_pages(row[5]),
+            deliveries=tuple(deliveries.get(row[0], ())),
+        )
+        for row in rows
+    ]
+
+
+def _issued(review_id: int) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Scorecard)
+            .where(Scorecard.review_id == review_id)
+        )
+        > 0
+    )
+
+
+def _get_review(partnership_id: int, review_id: int, action: Action = Action.VIEW) -> Review:
+    """A review of the partnership. Drafts (never issued) are the leads': anyone else gets
+    a 403, as for any page they may not use; another partnership's review is a 404."""
+    review = get_object(Review, review_id, partnership_id, action)
+    if action is Action.VIEW and not _issued(review.id):
+        check(Action.MANAGE, partnership_id)
+    return review
+
+
+def _issued_data(review: Review) -> tuple[ScorecardData, int] | None:
+    """The figures of the latest issued version and its number, or None for a draft."""
+    row = db.session.execute(
+        sa.select(Scorecard.snapshot, Scorecard.version)
+        .where(Scorecard.review_id == review.id)
+        .order_by(Scorecard.version.desc())
+        .limit(1)
+    ).first()
+    return (load(row[0]), row[1]) if row else None
+
+
+def _win_choices(review: Review) -> list[tuple[int, str]]:
+    """Wins to feature: those of the period and the months just before, and any already
+    featured."""
+    first_day = review.first_month.shift(-WIN_MONTHS_BEFORE).first_day
+    featured = {win.id for win in review.featured_wins}
+    wins = db.session.scalars(
+        sa.select(Win)
+        .where(
+            Win.partnership_id == review.partnership_id,
+            sa.or_(
+                Win.won_on.between(first_day, review.last_month.last_day),
+                Win.id.in_(featured or {0}),
+            ),
+        )
+        .order_by(Win.won_on.desc(), Win.id.desc())
+    )
+    return [(win.id, f"{win.title} · {win.won_on.day} {win.won_on:%b %Y}") for win in wins]
+
+
+def _review_form(review: Review, formdata: bool) -> ReviewForm:
+    form = ReviewForm() if formdata else ReviewForm(formdata=None)
+    form.featured_win_ids.choices = _win_choices(review)
+    if not formdata:
+        form.executive_summary.data = review.executive_summary or ""
+        form.featured_win_ids.data = [win.id for win in review.featured_wins]
+        form.version.data = str(review.version)
+    return form
+
+
+def _render_show(
+    partnership: Partnership,
+    review: Review,
+    *,
+    form: ReviewForm | None = None,
+    conflict: dict | None = None,
+) -> str:
+    """The review page. Leads see the working figures; everyone else the issued ones."""
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    scorecards = _scorecards(review)
+    shown_version = None
+    if may_manage:
+        data = service.review_data(review)
+    else:
+        issued = _issued_data(review)
+        if issued is None:  # _get_review already refuses drafts to non-leads
+            abort(403)
+        data, shown_version = issued
+    if may_manage and form is None:
+        form = _review_form(review, formdata=False)
+    issue_form = IssueForm(formdata=None) if may_manage else None
+    if issue_form is not None:
+        issue_form.version.data = str(review.version)
+    mine = [d for s in scorecards for d in s.deliveries if d.mine]
+    # A signed-in sponsor acknowledges through the same signed link the e-mail carries.
+    acknowledge_urls = {
+        d.id: url_for("acknowledgements.show", token=delivery_service.acknowledgement_token(d.id))
+        for d in mine
+        if d.result == DeliveryResult.SENT and d.acknowledged_at is None
+    }
+    return render_template(
+        "reviews/show.html",
+        partnership=partnership,
+        review=review,
+        label=service.period_label(review.kind, review.first_month, review.last_month),
+        data=data,
+        shown_version=shown_version,
+        scorecards=scorecards,
+        may_manage=may_manage,
+        form=form,
+        conflict=conflict,
+        issue_form=issue_form,
+        button_form=ButtonForm(formdata=None),
+        next_version=(scorecards[0].version + 1) if scorecards else 1,
+        my_deliveries=mine,
+        acknowledge_urls=acknowledge_urls,
+        has_previous=service.previous_review(review) is not None,
+    )
+
+
+@bp.get("/<int:review_id>")
+@auth_required()
+def show(partnership_id: int, review_id: int):
+    review = _get_review(partnership_id, review_id)
+    partnership = get_partnership(partnership_id)
+    return _render_show(partnership, review)
+
+
+@bp.post("/<int:review_id>/edit")
+@auth_required()
+def edit(partnership_id: int, review_id: int):
+    review = _get_review(partnership_id, review_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = _review_form(review, formdata=True)
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            service.update_review(
+                current_user,
+                review.id,
+                executive_summary=form.executive_summary.data or "",
+                featured_win_ids=form.featured_win_ids.data or [],
+                expected_version=to_int(form.version.data),
+            )
+        except PermissionDenied:
+            abort(403)
+        except ValidationFailed as error:
+            attach_error(form, error)
+        except Conflict as error:
+            db.session.rollback()
+            db.session.refresh(review)
+            chosen = dict(form.featured_win_ids.choices)
+            conflict = {
+                "message": str(error),
+                "executive_summary": review.executive_summary or "",
+                "wins": [chosen.get(win.id, win.title) for win in review.featured_wins],
+            }
+            # Saving again now is a deliberate choice to replace the version shown.
+            form.version.data = str(review.version)
+        else:
+            flash("Summary and featured wins saved.", "success")
+            return redirect(
+                url_for(".show", partnership_id=partnership.id, review_id=review.id) + "#summary"
+            )
+    return _render_show(partnership, review, form=form, conflict=conflict)
+
+
+@bp.post("/<int:review_id>/refresh")
+@auth_required()
+def refresh(partnership_id: int, review_id: int):
+    review = _get_review(partnership_id, review_id, Action.MANAGE)
+    form = ButtonForm()
+    if form.validate_on_submit():
+        try:
+            service.refresh_review(current_user, review.id, utc_today())
+        except PermissionDenied:
+            abort(403)
+        except (ValidationFailed, Conflict) as error:
+            flash(str(error), "warning")
+        else:
+            flash("Figures computed again from today's data.", "success")
+    else:
+        flash("This page is out of date: reload it and try again.", "warning")
+    return redirect(url_for(".show", partnership_id=partnership_id, review_id=review.id))
+
+
+@bp.get("/<int:review_id>/preview")
+@auth_required()
+def preview(partnership_id: int, review_id: int):
+    review = _get_review(partnership_id, review_id, Action.MANAGE)
+    html = reports.render_scorecard_html(
+        service.review_data(review),
+        ScorecardMeta(None, None, None),
+        {},
+        preview=True,
+        asset_url=assets.report_asset_url,
+    )
+    return Response(html, mimetype="text/html")
+
+
+@bp.post("/<int:review_id>/issue")
+@auth_required()
+def issue(partnership_id: int, review_id: int):
+    review = _get_review(partnership_id, review_id, Action.MANAGE)
+    back = url_for(".show", partnership_id=partnership_id, review_id=review.id)
+    form = IssueForm()
+    if not form.validate_on_submit():
+        flash("This page is out of date: look at the review again, then issue.", "warning")
+        return redirect(back)
+    if to_int(form.version.data) != review.version:
+        # Issue what the lead saw, not what someone saved since.
+        flash(
+            "Someone changed this review since you opened the page: look at it again, then issue.",
+            "warning",
+        )
+        return redirect(back)
+    try:
+        job_id = scorecard_service.submit_issue(current_user, review.id)
+    except PermissionDenied:
+        abort(403)
+    except ValidationFailed as error:
+        flash(str(error), "danger")
+        return redirect(back)
+    return redirect(url_for(".job", partnership_id=partnership_id, job_id=job_id))
+
+
+# ----------------------------------------------------------------------------- sending
+
+
+def _region_choices(partnership: Partnership) -> list[tuple[int, str]]:
+    return [(region.id, region.name) for region in partnership.regions]
+
+
+@bp.route("/scorecards/<int:scorecard_id>/send", methods=["GET", "POST"])
+@auth_required()
+def send(partnership_id: int, scorecard_id: int):
+    scorecard = get_object(Scorecard, scorecard_id, partnership_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    review = scorecard.review
+    form = SendForm()
+    form.region_ids.choices = _region_choices(partnership)
+    if not form.is_submitted():
+        form.audience.data = "all"
+    in_scope = {region_id for region_id, _ in form.region_ids.choices}
+    chosen = [region_id for region_id in form.region_ids.data or [] if region_id in in_scope]
+    region_ids = chosen if form.audience.data == "regions" else None
+    if form.validate_on_submit() and "show" not in request.form:
+        if form.audience.data == "regions" and not chosen:
+            form.region_ids.errors = [*form.region_ids.errors, "Choose at least one region."]
+        else:
+            try:
+                job_id = delivery_service.submit_send(
+                    current_user, scorecard.id, region_ids=region_ids
+                )
+            except PermissionDenied:
+                abort(403)
+            except ValidationFailed as error:
+                if error.field not in ("audience", "region_ids"):
+                    error.field = "audience"
+                attach_error(form, error)
+            else:
+                return redirect(url_for(".job", partnership_id=partnership.id, job_id=job_id))
+    recipients = (
+        delivery_service.recipients(scorecard.id, region_ids)
+        if form.audience.data != "regions" or chosen
+        else []
+    )
+    return render_template(
+        "reviews/send.html",
+        partnership=partnership,
+        review=review,
+        label=service.period_label(review.kind, review.first_month, review.last_month),
+        scorecard=scorecard,
+        form=form,
+        recipients=recipients,
+    )
+
+
+@bp.post("/deliveries/<int:delivery_id>/resend")
+@auth_required()
+def resend(partnership_id: int, delivery_id: int):
+    delivery = get_object(ScorecardDelivery, delivery_id, partnership_id, Action.MANAGE)
+    back = url_for(".show", partnership_id=partnership_id, review_id=delivery.scorecard.review_id)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        flash("This page is out of date: reload it and try again.", "warning")
+        return redirect(back)
+    try:
+        job_id = delivery_service.submit_resend(current_user, delivery.id)
+    except PermissionDenied:
+        abort(403)
+    except ValidationFailed as error:
+        flash(str(error), "warning")
+        return redirect(back + "#archive")
+    return redirect(url_for(".job", partnership_id=partnership_id, job_id=job_id))
+
+
+# ----------------------------------------------------------------------------- jobs
+
+
+def _job(partnership_id: int, job_id: int) -> jobs.JobView:
+    view = jobs.get(job_id)
+    if view is None or view.partnership_id != partnership_id or view.kind not in JOB_KINDS:
+        abort(404)
+    return view
+
+
+def _job_review(view: jobs.JobView) -> Review | None:
+    """The review a job issued or sent a scorecard of, from its parameters or result."""
+    record = db.session.get(Job, view.id)
+    params, result = (record.params if record else None) or {}, view.result or {}
+    review_id = params.get("review_id") or result.get("review_id")
+    if review_id is None:
+        scorecard_id = result.get("scorecard_id") or params.get("scorecard_id")
+        if scorecard_id is None and (delivery_ids := params.get("delivery_ids")):
+            delivery = db.session.get(ScorecardDelivery, delivery_ids[0])
+            scorecard_id = delivery.scorecard_id if delivery else None
+        if scorecard_id is None and (delivery_id := params.get("delivery_id")):
+            delivery = db.session.get(ScorecardDelivery, delivery_id)
+            scorecard_id = delivery.scorecard_id if delivery else None
+        scorecard = db.session.get(Scorecard, scorecard_id) if scorecard_id else None
+        review_id = scorecard.review_id if scorecard else None
+    review = db.session.get(Review, review_id) if review_id else None
+    return review if review is not None and review.partnership_id == view.partnership_id else None
+
+
+@bp.get("/jobs/<int:job_id>")
+@auth_required()
+def job(partnership_id: int, job_id: int):
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    view = _job(partnership.id, job_id)
+    review = _job_review(view)
+    result = view.result or {}
+    scorecard = None
+    if view.state == "succeeded" and result.get("scorecard_id"):
+        scorecard = db.session.get(Scorecard, result["scorecard_id"])
+    return render_template(
+        "reviews/job.html",
+        partnership=partnership,
+        job=view,
+        review=review,
+        label=service.period_label(review.kind, review.first_month, review.last_month)
+        if review
+        else None,
+        scorecard=scorecard,
+        result=result,
+        button_form=ButtonForm(formdata=None),
+    )
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@auth_required()
+def retry_job(partnership_id: int, job_id: int):
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    view = _job(partnership.id, job_id)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        flash("This page is out of date: reload it and try again.", "warning")
+    else:
+        try:
+            jobs.retry(view.id)
+        except jobs.JobFailed as error:
+            flash(str(error), "warning")
+    return redirect(url_for(".job", partnership_id=partnership.id, job_id=view.id))
+
+
+# ----------------------------------------------------------------------------- download
+
+
+@bp.get("/scorecards/<int:scorecard_id>.pdf")
+@auth_required()
+def download_scorecard(partnership_id: int, scorecard_id: int):
+    partnership = get_partnership(partnership_id)
+    # 404 for another partnership's scorecard or a missing one.
+    scorecard = scorecard_service.scorecard_for_download(current_user, partnership.id, scorecard_id)
+    review = scorecard.review
+    name = delivery_service.scorecard_filename(
+        partnership.name, review.first_month, review.last_month, scorecard.version
+    )
+    response = Response(scorecard.pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.set_etag(scorecard.sha256)
+    return response
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+@bp.get("/<int:review_id>/compare")
+@auth_required()
+def compare(partnership_id: int, review_id: int):
+    review = _get_review(partnership_id, review_id)
+    partnership = get_partnership(partnership_id)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+
+    def figures(of: Review) -> ScorecardData | None:
+        issued = _issued_data(of)
+        if issued is not None and not (may_manage and of.id == review.id):
+            return issued[0]
+        # Leads compare their working draft; nobody else sees a draft's figures.
+        return service.review_data(of) if may_manage else None
+
+    previous = service.previous_review(review)
+    current_data = figures(review)
+    previous_data = figures(previous) if previous is not None else None
+    comparison = (
+        service.compare(current_data, previous_data)
+        if current_data is not None and previous_data is not None
+        else None
+    )
+    return render_template(
+        "reviews/compare.html",
+        partnership=partnership,
+        review=review,
+        label=service.period_label(review.kind, review.first_month, review.last_month),
+        previous=previous if previous_data is not None else None,
+        previous_label=service.period_label(
+            previous.kind, previous.first_month, previous.last_month
+        )
+        if previous is not None
+        else None,
+        comparison=comparison,
+        current=current_data,
+    )

@@ -1,0 +1,93 @@
+"""Forms of the review pages: opening a review, its summary and featured wins, issuing,
+sending to sponsors, and the one-button forms (refresh, resend, retry)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from mls_tracker.changes.forms import version_field
+from mls_tracker.services.reviews import FEATURED_WINS_MAX, SUMMARY_MAX
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes; choices are set by the view."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class OpenReviewForm(FlaskForm):
+    """``period`` choices ("monthly:2026-10", "quarterly:2026-07") are set by the view."""
+
+    period = SelectField(
+        "Period",
+        validators=[InputRequired("Choose the month or quarter to review.")],
+        validate_choice=False,
+    )
+    submit = SubmitField("Open review")
+
+
+class ReviewForm(FlaskForm):
+    """The lead's part of a review. Win choices are set by the view."""
+
+    executive_summary = TextAreaField(
+        "Executive summary",
+        validators=[
+            Length(max=SUMMARY_MAX, message=f"Keep the summary under {SUMMARY_MAX:,} characters.")
+        ],
+        render_kw={"rows": 8},
+        description="What a sponsor should take away in a minute: plain text, blank lines "
+        f"between paragraphs, up to {SUMMARY_MAX:,} characters.",
+    )
+    featured_win_ids = CheckboxesField(
+        f"Wins to feature (at most {FEATURED_WINS_MAX})", coerce=int, validate_choice=False
+    )
+    version = version_field()
+    submit = SubmitField("Save summary")
+
+
+class IssueForm(FlaskForm):
+    """Issuing freezes what the lead last saw: the review's version travels with the button."""
+
+    version = HiddenField(
+        validators=[DataRequired("This page is out of date: look at the review again, then issue.")]
+    )
+    submit = SubmitField("Issue")
+
+
+class SendForm(FlaskForm):
+    """Region choices are set by the view."""
+
+    audience = RadioField(
+        "Send to",
+        choices=[("all", "Every active sponsor"), ("regions", "The sponsors of chosen regions")],
+        validators=[InputRequired("Choose who receives the scorecard.")],
+    )
+    region_ids = CheckboxesField("Regions", coerce=int, validate_choice=False)
+    submit = SubmitField("Send scorecard")
+
+
+class ButtonForm(FlaskForm):
+    """A form that is only a button (refresh, resend, retry): the CSRF token is its content."""
+
+    submit = SubmitField("Go")
+
+
+__all__ = [
+    "ButtonForm",
+    "CheckboxesField",
+    "IssueForm",
+    "OpenReviewForm",
+    "ReviewForm",
+    "SendForm",
+]

@@ -1,0 +1,122 @@
+"""Permission-matrix rows of the review pages (merged into tests/test_permissions.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from functools import cache
+
+from mls_tracker.extensions import db
+from mls_tracker.models import (
+    DeliveryResult,
+    Job,
+    JobState,
+    Review,
+    ReviewKind,
+    Scorecard,
+    ScorecardDelivery,
+)
+from mls_tracker.periods import Month
+from mls_tracker.scorecard_data import dump
+
+READ = {
+    "anonymous": 302,
+    "admin": 200,
+    "lead": 200,
+    "provider": 200,
+    "sponsor": 200,
+    "viewer": 200,
+    "outsider": 404,
+}
+# Leads only: a page, or a POST that shows the form again with its messages (200).
+MANAGE = {**READ, "provider": 403, "sponsor": 403, "viewer": 403}
+# Leads only, a POST answered by a redirect: the walk posts no data, so issue (no version),
+# resend (the delivery did not fail) and retry (the job did not fail) change nothing.
+MANAGE_REDIRECT = {**MANAGE, "admin": 302, "lead": 302}
+
+SCOPED = {
+    ("GET", "reviews.index"): READ,
+    ("GET", "reviews.export"): READ,
+    ("GET", "reviews.new"): MANAGE,
+    ("POST", "reviews.new"): MANAGE,
+    ("GET", "reviews.show"): READ,  # an issued review (drafts are the leads')
+    ("POST", "reviews.edit"): MANAGE,
+    ("POST", "reviews.refresh"): MANAGE_REDIRECT,
+    ("GET", "reviews.preview"): MANAGE,
+    ("POST", "reviews.issue"): MANAGE_REDIRECT,
+    ("GET", "reviews.send"): MANAGE,
+    ("POST", "reviews.send"): MANAGE,
+    ("POST", "reviews.resend"): MANAGE_REDIRECT,
+    ("GET", "reviews.job"): MANAGE,
+    ("POST", "reviews.retry_job"): MANAGE_REDIRECT,
+    ("GET", "reviews.download_scorecard"): READ,
+    ("GET", "reviews.compare"): READ,
+}
+
+
+@cache
+def small_pdf() -> bytes:
+    from mls_tracker import pdf
+
+    return pdf.html_to_pdf("<p>x</p>", created_at=dt.datetime(2026, 11, 3, tzinfo=dt.UTC))
+
+
+OCTOBER = Month(2026, 10)
+
+
+def issued_review(partnership, issuer, *, month: Month = OCTOBER, data=None):
+    """A review of ``month`` with version 1 issued, from ``data`` (by default the sample
+    snapshot) without rendering it: the PDF is a small real one."""
+    from tests.scorecard_samples import sample_data
+
+    snapshot = dump(data if data is not None else sample_data())
+    review = Review(
+        partnership_id=partnership.id,
+        kind=ReviewKind.MONTHLY,
+        first_month=month,
+        last_month=month,
+        executive_summary=snapshot["executive_summary"],
+        snapshot=snapshot,
+        created_by_id=issuer.id,
+    )
+    db.session.add(review)
+    db.session.flush()
+    body = small_pdf()
+    scorecard = Scorecard(
+        review_id=review.id,
+        version=1,
+        issued_by_id=issuer.id,
+        sha256=hashlib.sha256(body).hexdigest(),
+        pdf=body,
+        snapshot=snapshot,
+    )
+    db.session.add(scorecard)
+    db.session.flush()
+    return review, scorecard
+
+
+def prepare(world) -> dict[str, int]:
+    review, scorecard = issued_review(world.partnership, world.lead)
+    delivery = ScorecardDelivery(
+        scorecard_id=scorecard.id,
+        sponsor_id=world.ids["sponsor_id"],
+        email="erika@test.example",
+        result=DeliveryResult.SENT,
+        sent_at=dt.datetime(2026, 11, 4, 9, 0, tzinfo=dt.UTC),
+    )
+    job = Job(
+        kind="scorecard_issue",
+        partnership_id=world.partnership.id,
+        user_id=world.lead.id,
+        params={"review_id": review.id},
+        state=JobState.SUCCEEDED,
+        result={"scorecard_id": scorecard.id, "version": 1},
+    )
+    db.session.add_all([delivery, job])
+    db.session.flush()
+    return {
+        "review_id": review.id,
+        "scorecard_id": scorecard.id,
+        "delivery_id": delivery.id,
+        "job_id": job.id,
+    }
