@@ -27,6 +27,7 @@ TABS = (
     "actions.index",
     "changes.index",
     "wins.index",
+    "reviews.index",
 )
 
 
