@@ -1,5 +1,6 @@
 """`make bench`: the page benchmark on the demo and the large portfolio, then the import
-benchmark when it exists. Databases are built once into .bench/ and reused."""
+benchmark when it exists, then the scorecard benchmark. Databases are built once into .bench/
+and reused."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def main() -> int:
         status |= subprocess.call(command, cwd=ROOT, env=env)  # noqa: S603
     else:
         log("benchmarks/import_bench.py does not exist yet — import benchmark skipped")
+    sys.stdout.flush()
+    print()
+    log("== scorecard benchmark (benchmarks/scorecard_bench.py) ==")
+    # Its own process: it starts Chromium and forks workers, which the page benchmark's
+    # process should not carry. Same databases as the page benchmark (demo, large).
+    command = [sys.executable, str(ROOT / "benchmarks" / "scorecard_bench.py")]
+    status |= subprocess.call(command, cwd=ROOT)  # noqa: S603
     log(f"make bench finished in {time.perf_counter() - started:.0f} s (exit {status})")
     return status
 

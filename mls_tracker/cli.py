@@ -87,8 +87,10 @@ def figures_warm(months: int) -> None:
 
 def register_commands(app: Flask) -> None:
     from mls_tracker.actions.cli import register_cli as register_actions_cli
+    from mls_tracker.reviews.cli import register_cli as register_scorecards_cli
 
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(figures_cli)
     register_actions_cli(app)
+    register_scorecards_cli(app)

@@ -88,3 +88,58 @@ def test_a_forked_process_starts_its_own_server(monkeypatch):
     monkeypatch.setattr(chart_images.os, "getpid", lambda: 999_999)
     chart_images.figure_svg(_titled("In the child"))
     assert started[1] == 999_999 and len(started) == 2
+
+
+def test_a_batch_is_drawn_in_one_call_and_each_svg_is_its_own_figure(monkeypatch):
+    chart_images.figure_svg(_titled("Batch warm-up"))  # the server is running
+    calls: list[int] = []
+    render_many = chart_images._server.render_many
+
+    def counted(batch):
+        calls.append(len(batch))
+        return render_many(batch)
+
+    monkeypatch.setattr(chart_images._server, "render_many", counted)
+    titles = [f"Batch chart {n}" for n in range(5)]
+    items = [(_titled(title), 600, 280) for title in titles]
+    items.append((_titled("Batch warm-up"), 720, 320))  # in the cache: not drawn again
+    svgs = chart_images.figures_svg(items)
+    assert calls == [5]
+    assert len(svgs) == 6 and svgs[5] == chart_images.figure_svg(_titled("Batch warm-up"))
+    for title, svg in zip(titles, svgs, strict=False):
+        assert svg.startswith("<svg") and 'width="600"' in svg
+        assert title in svg
+        assert all(other not in svg for other in titles if other != title)
+
+
+def test_the_same_figure_gives_the_same_svg_text_in_a_new_server():
+    """plotly's random clip-path ids are replaced: a scorecard drawn again years later from
+    its snapshot gets the same chart text, so the same PDF."""
+    first = chart_images.figure_svg(_titled("Stable ids"))
+    chart_images.shutdown()
+    again = chart_images.figure_svg(_titled("Stable ids"))
+    other = chart_images.figure_svg(_titled("Other ids"))
+    assert again == first
+    assert 'id="clipf' in first
+    clip_ids = {part.split('"')[0] for part in first.split('id="clip')[1:]}
+    assert all(f'id="clip{clip_id}"' not in other for clip_id in clip_ids)
+
+
+def test_tabs_are_reloaded_now_and_then(monkeypatch):
+    """kaleido's own hook after each figure: the tab goes back to the queue, reloaded only
+    every RELOAD_EVERY figures (a change in kaleido's hook breaks this test)."""
+    monkeypatch.setattr(chart_images, "RELOAD_EVERY", 2)
+    chart_images.shutdown()
+    reloads: list[object] = []
+    import kaleido._kaleido_tab._tab as tab_module
+
+    original = tab_module._KaleidoTab.reload
+
+    async def counted(self):
+        reloads.append(self)
+        await original(self)
+
+    monkeypatch.setattr(tab_module._KaleidoTab, "reload", counted)
+    for n in range(4):
+        assert f"Reload {n}" in chart_images.figure_svg(_titled(f"Reload {n}"))
+    assert len(reloads) == 2  # 4 figures, one tab at a time, reloaded after every second

@@ -1,0 +1,278 @@
+"""Issuing scorecards: a review's frozen figures → charts → print HTML → PDF, stored for good.
+
+A scorecard is a pure function of its snapshot and its meta (version, issue time, issuer):
+``render_pdf(load(scorecard.snapshot), scorecard_meta(scorecard))`` gives the same PDF again
+(same text; with the reproducible PDF writer and the charts' stable SVG ids, the same bytes).
+So that the issuer's name in that meta cannot drift when the user is renamed or deleted, the
+stored snapshot carries the meta under the key ``"meta"`` (``scorecard_data.load`` ignores keys
+it does not know).
+
+Versions: a review's scorecards are numbered 1, 2, …; two people issuing at once both compute
+"previous + 1", the unique constraint (review, version) refuses the second insert and it is
+drawn again with the next number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort
+
+from mls_tracker import chart_images, jobs, pdf
+from mls_tracker.access import Action, can
+from mls_tracker.audit import acting_as
+from mls_tracker.extensions import db
+from mls_tracker.models import Partnership, Review, Scorecard, User, utcnow
+from mls_tracker.reports import render_scorecard_html
+from mls_tracker.scorecard_charts import scorecard_figures
+from mls_tracker.scorecard_data import ScorecardData, ScorecardMeta, dump, load
+from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.reviews import review_data
+
+log = logging.getLogger("mls_tracker.scorecards")
+
+ISSUE_JOB = "scorecard_issue"
+ISSUE_ATTEMPTS = 5  # versions tried when others issue the same review at the same moment
+STEPS = 4
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedScorecard:
+    pdf: bytes
+    pages: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    scorecard_id: int
+    partnership_id: int
+    partnership_name: str
+    review_id: int
+    version: int
+    stored_sha256: str
+    actual_sha256: str
+
+    @property
+    def ok(self) -> bool:
+        return self.stored_sha256 == self.actual_sha256
+
+
+def _no_progress(done: int, total: int, message: str) -> None:
+    pass
+
+
+# --- Rendering -------------------------------------------------------------------------------
+
+
+def _chart_svgs(data: ScorecardData) -> dict[str, str]:
+    charts = scorecard_figures(data)
+    svgs = chart_images.figures_svg([(c.figure, c.width, c.height) for c in charts])
+    return {chart.name: svg for chart, svg in zip(charts, svgs, strict=True)}
+
+
+def final_html(data: ScorecardData, meta: ScorecardMeta) -> str:
+    """The print HTML WeasyPrint lays out (charts drawn); the benchmark's baseline input."""
+    return render_scorecard_html(data, meta, _chart_svgs(data))
+
+
+def _render(data: ScorecardData, meta: ScorecardMeta, progress: Progress) -> RenderedScorecard:
+    progress(1, STEPS, "Drawing charts")
+    charts = _chart_svgs(data)
+    progress(2, STEPS, "Laying out pages")
+    html = render_scorecard_html(data, meta, charts)
+    document, pages = pdf.html_to_pdf_pages(html, created_at=meta.issued_at)
+    return RenderedScorecard(document, pages, hashlib.sha256(document).hexdigest())
+
+
+def render_pdf(data: ScorecardData, meta: ScorecardMeta) -> bytes:
+    """The scorecard's PDF: a pure function of the data and the meta."""
+    return _render(data, meta, _no_progress).pdf
+
+
+# --- Issuing ---------------------------------------------------------------------------------
+
+
+def _meta_json(meta: ScorecardMeta) -> dict[str, Any]:
+    return {
+        "version": meta.version,
+        "issued_at": meta.issued_at.isoformat() if meta.issued_at else None,
+        "issued_by": meta.issued_by,
+    }
+
+
+def scorecard_meta(scorecard: Scorecard) -> ScorecardMeta:
+    """What the archive printed on an issued scorecard, as it was on the day."""
+    stored = (scorecard.snapshot or {}).get("meta")
+    if stored:
+        return ScorecardMeta(
+            version=stored["version"],
+            issued_at=dt.datetime.fromisoformat(stored["issued_at"]),
+            issued_by=stored["issued_by"],
+        )
+    return ScorecardMeta(
+        version=scorecard.version,
+        issued_at=scorecard.issued_at,
+        issued_by=scorecard.issued_by.display_name if scorecard.issued_by else None,
+    )
+
+
+def scorecard_data(scorecard: Scorecard) -> ScorecardData:
+    """The figures an issued scorecard was drawn from."""
+    return load(scorecard.snapshot)
+
+
+def _review(review_id: int) -> Review:
+    review = db.session.get(Review, review_id)
+    if review is None:
+        raise ValidationFailed("This review does not exist (any more).")
+    return review
+
+
+def _next_version(review_id: int) -> int:
+    latest = db.session.scalar(
+        sa.select(sa.func.max(Scorecard.version)).where(Scorecard.review_id == review_id)
+    )
+    return (latest or 0) + 1
+
+
+def _issue_time() -> dt.datetime:
+    # Whole seconds: the PDF's dates have no fractions, and the stored time should be the same.
+    return utcnow().astimezone(dt.UTC).replace(microsecond=0)
+
+
+def issue_scorecard(
+    user: User | None, review_id: int, *, progress: Progress | None = None
+) -> Scorecard:
+    """Freezes the review's figures and summary into a new version of its scorecard (PDF,
+    SHA-256, snapshot), committed. ``user=None``: the command line."""
+    report = progress or _no_progress
+    review = _review(review_id)
+    partnership_id = review.partnership_id
+    if user is not None and not can(user, Action.MANAGE, partnership_id):
+        raise PermissionDenied("Only a lead of this partnership can issue its scorecard.")
+    chart_images.start()  # Chromium boots while the figures are gathered
+    report(0, STEPS, "Computing figures")
+    data = review_data(review)
+    snapshot = dump(data)
+    issuer_id = user.id if user is not None else None
+    issuer_name = user.display_name if user is not None else None
+    for attempt in range(ISSUE_ATTEMPTS):
+        version = _next_version(review_id)
+        meta = ScorecardMeta(version=version, issued_at=_issue_time(), issued_by=issuer_name)
+        rendered = _render(data, meta, report)
+        report(3, STEPS, f"Storing version {version}")
+        scorecard = Scorecard(
+            review_id=review_id,
+            version=version,
+            issued_at=meta.issued_at,
+            issued_by_id=issuer_id,
+            sha256=rendered.sha256,
+            pdf=rendered.pdf,
+            snapshot={**snapshot, "meta": _meta_json(meta)},
+        )
+        with acting_as(issuer_id):
+            db.session.add(scorecard)
+            try:
+                db.session.commit()
+            except sa.exc.IntegrityError:
+                db.session.rollback()
+                if attempt == ISSUE_ATTEMPTS - 1:
+                    raise
+                log.info(
+                    "version %s of review %s taken meanwhile; trying the next", version, review_id
+                )
+                continue
+        log.info(
+            "scorecard issued: review=%s partnership=%s version=%s pages=%s by=%s",
+            review_id,
+            partnership_id,
+            version,
+            rendered.pages,
+            issuer_id,
+        )
+        report(STEPS, STEPS, f"Issued version {version} ({rendered.pages} pages)")
+        return scorecard
+    raise AssertionError("unreachable")
+
+
+def submit_issue(user: User, review_id: int) -> int:
+    """Queues issuing a new version of the review's scorecard; the job's id."""
+    review = _review(review_id)
+    if not can(user, Action.MANAGE, review.partnership_id):
+        raise PermissionDenied("Only a lead of this partnership can issue its scorecard.")
+    return jobs.submit(
+        ISSUE_JOB,
+        partnership_id=review.partnership_id,
+        user_id=user.id,
+        params={"review_id": review_id},
+    )
+
+
+@jobs.handler(ISSUE_JOB)
+def run_issue(ctx: jobs.JobContext) -> dict[str, Any]:
+    user = None
+    if ctx.user_id is not None:
+        user = db.session.get(User, ctx.user_id)
+        if user is None:
+            raise jobs.JobFailed("The person who asked for this scorecard no longer exists.")
+    scorecard = issue_scorecard(user, int(ctx.params["review_id"]), progress=ctx.progress)
+    return {
+        "scorecard_id": scorecard.id,
+        "version": scorecard.version,
+        "pages": pdf.page_count(scorecard.pdf),
+        "sha256": scorecard.sha256,
+    }
+
+
+# --- The archive -----------------------------------------------------------------------------
+
+
+def scorecard_for_download(user: User, partnership_id: int, scorecard_id: int) -> Scorecard:
+    """An issued scorecard of a partnership the user may see; 404 for anything else (another
+    partnership's, a missing one, a non-member), so nobody learns what exists."""
+    if not can(user, Action.VIEW, partnership_id):
+        abort(404)
+    scorecard = db.session.get(Scorecard, scorecard_id)
+    if scorecard is None or scorecard.review.partnership_id != partnership_id:
+        abort(404)
+    return scorecard
+
+
+def verify_scorecards() -> list[VerifyResult]:
+    """Every stored scorecard's bytes hashed again and compared with its stored SHA-256."""
+    rows: Iterable[Any] = db.session.execute(
+        sa.select(
+            Scorecard.id,
+            Review.partnership_id,
+            Partnership.name,
+            Scorecard.review_id,
+            Scorecard.version,
+            Scorecard.sha256,
+            Scorecard.pdf,
+        )
+        .join(Review, Scorecard.review_id == Review.id)
+        .join(Partnership, Review.partnership_id == Partnership.id)
+        .order_by(Scorecard.id)
+        .execution_options(yield_per=20)
+    )
+    return [
+        VerifyResult(
+            scorecard_id=row.id,
+            partnership_id=row.partnership_id,
+            partnership_name=row.name,
+            review_id=row.review_id,
+            version=row.version,
+            stored_sha256=row.sha256,
+            actual_sha256=hashlib.sha256(row.pdf or b"").hexdigest(),
+        )
+        for row in rows
+    ]
