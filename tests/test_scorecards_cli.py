@@ -14,7 +14,8 @@ from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard, ScorecardDelivery
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.reviews.cli import register_cli, slug
+from mls_tracker.reviews.cli import register_cli
+from mls_tracker.services.scorecard_delivery import scorecard_filename
 
 LAST_MONTH = Month.of(utc_today()).previous()
 
@@ -57,7 +58,7 @@ def test_one_partnership_is_issued_into_a_folder_and_reissued_as_v2(demo, tmp_pa
     review = db.session.scalar(month_reviews)
     assert review is not None
     scorecard = db.session.scalar(sa.select(Scorecard).where(Scorecard.review_id == review.id))
-    written = tmp_path / f"{slug(partnership.name)}-{LAST_MONTH}-v1.pdf"
+    written = tmp_path / scorecard_filename(partnership.name, LAST_MONTH, LAST_MONTH, 1)
     assert written.read_bytes() == scorecard.pdf
     assert scorecard.issued_by_id is None  # the command line, not a person
 
@@ -80,7 +81,7 @@ def test_all_partnerships_in_two_worker_processes_then_verified(demo, tmp_path):
     assert f"Issued {len(active)}, failed 0" in result.output
     assert "2 workers" in result.output
     files = sorted(path.name for path in tmp_path.iterdir())
-    assert files == sorted(f"{slug(p.name)}-{LAST_MONTH}-v1.pdf" for p in active)
+    assert files == sorted(scorecard_filename(p.name, LAST_MONTH, LAST_MONTH, 1) for p in active)
     for path in tmp_path.iterdir():
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         assert db.session.scalar(sa.select(Scorecard.id).where(Scorecard.sha256 == digest))
@@ -102,15 +103,30 @@ def test_verify_names_a_changed_file_and_exits_1(demo):
     assert "0 ok, 1 bad" in result.output
 
 
-def test_send_mails_the_sponsors(demo, mailbox):
+def test_send_mails_the_sponsors_with_links_to_the_given_site(demo, mailbox):
     partnership = partnerships()[0]
     result = run(
-        demo, "issue", "--period", str(LAST_MONTH), "--partnership", str(partnership.id), "--send"
-    )
+        demo, "issue", "--period", str(LAST_MONTH), "--partnership", str(partnership.id),
+        "--send", "--base-url", "https://mls.example.com",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     deliveries = db.session.scalars(sa.select(ScorecardDelivery)).all()
     assert deliveries and len(mailbox) == len(deliveries)
     assert f"{len(deliveries)} sent, 0 failed" in result.output
+    body = next(part for part in mailbox[0].walk() if part.get_content_type() == "text/plain")
+    assert "https://mls.example.com/acknowledge/" in body.get_payload(decode=True).decode()
+
+
+def test_missing_only_issues_each_month_once(demo):
+    first = partnerships()[0]
+    run(demo, "issue", "--period", str(LAST_MONTH), "--partnership", str(first.id))
+    result = run(demo, "issue", "--period", str(LAST_MONTH), "--all", "--missing-only")
+    assert result.exit_code == 0, result.output
+    assert "Skipping 1 partnership(s) already issued" in result.output
+    again = run(demo, "issue", "--period", str(LAST_MONTH), "--all", "--missing-only")
+    assert "Nothing to issue." in again.output
+    versions = db.session.scalars(sa.select(Scorecard.version)).all()
+    assert versions and set(versions) == {1}  # nobody got a second version
 
 
 def test_bad_arguments_are_refused_before_anything_is_done(demo):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import multiprocessing.util
-import re
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -23,13 +22,19 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from mls_tracker import chart_images
-from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
-from mls_tracker.models import Partnership, PartnershipStatus, Review, ReviewKind, Scorecard
+from mls_tracker.models import (
+    DeliveryResult,
+    Partnership,
+    PartnershipStatus,
+    Review,
+    ReviewKind,
+    Scorecard,
+)
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.scorecard_data import dump, load
 from mls_tracker.services import scorecards
 from mls_tracker.services.errors import DomainError
+from mls_tracker.services.scorecard_delivery import scorecard_filename, send_scorecard
 
 scorecards_cli = AppGroup("scorecards", help="Issued PDF scorecards.")
 
@@ -45,14 +50,9 @@ class Outcome:
     error: str | None = None
 
 
-def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "partnership"
-
-
 def month_review(partnership_id: int, month: Month, today: dt.date) -> Review:
-    """The partnership's review of ``month``, opened now (by nobody: the command line) when
-    it has none. The snapshot helper's ``open_review`` wants a signed-in lead, so its builder
-    is called here directly, with the same previous scorecard to compare against."""
+    """The partnership's review of ``month``, opened now (by the command line) when it has
+    none."""
     from mls_tracker.services import reviews
 
     found = db.session.scalar(
@@ -64,41 +64,24 @@ def month_review(partnership_id: int, month: Month, today: dt.date) -> Review:
     )
     if found is not None:
         return found
-    review = Review(
-        partnership_id=partnership_id, kind=ReviewKind.MONTHLY, first_month=month, last_month=month
+    return reviews.open_review(
+        None, partnership_id, kind=ReviewKind.MONTHLY, first_month=month, today=today
     )
-    before = reviews.previous_review(review)
-    previous = None
-    if before is not None:
-        snapshot = db.session.scalar(
-            sa.select(Scorecard.snapshot)
-            .where(Scorecard.review_id == before.id)
-            .order_by(Scorecard.version.desc())
-            .limit(1)
-        )
-        previous = load(snapshot) if snapshot is not None else None
-    data = reviews.build_scorecard_data(
-        partnership_id, ReviewKind.MONTHLY, month, month, today, previous=previous
-    )
-    review.snapshot = dump(data)
-    with acting_as(None):
-        db.session.add(review)
-        db.session.commit()
-    return review
 
 
-def _send(scorecard_id: int) -> str:
-    try:
-        from mls_tracker.services.scorecard_delivery import send_scorecard
-    except ImportError:  # the delivery helper's module is not there
-        return "not sent: e-mail delivery is not available"
-    deliveries = send_scorecard(None, scorecard_id)
-    sent = sum(1 for d in deliveries if str(d.result) == "sent")
+def _send(scorecard_id: int, base_url: str | None) -> str:
+    deliveries = send_scorecard(None, scorecard_id, base_url=base_url)
+    sent = sum(1 for d in deliveries if d.result is DeliveryResult.SENT)
     return f"{sent} sent, {len(deliveries) - sent} failed"
 
 
 def issue_one(
-    partnership_id: int, month: Month, today: dt.date, out: str | None, send: bool
+    partnership_id: int,
+    month: Month,
+    today: dt.date,
+    out: str | None,
+    send: bool,
+    base_url: str | None = None,
 ) -> Outcome:
     """Opens (if needed) and issues one partnership's scorecard of the month. Never raises:
     a failure is the outcome's ``error``."""
@@ -111,10 +94,10 @@ def issue_one(
         scorecard = scorecards.issue_scorecard(None, review.id)
         path = None
         if out is not None:
-            target = Path(out) / f"{slug(name)}-{month}-v{scorecard.version}.pdf"
+            target = Path(out) / scorecard_filename(name, month, month, scorecard.version)
             target.write_bytes(scorecard.pdf)
             path = str(target)
-        sent = _send(scorecard.id) if send else None
+        sent = _send(scorecard.id, base_url) if send else None
         return Outcome(partnership_id, name, scorecard.id, scorecard.version, path, sent)
     except (DomainError, OSError) as error:
         db.session.rollback()
@@ -141,20 +124,32 @@ def _worker_start() -> None:
 
 
 def _worker_issue(
-    partnership_id: int, month: str, today: str, out: str | None, send: bool
+    partnership_id: int, month: str, today: str, out: str | None, send: bool, base_url: str | None
 ) -> Outcome:
     assert _worker_app is not None
     with _worker_app.app_context():
         try:
             return issue_one(
-                partnership_id, Month.parse(month), dt.date.fromisoformat(today), out, send
+                partnership_id,
+                Month.parse(month),
+                dt.date.fromisoformat(today),
+                out,
+                send,
+                base_url,
             )
         finally:
             db.session.remove()
 
 
 def _run_in_workers(
-    app: Flask, ids: list[int], month: Month, today: dt.date, out: str | None, send: bool, n: int
+    app: Flask,
+    ids: list[int],
+    month: Month,
+    today: dt.date,
+    out: str | None,
+    send: bool,
+    base_url: str | None,
+    n: int,
 ):
     global _worker_app
     _worker_app = app
@@ -167,7 +162,8 @@ def _run_in_workers(
     )
     try:
         futures = [
-            pool.submit(_worker_issue, pid, str(month), today.isoformat(), out, send) for pid in ids
+            pool.submit(_worker_issue, pid, str(month), today.isoformat(), out, send, base_url)
+            for pid in ids
         ]
         for future in as_completed(futures):
             yield future.result()
@@ -188,6 +184,21 @@ def _partnership_ids(partnership_ids: tuple[int, ...], everyone: bool) -> list[i
     return list(dict.fromkeys(partnership_ids))
 
 
+def _issued_for(ids: list[int], month: Month) -> set[int]:
+    """Of these partnerships, those whose review of ``month`` has an issued scorecard."""
+    return set(
+        db.session.scalars(
+            sa.select(Review.partnership_id)
+            .join(Scorecard, Scorecard.review_id == Review.id)
+            .where(
+                Review.partnership_id.in_(ids),
+                Review.first_month == month,
+                Review.last_month == month,
+            )
+        )
+    )
+
+
 @scorecards_cli.command("issue")
 @click.option("--period", required=True, help="The month, YYYY-MM (a complete month).")
 @click.option(
@@ -201,6 +212,17 @@ def _partnership_ids(partnership_ids: tuple[int, ...], everyone: bool) -> list[i
     help="Also write each PDF into this folder.",
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32))
+@click.option(
+    "--missing-only",
+    is_flag=True,
+    help="Skip partnerships whose month already has an issued scorecard (safe to run again).",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the app is served, for the acknowledgement links in the e-mails "
+    "(default: SERVER_NAME if set, else http://localhost:5000).",
+)
 def issue_command(
     period: str,
     partnership_ids: tuple[int, ...],
@@ -208,6 +230,8 @@ def issue_command(
     send: bool,
     out: Path | None,
     workers: int,
+    missing_only: bool,
+    base_url: str | None,
 ) -> None:
     """Issue a new version of the month's scorecard for each partnership, opening the
     month's review where there is none."""
@@ -224,6 +248,14 @@ def issue_command(
     if everyone == bool(partnership_ids):
         raise click.UsageError("Give --partnership ID (one or more) or --all.")
     ids = _partnership_ids(partnership_ids, everyone)
+    if missing_only:
+        issued = _issued_for(ids, month)
+        if issued:
+            click.echo(f"Skipping {len(issued)} partnership(s) already issued for {month.label}.")
+        ids = [pid for pid in ids if pid not in issued]
+        if not ids:
+            click.echo("Nothing to issue.")
+            return
     if not ids:
         raise click.ClickException("No partnership to issue a scorecard for.")
     if out is not None:
@@ -233,9 +265,9 @@ def issue_command(
     started = time.perf_counter()
     outcomes: list[Outcome] = []
     if workers == 1:
-        results = (issue_one(pid, month, today, folder, send) for pid in ids)
+        results = (issue_one(pid, month, today, folder, send, base_url) for pid in ids)
     else:
-        results = _run_in_workers(app, ids, month, today, folder, send, workers)
+        results = _run_in_workers(app, ids, month, today, folder, send, base_url, workers)
     with click.progressbar(
         length=len(ids), label=f"Issuing {month.label} scorecards", show_pos=True
     ) as bar:

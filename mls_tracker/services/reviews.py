@@ -771,8 +771,9 @@ def build_scorecard_data(
 # ----------------------------------------------------------------------------- reviews
 
 
-def _require_manage(user: User, partnership_id: int) -> None:
-    if not can(user, Action.MANAGE, partnership_id):
+def _require_manage(user: User | None, partnership_id: int) -> None:
+    """``user=None`` is the command line (``flask scorecards issue``), which may do anything."""
+    if user is not None and not can(user, Action.MANAGE, partnership_id):
         raise PermissionDenied("Only a lead of the partnership may prepare its reviews.")
 
 
@@ -848,7 +849,7 @@ def _duplicate_message(kind: ReviewKind, first_month: Month, last_month: Month) 
 
 
 def open_review(
-    user: User, partnership_id: int, *, kind: ReviewKind, first_month: Month, today: dt.date
+    user: User | None, partnership_id: int, *, kind: ReviewKind, first_month: Month, today: dt.date
 ) -> Review:
     """Open a review of a complete month or calendar quarter (leads), its figures computed
     and frozen now."""
@@ -871,14 +872,15 @@ def open_review(
     data = build_scorecard_data(
         partnership_id, kind, first_month, last_month, today, previous=previous
     )
-    with acting_as(user.id):
+    actor_id = user.id if user is not None else None
+    with acting_as(actor_id):
         review = Review(
             partnership_id=partnership_id,
             kind=kind,
             first_month=first_month,
             last_month=last_month,
             snapshot=dump(data),
-            created_by_id=user.id,
+            created_by_id=actor_id,
         )
         db.session.add(review)
         try:
