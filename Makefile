@@ -31,6 +31,8 @@ system-deps-test:
 run: system-deps $(VENV)/.installed-app
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
+	@# The demo's reviews of last month, issued once, so that sponsors have scorecards to read.
+	$(FLASK) scorecards issue --period last --all --missing-only
 	@echo
 	@echo "MLS Tracker is starting on http://$(HOST):$(PORT)"
 	@echo "Sign in as lead@example.com, provider@example.com, sponsor@example.com,"

@@ -120,7 +120,7 @@ def test_send_mails_the_sponsors_with_links_to_the_given_site(demo, mailbox):
 def test_missing_only_issues_each_month_once(demo):
     first = partnerships()[0]
     run(demo, "issue", "--period", str(LAST_MONTH), "--partnership", str(first.id))
-    result = run(demo, "issue", "--period", str(LAST_MONTH), "--all", "--missing-only")
+    result = run(demo, "issue", "--period", "last", "--all", "--missing-only")
     assert result.exit_code == 0, result.output
     assert "Skipping 1 partnership(s) already issued" in result.output
     again = run(demo, "issue", "--period", str(LAST_MONTH), "--all", "--missing-only")

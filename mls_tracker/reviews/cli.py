@@ -200,7 +200,11 @@ def _issued_for(ids: list[int], month: Month) -> set[int]:
 
 
 @scorecards_cli.command("issue")
-@click.option("--period", required=True, help="The month, YYYY-MM (a complete month).")
+@click.option(
+    "--period",
+    required=True,
+    help="The month, YYYY-MM (a complete month), or 'last' for the last complete month.",
+)
 @click.option(
     "--partnership", "partnership_ids", type=int, multiple=True, help="A partnership id (repeat)."
 )
@@ -235,11 +239,14 @@ def issue_command(
 ) -> None:
     """Issue a new version of the month's scorecard for each partnership, opening the
     month's review where there is none."""
-    try:
-        month = Month.parse(period)
-    except ValueError as error:
-        raise click.BadParameter("write the month as YYYY-MM", param_hint="--period") from error
     today = utc_today()
+    try:
+        month = Month.of(today).previous() if period == "last" else Month.parse(period)
+    except ValueError as error:
+        raise click.BadParameter(
+            "write the month as YYYY-MM, or 'last' for the last complete month",
+            param_hint="--period",
+        ) from error
     if month >= Month.of(today):
         raise click.BadParameter(
             f"{month.label} is not over yet: choose {Month.of(today).previous()} or earlier.",
