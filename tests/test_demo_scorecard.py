@@ -1,0 +1,78 @@
+"""The demo's scorecard end to end: issued from real data, read back with the PDF tools, and
+every figure a sponsor checks is the one in its snapshot."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mls_tracker import chart_images
+from mls_tracker.demo import load_demo
+from mls_tracker.extensions import db
+from mls_tracker.models import Review, User
+from mls_tracker.periods import utc_today
+from mls_tracker.reports import percent
+from mls_tracker.scorecard_data import load
+from mls_tracker.services import scorecards
+
+SECTIONS = (
+    "Executive summary",
+    "Service levels",
+    "Learner satisfaction",
+    "Action plan",
+    "Sponsorship & governance",
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_chart_server():
+    yield
+    chart_images.shutdown()
+
+
+def run(*command: str) -> str:
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path: Path):
+    load_demo(today=utc_today())
+    lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
+    review = db.session.scalars(sa.select(Review).order_by(Review.id)).first()
+    scorecard = scorecards.issue_scorecard(lead, review.id)
+    data = load(scorecard.snapshot)
+    path = tmp_path / "demo.pdf"
+    path.write_bytes(scorecard.pdf)
+
+    pages = run("pdftotext", "-layout", str(path), "-").split("\f")[:-1]
+    text = re.sub(r"\s+", " ", " ".join(pages))
+    info = run("pdfinfo", str(path))
+    assert f"Pages: {len(pages)}" in re.sub(r"Pages:\s+", "Pages: ", info)
+    assert 4 <= len(pages) <= 12, len(pages)
+    for heading in SECTIONS:
+        assert heading in text, heading
+
+    cover = re.sub(r"\s+", " ", pages[0])
+    assert data.partnership.name in cover and data.period.label in cover
+    # The score and its "/ 100" are set apart on the page.
+    assert re.search(rf"(^| ){data.health.score} .*/ 100", cover), cover[:400]
+    assert f"Version {scorecard.version}" in cover
+    for tile in data.tiles:
+        shown = "Not measured" if tile.value is None else percent(tile.value)
+        assert shown in cover, (tile.label, shown)
+    for row in data.slas.rows:
+        assert row.code in text
+    assert data.slas.rows, "the demo measures SLAs"
+    for item in data.actions.open_items:
+        assert item.title[:40] in text, item.title
+    for coverage in data.governance.coverage:
+        assert coverage.region in text
+    for number, page in enumerate(pages[1:], start=2):
+        assert f"Page {number} of {len(pages)}" in page
+
+    fonts = run("pdffonts", str(path)).splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts
+    run("qpdf", "--check", str(path))
