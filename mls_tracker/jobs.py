@@ -133,6 +133,16 @@ class JobContext:
     user_id: int | None
     params: dict[str, Any]
 
+    def acting_user(self) -> Any:
+        """The user who started the job. JobFailed when there is none any more: deleting a
+        user empties ``user_id``, and a job must never run with nobody's rights checked."""
+        from mls_tracker.models import User
+
+        user = db.session.get(User, self.user_id) if self.user_id is not None else None
+        if user is None:
+            raise JobFailed("The person who started this job no longer exists.")
+        return user
+
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
         """Publishes progress at once, outside the job's database transaction (which on
         SQLite would hold the write lock a separate progress commit needs)."""

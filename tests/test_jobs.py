@@ -44,6 +44,22 @@ def _crash(ctx: jobs.JobContext) -> dict:
     raise ZeroDivisionError("boom")
 
 
+@jobs.handler("test_who")
+def _who(ctx: jobs.JobContext) -> dict:
+    return {"user": ctx.acting_user().email}
+
+
+def test_a_job_knows_who_started_it_and_fails_when_they_are_gone(app, world):
+    started = jobs.submit("test_who", partnership_id=None, user_id=world.lead.id)
+    assert jobs.get(started).result == {"user": world.lead.email}
+    # A deleted user's jobs lose their user_id (ON DELETE SET NULL): they must not run as
+    # nobody, whose rights nothing checks.
+    gone = jobs.submit("test_who", partnership_id=None, user_id=None)
+    view = jobs.get(gone)
+    assert view.state == "failed"
+    assert view.error == "The person who started this job no longer exists."
+
+
 def test_a_job_reports_progress_and_its_result(app, world):
     SEEN_PROGRESS.clear()
     job_id = jobs.submit(

@@ -616,11 +616,7 @@ def submit_resend(user: User, delivery_id: int) -> int:
 
 @jobs.handler(SEND_JOB)
 def run_send(ctx: jobs.JobContext) -> dict[str, Any]:
-    user = None
-    if ctx.user_id is not None:
-        user = db.session.get(User, ctx.user_id)
-        if user is None:
-            raise jobs.JobFailed("The person who started this sending no longer exists.")
+    user = ctx.acting_user()
     with acting_as(ctx.user_id):
         deliveries = send_scorecard(
             user,

@@ -219,11 +219,7 @@ def submit_issue(user: User, review_id: int) -> int:
 
 @jobs.handler(ISSUE_JOB)
 def run_issue(ctx: jobs.JobContext) -> dict[str, Any]:
-    user = None
-    if ctx.user_id is not None:
-        user = db.session.get(User, ctx.user_id)
-        if user is None:
-            raise jobs.JobFailed("The person who asked for this scorecard no longer exists.")
+    user = ctx.acting_user()
     scorecard = issue_scorecard(user, int(ctx.params["review_id"]), progress=ctx.progress)
     return {
         "scorecard_id": scorecard.id,

@@ -1220,9 +1220,9 @@ def history_rows(views: Iterable[ImportView]) -> Iterator[list[Any]]:
 
 
 def _job_staged(ctx: jobs.JobContext) -> tuple[User, StagedUpload, Mapping, str | None]:
-    actor = db.session.get(User, ctx.user_id)
+    actor = ctx.acting_user()
     if actor is None or ctx.partnership_id is None:
-        raise jobs.JobFailed("The person who started this import no longer exists.")
+        raise jobs.JobFailed("An import needs the person who started it and its partnership.")
     try:
         staged = get_staged(ctx.partnership_id, ctx.params["token"])
     except UploadNotFound as exc:
