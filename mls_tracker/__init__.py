@@ -46,6 +46,8 @@ def _configure_logging() -> None:
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+    # WeasyPrint narrates every layout step at INFO: a dozen lines per scorecard.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
