@@ -67,6 +67,7 @@ PAGE_ENDPOINTS = (
     "actions.index",
     "changes.index",
     "wins.index",
+    "reviews.index",
 )
 PAGE_PREFIXES = ("dashboard.", "portfolio.")
 
