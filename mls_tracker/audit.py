@@ -74,6 +74,20 @@ def _logged(obj: Audited, key: str, value: Any) -> Any:
     return _plain(value)
 
 
+def _ids(objects: Iterable[Any]) -> list[Any]:
+    return sorted(getattr(o, "id", None) for o in objects)
+
+
+def _collections(obj: Audited) -> list[so.RelationshipProperty[Any]]:
+    """Many-to-many collections (regions in scope, featured wins …): logged as lists of ids."""
+    mapper = sa.inspect(obj).mapper
+    return [
+        rel
+        for rel in mapper.relationships
+        if rel.secondary is not None and rel.key not in obj.__audit_exclude__
+    ]
+
+
 def _columns(obj: Audited) -> list[so.ColumnProperty[Any]]:
     mapper = sa.inspect(obj).mapper
     return [p for p in mapper.column_attrs if p.key not in obj.__audit_exclude__]
@@ -178,6 +192,11 @@ def _after_flush(session: so.Session, _flush_context: Any) -> None:
                 values = {
                     p.key: [None, _logged(obj, p.key, getattr(obj, p.key))] for p in _columns(obj)
                 }
+                state = sa.inspect(obj)
+                for rel in _collections(obj):
+                    added = state.attrs[rel.key].history.added
+                    if added:
+                        values[rel.key] = [None, _ids(added)]
                 rows.append(_entry(obj, AuditAction.INSERT, values, owners[id(obj)]))
         for obj in session.dirty:
             if not isinstance(obj, Audited) or not session.is_modified(obj):
@@ -197,6 +216,16 @@ def _after_flush(session: so.Session, _flush_context: Any) -> None:
                             _logged(obj, prop.key, old),
                             _logged(obj, prop.key, new),
                         ]
+            for rel in _collections(obj):
+                history = state.attrs[rel.key].history
+                if history.added or history.deleted:
+                    kept = list(history.unchanged)
+                    before, after = (
+                        _ids(kept + list(history.deleted)),
+                        _ids(kept + list(history.added)),
+                    )
+                    if before != after:
+                        changes[rel.key] = [before, after]
             if changes:
                 rows.append(_entry(obj, AuditAction.UPDATE, changes, owners[id(obj)]))
         for obj in session.deleted:

@@ -119,3 +119,43 @@ def test_a_large_json_column_is_logged_as_its_digest(world):
     old, new = refreshed.changes["snapshot"]
     assert old == digest and new.startswith("sha256:") and new != digest
     assert refreshed.partnership_id == world.partnership.id
+
+
+def test_many_to_many_changes_are_logged_as_lists_of_ids(world):
+    import datetime as dt
+
+    from mls_tracker.models import Region, Review, ReviewKind
+    from mls_tracker.periods import Month
+
+    partnership = db.session.get(Partnership, world.partnership.id)
+    extra = Region(name="Oceania", position=99)
+    with acting_as(world.lead.id):
+        db.session.add(extra)
+        db.session.commit()
+        before = sorted(region.id for region in partnership.regions)
+        partnership.regions = [*partnership.regions, extra]
+        db.session.commit()
+
+        wins = [
+            Win(partnership_id=partnership.id, title=f"Win {n}", won_on=dt.date(2026, 9, n))
+            for n in (1, 2)
+        ]
+        review = Review(
+            partnership_id=partnership.id,
+            kind=ReviewKind.MONTHLY,
+            first_month=Month(2026, 9),
+            last_month=Month(2026, 9),
+            featured_wins=[],
+        )
+        db.session.add_all([*wins, review])
+        db.session.commit()
+        review.featured_wins = [wins[1]]
+        db.session.commit()
+        review.featured_wins = [wins[0]]
+        db.session.commit()
+
+    regions_entry = _entries("Partnership")[-1]
+    assert regions_entry.changes["regions"] == [before, sorted([*before, extra.id])]
+    assert regions_entry.actor_id == world.lead.id
+    featured = [entry.changes["featured_wins"] for entry in _entries("Review")[1:]]
+    assert featured == [[[], [wins[1].id]], [[wins[1].id], [wins[0].id]]]
