@@ -1,5 +1,5 @@
-"""The agenda's "Sponsor comments on scorecards" section: comments left when acknowledging this
-partnership's scorecards since the previous held meeting, up to this meeting's day."""
+"""The agenda's "Sponsor comments on scorecards" section: comments on this partnership's
+scorecards written (or edited) since the previous held meeting, up to this meeting's day."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def _acknowledged(scorecard, sponsor, when: dt.datetime, comment: str | None):
         sent_at=when - dt.timedelta(days=1),
         acknowledged_at=when,
         comment=comment,
+        commented_at=when if comment else None,
     )
     db.session.add(delivery)
     db.session.flush()
@@ -132,3 +133,19 @@ def test_a_long_comment_is_shortened_in_the_title_and_whole_in_the_detail(app, w
     assert len(entry.title) <= agenda.TITLE_LENGTH
     assert entry.title.endswith("…”")
     assert comment.strip() in entry.detail
+
+
+def test_a_comment_edited_after_a_meeting_is_on_the_next_agenda_again(app, world):
+    p = world.partnership
+    emea = sorted(p.regions, key=lambda r: r.position)[0]
+    erika = create_sponsor(p, emea, Side.CLIENT, "Erika Lindqvist")
+    create_meeting(p, PREVIOUS)
+    scorecard = issue_scorecard_row(p)
+    delivery = _acknowledged(scorecard, erika, _at(PREVIOUS - dt.timedelta(days=3)), "Fine.")
+    assert _section(p, _planned(p)) == []  # discussed at the previous meeting
+    delivery.comment = "On reflection: the LATAM gap needs a name by December."
+    delivery.commented_at = _at(dt.date(2026, 11, 2))
+    db.session.flush()
+    (entry,) = _section(p, _planned(p, dt.date(2026, 11, 19)))
+    assert "the LATAM gap needs a name by December" in entry.title
+    assert "Reviewed on 11 Oct 2026; comment written on 2 Nov 2026." in entry.detail

@@ -242,12 +242,15 @@ def test_sponsors_receive_the_scorecard_and_acknowledge_it(app, client, world, s
     first_acknowledged = erika.acknowledged_at
     assert first_acknowledged is not None
     assert erika.comment == "Good month — <b>thanks</b>"
+    assert erika.commented_at == first_acknowledged
 
-    # The comment may be changed later; the first acknowledgement's time stays.
+    # The comment may be changed later; the first acknowledgement's time stays, the
+    # comment's own time moves (so that it goes on the next agenda again).
     client.post(path, data={"csrf_token": csrf_token(client, path), "comment": "Second view"})
     db.session.refresh(erika)
     assert erika.comment == "Second view"
     assert erika.acknowledged_at == first_acknowledged
+    assert erika.commented_at > first_acknowledged
 
     # …and it is on the next meeting's agenda.
     from mls_tracker.services import meetings

@@ -118,6 +118,8 @@ class ScorecardDelivery(Audited, Base):
     sent_at: so.Mapped[dt.datetime | None]
     acknowledged_at: so.Mapped[dt.datetime | None]
     comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # When the comment was last written: an edited comment goes on the next agenda again.
+    commented_at: so.Mapped[dt.datetime | None]
 
     scorecard: so.Mapped[Scorecard] = so.relationship(back_populates="deliveries")
     sponsor: so.Mapped[Sponsor | None] = so.relationship()

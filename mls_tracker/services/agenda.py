@@ -265,8 +265,8 @@ def _quoted(text: str, room: int) -> str:
 
 
 def scorecard_comments_section(ctx: AgendaContext) -> list[AgendaEntry]:
-    """Sponsors' comments from acknowledging this partnership's scorecards since the previous
-    held meeting, up to this meeting's day (``services/scorecard_delivery.py``)."""
+    """Sponsors' comments on this partnership's scorecards written (or last edited) since the
+    previous held meeting, up to this meeting's day (``services/scorecard_delivery.py``)."""
     period = Scorecard.snapshot["period"]["label"].as_string()
     query = (
         sa.select(ScorecardDelivery, Scorecard.version, period, Sponsor.name, Region.name)
@@ -277,13 +277,13 @@ def scorecard_comments_section(ctx: AgendaContext) -> list[AgendaEntry]:
         .where(
             Review.partnership_id == ctx.partnership_id,
             ScorecardDelivery.comment.is_not(None),
-            ScorecardDelivery.acknowledged_at < _day_start(ctx.meeting.held_on + dt.timedelta(1)),
+            ScorecardDelivery.commented_at < _day_start(ctx.meeting.held_on + dt.timedelta(1)),
         )
-        .order_by(ScorecardDelivery.acknowledged_at, ScorecardDelivery.id)
+        .order_by(ScorecardDelivery.commented_at, ScorecardDelivery.id)
     )
     if ctx.previous_held_on is not None:
         query = query.where(
-            ScorecardDelivery.acknowledged_at >= _day_start(ctx.previous_held_on + dt.timedelta(1))
+            ScorecardDelivery.commented_at >= _day_start(ctx.previous_held_on + dt.timedelta(1))
         )
     entries = []
     for delivery, version, label, sponsor, region in db.session.execute(query):
@@ -291,7 +291,10 @@ def scorecard_comments_section(ctx: AgendaContext) -> list[AgendaEntry]:
         head = f"{who} on the {label} scorecard v{version}: "
         comment = delivery.comment or ""
         title = head + _quoted(comment, TITLE_LENGTH - len(head))
-        detail = f"Reviewed on {day_text(delivery.acknowledged_at.date())}."
+        reviewed, written = delivery.acknowledged_at.date(), delivery.commented_at.date()
+        detail = f"Reviewed on {day_text(reviewed)}."
+        if written != reviewed:
+            detail = f"Reviewed on {day_text(reviewed)}; comment written on {day_text(written)}."
         if len(" ".join(comment.split())) + 2 > TITLE_LENGTH - len(head):
             detail += f" The whole comment: “{comment}”"
         entries.append(

@@ -337,9 +337,12 @@ def acknowledge(token: str, comment: str | None) -> ScorecardDelivery:
             f"Keep the comment to {COMMENT_MAX_LENGTH:,} characters (it has {len(text):,}).",
             field="comment",
         )
+    now = utcnow()
     if delivery.acknowledged_at is None:
-        delivery.acknowledged_at = utcnow()
-    delivery.comment = text or None
+        delivery.acknowledged_at = now
+    if (text or None) != delivery.comment:
+        delivery.comment = text or None
+        delivery.commented_at = now if text else None
     db.session.commit()
     return delivery
 
