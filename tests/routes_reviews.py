@@ -47,6 +47,7 @@ SCOPED = {
     ("GET", "reviews.send"): MANAGE,
     ("POST", "reviews.send"): MANAGE,
     ("POST", "reviews.resend"): MANAGE_REDIRECT,
+    ("POST", "reviews.resend_failed"): MANAGE_REDIRECT,  # nothing failed: a message
     ("GET", "reviews.job"): MANAGE,
     ("POST", "reviews.retry_job"): MANAGE_REDIRECT,
     ("GET", "reviews.download_scorecard"): READ,

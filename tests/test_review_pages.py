@@ -430,6 +430,28 @@ def test_a_failed_delivery_shows_its_reason_and_can_be_resent(client, world, mai
     assert [message["To"] for message in mailbox] == ["erika@test.example"]
 
 
+def test_every_failed_delivery_is_resent_in_one_go(client, world, mailbox):
+    review, scorecard = issued_review(world.partnership, world.lead)
+    _delivered(scorecard, world, DeliveryResult.FAILED)
+    _delivered(scorecard, world, DeliveryResult.FAILED)
+    _delivered(scorecard, world)  # this one arrived: not sent again
+    db.session.commit()
+    sign_in(client, world.lead.email)
+    url = f"{_base(world)}/{review.id}"
+    assert "Resend to the 2 who did not get it" in _html(client.get(url))
+    resend = f"{_base(world)}/scorecards/{scorecard.id}/resend-failed"
+    response = _post(client, url, resend, {})
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    assert "2 e-mails sent" in _html(client.get(response.headers["Location"]))
+    assert len(mailbox) == 2
+    results = db.session.scalars(sa.select(ScorecardDelivery.result)).all()
+    assert sorted(str(result) for result in results) == ["sent", "sent", "sent"]
+    again = _post(client, url, resend, {})  # nothing left to resend: said, not sent
+    assert again.status_code == 302 and "/jobs/" not in again.headers["Location"]
+    assert "nothing to send again" in _html(client.get(again.headers["Location"]))
+    assert len(mailbox) == 2
+
+
 def test_the_lead_sends_to_the_sponsors_of_chosen_regions(client, world, mailbox):
     review, scorecard = issued_review(world.partnership, world.lead)
     db.session.commit()

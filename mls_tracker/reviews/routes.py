@@ -734,6 +734,25 @@ def resend(partnership_id: int, delivery_id: int):
     return redirect(url_for(".job", partnership_id=partnership_id, job_id=job_id))
 
 
+@bp.post("/scorecards/<int:scorecard_id>/resend-failed")
+@auth_required()
+def resend_failed(partnership_id: int, scorecard_id: int):
+    scorecard = get_object(Scorecard, scorecard_id, partnership_id, Action.MANAGE)
+    back = url_for(".show", partnership_id=partnership_id, review_id=scorecard.review_id)
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        flash("This page is out of date: reload it and try again.", "warning")
+        return redirect(back)
+    try:
+        job_id = delivery_service.submit_resend_failed(current_user, scorecard.id)
+    except PermissionDenied:
+        abort(403)
+    except ValidationFailed as error:
+        flash(str(error), "warning")
+        return redirect(back + "#archive")
+    return redirect(url_for(".job", partnership_id=partnership_id, job_id=job_id))
+
+
 # ----------------------------------------------------------------------------- jobs
 
 

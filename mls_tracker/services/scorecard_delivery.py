@@ -602,16 +602,36 @@ def submit_resend(user: User, delivery_id: int) -> int:
     delivery = db.session.get(ScorecardDelivery, delivery_id)
     if delivery is None:
         raise ValidationFailed("This delivery does not exist.")
-    partnership_id = delivery.scorecard.review.partnership_id
+    return _submit_resend(user, delivery.scorecard, [delivery.id])
+
+
+def submit_resend_failed(user: User, scorecard_id: int) -> int:
+    """Queues sending a scorecard again to every recipient it failed to reach."""
+    scorecard = _scorecard(scorecard_id)
+    failed = db.session.scalars(
+        sa.select(ScorecardDelivery.id)
+        .where(
+            ScorecardDelivery.scorecard_id == scorecard.id,
+            ScorecardDelivery.result == DeliveryResult.FAILED,
+        )
+        .order_by(ScorecardDelivery.id)
+    ).all()
+    if not failed:
+        raise ValidationFailed("Every recipient has this scorecard: nothing to send again.")
+    return _submit_resend(user, scorecard, list(failed))
+
+
+def _submit_resend(user: User, scorecard: Scorecard, delivery_ids: list[int]) -> int:
+    partnership_id = scorecard.review.partnership_id
     _require_manage(user, partnership_id)
     return jobs.submit(
         SEND_JOB,
         partnership_id=partnership_id,
         user_id=user.id,
         params={
-            "scorecard_id": delivery.scorecard_id,
+            "scorecard_id": scorecard.id,
             "region_ids": None,
-            "delivery_ids": [delivery.id],
+            "delivery_ids": delivery_ids,
             "base_url": _request_base_url(),
         },
     )
