@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -715,23 +715,30 @@ def send(partnership_id: int, scorecard_id: int):
     )
 
 
-@bp.post("/deliveries/<int:delivery_id>/resend")
-@auth_required()
-def resend(partnership_id: int, delivery_id: int):
-    delivery = get_object(ScorecardDelivery, delivery_id, partnership_id, Action.MANAGE)
-    back = url_for(".show", partnership_id=partnership_id, review_id=delivery.scorecard.review_id)
-    form = ButtonForm()
-    if not form.validate_on_submit():
+def _queue_from_button(partnership_id: int, back: str, submit: Callable[[], int]):
+    """A button that queues a job: a stale page or a refused request goes back to ``back``
+    with the reason; else the browser follows the job's progress."""
+    if not ButtonForm().validate_on_submit():
         flash("This page is out of date: reload it and try again.", "warning")
         return redirect(back)
     try:
-        job_id = delivery_service.submit_resend(current_user, delivery.id)
+        job_id = submit()
     except PermissionDenied:
         abort(403)
     except ValidationFailed as error:
         flash(str(error), "warning")
         return redirect(back + "#archive")
     return redirect(url_for(".job", partnership_id=partnership_id, job_id=job_id))
+
+
+@bp.post("/deliveries/<int:delivery_id>/resend")
+@auth_required()
+def resend(partnership_id: int, delivery_id: int):
+    delivery = get_object(ScorecardDelivery, delivery_id, partnership_id, Action.MANAGE)
+    back = url_for(".show", partnership_id=partnership_id, review_id=delivery.scorecard.review_id)
+    return _queue_from_button(
+        partnership_id, back, lambda: delivery_service.submit_resend(current_user, delivery.id)
+    )
 
 
 @bp.post("/scorecards/<int:scorecard_id>/resend-failed")
@@ -739,18 +746,11 @@ def resend(partnership_id: int, delivery_id: int):
 def resend_failed(partnership_id: int, scorecard_id: int):
     scorecard = get_object(Scorecard, scorecard_id, partnership_id, Action.MANAGE)
     back = url_for(".show", partnership_id=partnership_id, review_id=scorecard.review_id)
-    form = ButtonForm()
-    if not form.validate_on_submit():
-        flash("This page is out of date: reload it and try again.", "warning")
-        return redirect(back)
-    try:
-        job_id = delivery_service.submit_resend_failed(current_user, scorecard.id)
-    except PermissionDenied:
-        abort(403)
-    except ValidationFailed as error:
-        flash(str(error), "warning")
-        return redirect(back + "#archive")
-    return redirect(url_for(".job", partnership_id=partnership_id, job_id=job_id))
+    return _queue_from_button(
+        partnership_id,
+        back,
+        lambda: delivery_service.submit_resend_failed(current_user, scorecard.id),
+    )
 
 
 # ----------------------------------------------------------------------------- jobs
