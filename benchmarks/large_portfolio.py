@@ -86,6 +86,7 @@ class Writer:
         self.driver = raw.driver_connection
         self.counts: dict[str, int] = {}
         self.next_ids: dict[str, int] = {}
+        self.checked: set[tuple[str, tuple[str, ...]]] = set()  # tables whose columns were checked
         if dialect == "sqlite":
             _register_sqlite_adapters()
             cursor = self.driver.cursor()
@@ -101,6 +102,9 @@ class Writer:
         return value
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        if (table, tuple(columns)) not in self.checked:
+            _check_columns(table, columns)  # every NOT NULL column given: catches schema drift
+            self.checked.add((table, tuple(columns)))
         rows = rows if isinstance(rows, list) else list(rows)
         if not rows:
             return
@@ -213,7 +217,6 @@ class Builder:
             self.org_ids.append(oid)
             rows.append((oid, name, kind, joined, joined))
         cols = ("id", "name", "kind", "created_at", "updated_at")
-        _check_columns("organisations", cols)
         w.insert("organisations", cols, rows)
         rows = []
         for position, name in enumerate(REGIONS, start=1):
@@ -249,7 +252,6 @@ class Builder:
         return uid
 
     def _flush_users(self) -> None:
-        _check_columns("users", self.USER_COLS)
         self.w.insert("users", self.USER_COLS, self._user_rows)
         self._user_rows = []
 
@@ -261,6 +263,7 @@ class Builder:
             _PROVIDER_ACTIONS,
             _SLA_CATALOGUE,
         )
+        from mls_tracker.models import ExpectationCategory
 
         w, p = self.w, self.p
         rng = random.Random(f"{p.seed}:{index}")
@@ -295,7 +298,6 @@ class Builder:
             "created_at",
             "updated_at",
         )
-        _check_columns("partnerships", cols)
         w.insert(
             "partnerships",
             cols,
@@ -347,7 +349,6 @@ class Builder:
             (viewer, "viewer"),
         ]
         cols = ("id", "user_id", "partnership_id", "role", "created_at", "updated_at")
-        _check_columns("memberships", cols)
         w.insert(
             "memberships",
             cols,
@@ -400,18 +401,10 @@ class Builder:
             "created_at",
             "updated_at",
         )
-        _check_columns("sponsors", cols)
         w.insert("sponsors", cols, rows)
 
         # expectations, one per category, some overdue for revisiting, each revisited once
-        categories = (
-            "performance",
-            "measurement",
-            "client satisfaction",
-            "service level",
-            "communication",
-            "other",
-        )
+        categories = [category.value for category in ExpectationCategory]
         expectation_of: dict[str, int] = {}
         rows, revisions = [], []
         agreed = start + dt.timedelta(days=14)
@@ -459,7 +452,6 @@ class Builder:
             "created_at",
             "updated_at",
         )
-        _check_columns("expectations", cols)
         w.insert("expectations", cols, rows)
         cols = (
             "id",
@@ -471,7 +463,6 @@ class Builder:
             "author_id",
             "created_at",
         )
-        _check_columns("expectation_revisions", cols)
         w.insert("expectation_revisions", cols, revisions)
 
         # SLAs with targets and a measurement a month
@@ -563,7 +554,6 @@ class Builder:
             "created_at",
             "updated_at",
         )
-        _check_columns("slas", cols)
         w.insert("slas", cols, sla_rows)
         cols = (
             "id",
@@ -574,7 +564,6 @@ class Builder:
             "set_by_id",
             "created_at",
         )
-        _check_columns("sla_targets", cols)
         w.insert("sla_targets", cols, target_rows)
         cols = (
             "id",
@@ -588,7 +577,6 @@ class Builder:
             "confirmed_by_id",
             "confirmed_at",
         )
-        _check_columns("sla_measurements", cols)
         w.insert("sla_measurements", cols, measurement_rows)
 
         # monthly meetings reviewing the month before, attendance, agenda, challenges
@@ -665,13 +653,10 @@ class Builder:
             "created_at",
             "updated_at",
         )
-        _check_columns("meetings", cols)
         w.insert("meetings", cols, meeting_rows)
         cols = ("id", "meeting_id", "user_id", "sponsor_id", "present")
-        _check_columns("attendances", cols)
         w.insert("attendances", cols, attendance_rows)
         cols = ("id", "meeting_id", "position", "section", "title", "source_key", "edited")
-        _check_columns("agenda_items", cols)
         w.insert("agenda_items", cols, agenda_rows)
         cols = (
             "id",
@@ -682,7 +667,6 @@ class Builder:
             "created_at",
             "updated_at",
         )
-        _check_columns("challenges", cols)
         w.insert("challenges", cols, challenge_rows)
 
         # about ten action items a month, from that month's meeting (or on their own)
@@ -771,11 +755,9 @@ class Builder:
             "created_at",
             "updated_at",
         )
-        _check_columns("action_items", cols)
         w.insert("action_items", cols, action_rows)
         cols = ("id", "action_item_id", "author_id", "created_at", "text")
         cols += ("old_status", "new_status")
-        _check_columns("action_updates", cols)
         w.insert("action_updates", cols, update_rows)
 
         # a few changes and wins
@@ -802,12 +784,10 @@ class Builder:
         cols = ("id", "partnership_id", "title", "description", "change_type", "planned_on")
         cols += ("communication_plan", "owner_id", "status", "created_by_id")
         cols += ("created_at", "updated_at")
-        _check_columns("changes", cols)
         w.insert("changes", cols, change_rows)
         w.insert("change_regions", ("change_id", "region_id"), change_region_rows)
         cols = ("id", "partnership_id", "title", "story", "won_on", "region_id")
         cols += ("measurable_impact", "shareable", "created_by_id", "created_at", "updated_at")
-        _check_columns("wins", cols)
         w.insert("wins", cols, win_rows)
 
         self._regions_of[pid] = [self.region_ids[r] for r in regions]
@@ -837,10 +817,8 @@ class Builder:
             "recommend",
             "comment",
         )
-        _check_columns("survey_responses", cols)
         import_cols = ("id", "partnership_id", "file_name", "file_format", "file_sha256")
         import_cols += ("uploaded_by_id", "created_at", "rows_added", "rows_skipped")
-        _check_columns("survey_imports", import_cols)
         recommend_mean = {1: 1.5, 2: 3.5, 3: 6.0, 4: 7.9, 5: 9.3}
         written = 0
         next_id = 1
