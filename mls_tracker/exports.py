@@ -1,9 +1,10 @@
-"""CSV downloads: one way to write them, with formula injection neutralised."""
+"""Downloads: one way to write CSV (formula injection neutralised) and to name files."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,6 +12,11 @@ from flask import Response
 
 # A spreadsheet runs a cell that starts with one of these as a formula (QUALITY.md).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\x00")
+
+
+def slug(name: str) -> str:
+    """A name as it goes into a download's file name: "Global Learning" → "global-learning"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "partnership"
 
 
 def safe_cell(value: Any) -> Any:

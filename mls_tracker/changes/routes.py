@@ -3,8 +3,6 @@ editing and deleting changes."""
 
 from __future__ import annotations
 
-import re
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
@@ -20,6 +18,7 @@ from mls_tracker.changes.forms import (
     EditChangeForm,
 )
 from mls_tracker.exports import csv_response
+from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Change, ChangeStatus, ChangeType, Partnership
 from mls_tracker.periods import utc_today
@@ -108,7 +107,7 @@ def export(partnership_id: int):
     partnership = get_partnership(partnership_id)
     today = utc_today()
     views = service.list_changes(partnership.id, today, **_filters(partnership), sort=_sort())
-    slug = re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
+    slug = slug_of(partnership.name)
     return csv_response(
         f"changes-{slug}-{today}.csv", service.CSV_COLUMNS, service.change_rows(views)
     )

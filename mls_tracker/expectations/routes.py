@@ -4,7 +4,6 @@ rewording and revisiting expectations."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,6 +18,7 @@ from mls_tracker.expectations.forms import (
     RevisitForm,
 )
 from mls_tracker.exports import csv_response
+from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Expectation, ExpectationCategory, Side
 from mls_tracker.periods import Month, utc_today
@@ -75,7 +75,7 @@ def export(partnership_id: int):
     partnership = get_partnership(partnership_id)
     today = utc_today()
     views = service.list_expectations(partnership.id, today, **_filters())
-    slug = re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
+    slug = slug_of(partnership.name)
     return csv_response(
         f"expectations-{slug}-{today}.csv", service.CSV_COLUMNS, service.expectation_rows(views)
     )

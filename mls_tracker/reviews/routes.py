@@ -5,7 +5,6 @@ jobs, downloading an issued PDF, and the comparison with the previous review."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from flask_security import auth_required
 from mls_tracker import assets, jobs, pdf, reports
 from mls_tracker.access import Action, can, check, get_object, get_partnership
 from mls_tracker.exports import csv_response
+from mls_tracker.exports import slug as slug_of
 from mls_tracker.extensions import db
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import (
@@ -67,10 +67,6 @@ CSV_COLUMNS = (
 
 
 # ----------------------------------------------------------------------------- periods
-
-
-def _slug(partnership: Partnership) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +297,7 @@ def export(partnership_id: int):
     may_manage = can(current_user, Action.MANAGE, partnership.id)
     rows = _review_rows(partnership.id, issued_only=not may_manage, sort=_sort())
     return csv_response(
-        f"reviews-{_slug(partnership)}-{utc_today()}.csv", CSV_COLUMNS, _csv_rows(rows)
+        f"reviews-{slug_of(partnership.name)}-{utc_today()}.csv", CSV_COLUMNS, _csv_rows(rows)
     )
 
 

@@ -3,7 +3,6 @@ CSV exports of every table, and totals reported by hand (leads)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -13,6 +12,7 @@ from flask_security import auth_required
 from mls_tracker import charts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
+from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Partnership, ReportedSatisfaction
 from mls_tracker.periods import Month, utc_today
@@ -89,10 +89,6 @@ def _filters(partnership: Partnership, region_ids: set[int], programs: list[str]
     )
 
 
-def _slug(partnership: Partnership) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
-
-
 @bp.get("/")
 @auth_required()
 def index(partnership_id: int):
@@ -153,7 +149,7 @@ def export(partnership_id: int):
     regions = changes_service.regions_in_scope(partnership.id)
     programs = service.programs_of(partnership.id)
     filters = _filters(partnership, {r.id for r in regions}, programs)
-    name = f"satisfaction-{table}-{_slug(partnership)}-{filters.first}-to-{filters.last}.csv"
+    name = f"satisfaction-{table}-{slug_of(partnership.name)}-{filters.first}-to-{filters.last}.csv"
     if table == "comments":
         page = service.list_comments(
             partnership.id,

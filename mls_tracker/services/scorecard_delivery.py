@@ -30,6 +30,7 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from mls_tracker import jobs
 from mls_tracker.access import Action, can
 from mls_tracker.audit import acting_as
+from mls_tracker.exports import slug as slug_of
 from mls_tracker.extensions import db, mail
 from mls_tracker.models import (
     DeliveryResult,
@@ -197,8 +198,7 @@ def period_slug(first: Month, last: Month) -> str:
 
 
 def scorecard_filename(partnership_name: str, first: Month, last: Month, version: int) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", partnership_name.lower()).strip("-") or "partnership"
-    return f"{slug}-scorecard-{period_slug(first, last)}-v{version}.pdf"
+    return f"{slug_of(partnership_name)}-scorecard-{period_slug(first, last)}-v{version}.pdf"
 
 
 def summarise(scorecard: Scorecard) -> ScorecardSummary:

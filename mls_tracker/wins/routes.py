@@ -3,14 +3,13 @@ wins."""
 
 from __future__ import annotations
 
-import re
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
+from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Partnership, Win
 from mls_tracker.periods import utc_today
@@ -83,7 +82,7 @@ def index(partnership_id: int):
 def export(partnership_id: int):
     partnership = get_partnership(partnership_id)
     views = service.list_wins(partnership.id, **_filters(partnership), sort=_sort())
-    slug = re.sub(r"[^a-z0-9]+", "-", partnership.name.lower()).strip("-") or "partnership"
+    slug = slug_of(partnership.name)
     return csv_response(
         f"wins-{slug}-{utc_today()}.csv", service.CSV_COLUMNS, service.win_rows(views)
     )
