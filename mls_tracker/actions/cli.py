@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app, url_for
+from flask import Flask, url_for
 from flask.cli import AppGroup
 
 from mls_tracker.periods import utc_today
 from mls_tracker.services import actions as service
-from mls_tracker.services.mail import send_templated
+from mls_tracker.services.mail import external_links, send_templated
 
 actions_cli = AppGroup("actions", help="Action items.")
 
@@ -22,10 +22,6 @@ actions_cli = AppGroup("actions", help="Action items.")
 )
 def remind(base_url: str | None) -> None:
     """E-mail each owner one digest of their overdue items and those due within 7 days."""
-    if base_url is None:
-        server = current_app.config.get("SERVER_NAME")
-        scheme = current_app.config.get("PREFERRED_URL_SCHEME", "http")
-        base_url = f"{scheme}://{server}" if server else "http://localhost:5000"
     today = utc_today()
 
     def send(digest: service.Digest) -> None:
@@ -52,7 +48,7 @@ def remind(base_url: str | None) -> None:
     def failed(email: str, reason: str) -> None:
         click.echo(f"Could not e-mail {email}: {reason}", err=True)
 
-    with current_app.test_request_context("/", base_url=base_url.rstrip("/")):
+    with external_links(base_url):
         result = service.send_reminders(today, send, failed)
     click.echo(
         f"{result.sent} owner{'' if result.sent == 1 else 's'} e-mailed, "

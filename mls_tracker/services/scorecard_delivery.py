@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 import re
 import smtplib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +48,7 @@ from mls_tracker.models import (
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecard_data import ScorecardData, Tile, load
 from mls_tracker.services.errors import DomainError, PermissionDenied, ValidationFailed
-from mls_tracker.services.mail import templated_message
+from mls_tracker.services.mail import external_links, templated_message
 
 SEND_JOB = "scorecard_send"
 LINK_SALT = "scorecard-acknowledgement"
@@ -350,24 +350,6 @@ def acknowledge(token: str, comment: str | None) -> ScorecardDelivery:
 # --- sending -----------------------------------------------------------------------------
 
 
-def _base_url() -> str:
-    server = current_app.config.get("SERVER_NAME")
-    scheme = current_app.config.get("PREFERRED_URL_SCHEME", "http")
-    return f"{scheme}://{server}" if server else "http://localhost:5000"
-
-
-@contextlib.contextmanager
-def _links(base_url: str | None) -> Iterator[None]:
-    """A context in which ``url_for(..., _external=True)`` gives links that work from a
-    mail client: the request's own host, or ``base_url`` / SERVER_NAME outside a request
-    (command line, worker) — as ``flask actions remind`` does."""
-    if base_url is None and has_request_context():
-        yield
-        return
-    with current_app.test_request_context("/", base_url=(base_url or _base_url()).rstrip("/")):
-        yield
-
-
 def _smtp_reason(error: Exception) -> str:
     """An SMTP failure in words, for the delivery list."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -543,7 +525,7 @@ def send_scorecard(
     batch = _Batch()
     outcomes: list[tuple[ScorecardDelivery, str | None]] = []
     try:
-        with _links(base_url):
+        with external_links(base_url):
             for done, (delivery, recipient) in enumerate(targets, start=1):
                 try:
                     batch.send(_message(delivery, summary, recipient, scorecard, lead))
