@@ -17,6 +17,23 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _buffered(app: Any) -> Any:
+    """The app with each response read whole and its iterable closed before anything is
+    sent. Werkzeug's server skips ``close()`` when the browser drops a connection mid-response
+    (it does, for a favicon, when a page moves on), leaving a static file open until the
+    garbage collector finds it: a ResourceWarning that fails some other test at random."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return wsgi
+
+
 class LiveServer:
     """A real HTTP server on a free port; ``with LiveServer(app) as server: server.url``."""
 
@@ -34,7 +51,7 @@ class LiveServer:
 
     def start(self) -> None:
         self._server = make_server(
-            self.host, 0, self.app, threaded=True, request_handler=_QuietHandler
+            self.host, 0, _buffered(self.app), threaded=True, request_handler=_QuietHandler
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="live-server", daemon=True
