@@ -99,9 +99,9 @@ def demo_snapshots(app: Any, count: int) -> list[Any]:
 
 
 def bench_warm(app: Any, samples: int) -> str:
-    from mls_tracker import chart_images, pdf
-    from mls_tracker.scorecard_data import ScorecardMeta
-    from mls_tracker.services import scorecards
+    from mls_tracker.scorecards import chart_images, pdf
+    from mls_tracker.scorecards import issuing as scorecards
+    from mls_tracker.scorecards.snapshot import ScorecardMeta
 
     log(f"== warm scorecard: {samples} distinct demo snapshots ==")
     snapshots = demo_snapshots(app, samples)
@@ -297,7 +297,7 @@ def bench_download(app: Any, requests: int = 50) -> None:
     from mls_tracker.models import Partnership
     from mls_tracker.periods import Month, utc_today
     from mls_tracker.reviews.cli import month_review
-    from mls_tracker.services import scorecards
+    from mls_tracker.scorecards import issuing as scorecards
 
     log(f"== an issued scorecard downloaded again ({requests} requests) ==")
     with app.app_context():
@@ -306,7 +306,7 @@ def bench_download(app: Any, requests: int = 50) -> None:
         scorecard = scorecards.issue_scorecard(None, review.id)
         scorecard_id, stored = scorecard.id, scorecard.pdf
         db.session.remove()
-    from mls_tracker import chart_images
+    from mls_tracker.scorecards import chart_images
 
     chart_images.shutdown()
     client = app.test_client()

@@ -90,20 +90,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from mls_tracker import assets, headers, jobs
-    from mls_tracker.acknowledgements import bp as acknowledgements_bp
-    from mls_tracker.actions import bp as actions_bp
-    from mls_tracker.auth import bp as auth_bp
-    from mls_tracker.changes import bp as changes_bp
-    from mls_tracker.dashboard import bp as dashboard_bp
-    from mls_tracker.expectations import bp as expectations_bp
-    from mls_tracker.meetings import bp as meetings_bp
-    from mls_tracker.partnerships import bp as partnerships_bp
-    from mls_tracker.reviews import bp as reviews_bp
-    from mls_tracker.satisfaction import bp as satisfaction_bp
-    from mls_tracker.slas import bp as slas_bp
-    from mls_tracker.sponsors import bp as sponsors_bp
-    from mls_tracker.survey_imports import bp as survey_imports_bp
-    from mls_tracker.wins import bp as wins_bp
+    from mls_tracker.acknowledgements.routes import bp as acknowledgements_bp
+    from mls_tracker.actions.routes import bp as actions_bp
+    from mls_tracker.auth.routes import bp as auth_bp
+    from mls_tracker.changes.routes import bp as changes_bp
+    from mls_tracker.dashboard.routes import bp as dashboard_bp
+    from mls_tracker.expectations.routes import bp as expectations_bp
+    from mls_tracker.meetings.routes import bp as meetings_bp
+    from mls_tracker.partnerships.routes import bp as partnerships_bp
+    from mls_tracker.reviews.routes import bp as reviews_bp
+    from mls_tracker.satisfaction.routes import bp as satisfaction_bp
+    from mls_tracker.slas.routes import bp as slas_bp
+    from mls_tracker.sponsors.routes import bp as sponsors_bp
+    from mls_tracker.survey_imports.routes import bp as survey_imports_bp
+    from mls_tracker.wins.routes import bp as wins_bp
 
     headers.init_app(app)
     assets.init_app(app)

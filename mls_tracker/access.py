@@ -7,26 +7,29 @@ import logging
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, g, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 
 from mls_tracker.extensions import db
 from mls_tracker.models import Membership, Partnership, Role, User
+from mls_tracker.services.errors import NotFound, PermissionDenied
 
 log = logging.getLogger("mls_tracker.access")
 
 
-def _deny(status: int, user: Any, action: Action, partnership_id: int) -> None:
+def _deny(user: Any, action: Action, partnership_id: int, message: str | None, *, hidden: bool):
+    where = f" {request.method} {request.path}" if has_request_context() else ""
     log.warning(
-        "denied %s: user=%s action=%r partnership=%s %s %s",
-        status,
+        "denied %s: user=%s action=%r partnership=%s%s",
+        404 if hidden else 403,
         getattr(user, "id", None),
         str(action),
         partnership_id,
-        request.method,
-        request.path,
+        where,
     )
-    abort(status)
+    if hidden:
+        return PermissionDenied(hidden=True)
+    return PermissionDenied(message) if message else PermissionDenied()
 
 
 class Action(enum.StrEnum):
@@ -85,24 +88,50 @@ def visible_partnerships(user: User | Any) -> sa.Select[tuple[Partnership]]:
     query = sa.select(Partnership)
     if user.is_admin:
         return query
-    member_of = sa.select(Membership.partnership_id).where(Membership.user_id == user.id)
-    return query.where(Partnership.id.in_(member_of))
+    return query.where(Partnership.id.in_(member_of(user)))
 
 
-def check(action: Action, partnership_id: int) -> None:
-    """The guard every view uses. Not a member (or no such object) → 404, whatever the role,
-    so nobody learns what exists in someone else's partnership; a member without the right → 403.
-    """
-    user = current_user
-    if not getattr(user, "is_authenticated", False):
-        _deny(404, user, action, partnership_id)
+def member_of(user: User | Any, role: Role | None = None) -> sa.Select[tuple[int]]:
+    """The ids of the partnerships the user is a member of (with ``role``, if given), as a
+    subquery for ``.in_()``. Admins are members of nothing unless they were added."""
+    query = sa.select(Membership.partnership_id).where(Membership.user_id == user.id)
+    return query if role is None else query.where(Membership.role == role)
+
+
+def partnership_id_of(target: Partnership | int | Any) -> int:
+    """The partnership a permission question is about: a partnership, its id, or any object
+    of it (every such model has ``audit_partnership_id``)."""
+    if isinstance(target, int):
+        return target
+    if isinstance(target, Partnership):
+        return target.id
+    partnership_id = getattr(target, "audit_partnership_id", None)
+    if partnership_id is None:
+        raise TypeError(f"{type(target).__name__} does not belong to a partnership")
+    return partnership_id
+
+
+def require(
+    user: User | Any, action: Action, target: Partnership | int | Any, message: str | None = None
+) -> None:
+    """The one permission check. Raises ``PermissionDenied``: ``hidden`` (answered 404) when
+    the user is not a member of the partnership — nobody learns what exists in someone else's
+    partnership — and with ``message`` (answered 403) when a member's role does not allow it."""
+    partnership_id = partnership_id_of(target)
+    if not getattr(user, "is_authenticated", False) or not user.active:
+        raise _deny(user, action, partnership_id, message, hidden=True)
     if user.is_admin:
         return
     role = role_in(user, partnership_id)
     if role is None:
-        _deny(404, user, action, partnership_id)
-    elif action not in ROLE_ACTIONS[role]:
-        _deny(403, user, action, partnership_id)
+        raise _deny(user, action, partnership_id, message, hidden=True)
+    if action not in ROLE_ACTIONS[role]:
+        raise _deny(user, action, partnership_id, message, hidden=False)
+
+
+def check(action: Action, partnership_id: int) -> None:
+    """The guard every view uses, for the signed-in user (see ``require``)."""
+    require(current_user, action, partnership_id)
 
 
 ModelT = TypeVar("ModelT")
@@ -110,7 +139,10 @@ ModelT = TypeVar("ModelT")
 
 def get_partnership(partnership_id: int, action: Action = Action.VIEW) -> Partnership:
     check(action, partnership_id)
-    return db.get_or_404(Partnership, partnership_id)
+    partnership = db.session.get(Partnership, partnership_id)
+    if partnership is None:
+        raise NotFound()
+    return partnership
 
 
 def get_object(
@@ -121,5 +153,5 @@ def get_object(
     check(action, partnership_id)
     obj = db.session.get(model, object_id)
     if obj is None or getattr(obj, "audit_partnership_id", None) != partnership_id:
-        abort(404)
+        raise NotFound()
     return obj

@@ -17,7 +17,7 @@ from mls_tracker.models import (
     ScorecardDelivery,
 )
 from mls_tracker.periods import Month
-from mls_tracker.scorecard_data import dump
+from mls_tracker.scorecards.snapshot import dump
 
 READ = {
     "anonymous": 302,
@@ -57,7 +57,7 @@ SCOPED = {
 
 @cache
 def small_pdf() -> bytes:
-    from mls_tracker import pdf
+    from mls_tracker.scorecards import pdf
 
     return pdf.html_to_pdf("<p>x</p>", created_at=dt.datetime(2026, 11, 3, tzinfo=dt.UTC))
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from mls_tracker.periods import Month
-from mls_tracker.scorecard_data import (
+from mls_tracker.scorecards.snapshot import (
     ActionRow,
     ActionSection,
     AttainmentPoint,

@@ -14,7 +14,7 @@ from mls_tracker.models import (
     Side,
 )
 from mls_tracker.periods import Month
-from mls_tracker.scorecard_data import PeriodFacts
+from mls_tracker.scorecards.snapshot import PeriodFacts
 from mls_tracker.services import agenda
 from tests.factories import create_meeting, create_sponsor
 from tests.test_scorecard_delivery import issue_scorecard_row

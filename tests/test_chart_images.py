@@ -9,8 +9,9 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from mls_tracker import chart_images, charts
+from mls_tracker import charts
 from mls_tracker.periods import Month
+from mls_tracker.scorecards import chart_images
 from mls_tracker.services.action_figures import MonthFlow
 
 

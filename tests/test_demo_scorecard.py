@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mls_tracker import chart_images
 from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import Review, User
 from mls_tracker.periods import utc_today
-from mls_tracker.reports import percent
-from mls_tracker.scorecard_data import load
-from mls_tracker.services import scorecards
+from mls_tracker.scorecards import chart_images
+from mls_tracker.scorecards import issuing as scorecards
+from mls_tracker.scorecards.html import percent
+from mls_tracker.scorecards.snapshot import load
 
 SECTIONS = (
     "Executive summary",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mls_tracker import pdf
+from mls_tracker.scorecards import pdf
 
 ISSUED = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -85,7 +85,7 @@ def test_the_file_system_and_the_network_are_out_of_reach(listener, tmp_path, ca
         <image href="{base}/svg-image" width="10" height="10"/></svg>
       <p>Still rendered</p>
     </body></html>"""
-    with caplog.at_level(logging.WARNING, logger="mls_tracker.pdf"):
+    with caplog.at_level(logging.WARNING, logger="mls_tracker.scorecards.pdf"):
         data = pdf.html_to_pdf(html)
     text = pdf_text(data, tmp_path)
     assert "Action items" in text and "Still rendered" in text

@@ -13,8 +13,8 @@ from html.parser import HTMLParser
 import pytest
 
 from mls_tracker import assets
-from mls_tracker.reports import render_scorecard_html
-from mls_tracker.scorecard_data import ActionRow, dump, load
+from mls_tracker.scorecards.html import render_scorecard_html
+from mls_tracker.scorecards.snapshot import ActionRow, dump, load
 from tests.scorecard_samples import DRAFT_META, ISSUED_META, empty_data, sample_data
 
 SECTION_HEADINGS = (
@@ -255,7 +255,7 @@ def test_preview_links_its_assets_and_needs_no_inline_script_or_style():
 
 
 def test_preview_draws_the_snapshot_charts_with_plotly():
-    pytest.importorskip("mls_tracker.scorecard_charts")
+    pytest.importorskip("mls_tracker.scorecards.charts")
     document = render(preview=True, asset_url=fake_asset_url)
     charts = [attrs for tag, attrs in parse(document).tags if "data-chart" in attrs]
     assert {attrs["data-chart"] for attrs in charts} >= {
@@ -268,14 +268,14 @@ def test_preview_draws_the_snapshot_charts_with_plotly():
 
 
 def test_preview_without_the_chart_module_shows_placeholders(monkeypatch):
-    monkeypatch.setitem(sys.modules, "mls_tracker.scorecard_charts", None)  # import fails
+    monkeypatch.setitem(sys.modules, "mls_tracker.scorecards.charts", None)  # import fails
     document = render(preview=True, asset_url=fake_asset_url)
     assert document.count('class="chart-placeholder"') == 5
     assert "data-chart=" not in document
 
 
 def test_an_empty_preview_draws_no_chart_and_says_why():
-    pytest.importorskip("mls_tracker.scorecard_charts")
+    pytest.importorskip("mls_tracker.scorecards.charts")
     document = render(empty_data(), DRAFT_META, preview=True, asset_url=fake_asset_url)
     assert "data-chart=" not in document
     assert "chart-placeholder" not in document
@@ -327,7 +327,7 @@ def test_an_empty_partnership_says_so_in_every_section():
 
 
 def html_to_pdf(document: str) -> bytes:
-    from mls_tracker import pdf
+    from mls_tracker.scorecards import pdf
 
     return pdf.html_to_pdf(document)
 

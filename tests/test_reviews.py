@@ -16,8 +16,8 @@ from mls_tracker import charts
 from mls_tracker.extensions import db
 from mls_tracker.models import AuditEntry, Review, ReviewKind, Scorecard, Win
 from mls_tracker.periods import Month
-from mls_tracker.scorecard_charts import ScorecardChart, scorecard_figures
-from mls_tracker.scorecard_data import ScorecardData, SponsorFacts, dump, load
+from mls_tracker.scorecards.charts import ScorecardChart, scorecard_figures
+from mls_tracker.scorecards.snapshot import ScorecardData, SponsorFacts, dump, load
 from mls_tracker.services import reviews
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 from tests.factories import add_measurement

@@ -29,7 +29,7 @@ from mls_tracker.models import (
     Win,
 )
 from mls_tracker.periods import Month
-from mls_tracker.scorecard_data import dump, load
+from mls_tracker.scorecards.snapshot import dump, load
 from mls_tracker.services import dashboard
 from mls_tracker.services.reviews import build_scorecard_data
 from tests.factories import (

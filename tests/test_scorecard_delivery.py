@@ -35,8 +35,8 @@ from mls_tracker.models import (
     User,
 )
 from mls_tracker.periods import Month
-from mls_tracker.scorecard_data import dump
-from mls_tracker.services import scorecard_delivery as delivery_service
+from mls_tracker.scorecards import delivery as delivery_service
+from mls_tracker.scorecards.snapshot import dump
 from mls_tracker.services.errors import PermissionDenied, ValidationFailed
 from tests.conftest import csrf_token, sign_in, text_of
 from tests.factories import create_region, create_sponsor

@@ -13,12 +13,13 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.exceptions import NotFound
 
-from mls_tracker import chart_images, jobs
+from mls_tracker import jobs
 from mls_tracker.extensions import db
 from mls_tracker.models import Review, ReviewKind, Scorecard
 from mls_tracker.periods import Month
-from mls_tracker.scorecard_data import dump, load
-from mls_tracker.services import scorecards
+from mls_tracker.scorecards import chart_images
+from mls_tracker.scorecards import issuing as scorecards
+from mls_tracker.scorecards.snapshot import dump, load
 from mls_tracker.services.errors import PermissionDenied
 from tests.scorecard_samples import ISSUED_META, OPEN_ACTIONS, sample_data
 

@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from mls_tracker import chart_images
 from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard, ScorecardDelivery
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.reviews.cli import register_cli
-from mls_tracker.services.scorecard_delivery import scorecard_filename
+from mls_tracker.scorecards import chart_images
+from mls_tracker.scorecards.delivery import scorecard_filename
 
 LAST_MONTH = Month.of(utc_today()).previous()
 

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import Length
 
-from mls_tracker.services.scorecard_delivery import COMMENT_MAX_LENGTH
+from mls_tracker.scorecards.delivery import COMMENT_MAX_LENGTH
 
 
 class AcknowledgeForm(FlaskForm):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 
-from mls_tracker.acknowledgements import bp
 from mls_tracker.acknowledgements.forms import AcknowledgeForm
-from mls_tracker.services import scorecard_delivery as service
+from mls_tracker.scorecards import delivery as service
 from mls_tracker.services.errors import ValidationFailed
+
+bp = Blueprint("acknowledgements", __name__, url_prefix="/acknowledge")
 
 
 def _refused(error: service.InvalidAcknowledgement) -> tuple[str, int]:

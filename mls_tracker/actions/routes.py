@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_object, get_partnership
-from mls_tracker.actions import bp
 from mls_tracker.actions.forms import (
     NONE,
     ActionForm,
@@ -26,6 +25,9 @@ from mls_tracker.models import ActionItem, Partnership, Side
 from mls_tracker.periods import utc_today
 from mls_tracker.services import actions as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+
+# No prefix: partnership lists live under /partnerships/<id>/actions, My actions at /my-actions.
+bp = Blueprint("actions", __name__)
 
 PREFIX = "/partnerships/<int:partnership_id>/actions"
 

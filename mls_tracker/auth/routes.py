@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_security import login_user
 
-from mls_tracker.auth import bp
 from mls_tracker.auth.forms import AcceptInvitationForm, JoinForm
 from mls_tracker.extensions import db
 from mls_tracker.services.errors import ValidationFailed
@@ -16,6 +15,8 @@ from mls_tracker.services.invitations import (
     account_exists,
     find_invitation,
 )
+
+bp = Blueprint("auth", __name__)
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"], endpoint="accept_invitation")

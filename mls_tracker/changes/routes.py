@@ -3,12 +3,11 @@ editing and deleting changes."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_object, get_partnership
-from mls_tracker.changes import bp
 from mls_tracker.changes.forms import (
     NO_OWNER,
     STATUS_CHOICES,
@@ -24,6 +23,8 @@ from mls_tracker.models import Change, ChangeStatus, ChangeType, Partnership
 from mls_tracker.periods import utc_today
 from mls_tracker.services import changes as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+
+bp = Blueprint("changes", __name__, url_prefix="/partnerships/<int:partnership_id>/changes")
 
 
 def _filters(partnership: Partnership) -> dict:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask import render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 from flask_security import auth_required
 from markupsafe import Markup, escape
 
-from mls_tracker.dashboard import bp
 from mls_tracker.exports import csv_response
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import dashboard as service
+
+bp = Blueprint("dashboard", __name__)
 
 SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 96, 30, 3
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_object, get_partnership
-from mls_tracker.expectations import bp
 from mls_tracker.expectations.forms import (
     CATEGORY_CHOICES,
     EditExpectationForm,
@@ -24,6 +23,10 @@ from mls_tracker.models import Expectation, ExpectationCategory, Side
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import expectations as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+
+bp = Blueprint(
+    "expectations", __name__, url_prefix="/partnerships/<int:partnership_id>/expectations"
+)
 
 DEFAULT_REVISIT_MONTHS = 12
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.formhelp import attach_error, to_int
-from mls_tracker.meetings import bp
 from mls_tracker.meetings.forms import (
     AgendaItemForm,
     ButtonForm,
@@ -22,6 +21,8 @@ from mls_tracker.models import AgendaItem, Meeting, MeetingState
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import meetings as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+
+bp = Blueprint("meetings", __name__, url_prefix="/partnerships/<int:partnership_id>/meetings")
 
 
 def _show_url(meeting: Meeting, anchor: str | None = None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -26,7 +26,7 @@ from mls_tracker.models import (
     partnership_regions,
     utcnow,
 )
-from mls_tracker.partnerships import bp, overview
+from mls_tracker.partnerships import overview
 from mls_tracker.partnerships.forms import WEIGHT_FIELDS, WeightsForm
 from mls_tracker.periods import utc_today
 from mls_tracker.services.errors import Conflict, ValidationFailed
@@ -37,6 +37,8 @@ from mls_tracker.services.health import (
     save_weights,
 )
 from mls_tracker.services.invitations import invite_person
+
+bp = Blueprint("partnerships", __name__, url_prefix="/partnerships")
 
 SORTS = {
     "name": Partnership.name,

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from mls_tracker import chart_images
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     DeliveryResult,
@@ -32,9 +31,10 @@ from mls_tracker.models import (
     Scorecard,
 )
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.services import scorecards
+from mls_tracker.scorecards import chart_images
+from mls_tracker.scorecards import issuing as scorecards
+from mls_tracker.scorecards.delivery import scorecard_filename, send_scorecard
 from mls_tracker.services.errors import DomainError
-from mls_tracker.services.scorecard_delivery import scorecard_filename, send_scorecard
 
 scorecards_cli = AppGroup("scorecards", help="Issued PDF scorecards.")
 

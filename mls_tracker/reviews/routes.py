@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import assets, jobs, pdf, reports
+from mls_tracker import assets, jobs
 from mls_tracker.access import Action, can, check, get_object, get_partnership
 from mls_tracker.exports import csv_response
 from mls_tracker.exports import slug as slug_of
@@ -34,13 +34,16 @@ from mls_tracker.models import (
 )
 from mls_tracker.models.partnership import ReviewCadence
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.reviews import bp
 from mls_tracker.reviews.forms import ButtonForm, IssueForm, OpenReviewForm, ReviewForm, SendForm
-from mls_tracker.scorecard_data import ScorecardData, ScorecardMeta, load
+from mls_tracker.scorecards import delivery as delivery_service
+from mls_tracker.scorecards import html as reports
+from mls_tracker.scorecards import issuing as scorecard_service
+from mls_tracker.scorecards import pdf
+from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, load
 from mls_tracker.services import reviews as service
-from mls_tracker.services import scorecard_delivery as delivery_service
-from mls_tracker.services import scorecards as scorecard_service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+
+bp = Blueprint("reviews", __name__, url_prefix="/partnerships/<int:partnership_id>/reviews")
 
 SORTS = ("period", "issued", "kind")
 JOB_KINDS = ("scorecard_issue", "scorecard_send")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -16,11 +16,14 @@ from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Partnership, ReportedSatisfaction
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.satisfaction import bp
 from mls_tracker.satisfaction.forms import ALL_REGIONS, DeleteReportedForm, ReportedForm
 from mls_tracker.services import changes as changes_service
 from mls_tracker.services import satisfaction as service
 from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+
+bp = Blueprint(
+    "satisfaction", __name__, url_prefix="/partnerships/<int:partnership_id>/satisfaction"
+)
 
 PERIOD_MONTHS = 12
 EXPORT_TABLES = ("months", "regions", "programs", "comments")

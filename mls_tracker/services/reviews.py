@@ -55,7 +55,7 @@ from mls_tracker.models import (
 from mls_tracker.models.base import utcnow
 from mls_tracker.models.review import review_featured_wins
 from mls_tracker.periods import Month, month_range
-from mls_tracker.scorecard_data import (
+from mls_tracker.scorecards.snapshot import (
     ActionRow,
     ActionSection,
     AttainmentPoint,

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import (
+    Blueprint,
     abort,
     current_app,
     flash,
@@ -26,7 +27,6 @@ from mls_tracker.models import Direction, Expectation, Sla, SlaMeasurement, Unit
 from mls_tracker.periods import Month
 from mls_tracker.services import slas as service
 from mls_tracker.services.errors import Conflict, ValidationFailed
-from mls_tracker.slas import bp
 from mls_tracker.slas.forms import (
     ActualsForm,
     SlaEditForm,
@@ -35,6 +35,8 @@ from mls_tracker.slas.forms import (
     UploadConfirmForm,
     UploadForm,
 )
+
+bp = Blueprint("slas", __name__, url_prefix="/partnerships/<int:partnership_id>/slas")
 
 UPLOAD_SALT = "sla-actuals-upload"
 UPLOAD_MAX_AGE = 3600  # seconds a preview may wait for its confirmation

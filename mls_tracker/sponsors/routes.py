@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -12,8 +12,9 @@ from mls_tracker.models import Partnership, Side, Sponsor
 from mls_tracker.periods import utc_today
 from mls_tracker.services import sponsors as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
-from mls_tracker.sponsors import bp
 from mls_tracker.sponsors.forms import UNLINKED, EditSponsorForm, EndSponsorForm, SponsorForm
+
+bp = Blueprint("sponsors", __name__, url_prefix="/partnerships/<int:partnership_id>/sponsors")
 
 
 def _set_choices(form: SponsorForm, partnership: Partnership, sponsor: Sponsor | None = None):

@@ -3,7 +3,7 @@ background job, the import history (CSV too) and undoing an import."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -17,13 +17,18 @@ from mls_tracker.models import Partnership, SurveyFormat, SurveyImport
 from mls_tracker.services import survey_import as service
 from mls_tracker.services.errors import PermissionDenied, ValidationFailed
 from mls_tracker.services.survey_files import FileRejected
-from mls_tracker.survey_imports import bp
 from mls_tracker.survey_imports.forms import (
     FORMAT_NAMES,
     CommitForm,
     UndoForm,
     UploadForm,
     mapping_form,
+)
+
+bp = Blueprint(
+    "survey_imports",
+    __name__,
+    url_prefix="/partnerships/<int:partnership_id>/satisfaction/imports",
 )
 
 

@@ -3,7 +3,7 @@ wins."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -16,8 +16,9 @@ from mls_tracker.periods import utc_today
 from mls_tracker.services import changes as changes_service
 from mls_tracker.services import wins as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
-from mls_tracker.wins import bp
 from mls_tracker.wins.forms import NO_REGION, DeleteForm, EditWinForm, WinForm
+
+bp = Blueprint("wins", __name__, url_prefix="/partnerships/<int:partnership_id>/wins")
 
 
 def _filters(partnership: Partnership) -> dict:

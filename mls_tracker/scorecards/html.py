@@ -24,7 +24,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from mls_tracker.scorecard_data import (
+from mls_tracker.scorecards.snapshot import (
     ActionRow,
     ScorecardData,
     ScorecardMeta,
@@ -32,7 +32,7 @@ from mls_tracker.scorecard_data import (
     SponsorFacts,
 )
 
-REPORTS_DIR = Path(__file__).resolve().parent.parent / "reports"
+REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
 SCHEME = "mls-report:"
 # What the preview asks ``asset_url`` for besides files under reports/ (see
 # ``assets.report_asset_url``): plotly.js, its stylesheet and the page script that draws charts.
@@ -265,7 +265,7 @@ def _preview_figures(data: ScorecardData) -> dict[str, str] | None:
     """Chart name → figure JSON from the snapshot helper's figures; ``None`` until
     ``scorecard_charts`` exists."""
     try:
-        from mls_tracker.scorecard_charts import scorecard_figures
+        from mls_tracker.scorecards.charts import scorecard_figures
     except ImportError:
         return None
     figures = {}

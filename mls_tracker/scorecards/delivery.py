@@ -46,7 +46,7 @@ from mls_tracker.models import (
     utcnow,
 )
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.scorecard_data import ScorecardData, Tile, load
+from mls_tracker.scorecards.snapshot import ScorecardData, Tile, load
 from mls_tracker.services.errors import DomainError, PermissionDenied, ValidationFailed
 from mls_tracker.services.mail import external_links, templated_message
 

@@ -25,9 +25,9 @@ from typing import Any
 import weasyprint
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-log = logging.getLogger("mls_tracker.pdf")
+log = logging.getLogger("mls_tracker.scorecards.pdf")
 
-REPORTS_DIR = Path(__file__).resolve().parent.parent / "reports"
+REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
 ASSET_SCHEME = "mls-report:"
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 

@@ -24,14 +24,15 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort
 
-from mls_tracker import chart_images, jobs, pdf
+from mls_tracker import jobs
 from mls_tracker.access import Action, can
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard, User, utcnow
-from mls_tracker.reports import render_scorecard_html
-from mls_tracker.scorecard_charts import scorecard_figures
-from mls_tracker.scorecard_data import ScorecardData, ScorecardMeta, dump, load
+from mls_tracker.scorecards import chart_images, pdf
+from mls_tracker.scorecards.charts import scorecard_figures
+from mls_tracker.scorecards.html import render_scorecard_html
+from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, dump, load
 from mls_tracker.services.errors import PermissionDenied, ValidationFailed
 from mls_tracker.services.reviews import review_data
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from mls_tracker import charts
-from mls_tracker.scorecard_data import AttainmentPoint, SatisfactionFacts, ScorecardData
+from mls_tracker.scorecards.snapshot import AttainmentPoint, SatisfactionFacts, ScorecardData
 from mls_tracker.services.action_figures import MonthFlow
 from mls_tracker.services.satisfaction import SatisfactionFigure
 from mls_tracker.services.sla_figures import Attainment, Status
