@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -24,7 +24,7 @@ from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import ActionItem, Partnership, Side
 from mls_tracker.periods import utc_today
 from mls_tracker.services import actions as service
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import Conflict, NotFound, ValidationFailed
 
 # No prefix: partnership lists live under /partnerships/<id>/actions, My actions at /my-actions.
 bp = Blueprint("actions", __name__)
@@ -136,8 +136,7 @@ def mine():
     page get their heading, with the group's count over all pages — or by partnership."""
     today = utc_today()
     sort = "partnership" if request.args.get("sort") == "partnership" else "due"
-    number = request.args.get("page", 1, type=int) or 1
-    mine = service.my_actions(current_user, today, sort=sort, page=number)
+    mine = service.my_actions(current_user, today, sort=sort, page=request.args.get("page"))
     owned = mine.owned
     if sort == "partnership":
         groups = [("All my open items", mine.total, owned)]
@@ -192,10 +191,10 @@ def _values(form: ActionForm) -> dict:
 @auth_required()
 def new(partnership_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    meeting_id = request.args.get("meeting_id", type=int)
+    meeting_id = to_int(request.args.get("meeting_id"))
     meeting = service.meeting_of(partnership.id, meeting_id)
     if meeting_id and meeting is None:
-        abort(404)
+        raise NotFound()
     form = ActionForm()
     _set_choices(form, partnership.id)
     if not form.is_submitted():
@@ -211,8 +210,6 @@ def new(partnership_id: int):
                 meeting_id=meeting.id if meeting else None,
                 **_values(form),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -248,8 +245,6 @@ def edit(partnership_id: int, action_id: int):
                 expected_version=to_int(form.version.data),
                 **_values(form),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
@@ -284,7 +279,7 @@ def _show(
 ):
     db_item = service.load_item(item_id)
     if db_item is None:
-        abort(404)
+        raise NotFound()
     may_update = service.may_update(current_user, db_item)
     may_manage = can(current_user, Action.MANAGE, partnership.id)
     version = str(db_item.version)
@@ -336,8 +331,7 @@ def _redirect_to(item: ActionItem):
 def update(partnership_id: int, action_id: int):
     item = get_object(ActionItem, action_id, partnership_id, Action.UPDATE_PROVIDER_ACTIONS)
     partnership = get_partnership(partnership_id, Action.UPDATE_PROVIDER_ACTIONS)
-    if not service.may_update(current_user, item):
-        abort(403)
+    service.require_update(current_user, item)
     form = UpdateForm()
     conflict = None
     if form.validate_on_submit():
@@ -351,8 +345,6 @@ def update(partnership_id: int, action_id: int):
                 evidence_url=form.evidence_url.data,
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
@@ -373,8 +365,6 @@ def verify(partnership_id: int, action_id: int):
     if form.validate_on_submit():
         try:
             service.verify_action(current_user, item, expected_version=to_int(form.version.data))
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
@@ -400,8 +390,6 @@ def reopen(partnership_id: int, action_id: int):
                 reason=form.reason.data,
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:

@@ -3,7 +3,7 @@ editing and deleting changes."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -22,7 +22,7 @@ from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Change, ChangeStatus, ChangeType, Partnership
 from mls_tracker.periods import utc_today
 from mls_tracker.services import changes as service
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint("changes", __name__, url_prefix="/partnerships/<int:partnership_id>/changes")
 
@@ -31,7 +31,7 @@ def _filters(partnership: Partnership) -> dict:
     """The list's filters from the query string; unknown values are ignored."""
     status = request.args.get("status", "")
     change_type = request.args.get("type", "")
-    region_id = request.args.get("region", type=int)
+    region_id = to_int(request.args.get("region"))
     return {
         "status": ChangeStatus(status) if status in {s.value for s in ChangeStatus} else None,
         "change_type": ChangeType(change_type)
@@ -123,8 +123,6 @@ def new(partnership_id: int):
     if form.validate_on_submit():
         try:
             change = service.log_change(current_user, partnership, **_form_values(form))
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -168,8 +166,6 @@ def edit(partnership_id: int, change_id: int):
                 **_form_values(form),
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
@@ -203,8 +199,6 @@ def delete(partnership_id: int, change_id: int):
         title = change.title
         try:
             service.delete_change(current_user, change, expected_version=to_int(form.version.data))
-        except PermissionDenied:
-            abort(403)
         except Conflict as error:
             conflict_message = str(error) + " Look at it again before deleting it."
             form.version.data = str(change.version)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -22,7 +22,7 @@ from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Expectation, ExpectationCategory, Side
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import expectations as service
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import Conflict, ValidationFailed
 
 bp = Blueprint(
     "expectations", __name__, url_prefix="/partnerships/<int:partnership_id>/expectations"
@@ -107,8 +107,6 @@ def new(partnership_id: int):
                 agreed_on=form.agreed_on.data,
                 revisit_by=form.revisit_by.data,
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -162,8 +160,6 @@ def edit(partnership_id: int, expectation_id: int):
                 revisit_by=form.revisit_by.data,
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
@@ -209,8 +205,6 @@ def revisit(partnership_id: int, expectation_id: int):
                 today=today,
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:

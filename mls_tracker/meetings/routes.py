@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -20,7 +20,7 @@ from mls_tracker.meetings.forms import (
 from mls_tracker.models import AgendaItem, Meeting, MeetingState
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import meetings as service
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import Conflict, NotFound, ValidationFailed
 
 bp = Blueprint("meetings", __name__, url_prefix="/partnerships/<int:partnership_id>/meetings")
 
@@ -38,7 +38,7 @@ def _meeting(partnership_id: int, meeting_id: int, action: Action = Action.VIEW)
 def _item(partnership_id: int, meeting: Meeting, item_id: int) -> AgendaItem:
     item = get_object(AgendaItem, item_id, partnership_id, Action.MANAGE)
     if item.meeting_id != meeting.id:
-        abort(404)
+        raise NotFound()
     return item
 
 
@@ -83,8 +83,6 @@ def new(partnership_id: int):
                 reviewed_month=form.reviewed_month.data,
                 today=utc_today(),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -144,8 +142,6 @@ def edit(partnership_id: int, meeting_id: int):
                 reviewed_month=form.reviewed_month.data,
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
@@ -172,8 +168,6 @@ def refresh(partnership_id: int, meeting_id: int):
     if ButtonForm().validate_on_submit():
         try:
             generated, kept = service.refresh_agenda(current_user, meeting, utc_today())
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             flash(str(error), "danger")
         else:
@@ -197,8 +191,6 @@ def move_item(partnership_id: int, meeting_id: int, item_id: int):
         else:
             try:
                 service.move_item(current_user, item, direction)
-            except PermissionDenied:
-                abort(403)
             except ValidationFailed as error:
                 flash(str(error), "danger")
     return redirect(_show_url(meeting, f"item-{item.id}"))
@@ -222,8 +214,6 @@ def edit_item(partnership_id: int, meeting_id: int, item_id: int):
                 title=form.title.data,
                 detail=form.detail.data,
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -244,8 +234,6 @@ def delete_item(partnership_id: int, meeting_id: int, item_id: int):
         title = item.title
         try:
             service.delete_item(current_user, item)
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             flash(str(error), "danger")
         else:
@@ -272,8 +260,6 @@ def new_item(partnership_id: int, meeting_id: int):
                 title=form.title.data,
                 detail=form.detail.data,
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -315,8 +301,6 @@ def hold(partnership_id: int, meeting_id: int):
                 decisions=form.decisions.data,
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
@@ -357,8 +341,6 @@ def approve(partnership_id: int, meeting_id: int):
             service.approve_minutes(
                 current_user, meeting, expected_version=to_int(form.version.data)
             )
-        except PermissionDenied:
-            abort(403)
         except (ValidationFailed, Conflict) as error:
             flash(str(error), "danger")
         else:

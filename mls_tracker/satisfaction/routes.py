@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -19,7 +19,7 @@ from mls_tracker.periods import Month, utc_today
 from mls_tracker.satisfaction.forms import ALL_REGIONS, DeleteReportedForm, ReportedForm
 from mls_tracker.services import changes as changes_service
 from mls_tracker.services import satisfaction as service
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import NotFound, ValidationFailed
 
 bp = Blueprint(
     "satisfaction", __name__, url_prefix="/partnerships/<int:partnership_id>/satisfaction"
@@ -77,9 +77,9 @@ def _filters(partnership: Partnership, region_ids: set[int], programs: list[str]
         )
     if first is None or first > last:
         first = last.shift(-(PERIOD_MONTHS - 1))
-    region_id = request.args.get("region", type=int)
+    region_id = to_int(request.args.get("region"))
     program = request.args.get("program") or None
-    rating = request.args.get("rating", type=int)
+    rating = to_int(request.args.get("rating"))
     return Filters(
         first=first,
         last=last,
@@ -87,7 +87,7 @@ def _filters(partnership: Partnership, region_ids: set[int], programs: list[str]
         region_id=region_id if region_id in region_ids else None,
         program=program if program in programs else None,
         rating=rating if rating in range(1, 6) else None,
-        page=max(1, request.args.get("page", 1, type=int)),
+        page=max(1, to_int(request.args.get("page")) or 1),
         custom_period=custom,
     )
 
@@ -148,7 +148,7 @@ def export(partnership_id: int):
     partnership = get_partnership(partnership_id)
     table = request.args.get("table", "months")
     if table not in EXPORT_TABLES:
-        abort(404)
+        raise NotFound()
     regions = changes_service.regions_in_scope(partnership.id)
     programs = service.programs_of(partnership.id)
     filters = _filters(partnership, {r.id for r in regions}, programs)
@@ -217,8 +217,6 @@ def reported_new(partnership_id: int):
     if form.validate_on_submit():
         try:
             reported = service.add_reported(current_user, partnership, utc_today(), **_values(form))
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -248,8 +246,6 @@ def reported_edit(partnership_id: int, reported_id: int):
     if form.validate_on_submit():
         try:
             service.update_reported(current_user, reported, utc_today(), **_values(form))
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -270,10 +266,7 @@ def reported_delete(partnership_id: int, reported_id: int):
     if not form.is_submitted():
         form.confirm.data = "yes"
     if form.validate_on_submit():
-        try:
-            service.delete_reported(current_user, reported)
-        except PermissionDenied:
-            abort(403)
+        service.delete_reported(current_user, reported)
         flash(f"Reported totals for {view.month.label} deleted.", "success")
         return redirect(_back(partnership))
     return render_template(

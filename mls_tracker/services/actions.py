@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from mls_tracker import access
 from mls_tracker.access import Action, can
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
@@ -44,9 +45,12 @@ from mls_tracker.models import (
     User,
     utcnow,
 )
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.pagination import page_window
+from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.locking import check_version, commit_or_conflict
 
+MANAGE_MESSAGE = "Only a lead of this partnership can do this."
+UPDATE_MESSAGE = "Only leads and the provider update this item."
 STALE_MESSAGE = (
     "Someone else saved this action item while you were working on it; here is the current "
     "version — your changes were not saved."
@@ -260,17 +264,16 @@ def my_actions(
     today: dt.date,
     *,
     sort: str = "due",
-    page: int = 1,
+    page: int | str | None = 1,
     per_page: int = MY_ACTIONS_PER_PAGE,
 ) -> MyActions:
     """One page of the open items the user owns in their partnerships — soonest due first, or
     by partnership (``sort="partnership"``) — with the totals of every page, and for providers
     the unowned provider-side items of their partnerships (three queries, whatever the size).
-    ``page`` is clamped to 1..the last page."""
-    member_of = sa.select(Membership.partnership_id).where(Membership.user_id == user.id)
+    ``page`` (a number or the query string's text) is clamped to 1..the last page."""
     mine = [ActionItem.owner_id == user.id, _not_closed()]
     if not user.is_admin:
-        mine.append(ActionItem.partnership_id.in_(member_of))
+        mine.append(ActionItem.partnership_id.in_(access.member_of(user)))
     soon = today + dt.timedelta(days=REMIND_WITHIN_DAYS)
     counts = db.session.execute(
         sa.select(
@@ -280,19 +283,17 @@ def my_actions(
         ).where(*mine)
     ).one()
     total, overdue, later = (int(n or 0) for n in counts)
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    window = page_window(total, page, per_page)
     if sort == "partnership":
         order = [sa.func.lower(Partnership.name), Partnership.id, ActionItem.due_on, ActionItem.id]
     else:
         order = [ActionItem.due_on, ActionItem.id]
     owned = _my_rows(
-        _my_row_query().where(*mine).order_by(*order).limit(per_page).offset((page - 1) * per_page),
+        _my_row_query().where(*mine).order_by(*order).limit(per_page).offset(window.offset),
         today,
     )
-    provider_of = member_of.where(Membership.role == Role.PROVIDER)
     unowned = _my_row_query().where(
-        ActionItem.partnership_id.in_(provider_of),
+        ActionItem.partnership_id.in_(access.member_of(user, Role.PROVIDER)),
         ActionItem.owner_side == Side.PROVIDER,
         ActionItem.owner_id.is_(None),
         _not_closed(),
@@ -304,9 +305,9 @@ def my_actions(
         overdue=overdue,
         due_soon=total - overdue - later,
         later=later,
-        page=page,
-        pages=pages,
-        first=(page - 1) * per_page + 1 if owned else 0,
+        page=window.number,
+        pages=window.pages,
+        first=window.offset + 1 if owned else 0,
     )
 
 
@@ -365,21 +366,23 @@ def load_item(item_id: int) -> ActionItem | None:
     )
 
 
+def _update_action(item: ActionItem) -> Action:
+    """Leads update any item; providers only provider-side ones. (A lead's role allows every
+    action, so "manage, or update a provider-side item" is this one action per side.)"""
+    return Action.UPDATE_PROVIDER_ACTIONS if item.owner_side is Side.PROVIDER else Action.MANAGE
+
+
 def may_update(actor: User, item: ActionItem) -> bool:
     """Leads update any item; providers only provider-side ones."""
-    if can(actor, Action.MANAGE, item.partnership_id):
-        return True
-    return item.owner_side is Side.PROVIDER and can(
-        actor, Action.UPDATE_PROVIDER_ACTIONS, item.partnership_id
-    )
+    return can(actor, _update_action(item), item.partnership_id)
+
+
+def require_update(actor: User, item: ActionItem) -> None:
+    """Refuse an update by someone who may not post one (see ``may_update``)."""
+    access.require(actor, _update_action(item), item.partnership_id, message=UPDATE_MESSAGE)
 
 
 # ----------------------------------------------------------------------------- writes
-
-
-def _require_manage(actor: User, partnership_id: int) -> None:
-    if not can(actor, Action.MANAGE, partnership_id):
-        raise PermissionDenied("Only a lead of this partnership can do this.")
 
 
 def clean_evidence_url(url: str | None) -> str | None:
@@ -525,7 +528,7 @@ def create_action(
     sla_id: int | None = None,
     challenge_id: int | None = None,
 ) -> ActionItem:
-    _require_manage(actor, partnership.id)
+    access.require(actor, Action.MANAGE, partnership.id, message=MANAGE_MESSAGE)
     meeting = meeting_of(partnership.id, meeting_id)
     if meeting_id and meeting is None:
         raise ValidationFailed("That meeting is not one of this partnership's.")
@@ -580,7 +583,7 @@ def edit_action(
     expected_version: int | None,
 ) -> ActionItem:
     """A lead's edit of every field; a status change is written on the timeline."""
-    _require_manage(actor, item.partnership_id)
+    access.require(actor, Action.MANAGE, item.partnership_id, message=MANAGE_MESSAGE)
     check_version(item, expected_version, STALE_MESSAGE)
     values = _clean(
         item.partnership_id,
@@ -633,8 +636,7 @@ def post_update(
     expected_version: int | None,
 ) -> ActionUpdate:
     """A progress update: status, a note and an evidence link — nothing else of the item."""
-    if not may_update(actor, item):
-        raise PermissionDenied("Only leads and the provider update this item.")
+    require_update(actor, item)
     check_version(item, expected_version, STALE_MESSAGE)
     try:
         status = ActionStatus(status)
@@ -666,7 +668,7 @@ def post_update(
 
 def verify_action(actor: User, item: ActionItem, *, expected_version: int | None) -> None:
     """A lead confirms that a done item really is done."""
-    _require_manage(actor, item.partnership_id)
+    access.require(actor, Action.MANAGE, item.partnership_id, message=MANAGE_MESSAGE)
     check_version(item, expected_version, STALE_MESSAGE)
     if item.status is not ActionStatus.DONE:
         raise ValidationFailed("Only a done item can be verified.")
@@ -683,7 +685,7 @@ def reopen_action(
     actor: User, item: ActionItem, *, reason: str | None, expected_version: int | None
 ) -> None:
     """A lead sends a closed item back to open, saying why on the timeline."""
-    _require_manage(actor, item.partnership_id)
+    access.require(actor, Action.MANAGE, item.partnership_id, message=MANAGE_MESSAGE)
     check_version(item, expected_version, STALE_MESSAGE)
     reason = (reason or "").strip()
     if not reason:

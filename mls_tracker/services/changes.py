@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from mls_tracker.access import Action, can
+from mls_tracker import access
+from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import (
@@ -33,13 +34,14 @@ from mls_tracker.models import (
     User,
     partnership_regions,
 )
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.locking import check_version, commit_or_conflict
 
 SOON_DAYS = 30
 SORTS = ("planned", "status", "title")
 TITLE_MAX = 200
 
+DENIED_MESSAGE = "You may not do this in this partnership."
 STALE_MESSAGE = (
     "Someone else changed this entry of the change log while you were editing; here is the "
     "current version — your changes were not saved."
@@ -203,11 +205,6 @@ def owner_candidates(partnership_id: int) -> list[User]:
 # ----------------------------------------------------------------------------- writes
 
 
-def _require(actor: User, action: Action, partnership_id: int) -> None:
-    if not can(actor, action, partnership_id):
-        raise PermissionDenied("You may not do this in this partnership.")
-
-
 def _clean(
     partnership_id: int,
     *,
@@ -270,7 +267,7 @@ def _clean(
 
 def log_change(actor: User, partnership: Partnership, **values) -> Change:
     """Log a change (providers and leads)."""
-    _require(actor, Action.LOG_WINS_AND_CHANGES, partnership.id)
+    access.require(actor, Action.LOG_WINS_AND_CHANGES, partnership.id, message=DENIED_MESSAGE)
     clean = _clean(partnership.id, **values)
     with acting_as(actor.id):
         change = Change(partnership_id=partnership.id, created_by_id=actor.id, **clean)
@@ -281,7 +278,7 @@ def log_change(actor: User, partnership: Partnership, **values) -> Change:
 
 def update_change(actor: User, change: Change, *, expected_version: int | None, **values) -> Change:
     """Edit a change (leads), refusing a save based on an outdated version."""
-    _require(actor, Action.MANAGE, change.partnership_id)
+    access.require(actor, Action.MANAGE, change.partnership_id, message=DENIED_MESSAGE)
     check_version(change, expected_version, STALE_MESSAGE)
     clean = _clean(
         change.partnership_id, **values, current_region_ids=[r.id for r in change.regions]
@@ -295,7 +292,7 @@ def update_change(actor: User, change: Change, *, expected_version: int | None, 
 
 def delete_change(actor: User, change: Change, *, expected_version: int | None) -> None:
     """Delete a change (leads)."""
-    _require(actor, Action.MANAGE, change.partnership_id)
+    access.require(actor, Action.MANAGE, change.partnership_id, message=DENIED_MESSAGE)
     check_version(change, expected_version, STALE_MESSAGE)
     with acting_as(actor.id):
         db.session.delete(change)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from mls_tracker.access import Action, can
+from mls_tracker import access
+from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import (
@@ -27,9 +28,10 @@ from mls_tracker.models import (
     Side,
     User,
 )
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.locking import check_version, commit_or_conflict
 
+MANAGE_MESSAGE = "Only a lead of this partnership can change its expectations."
 STALE_MESSAGE = (
     "Someone else changed this expectation while you were editing; here is the current "
     "version — your changes were not saved."
@@ -209,11 +211,6 @@ def expectation_rows(views: Iterable[ExpectationView]) -> Iterator[tuple[str, ..
 # ----------------------------------------------------------------------------- writes
 
 
-def _require_manage(actor: User, partnership_id: int) -> None:
-    if not can(actor, Action.MANAGE, partnership_id):
-        raise PermissionDenied("Only a lead of this partnership can change its expectations.")
-
-
 def _clean(
     *,
     category: ExpectationCategory | str | None,
@@ -264,7 +261,7 @@ def create_expectation(
     agreed_on: dt.date | None,
     revisit_by: dt.date | None,
 ) -> Expectation:
-    _require_manage(actor, partnership.id)
+    access.require(actor, Action.MANAGE, partnership.id, message=MANAGE_MESSAGE)
     values = _clean(
         category=category,
         statement=statement,
@@ -291,7 +288,7 @@ def update_expectation(
     expected_version: int | None,
 ) -> Expectation:
     """Save changes; a new wording keeps the earlier one as a ``reworded`` revision."""
-    _require_manage(actor, expectation.partnership_id)
+    access.require(actor, Action.MANAGE, expectation.partnership_id, message=MANAGE_MESSAGE)
     check_version(expectation, expected_version, STALE_MESSAGE)
     values = _clean(
         category=category,
@@ -326,7 +323,7 @@ def revisit_expectation(
     expected_version: int | None = None,
 ) -> ExpectationRevision:
     """Record that both sides looked at the expectation again, and when to next."""
-    _require_manage(actor, expectation.partnership_id)
+    access.require(actor, Action.MANAGE, expectation.partnership_id, message=MANAGE_MESSAGE)
     check_version(expectation, expected_version, STALE_MESSAGE, optional=True)
     if revisited_on is None:
         raise ValidationFailed("Enter the day it was revisited.", field="revisited_on")

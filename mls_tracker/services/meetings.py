@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from mls_tracker.access import Action, can
+from mls_tracker import access
+from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import (
@@ -38,9 +39,10 @@ from mls_tracker.models import (
 from mls_tracker.models.base import utcnow
 from mls_tracker.periods import Month
 from mls_tracker.services import agenda
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.locking import check_version, commit_or_conflict
 
+MANAGE_MESSAGE = "Only the partnership's leads can change meetings."
 STALE_MESSAGE = (
     "Someone else changed this meeting while you were editing; here is the current version — "
     "your changes were not saved."
@@ -157,11 +159,6 @@ def grouped_agenda(meeting: Meeting) -> list[tuple[str, list[AgendaItem]]]:
 # ----------------------------------------------------------------------------- writing
 
 
-def _require_manage(actor: User, partnership_id: int) -> None:
-    if not can(actor, Action.MANAGE, partnership_id):
-        raise PermissionDenied("Only the partnership's leads can change meetings.")
-
-
 def _require_not_approved(meeting: Meeting) -> None:
     if meeting.state is MeetingState.MINUTES_APPROVED:
         raise ValidationFailed(APPROVED_MESSAGE)
@@ -206,7 +203,7 @@ def plan_meeting(
     reviewed_month: Month | None,
     today: dt.date,
 ) -> Meeting:
-    _require_manage(actor, partnership.id)
+    access.require(actor, Action.MANAGE, partnership.id, message=MANAGE_MESSAGE)
     values = _clean(held_on, kind, reviewed_month)
     with acting_as(actor.id):
         meeting = Meeting(partnership_id=partnership.id, **values)
@@ -225,7 +222,7 @@ def update_meeting(
     reviewed_month: Month | None,
     expected_version: int | None,
 ) -> Meeting:
-    _require_manage(actor, meeting.partnership_id)
+    access.require(actor, Action.MANAGE, meeting.partnership_id, message=MANAGE_MESSAGE)
     check_version(meeting, expected_version, STALE_MESSAGE)
     if meeting.state is not MeetingState.PLANNED:
         raise ValidationFailed("Only a planned meeting can be rescheduled: this one has been held.")
@@ -240,7 +237,7 @@ def update_meeting(
 def refresh_agenda(actor: User, meeting: Meeting, today: dt.date) -> tuple[int, int]:
     """Replace the generated items nobody edited; keep edited and hand-added ones. Returns
     (items now generated, items kept)."""
-    _require_manage(actor, meeting.partnership_id)
+    access.require(actor, Action.MANAGE, meeting.partnership_id, message=MANAGE_MESSAGE)
     if meeting.state is not MeetingState.PLANNED:
         raise ValidationFailed(
             "The agenda cannot be refreshed once the meeting is held: it is the record of "
@@ -274,7 +271,7 @@ def refresh_agenda(actor: User, meeting: Meeting, today: dt.date) -> tuple[int, 
 
 
 def _require_agenda_editable(actor: User, meeting: Meeting) -> None:
-    _require_manage(actor, meeting.partnership_id)
+    access.require(actor, Action.MANAGE, meeting.partnership_id, message=MANAGE_MESSAGE)
     _require_not_approved(meeting)
 
 
@@ -395,7 +392,7 @@ def hold_meeting(
     """Record the meeting as held (or save its record again while held). ``attendance`` maps
     an Attendee.key ("user-3", "sponsor-7") to present. Returns how many action items were
     carried forward when the meeting became held, None on a re-save."""
-    _require_manage(actor, meeting.partnership_id)
+    access.require(actor, Action.MANAGE, meeting.partnership_id, message=MANAGE_MESSAGE)
     check_version(meeting, expected_version, STALE_MESSAGE)
     _require_not_approved(meeting)
     known = {person.key: person for person in attendees(meeting)}
@@ -436,7 +433,7 @@ def hold_meeting(
 
 
 def approve_minutes(actor: User, meeting: Meeting, *, expected_version: int | None) -> Meeting:
-    _require_manage(actor, meeting.partnership_id)
+    access.require(actor, Action.MANAGE, meeting.partnership_id, message=MANAGE_MESSAGE)
     check_version(meeting, expected_version, STALE_MESSAGE)
     if meeting.state is MeetingState.PLANNED:
         raise ValidationFailed(

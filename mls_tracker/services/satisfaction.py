@@ -49,7 +49,8 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
-from mls_tracker.access import Action, can
+from mls_tracker import access
+from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import (
@@ -60,14 +61,16 @@ from mls_tracker.models import (
     User,
     partnership_regions,
 )
+from mls_tracker.pagination import PageWindow, page_window
 from mls_tracker.periods import Month
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import ValidationFailed
 
 Z = 1.96
 LOW_SAMPLE_N = 10
 COMPUTED = "computed"
 REPORTED = "reported"
 COMMENTS_PER_PAGE = 25
+MANAGE_MESSAGE = "Only the partnership's leads enter reported totals."
 PROGRAM_MAX = 200
 
 
@@ -658,21 +661,27 @@ class Comment:
 @dataclass(frozen=True, slots=True)
 class CommentPage:
     comments: tuple[Comment, ...]
-    total: int
-    page: int
-    per_page: int
+    window: PageWindow
+
+    @property
+    def total(self) -> int:
+        return self.window.total
+
+    @property
+    def page(self) -> int:
+        return self.window.number
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+        return self.window.pages
 
     @property
     def has_previous(self) -> bool:
-        return self.page > 1
+        return self.window.has_previous
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.window.has_next
 
 
 def _comment_query(
@@ -713,10 +722,11 @@ def list_comments(
     rating: int | None = None,
     first: Month | None = None,
     last: Month | None = None,
-    page: int = 1,
+    page: int | str | None = 1,
     per_page: int | None = COMMENTS_PER_PAGE,
 ) -> CommentPage:
-    """Comments, newest first, filtered; one page (``per_page`` None: all) in two queries."""
+    """Comments, newest first, filtered; one page (``per_page`` None: all) in two queries.
+    ``page`` (a number or the query string's text) is clamped to 1..the last page."""
     filtered = _comment_query(
         partnership_id,
         q=q,
@@ -728,7 +738,8 @@ def list_comments(
     )
     r = SurveyResponse
     total = db.session.scalar(sa.select(sa.func.count()).select_from(filtered.subquery())) or 0
-    page = max(1, page)
+    # "All" is one page as long as everything, so that the window needs no special case.
+    window = page_window(total, page, per_page or max(total, 1))
     query = (
         sa.select(
             r.id, r.submitted_at, r.month, Region.name, r.program, r.rating, r.recommend, r.comment
@@ -738,11 +749,9 @@ def list_comments(
         .order_by(r.submitted_at.desc(), r.id.desc())
     )
     if per_page:
-        pages = max(1, math.ceil(total / per_page))
-        page = min(page, pages)
-        query = query.limit(per_page).offset((page - 1) * per_page)
+        query = query.limit(per_page).offset(window.offset)
     comments = tuple(Comment(*row) for row in db.session.execute(query))
-    return CommentPage(comments, total, page, per_page or max(total, 1))
+    return CommentPage(comments, window)
 
 
 def programs_of(partnership_id: int) -> list[str]:
@@ -829,11 +838,6 @@ def comment_rows(comments: Iterable[Comment]) -> Iterable[Sequence]:
 
 
 # ----------------------------------------------------------------------------- reported writes
-
-
-def _require(actor: User, partnership_id: int) -> None:
-    if not can(actor, Action.MANAGE, partnership_id):
-        raise PermissionDenied("Only the partnership's leads enter reported totals.")
 
 
 def _decimal(value, field_name: str, label: str) -> Decimal | None:
@@ -933,7 +937,7 @@ def add_reported(
     actor: User, partnership: Partnership, today: dt.date, **values
 ) -> ReportedSatisfaction:
     """Enter totals reported without individual responses (leads)."""
-    _require(actor, partnership.id)
+    access.require(actor, Action.MANAGE, partnership.id, message=MANAGE_MESSAGE)
     clean = _clean_reported(partnership.id, today, **values)
     with acting_as(actor.id):
         reported = ReportedSatisfaction(
@@ -949,7 +953,7 @@ def update_reported(
 ) -> ReportedSatisfaction:
     """Correct a reported total (leads). The model has no version column, so the last save
     wins; the audit log keeps every earlier value."""
-    _require(actor, reported.partnership_id)
+    access.require(actor, Action.MANAGE, reported.partnership_id, message=MANAGE_MESSAGE)
     clean = _clean_reported(
         reported.partnership_id,
         today,
@@ -966,7 +970,7 @@ def update_reported(
 
 def delete_reported(actor: User, reported: ReportedSatisfaction) -> None:
     """Delete a reported total (leads)."""
-    _require(actor, reported.partnership_id)
+    access.require(actor, Action.MANAGE, reported.partnership_id, message=MANAGE_MESSAGE)
     with acting_as(actor.id):
         db.session.delete(reported)
         db.session.commit()

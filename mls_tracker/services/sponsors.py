@@ -33,7 +33,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from email_validator import EmailNotValidError, validate_email
 
-from mls_tracker.access import Action, can
+from mls_tracker import access
+from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import (
@@ -50,13 +51,14 @@ from mls_tracker.models import (
     partnership_regions,
 )
 from mls_tracker.periods import Month
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.locking import check_version, commit_or_conflict
 
 ENGAGEMENT_WINDOW_MONTHS = 3
 DISENGAGED_AFTER_MEETINGS = 3
 HELD_STATES = (MeetingState.HELD, MeetingState.MINUTES_APPROVED)
 
+MANAGE_MESSAGE = "Only a lead of this partnership can change its sponsors."
 STALE_MESSAGE = (
     "Someone else changed this sponsorship while you were editing; here is the current "
     "version — your changes were not saved."
@@ -363,11 +365,6 @@ def sponsor_candidates(partnership_id: int) -> list[User]:
     )
 
 
-def _require_manage(actor: User, partnership_id: int) -> None:
-    if not can(actor, Action.MANAGE, partnership_id):
-        raise PermissionDenied("Only a lead of this partnership can change its sponsors.")
-
-
 def _clean(
     partnership_id: int,
     *,
@@ -455,7 +452,7 @@ def add_sponsorship(
     start_date: dt.date | None,
     end_date: dt.date | None = None,
 ) -> Sponsor:
-    _require_manage(actor, partnership.id)
+    access.require(actor, Action.MANAGE, partnership.id, message=MANAGE_MESSAGE)
     values = _clean(
         partnership.id,
         region_id=region_id,
@@ -488,7 +485,7 @@ def update_sponsorship(
     end_date: dt.date | None = None,
     expected_version: int | None,
 ) -> Sponsor:
-    _require_manage(actor, sponsor.partnership_id)
+    access.require(actor, Action.MANAGE, sponsor.partnership_id, message=MANAGE_MESSAGE)
     check_version(sponsor, expected_version, STALE_MESSAGE)
     values = _clean(
         sponsor.partnership_id,
@@ -517,7 +514,7 @@ def end_sponsorship(
     expected_version: int | None = None,
 ) -> Sponsor:
     """End a sponsorship on a day; it stays in the history."""
-    _require_manage(actor, sponsor.partnership_id)
+    access.require(actor, Action.MANAGE, sponsor.partnership_id, message=MANAGE_MESSAGE)
     check_version(sponsor, expected_version, STALE_MESSAGE, optional=True)
     if end_date is None:
         raise ValidationFailed("Enter the last day of the sponsorship.", field="end_date")

@@ -18,17 +18,19 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from mls_tracker.access import Action, can
+from mls_tracker import access
+from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, User, Win, partnership_regions
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.locking import check_version, commit_or_conflict
 
 SORTS = ("date", "title", "region")
 TITLE_MAX = 200
 IMPACT_MAX = 300
 
+DENIED_MESSAGE = "You may not do this in this partnership."
 STALE_MESSAGE = (
     "Someone else changed this win while you were editing; here is the current version — "
     "your changes were not saved."
@@ -130,11 +132,6 @@ def win_rows(views: Iterable[WinView]) -> Iterable[Sequence]:
 # ----------------------------------------------------------------------------- writes
 
 
-def _require(actor: User, action: Action, partnership_id: int) -> None:
-    if not can(actor, action, partnership_id):
-        raise PermissionDenied("You may not do this in this partnership.")
-
-
 def _clean(
     partnership_id: int,
     today: dt.date,
@@ -189,7 +186,7 @@ def _clean(
 
 def log_win(actor: User, partnership: Partnership, today: dt.date, **values) -> Win:
     """Log a win (providers and leads)."""
-    _require(actor, Action.LOG_WINS_AND_CHANGES, partnership.id)
+    access.require(actor, Action.LOG_WINS_AND_CHANGES, partnership.id, message=DENIED_MESSAGE)
     clean = _clean(partnership.id, today, **values)
     with acting_as(actor.id):
         win = Win(partnership_id=partnership.id, created_by_id=actor.id, **clean)
@@ -202,7 +199,7 @@ def update_win(
     actor: User, win: Win, today: dt.date, *, expected_version: int | None, **values
 ) -> Win:
     """Edit a win (leads), refusing a save based on an outdated version."""
-    _require(actor, Action.MANAGE, win.partnership_id)
+    access.require(actor, Action.MANAGE, win.partnership_id, message=DENIED_MESSAGE)
     check_version(win, expected_version, STALE_MESSAGE)
     clean = _clean(win.partnership_id, today, **values, current_region_id=win.region_id)
     with acting_as(actor.id):
@@ -214,7 +211,7 @@ def update_win(
 
 def delete_win(actor: User, win: Win, *, expected_version: int | None) -> None:
     """Delete a win (leads)."""
-    _require(actor, Action.MANAGE, win.partnership_id)
+    access.require(actor, Action.MANAGE, win.partnership_id, message=DENIED_MESSAGE)
     check_version(win, expected_version, STALE_MESSAGE)
     with acting_as(actor.id):
         db.session.delete(win)

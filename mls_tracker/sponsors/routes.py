@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -11,7 +11,7 @@ from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Partnership, Side, Sponsor
 from mls_tracker.periods import utc_today
 from mls_tracker.services import sponsors as service
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.sponsors.forms import UNLINKED, EditSponsorForm, EndSponsorForm, SponsorForm
 
 bp = Blueprint("sponsors", __name__, url_prefix="/partnerships/<int:partnership_id>/sponsors")
@@ -74,7 +74,7 @@ def new(partnership_id: int):
     if not form.is_submitted():
         # The matrix's "Add one" links name the region and side of the empty cell.
         form.start_date.data = utc_today()
-        form.region_id.data = request.args.get("region_id", type=int) or (
+        form.region_id.data = to_int(request.args.get("region_id")) or (
             partnership.regions[0].id if len(partnership.regions) == 1 else -1
         )
         side = request.args.get("side")
@@ -82,8 +82,6 @@ def new(partnership_id: int):
     if form.validate_on_submit():
         try:
             sponsor = service.add_sponsorship(current_user, partnership, **_form_values(form))
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -115,8 +113,6 @@ def edit(partnership_id: int, sponsor_id: int):
                 **_form_values(form),
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
@@ -155,8 +151,6 @@ def end(partnership_id: int, sponsor_id: int):
                 form.end_date.data,
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:

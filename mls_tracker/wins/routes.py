@@ -3,7 +3,7 @@ wins."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -15,7 +15,7 @@ from mls_tracker.models import Partnership, Win
 from mls_tracker.periods import utc_today
 from mls_tracker.services import changes as changes_service
 from mls_tracker.services import wins as service
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.wins.forms import NO_REGION, DeleteForm, EditWinForm, WinForm
 
 bp = Blueprint("wins", __name__, url_prefix="/partnerships/<int:partnership_id>/wins")
@@ -23,7 +23,7 @@ bp = Blueprint("wins", __name__, url_prefix="/partnerships/<int:partnership_id>/
 
 def _filters(partnership: Partnership) -> dict:
     """The list's filters from the query string; unknown values are ignored."""
-    region_id = request.args.get("region", type=int)
+    region_id = to_int(request.args.get("region"))
     return {
         "region_id": region_id
         if region_id in {region.id for region in partnership.regions}
@@ -100,8 +100,6 @@ def new(partnership_id: int):
     if form.validate_on_submit():
         try:
             win = service.log_win(current_user, partnership, utc_today(), **_form_values(form))
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -143,8 +141,6 @@ def edit(partnership_id: int, win_id: int):
                 **_form_values(form),
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
@@ -178,8 +174,6 @@ def delete(partnership_id: int, win_id: int):
         title = win.title
         try:
             service.delete_win(current_user, win, expected_version=to_int(form.version.data))
-        except PermissionDenied:
-            abort(403)
         except Conflict as error:
             conflict_message = str(error) + " Look at it again before deleting it."
             form.version.data = str(win.version)
