@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_security import hash_password
 
-from mls_tracker.access import Action, can
+from mls_tracker import access
+from mls_tracker.access import Action
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     Invitation,
@@ -24,7 +25,7 @@ from mls_tracker.models import (
     normalise_email,
     utcnow,
 )
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.mail import send_templated
 
 
@@ -36,8 +37,12 @@ def invite_person(
     actor: User, partnership: Partnership, email: str, role: Role, display_name: str | None
 ) -> Invitation:
     """Create an invitation and e-mail its one-time link."""
-    if not can(actor, Action.INVITE, partnership.id):
-        raise PermissionDenied("Only a lead of this partnership can invite people.")
+    access.require(
+        actor,
+        Action.INVITE,
+        partnership.id,
+        message="Only a lead of this partnership can invite people.",
+    )
     email = normalise_email(email)
     existing = db.session.scalar(
         sa.select(Membership)
