@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.orm.exc import StaleDataError
 
+from mls_tracker import access
 from mls_tracker.access import Action, can
 from mls_tracker.extensions import db
 from mls_tracker.models import (
@@ -34,7 +35,7 @@ from mls_tracker.models import (
     utcnow,
 )
 from mls_tracker.periods import Month, month_range
-from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.services.sla_figures import (
     Attainment,
     EarlyWarning,
@@ -63,6 +64,19 @@ def this_month(today: dt.date | None = None) -> Month:
 
 def may_manage(user: User, partnership_id: int) -> bool:
     return can(user, Action.MANAGE, partnership_id)
+
+
+def reporting_month(partnership_id: int, today: dt.date | None = None) -> Month:
+    """The month pages show by default: the current one once anything was entered for it,
+    otherwise the last full month."""
+    now = this_month(today)
+    entered = db.session.scalar(
+        sa.select(SlaMeasurement.id)
+        .join(Sla, Sla.id == SlaMeasurement.sla_id)
+        .where(Sla.partnership_id == partnership_id, SlaMeasurement.month == now)
+        .limit(1)
+    )
+    return now if entered is not None else now.previous()
 
 
 # ----------------------------------------------------------------------------- values
@@ -148,9 +162,48 @@ class SlaDefinition:
     expectation_id: int | None
 
 
-def _check_manage(actor: User, partnership_id: int) -> None:
-    if not may_manage(actor, partnership_id):
-        raise PermissionDenied("Only a lead of this partnership can change its SLAs.")
+MANAGE_MESSAGE = "Only a lead of this partnership can change its SLAs."
+ACTUALS_MESSAGE = "Your role in this partnership does not allow entering actuals."
+
+
+def expectation_choices(partnership_id: int) -> list[tuple[int, str]]:
+    """The partnership's expectations an SLA may measure, as (id, "Category — statement")
+    with long statements shortened, for a select field."""
+    rows = db.session.execute(
+        sa.select(Expectation.id, Expectation.category, Expectation.statement)
+        .where(Expectation.partnership_id == partnership_id)
+        .order_by(Expectation.category, Expectation.statement)
+    )
+    choices = []
+    for expectation_id, category, statement in rows:
+        text = statement if len(statement) <= 90 else statement[:88].rstrip() + "…"
+        choices.append((expectation_id, f"{str(category).capitalize()} — {text}"))
+    return choices
+
+
+@dataclass(frozen=True)
+class SavedSla:
+    """An SLA's definition as stored, shown beside an edit form refused by a conflict."""
+
+    version: int
+    code: str
+    name: str
+    unit: Unit
+    direction: Direction
+    weight: Decimal
+    active: bool
+
+    @classmethod
+    def of(cls, sla: Sla) -> SavedSla:
+        return cls(sla.version, sla.code, sla.name, sla.unit, sla.direction, sla.weight, sla.active)
+
+
+class SlaChanged(Conflict):
+    """Someone else saved the SLA while it was being edited; ``saved`` is their version."""
+
+    def __init__(self, message: str, saved: SavedSla) -> None:
+        super().__init__(message)
+        self.saved = saved
 
 
 def definition_problems(
@@ -251,7 +304,7 @@ def create_sla(
     applies_from: Month,
 ) -> Sla:
     """Define an SLA with its first target, in force from ``applies_from``."""
-    _check_manage(actor, partnership.id)
+    access.require(actor, Action.MANAGE, partnership.id, message=MANAGE_MESSAGE)
     cleaned = _clean_definition(partnership.id, values, None)
     _check_target(cleaned["unit"], cleaned["direction"], target, at_risk_threshold)
     sla = Sla(partnership_id=partnership.id, **cleaned)
@@ -272,11 +325,12 @@ def update_sla(
     actor: User, sla: Sla, values: SlaDefinition, *, active: bool, version: int | None
 ) -> Sla:
     """Edit an SLA's definition (never its target: see ``set_target``)."""
-    _check_manage(actor, sla.partnership_id)
+    access.require(actor, Action.MANAGE, sla.partnership_id, message=MANAGE_MESSAGE)
     if version is not None and version != sla.version:
-        raise Conflict(
+        raise SlaChanged(
             "Someone else changed this SLA while you were editing it. The form now shows "
-            "their version; make your changes again."
+            "their version; make your changes again.",
+            SavedSla.of(sla),
         )
     cleaned = _clean_definition(sla.partnership_id, values, sla.id)
     if cleaned["unit"] != sla.unit or cleaned["direction"] != sla.direction:
@@ -287,7 +341,11 @@ def update_sla(
     for key, value in cleaned.items():
         setattr(sla, key, value)
     sla.active = active
-    _commit_or_conflict("code", "Another SLA of this partnership has this code.")
+    try:
+        _commit_or_conflict("code", "Another SLA of this partnership has this code.")
+    except Conflict as error:
+        # Rolled back: reading the SLA now loads the version that was saved meanwhile.
+        raise SlaChanged(str(error), SavedSla.of(sla)) from error
     return sla
 
 
@@ -301,7 +359,7 @@ def set_target(
 ) -> SlaTarget:
     """A new target from ``applies_from`` on; earlier months keep the target then in force.
     A target already starting that month is replaced."""
-    _check_manage(actor, sla.partnership_id)
+    access.require(actor, Action.MANAGE, sla.partnership_id, message=MANAGE_MESSAGE)
     _check_target(sla.unit, sla.direction, target, at_risk_threshold)
     point = next((t for t in sla.targets if t.effective_from == applies_from), None)
     if point is None:
@@ -614,8 +672,7 @@ def save_month_actuals(
     """Save the month form: all rows or none. A provider's rows are proposed and may not
     touch a confirmed value; a lead's are confirmed, and a lead may confirm proposed ones
     unchanged. A row someone else saved since the form was shown is refused."""
-    if not can(actor, Action.PROPOSE_ACTUALS, partnership.id):
-        raise PermissionDenied("Your role in this partnership does not allow entering actuals.")
+    access.require(actor, Action.PROPOSE_ACTUALS, partnership.id, message=ACTUALS_MESSAGE)
     try:
         _not_future(month, today)
     except ValueError as error:
@@ -822,8 +879,7 @@ def preview_upload(
     today: dt.date | None = None,
 ) -> UploadPreview:
     """What saving these rows would do, row by row, against what is stored now."""
-    if not can(actor, Action.PROPOSE_ACTUALS, partnership.id):
-        raise PermissionDenied("Your role in this partnership does not allow entering actuals.")
+    access.require(actor, Action.PROPOSE_ACTUALS, partnership.id, message=ACTUALS_MESSAGE)
     manager = may_manage(actor, partnership.id)
     slas = {
         sla.code.upper(): sla

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -22,11 +21,11 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
-from mls_tracker.extensions import db
-from mls_tracker.models import Direction, Expectation, Sla, SlaMeasurement, Unit
+from mls_tracker.formhelp import to_int
+from mls_tracker.models import Direction, Sla, SlaMeasurement, Unit
 from mls_tracker.periods import Month
 from mls_tracker.services import slas as service
-from mls_tracker.services.errors import Conflict, ValidationFailed
+from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.slas.forms import (
     ActualsForm,
     SlaEditForm,
@@ -56,24 +55,11 @@ def _month_arg(text: str | None) -> Month | None:
         return None
 
 
-def _reporting_month(partnership_id: int) -> Month:
-    """The month pages show by default: the current one once anything was entered for it,
-    otherwise the last full month."""
-    now = service.this_month()
-    entered = db.session.scalar(
-        sa.select(SlaMeasurement.id)
-        .join(Sla, Sla.id == SlaMeasurement.sla_id)
-        .where(Sla.partnership_id == partnership_id, SlaMeasurement.month == now)
-        .limit(1)
-    )
-    return now if entered is not None else now.previous()
-
-
 def _last_month(partnership_id: int) -> Month:
     """``?to=YYYY-MM`` if given (never after the current month), else the reporting month."""
     chosen = _month_arg(request.args.get("to"))
     if chosen is None:
-        return _reporting_month(partnership_id)
+        return service.reporting_month(partnership_id)
     return min(chosen, service.this_month())
 
 
@@ -111,19 +97,6 @@ def export(partnership_id: int):
 
 
 # ----------------------------------------------------------------------------- SLAs
-
-
-def _expectation_choices(partnership_id: int) -> list[tuple[int, str]]:
-    rows = db.session.execute(
-        sa.select(Expectation.id, Expectation.category, Expectation.statement)
-        .where(Expectation.partnership_id == partnership_id)
-        .order_by(Expectation.category, Expectation.statement)
-    )
-    choices = []
-    for expectation_id, category, statement in rows:
-        text = statement if len(statement) <= 90 else statement[:88].rstrip() + "…"
-        choices.append((expectation_id, f"{str(category).capitalize()} — {text}"))
-    return choices
 
 
 def _definition(form: SlaNewForm | SlaEditForm) -> service.SlaDefinition:
@@ -185,7 +158,7 @@ def _field_error(form, error: ValidationFailed, default: str) -> None:
 def new(partnership_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
     form = SlaNewForm()
-    form.expectation.choices = _expectation_choices(partnership.id)
+    form.expectation.choices = service.expectation_choices(partnership.id)
     if request.method == "GET":
         form.applies_from.data = str(service.this_month())
     valid = form.validate_on_submit()
@@ -203,7 +176,6 @@ def new(partnership_id: int):
                 applies_from=Month.parse(form.applies_from.data),
             )
         except ValidationFailed as error:
-            db.session.rollback()
             _field_error(form, error, "code")
         else:
             flash(f"SLA {sla.code} created.", "success")
@@ -233,7 +205,7 @@ def edit(partnership_id: int, sla_id: int):
     sla = get_object(Sla, sla_id, partnership_id, Action.MANAGE)
     partnership = get_partnership(partnership_id, Action.MANAGE)
     form = SlaEditForm(obj=sla if request.method == "GET" else None)
-    form.expectation.choices = _expectation_choices(partnership.id)
+    form.expectation.choices = service.expectation_choices(partnership.id)
     if request.method == "GET":
         form.expectation.data = sla.expectation_id
         form.version.data = str(sla.version)
@@ -251,13 +223,11 @@ def edit(partnership_id: int, sla_id: int):
                 active=form.active.data,
                 version=int(form.version.data) if (form.version.data or "").isdigit() else None,
             )
-        except Conflict as error:
-            db.session.rollback()
+        except service.SlaChanged as error:
             form.form_errors.append(str(error))
-            conflict = db.session.get(Sla, sla_id)
+            conflict = error.saved
             form.version.data = str(conflict.version)
         except ValidationFailed as error:
-            db.session.rollback()
             _field_error(form, error, "code")
         else:
             flash(f"SLA {sla.code} saved.", "success")
@@ -299,7 +269,6 @@ def target(partnership_id: int, sla_id: int):
                 applies_from=applies_from,
             )
         except ValidationFailed as error:
-            db.session.rollback()
             _field_error(form, error, "target")
         else:
             flash(
@@ -324,12 +293,8 @@ def target(partnership_id: int, sla_id: int):
 @auth_required()
 def pick_month(partnership_id: int):
     partnership = get_partnership(partnership_id, Action.PROPOSE_ACTUALS)
-    month = _month_arg(request.args.get("month")) or _reporting_month(partnership.id)
+    month = _month_arg(request.args.get("month")) or service.reporting_month(partnership.id)
     return redirect(url_for(".actuals", partnership_id=partnership.id, month=str(month)))
-
-
-def _int(text: str | None) -> int:
-    return int(text) if (text or "").strip().isdigit() else 0
 
 
 @bp.route("/actuals/<month>", methods=["GET", "POST"])
@@ -358,7 +323,7 @@ def actuals(partnership_id: int, month: str):
                 value=request.form.get(f"value-{sla_id}", ""),
                 not_applicable=bool(request.form.get(f"na-{sla_id}")),
                 note=request.form.get(f"note-{sla_id}", ""),
-                seen_version=_int(request.form.get(f"version-{sla_id}")),
+                seen_version=to_int(request.form.get(f"version-{sla_id}")) or 0,
                 confirm=confirm_all or bool(request.form.get(f"confirm-{sla_id}")),
             )
         try:
