@@ -7,13 +7,13 @@ from flask_login import current_user
 from flask_security import login_user
 
 from mls_tracker.auth.forms import AcceptInvitationForm, JoinForm
-from mls_tracker.extensions import db
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.invitations import (
     InvitationState,
     accept_invitation,
     account_exists,
     find_invitation,
+    save_sign_in,
 )
 
 bp = Blueprint("auth", __name__)
@@ -54,7 +54,7 @@ def accept_invitation_view(token: str):
             form.password.errors.append(str(error))
         else:
             login_user(user, authn_via=["invitation"])
-            db.session.commit()
+            save_sign_in()
             flash(
                 f"Welcome, {user.display_name}. You joined {invitation.partnership.name}.",
                 "success",

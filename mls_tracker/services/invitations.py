@@ -162,3 +162,10 @@ def account_exists(email: str) -> bool:
         db.session.scalar(sa.select(User.id).where(User.email == normalise_email(email)))
         is not None
     )
+
+
+def save_sign_in() -> None:
+    """Keeps what signing a new member in recorded on their account: Flask-Security's
+    ``login_user`` sets the last-login columns after its sign-in signal committed, and does not
+    commit them itself."""
+    db.session.commit()
