@@ -82,7 +82,7 @@ def demo_snapshots(app: Any, count: int) -> list[Any]:
     from mls_tracker.extensions import db
     from mls_tracker.models import Partnership, ReviewKind
     from mls_tracker.periods import Month, utc_today
-    from mls_tracker.services.reviews import build_scorecard_data
+    from mls_tracker.scorecards.build import build_scorecard_data
 
     with app.app_context():
         ids = list(db.session.scalars(sa.select(Partnership.id).order_by(Partnership.id)))

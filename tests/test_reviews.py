@@ -16,6 +16,7 @@ from mls_tracker import charts
 from mls_tracker.extensions import db
 from mls_tracker.models import AuditEntry, Review, ReviewKind, Scorecard, Win
 from mls_tracker.periods import Month
+from mls_tracker.scorecards.build import build_scorecard_data
 from mls_tracker.scorecards.charts import ScorecardChart, scorecard_figures
 from mls_tracker.scorecards.snapshot import ScorecardData, SponsorFacts, dump, load
 from mls_tracker.services import reviews
@@ -242,7 +243,7 @@ def test_previous_tiles_are_what_the_executives_saw(small):
     assert [t.previous for t in data.tiles] == [t.value for t in issued.tiles]
     assert data.tiles[1].previous == 0.0  # as issued, not the 50 % September shows now
     assert data.health.previous == issued.health.score
-    computed = reviews.build_scorecard_data(
+    computed = build_scorecard_data(
         small.world.partnership.id, ReviewKind.MONTHLY, OCT, OCT, TODAY
     )
     assert computed.tiles[1].previous == 50.0
@@ -308,7 +309,7 @@ def _with(data: ScorecardData, **statuses: str) -> ScorecardData:
 
 
 def test_compare_breaches_overdue_and_sponsors(small):
-    base = reviews.build_scorecard_data(
+    base = build_scorecard_data(
         small.world.partnership.id, ReviewKind.MONTHLY, OCT, OCT, TODAY
     )
     before = _with(base, A_01="breached", B_01="breached")
@@ -375,5 +376,5 @@ def test_scorecard_figures_from_a_stored_snapshot_without_the_database(small):
 
 
 def test_scorecard_figures_leave_out_charts_without_data(world):
-    data = reviews.build_scorecard_data(world.other.id, ReviewKind.MONTHLY, OCT, OCT, TODAY)
+    data = build_scorecard_data(world.other.id, ReviewKind.MONTHLY, OCT, OCT, TODAY)
     assert [f.name for f in scorecard_figures(data)] == ["health_trend"]

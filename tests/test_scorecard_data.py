@@ -29,9 +29,9 @@ from mls_tracker.models import (
     Win,
 )
 from mls_tracker.periods import Month
+from mls_tracker.scorecards.build import build_scorecard_data
 from mls_tracker.scorecards.snapshot import dump, load
 from mls_tracker.services import dashboard
-from mls_tracker.services.reviews import build_scorecard_data
 from tests.factories import (
     World,
     add_measurement,
