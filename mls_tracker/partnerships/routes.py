@@ -18,12 +18,7 @@ from mls_tracker.partnerships.forms import WEIGHT_FIELDS, WeightsForm
 from mls_tracker.periods import utc_today
 from mls_tracker.services import partnerships
 from mls_tracker.services.errors import Conflict, ValidationFailed
-from mls_tracker.services.health import (
-    ComponentKey,
-    health_score,
-    partnership_weights,
-    save_weights,
-)
+from mls_tracker.services.health import ComponentKey, health_score, partnership_weights
 from mls_tracker.services.invitations import invite_person
 
 bp = Blueprint("partnerships", __name__, url_prefix="/partnerships")
@@ -143,7 +138,7 @@ def weights(partnership_id: int):
     elif form.validate():
         values = {key: getattr(form, name).data for key, name in WEIGHT_FIELDS.items()}
         try:
-            save_weights(current_user, partnership, values, to_int(form.version.data))
+            partnerships.save_weights(current_user, partnership, values, to_int(form.version.data))
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:

@@ -159,34 +159,3 @@ WEIGHT_COLUMNS = {
 def partnership_weights(partnership: Any) -> dict[ComponentKey, Decimal]:
     """The weights set on a partnership (its ``weight_*`` columns)."""
     return {key: getattr(partnership, column) for key, column in WEIGHT_COLUMNS.items()}
-
-
-def save_weights(
-    actor: Any,
-    partnership: Any,
-    weights: dict[ComponentKey, Decimal | float | None],
-    version: int | None,
-) -> None:
-    """Sets a partnership's four weights (each ≥ 0, at least one above 0). Leads only;
-    refused when someone saved other weights since ``version`` was read; audited."""
-    from mls_tracker.access import Action, can
-    from mls_tracker.services.errors import PermissionDenied, ValidationFailed
-    from mls_tracker.services.locking import check_version, commit_or_conflict
-
-    if not can(actor, Action.MANAGE, partnership.id):
-        raise PermissionDenied("Only a lead may change the health weights.")
-    message = (
-        "Someone changed these weights while you were editing: the page now shows theirs. "
-        "Save again to replace them with yours."
-    )
-    check_version(partnership, version, message)
-    for key, value in weights.items():
-        if value is None or value < 0:
-            raise ValidationFailed("Enter a weight of 0 or more.", WEIGHT_COLUMNS[key])
-    if not any(value > 0 for value in weights.values()):
-        raise ValidationFailed(
-            "At least one weight must be above 0.", WEIGHT_COLUMNS[ComponentKey.SLA]
-        )
-    for key, value in weights.items():
-        setattr(partnership, WEIGHT_COLUMNS[key], Decimal(value).quantize(Decimal("0.01")))
-    commit_or_conflict(message)

@@ -1,11 +1,13 @@
 """What the partnership pages read: the list of partnerships a user may see, one page at a
-time, and a partnership's people, active sponsors and pending invitations."""
+time, a partnership's people, active sponsors and pending invitations, and its health
+weights."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -26,6 +28,9 @@ from mls_tracker.models import (
     utcnow,
 )
 from mls_tracker.pagination import PageWindow, page_window
+from mls_tracker.services.errors import ValidationFailed
+from mls_tracker.services.health import WEIGHT_COLUMNS, ComponentKey
+from mls_tracker.services.locking import check_version, commit_or_conflict
 
 PER_PAGE = 25
 
@@ -153,3 +158,29 @@ def people_of(user: User, partnership_id: int, today: dt.date) -> People:
             .order_by(Invitation.created_at.desc())
         ).all()
     return People(members, sponsors, pending, may_invite)
+
+
+def save_weights(
+    actor: User,
+    partnership: Partnership,
+    weights: dict[ComponentKey, Decimal | float | None],
+    version: int | None,
+) -> None:
+    """Sets a partnership's four weights (each ≥ 0, at least one above 0). Leads only;
+    refused when someone saved other weights since ``version`` was read; audited."""
+    access.require(actor, Action.MANAGE, partnership, "Only a lead may change the health weights.")
+    message = (
+        "Someone changed these weights while you were editing: the page now shows theirs. "
+        "Save again to replace them with yours."
+    )
+    check_version(partnership, version, message)
+    for key, value in weights.items():
+        if value is None or value < 0:
+            raise ValidationFailed("Enter a weight of 0 or more.", WEIGHT_COLUMNS[key])
+    if not any(value > 0 for value in weights.values()):
+        raise ValidationFailed(
+            "At least one weight must be above 0.", WEIGHT_COLUMNS[ComponentKey.SLA]
+        )
+    for key, value in weights.items():
+        setattr(partnership, WEIGHT_COLUMNS[key], Decimal(value).quantize(Decimal("0.01")))
+    commit_or_conflict(message)
