@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
-import sqlalchemy as sa
-import sqlalchemy.orm as so
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
@@ -18,40 +15,26 @@ from mls_tracker import assets, jobs
 from mls_tracker.access import Action, can, check, get_object, get_partnership
 from mls_tracker.exports import csv_response
 from mls_tracker.exports import slug as slug_of
-from mls_tracker.extensions import db
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import (
     DeliveryResult,
-    Job,
     Partnership,
     Review,
     ReviewKind,
     Scorecard,
     ScorecardDelivery,
-    Sponsor,
-    User,
-    Win,
 )
-from mls_tracker.models.partnership import ReviewCadence
-from mls_tracker.periods import Month, utc_today
+from mls_tracker.periods import utc_today
 from mls_tracker.reviews.forms import ButtonForm, IssueForm, OpenReviewForm, ReviewForm, SendForm
 from mls_tracker.scorecards import delivery as delivery_service
 from mls_tracker.scorecards import html as reports
 from mls_tracker.scorecards import issuing as scorecard_service
-from mls_tracker.scorecards import pdf
-from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, load
+from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta
 from mls_tracker.services import reviews as service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 
 bp = Blueprint("reviews", __name__, url_prefix="/partnerships/<int:partnership_id>/reviews")
 
-SORTS = ("period", "issued", "kind")
-JOB_KINDS = ("scorecard_issue", "scorecard_send")
-# How far back the "open a review" form offers periods.
-MONTHS_OFFERED = 24
-QUARTERS_OFFERED = 8
-# Wins offered for featuring: those of the period and of the months just before it.
-WIN_MONTHS_BEFORE = 2
 
 CSV_COLUMNS = (
     "Period",
@@ -72,63 +55,7 @@ CSV_COLUMNS = (
 # ----------------------------------------------------------------------------- periods
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodChoice:
-    value: str  # "monthly:2026-10"
-    label: str
-    kind: ReviewKind
-    first_month: Month
-
-
-def _quarter_start(month: Month) -> Month:
-    return Month(month.year, (month.month - 1) // 3 * 3 + 1)
-
-
-def period_choices(partnership: Partnership, today: dt.date) -> list[PeriodChoice]:
-    """Complete months and quarters, newest first, since the partnership started and not
-    reviewed yet; the kind of the partnership's review cadence first."""
-    reviewed = set(
-        db.session.execute(
-            sa.select(Review.first_month, Review.last_month).where(
-                Review.partnership_id == partnership.id
-            )
-        )
-    )
-    this_month = Month.of(today)
-    start = Month.of(partnership.start_date)
-    months = []
-    month = this_month.previous()
-    while month >= start and len(months) < MONTHS_OFFERED:
-        if (month, month) not in reviewed:
-            months.append(
-                PeriodChoice(
-                    f"monthly:{month}",
-                    service.period_label(ReviewKind.MONTHLY, month, month),
-                    ReviewKind.MONTHLY,
-                    month,
-                )
-            )
-        month = month.previous()
-    quarters = []
-    first = _quarter_start(this_month).shift(-3)
-    while first.shift(2) >= start and len(quarters) < QUARTERS_OFFERED:
-        last = first.shift(2)
-        if (first, last) not in reviewed:
-            quarters.append(
-                PeriodChoice(
-                    f"quarterly:{first}",
-                    service.period_label(ReviewKind.QUARTERLY, first, last),
-                    ReviewKind.QUARTERLY,
-                    first,
-                )
-            )
-        first = first.shift(-3)
-    if partnership.review_cadence == ReviewCadence.QUARTERLY:
-        return quarters + months
-    return months + quarters
-
-
-def _set_period_choices(form: OpenReviewForm, choices: Sequence[PeriodChoice]) -> None:
+def _set_period_choices(form: OpenReviewForm, choices: Sequence[service.PeriodChoice]) -> None:
     groups: dict[str, list[tuple[str, str]]] = {}
     for choice in choices:
         group = "Months" if choice.kind is ReviewKind.MONTHLY else "Quarters (QBR)"
@@ -138,9 +65,9 @@ def _set_period_choices(form: OpenReviewForm, choices: Sequence[PeriodChoice]) -
         form.period.data = choices[0].value
 
 
-def _open_form(partnership: Partnership) -> tuple[OpenReviewForm, list[PeriodChoice]]:
+def _open_form(partnership: Partnership) -> tuple[OpenReviewForm, list[service.PeriodChoice]]:
     form = OpenReviewForm()
-    choices = period_choices(partnership, utc_today())
+    choices = service.period_choices(partnership, utc_today())
     _set_period_choices(form, choices)
     return form, choices
 
@@ -148,114 +75,12 @@ def _open_form(partnership: Partnership) -> tuple[OpenReviewForm, list[PeriodCho
 # ----------------------------------------------------------------------------- the list
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewRow:
-    id: int
-    kind: str
-    first_month: Month
-    last_month: Month
-    label: str
-    computed_on: dt.date | None
-    version: int | None  # the latest issued version, None for a draft
-    issued_at: dt.datetime | None
-    issued_by: str | None
-    sent: int
-    failed: int
-    acknowledged: int
-
-    @property
-    def issued(self) -> bool:
-        return self.version is not None
-
-
-def _review_rows(partnership_id: int, *, issued_only: bool, sort: str) -> list[ReviewRow]:
-    """Every review of the partnership with its latest scorecard and that scorecard's
-    delivery counts, in one query whatever the number of reviews."""
-    latest = (
-        sa.select(Scorecard.review_id, sa.func.max(Scorecard.version).label("version"))
-        .group_by(Scorecard.review_id)
-        .subquery()
-    )
-    counts = (
-        sa.select(
-            ScorecardDelivery.scorecard_id,
-            sa.func.sum(
-                sa.case((ScorecardDelivery.result == DeliveryResult.SENT, 1), else_=0)
-            ).label("sent"),
-            sa.func.sum(
-                sa.case((ScorecardDelivery.result == DeliveryResult.FAILED, 1), else_=0)
-            ).label("failed"),
-            sa.func.count(ScorecardDelivery.acknowledged_at).label("acknowledged"),
-        )
-        .group_by(ScorecardDelivery.scorecard_id)
-        .subquery()
-    )
-    query = (
-        sa.select(
-            Review.id,
-            Review.kind,
-            Review.first_month,
-            Review.last_month,
-            Review.snapshot["computed_on"].as_string(),
-            Scorecard.version,
-            Scorecard.issued_at,
-            User.display_name,
-            counts.c.sent,
-            counts.c.failed,
-            counts.c.acknowledged,
-        )
-        .outerjoin(latest, latest.c.review_id == Review.id)
-        .outerjoin(
-            Scorecard,
-            sa.and_(Scorecard.review_id == Review.id, Scorecard.version == latest.c.version),
-        )
-        .outerjoin(User, User.id == Scorecard.issued_by_id)
-        .outerjoin(counts, counts.c.scorecard_id == Scorecard.id)
-        .where(Review.partnership_id == partnership_id)
-    )
-    if issued_only:
-        query = query.where(latest.c.version.is_not(None))
-    rows = [
-        ReviewRow(
-            id=row[0],
-            kind=str(row[1]),
-            first_month=row[2],
-            last_month=row[3],
-            label=service.period_label(row[1], row[2], row[3]),
-            computed_on=dt.date.fromisoformat(row[4]) if row[4] else None,
-            version=row[5],
-            issued_at=row[6],
-            issued_by=row[7],
-            sent=row[8] or 0,
-            failed=row[9] or 0,
-            acknowledged=row[10] or 0,
-        )
-        for row in db.session.execute(query)
-    ]
-    return _sorted(rows, sort)
-
-
-def _sorted(rows: list[ReviewRow], sort: str) -> list[ReviewRow]:
-    newest_period = sorted(rows, key=lambda row: (row.last_month, row.first_month), reverse=True)
-    if sort == "issued":
-        # Issued ones by issue time, newest first; drafts after them.
-        never = dt.datetime.min.replace(tzinfo=dt.UTC)
-        return sorted(
-            newest_period,
-            key=lambda row: (row.issued_at is not None, row.issued_at or never),
-            reverse=True,
-        )
-    if sort == "kind":
-        return sorted(newest_period, key=lambda row: row.kind)
-    return newest_period
-
-
 def _sort() -> str:
     sort = request.args.get("sort", "")
-    return sort if sort in SORTS else SORTS[0]
+    return sort if sort in service.SORTS else service.SORTS[0]
 
 
-def _csv_rows(rows: Iterable[ReviewRow]) -> Iterable[Sequence]:
+def _csv_rows(rows: Iterable[service.ReviewRow]) -> Iterable[Sequence]:
     for row in rows:
         yield (
             row.label,
@@ -285,7 +110,7 @@ def index(partnership_id: int):
     return render_template(
         "reviews/index.html",
         partnership=partnership,
-        reviews=_review_rows(partnership.id, issued_only=not may_manage, sort=sort),
+        reviews=service.review_rows(partnership.id, issued_only=not may_manage, sort=sort),
         sort=sort,
         may_manage=may_manage,
         form=form,
@@ -298,7 +123,7 @@ def index(partnership_id: int):
 def export(partnership_id: int):
     partnership = get_partnership(partnership_id)
     may_manage = can(current_user, Action.MANAGE, partnership.id)
-    rows = _review_rows(partnership.id, issued_only=not may_manage, sort=_sort())
+    rows = service.review_rows(partnership.id, issued_only=not may_manage, sort=_sort())
     return csv_response(
         f"reviews-{slug_of(partnership.name)}-{utc_today()}.csv", CSV_COLUMNS, _csv_rows(rows)
     )
@@ -325,8 +150,6 @@ def new(partnership_id: int):
                     first_month=chosen.first_month,
                     today=utc_today(),
                 )
-            except PermissionDenied:
-                abort(403)
             except ValidationFailed as error:
                 if error.field in ("kind", "first_month", "last_month", "period"):
                     error.field = "period"
@@ -342,163 +165,18 @@ def new(partnership_id: int):
 # ----------------------------------------------------------------------------- one review
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryView:
-    id: int
-    scorecard_id: int
-    name: str
-    email: str
-    region: str | None
-    side: str | None
-    sent_at: dt.datetime | None
-    result: str
-    error: str | None
-    acknowledged_at: dt.datetime | None
-    comment: str | None
-    mine: bool  # the signed-in user is this sponsor
-
-
-@dataclass(frozen=True, slots=True)
-class ScorecardView:
-    id: int
-    version: int
-    issued_at: dt.datetime
-    issued_by: str | None
-    sha256: str
-    size: int
-    pages: int | None
-    deliveries: tuple[DeliveryView, ...]
-
-    @property
-    def sent(self) -> int:
-        return sum(1 for d in self.deliveries if d.result == DeliveryResult.SENT)
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for d in self.deliveries if d.result == DeliveryResult.FAILED)
-
-    @property
-    def acknowledged(self) -> int:
-        return sum(1 for d in self.deliveries if d.acknowledged_at is not None)
-
-
-def _pages(body: bytes) -> int | None:
-    try:
-        return pdf.page_count(body)
-    except ValueError:  # not a PDF this application wrote
-        return None
-
-
-def _scorecards(review: Review) -> list[ScorecardView]:
-    """The review's issued versions, newest first, with their deliveries, in two queries."""
-    rows = db.session.execute(
-        sa.select(
-            Scorecard.id,
-            Scorecard.version,
-            Scorecard.issued_at,
-            User.display_name,
-            Scorecard.sha256,
-            Scorecard.pdf,
-        )
-        .outerjoin(User, User.id == Scorecard.issued_by_id)
-        .where(Scorecard.review_id == review.id)
-        .order_by(Scorecard.version.desc())
-    ).all()
-    deliveries: dict[int, list[DeliveryView]] = {}
-    if rows:
-        found = db.session.scalars(
-            sa.select(ScorecardDelivery)
-            .where(ScorecardDelivery.scorecard_id.in_([row[0] for row in rows]))
-            .options(so.selectinload(ScorecardDelivery.sponsor).selectinload(Sponsor.region))
-            .order_by(ScorecardDelivery.id)
-        )
-        user_id = getattr(current_user, "id", None)
-        for delivery in found:
-            sponsor = delivery.sponsor
-            deliveries.setdefault(delivery.scorecard_id, []).append(
-                DeliveryView(
-                    id=delivery.id,
-                    scorecard_id=delivery.scorecard_id,
-                    name=sponsor.name if sponsor else delivery.email,
-                    email=delivery.email,
-                    region=sponsor.region.name if sponsor else None,
-                    side=str(sponsor.side) if sponsor else None,
-                    sent_at=delivery.sent_at,
-                    result=str(delivery.result),
-                    error=delivery.error,
-                    acknowledged_at=delivery.acknowledged_at,
-                    comment=delivery.comment,
-                    mine=sponsor is not None and sponsor.user_id == user_id,
-                )
-            )
-    return [
-        ScorecardView(
-            id=row[0],
-            version=row[1],
-            issued_at=row[2],
-            issued_by=row[3],
-            sha256=row[4],
-            size=len(row[5]),
-            pages=_pages(row[5]),
-            deliveries=tuple(deliveries.get(row[0], ())),
-        )
-        for row in rows
-    ]
-
-
-def _issued(review_id: int) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Scorecard)
-            .where(Scorecard.review_id == review_id)
-        )
-        > 0
-    )
-
-
 def _get_review(partnership_id: int, review_id: int, action: Action = Action.VIEW) -> Review:
     """A review of the partnership. Drafts (never issued) are the leads': anyone else gets
     a 403, as for any page they may not use; another partnership's review is a 404."""
     review = get_object(Review, review_id, partnership_id, action)
-    if action is Action.VIEW and not _issued(review.id):
+    if action is Action.VIEW and not service.is_issued(review.id):
         check(Action.MANAGE, partnership_id)
     return review
 
 
-def _issued_data(review: Review) -> tuple[ScorecardData, int] | None:
-    """The figures of the latest issued version and its number, or None for a draft."""
-    row = db.session.execute(
-        sa.select(Scorecard.snapshot, Scorecard.version)
-        .where(Scorecard.review_id == review.id)
-        .order_by(Scorecard.version.desc())
-        .limit(1)
-    ).first()
-    return (load(row[0]), row[1]) if row else None
-
-
-def _win_choices(review: Review) -> list[tuple[int, str]]:
-    """Wins to feature: those of the period and the months just before, and any already
-    featured."""
-    first_day = review.first_month.shift(-WIN_MONTHS_BEFORE).first_day
-    featured = {win.id for win in review.featured_wins}
-    wins = db.session.scalars(
-        sa.select(Win)
-        .where(
-            Win.partnership_id == review.partnership_id,
-            sa.or_(
-                Win.won_on.between(first_day, review.last_month.last_day),
-                Win.id.in_(featured or {0}),
-            ),
-        )
-        .order_by(Win.won_on.desc(), Win.id.desc())
-    )
-    return [(win.id, f"{win.title} · {win.won_on.day} {win.won_on:%b %Y}") for win in wins]
-
-
 def _review_form(review: Review, formdata: bool) -> ReviewForm:
     form = ReviewForm() if formdata else ReviewForm(formdata=None)
-    form.featured_win_ids.choices = _win_choices(review)
+    form.featured_win_ids.choices = service.win_choices(review)
     if not formdata:
         form.executive_summary.data = review.executive_summary or ""
         form.featured_win_ids.data = [win.id for win in review.featured_wins]
@@ -515,14 +193,14 @@ def _render_show(
 ) -> str:
     """The review page. Leads see the working figures; everyone else the issued ones."""
     may_manage = can(current_user, Action.MANAGE, partnership.id)
-    scorecards = _scorecards(review)
+    scorecards = service.scorecard_versions(review, getattr(current_user, "id", None))
     shown_version = None
     if may_manage:
         data = service.review_data(review)
     else:
-        issued = _issued_data(review)
+        issued = service.issued_data(review)
         if issued is None:  # _get_review already refuses drafts to non-leads
-            abort(403)
+            raise PermissionDenied()
         data, shown_version = issued
     if may_manage and form is None:
         form = _review_form(review, formdata=False)
@@ -580,13 +258,10 @@ def edit(partnership_id: int, review_id: int):
                 featured_win_ids=form.featured_win_ids.data or [],
                 expected_version=to_int(form.version.data),
             )
-        except PermissionDenied:
-            abort(403)
         except ValidationFailed as error:
             attach_error(form, error)
         except Conflict as error:
-            db.session.rollback()
-            db.session.refresh(review)
+            review = service.review_as_stored(review)
             chosen = dict(form.featured_win_ids.choices)
             conflict = {
                 "message": str(error),
@@ -611,8 +286,6 @@ def refresh(partnership_id: int, review_id: int):
     if form.validate_on_submit():
         try:
             service.refresh_review(current_user, review.id, utc_today())
-        except PermissionDenied:
-            abort(403)
         except (ValidationFailed, Conflict) as error:
             flash(str(error), "warning")
         else:
@@ -654,8 +327,6 @@ def issue(partnership_id: int, review_id: int):
         return redirect(back)
     try:
         job_id = scorecard_service.submit_issue(current_user, review.id)
-    except PermissionDenied:
-        abort(403)
     except ValidationFailed as error:
         flash(str(error), "danger")
         return redirect(back)
@@ -690,8 +361,6 @@ def send(partnership_id: int, scorecard_id: int):
                 job_id = delivery_service.submit_send(
                     current_user, scorecard.id, region_ids=region_ids
                 )
-            except PermissionDenied:
-                abort(403)
             except ValidationFailed as error:
                 if error.field not in ("audience", "region_ids"):
                     error.field = "audience"
@@ -722,8 +391,6 @@ def _queue_from_button(partnership_id: int, back: str, submit: Callable[[], int]
         return redirect(back)
     try:
         job_id = submit()
-    except PermissionDenied:
-        abort(403)
     except ValidationFailed as error:
         flash(str(error), "warning")
         return redirect(back + "#archive")
@@ -755,42 +422,13 @@ def resend_failed(partnership_id: int, scorecard_id: int):
 # ----------------------------------------------------------------------------- jobs
 
 
-def _job(partnership_id: int, job_id: int) -> jobs.JobView:
-    view = jobs.get(job_id)
-    if view is None or view.partnership_id != partnership_id or view.kind not in JOB_KINDS:
-        abort(404)
-    return view
-
-
-def _job_review(view: jobs.JobView) -> Review | None:
-    """The review a job issued or sent a scorecard of, from its parameters or result."""
-    record = db.session.get(Job, view.id)
-    params, result = (record.params if record else None) or {}, view.result or {}
-    review_id = params.get("review_id") or result.get("review_id")
-    if review_id is None:
-        scorecard_id = result.get("scorecard_id") or params.get("scorecard_id")
-        if scorecard_id is None and (delivery_ids := params.get("delivery_ids")):
-            delivery = db.session.get(ScorecardDelivery, delivery_ids[0])
-            scorecard_id = delivery.scorecard_id if delivery else None
-        if scorecard_id is None and (delivery_id := params.get("delivery_id")):
-            delivery = db.session.get(ScorecardDelivery, delivery_id)
-            scorecard_id = delivery.scorecard_id if delivery else None
-        scorecard = db.session.get(Scorecard, scorecard_id) if scorecard_id else None
-        review_id = scorecard.review_id if scorecard else None
-    review = db.session.get(Review, review_id) if review_id else None
-    return review if review is not None and review.partnership_id == view.partnership_id else None
-
-
 @bp.get("/jobs/<int:job_id>")
 @auth_required()
 def job(partnership_id: int, job_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    view = _job(partnership.id, job_id)
-    review = _job_review(view)
+    found = service.review_job(partnership.id, job_id)
+    view, review, scorecard = found.job, found.review, found.scorecard
     result = view.result or {}
-    scorecard = None
-    if view.state == "succeeded" and result.get("scorecard_id"):
-        scorecard = db.session.get(Scorecard, result["scorecard_id"])
     return render_template(
         "reviews/job.html",
         partnership=partnership,
@@ -809,7 +447,7 @@ def job(partnership_id: int, job_id: int):
 @auth_required()
 def retry_job(partnership_id: int, job_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    view = _job(partnership.id, job_id)
+    view = service.scorecard_job(partnership.id, job_id)
     form = ButtonForm()
     if not form.validate_on_submit():
         flash("This page is out of date: reload it and try again.", "warning")
@@ -852,7 +490,7 @@ def compare(partnership_id: int, review_id: int):
     may_manage = can(current_user, Action.MANAGE, partnership.id)
 
     def figures(of: Review) -> ScorecardData | None:
-        issued = _issued_data(of)
+        issued = service.issued_data(of)
         if issued is not None and not (may_manage and of.id == review.id):
             return issued[0]
         # Leads compare their working draft; nobody else sees a draft's figures.

@@ -12,14 +12,27 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from mls_tracker import access
+from mls_tracker import access, jobs
 from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
-from mls_tracker.models import Review, ReviewKind, Scorecard, User, Win
+from mls_tracker.models import (
+    DeliveryResult,
+    Job,
+    Partnership,
+    Review,
+    ReviewKind,
+    Scorecard,
+    ScorecardDelivery,
+    Sponsor,
+    User,
+    Win,
+)
 from mls_tracker.models.base import utcnow
+from mls_tracker.models.partnership import ReviewCadence
 from mls_tracker.models.review import review_featured_wins
 from mls_tracker.periods import Month
+from mls_tracker.scorecards import pdf
 from mls_tracker.scorecards.build import (
     QUARTER_MONTHS,
     build_scorecard_data,
@@ -27,7 +40,7 @@ from mls_tracker.scorecards.build import (
     period_months,
 )
 from mls_tracker.scorecards.snapshot import ActionRow, ScorecardData, WinFacts, dump, load
-from mls_tracker.services.errors import ValidationFailed
+from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.locking import check_version, commit_or_conflict
 from mls_tracker.services.sla_figures import Status
 
@@ -77,17 +90,23 @@ def previous_review(review: Review) -> Review | None:
     return _previous_of(review.partnership_id, review.first_month, review.kind, review.id)
 
 
-def _issued_data(review: Review | None) -> ScorecardData | None:
-    """What the executives saw of a review: its latest issued scorecard's snapshot."""
+def issued_data(review: Review | None) -> tuple[ScorecardData, int] | None:
+    """What the executives saw of a review: its latest issued scorecard's figures and version
+    number; None for a draft (or no review)."""
     if review is None:
         return None
-    snapshot = db.session.scalar(
-        sa.select(Scorecard.snapshot)
+    row = db.session.execute(
+        sa.select(Scorecard.snapshot, Scorecard.version)
         .where(Scorecard.review_id == review.id)
         .order_by(Scorecard.version.desc())
         .limit(1)
-    )
-    return load(snapshot) if snapshot is not None else None
+    ).first()
+    return (load(row[0]), row[1]) if row else None
+
+
+def _issued_figures(review: Review | None) -> ScorecardData | None:
+    issued = issued_data(review)
+    return issued[0] if issued is not None else None
 
 
 def _check_period(kind: ReviewKind, first_month: Month, today: dt.date) -> Month:
@@ -138,7 +157,7 @@ def open_review(
     )
     if exists is not None:
         raise ValidationFailed(_duplicate_message(kind, first_month, last_month), "first_month")
-    previous = _issued_data(_previous_of(partnership_id, first_month, kind))
+    previous = _issued_figures(_previous_of(partnership_id, first_month, kind))
     data = build_scorecard_data(
         partnership_id, kind, first_month, last_month, today, previous=previous
     )
@@ -209,7 +228,7 @@ def refresh_review(user: User, review_id: int, today: dt.date) -> Review:
     """Compute the review's figures again from the data as it stands today."""
     review = _get_review(review_id)
     access.require(user, Action.MANAGE, review.partnership_id, message=MANAGE_MESSAGE)
-    previous = _issued_data(previous_review(review))
+    previous = _issued_figures(previous_review(review))
     data = build_scorecard_data(
         review.partnership_id,
         review.kind,
@@ -253,6 +272,368 @@ def review_data(review: Review) -> ScorecardData:
             for w in wins
         ),
     )
+
+
+# ----------------------------------------------------------------------------- the pages
+
+
+SORTS = ("period", "issued", "kind")
+# How far back the "open a review" form offers periods.
+MONTHS_OFFERED = 24
+QUARTERS_OFFERED = 8
+# Wins offered for featuring: those of the period and of the months just before it.
+WIN_MONTHS_BEFORE = 2
+# The jobs the review pages follow.
+JOB_KINDS = ("scorecard_issue", "scorecard_send")
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodChoice:
+    value: str  # "monthly:2026-10"
+    label: str
+    kind: ReviewKind
+    first_month: Month
+
+
+def _quarter_start(month: Month) -> Month:
+    return Month(month.year, (month.month - 1) // 3 * 3 + 1)
+
+
+def period_choices(partnership: Partnership, today: dt.date) -> list[PeriodChoice]:
+    """Complete months and quarters, newest first, since the partnership started and not
+    reviewed yet; the kind of the partnership's review cadence first."""
+    reviewed = set(
+        db.session.execute(
+            sa.select(Review.first_month, Review.last_month).where(
+                Review.partnership_id == partnership.id
+            )
+        )
+    )
+    this_month = Month.of(today)
+    start = Month.of(partnership.start_date)
+    months = []
+    month = this_month.previous()
+    while month >= start and len(months) < MONTHS_OFFERED:
+        if (month, month) not in reviewed:
+            months.append(
+                PeriodChoice(
+                    f"monthly:{month}",
+                    period_label(ReviewKind.MONTHLY, month, month),
+                    ReviewKind.MONTHLY,
+                    month,
+                )
+            )
+        month = month.previous()
+    quarters = []
+    first = _quarter_start(this_month).shift(-3)
+    while first.shift(2) >= start and len(quarters) < QUARTERS_OFFERED:
+        last = first.shift(2)
+        if (first, last) not in reviewed:
+            quarters.append(
+                PeriodChoice(
+                    f"quarterly:{first}",
+                    period_label(ReviewKind.QUARTERLY, first, last),
+                    ReviewKind.QUARTERLY,
+                    first,
+                )
+            )
+        first = first.shift(-3)
+    if partnership.review_cadence == ReviewCadence.QUARTERLY:
+        return quarters + months
+    return months + quarters
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    id: int
+    kind: str
+    first_month: Month
+    last_month: Month
+    label: str
+    computed_on: dt.date | None
+    version: int | None  # the latest issued version, None for a draft
+    issued_at: dt.datetime | None
+    issued_by: str | None
+    sent: int
+    failed: int
+    acknowledged: int
+
+    @property
+    def issued(self) -> bool:
+        return self.version is not None
+
+
+def review_rows(partnership_id: int, *, issued_only: bool, sort: str) -> list[ReviewRow]:
+    """Every review of the partnership with its latest scorecard and that scorecard's
+    delivery counts, in one query whatever the number of reviews."""
+    latest = (
+        sa.select(Scorecard.review_id, sa.func.max(Scorecard.version).label("version"))
+        .group_by(Scorecard.review_id)
+        .subquery()
+    )
+    counts = (
+        sa.select(
+            ScorecardDelivery.scorecard_id,
+            sa.func.sum(
+                sa.case((ScorecardDelivery.result == DeliveryResult.SENT, 1), else_=0)
+            ).label("sent"),
+            sa.func.sum(
+                sa.case((ScorecardDelivery.result == DeliveryResult.FAILED, 1), else_=0)
+            ).label("failed"),
+            sa.func.count(ScorecardDelivery.acknowledged_at).label("acknowledged"),
+        )
+        .group_by(ScorecardDelivery.scorecard_id)
+        .subquery()
+    )
+    query = (
+        sa.select(
+            Review.id,
+            Review.kind,
+            Review.first_month,
+            Review.last_month,
+            Review.snapshot["computed_on"].as_string(),
+            Scorecard.version,
+            Scorecard.issued_at,
+            User.display_name,
+            counts.c.sent,
+            counts.c.failed,
+            counts.c.acknowledged,
+        )
+        .outerjoin(latest, latest.c.review_id == Review.id)
+        .outerjoin(
+            Scorecard,
+            sa.and_(Scorecard.review_id == Review.id, Scorecard.version == latest.c.version),
+        )
+        .outerjoin(User, User.id == Scorecard.issued_by_id)
+        .outerjoin(counts, counts.c.scorecard_id == Scorecard.id)
+        .where(Review.partnership_id == partnership_id)
+    )
+    if issued_only:
+        query = query.where(latest.c.version.is_not(None))
+    rows = [
+        ReviewRow(
+            id=row[0],
+            kind=str(row[1]),
+            first_month=row[2],
+            last_month=row[3],
+            label=period_label(row[1], row[2], row[3]),
+            computed_on=dt.date.fromisoformat(row[4]) if row[4] else None,
+            version=row[5],
+            issued_at=row[6],
+            issued_by=row[7],
+            sent=row[8] or 0,
+            failed=row[9] or 0,
+            acknowledged=row[10] or 0,
+        )
+        for row in db.session.execute(query)
+    ]
+    return _sorted(rows, sort)
+
+
+def _sorted(rows: list[ReviewRow], sort: str) -> list[ReviewRow]:
+    newest_period = sorted(rows, key=lambda row: (row.last_month, row.first_month), reverse=True)
+    if sort == "issued":
+        # Issued ones by issue time, newest first; drafts after them.
+        never = dt.datetime.min.replace(tzinfo=dt.UTC)
+        return sorted(
+            newest_period,
+            key=lambda row: (row.issued_at is not None, row.issued_at or never),
+            reverse=True,
+        )
+    if sort == "kind":
+        return sorted(newest_period, key=lambda row: row.kind)
+    return newest_period
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    id: int
+    scorecard_id: int
+    name: str
+    email: str
+    region: str | None
+    side: str | None
+    sent_at: dt.datetime | None
+    result: str
+    error: str | None
+    acknowledged_at: dt.datetime | None
+    comment: str | None
+    mine: bool  # the signed-in user is this sponsor
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardView:
+    id: int
+    version: int
+    issued_at: dt.datetime
+    issued_by: str | None
+    sha256: str
+    size: int
+    pages: int | None
+    deliveries: tuple[DeliveryView, ...]
+
+    @property
+    def sent(self) -> int:
+        return sum(1 for d in self.deliveries if d.result == DeliveryResult.SENT)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for d in self.deliveries if d.result == DeliveryResult.FAILED)
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(1 for d in self.deliveries if d.acknowledged_at is not None)
+
+
+def _pages(body: bytes) -> int | None:
+    try:
+        return pdf.page_count(body)
+    except ValueError:  # not a PDF this application wrote
+        return None
+
+
+def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardView]:
+    """The review's issued versions, newest first, with their deliveries (``mine``: those to
+    the sponsor who is ``user_id``), in two queries."""
+    rows = db.session.execute(
+        sa.select(
+            Scorecard.id,
+            Scorecard.version,
+            Scorecard.issued_at,
+            User.display_name,
+            Scorecard.sha256,
+            Scorecard.pdf,
+        )
+        .outerjoin(User, User.id == Scorecard.issued_by_id)
+        .where(Scorecard.review_id == review.id)
+        .order_by(Scorecard.version.desc())
+    ).all()
+    deliveries: dict[int, list[DeliveryView]] = {}
+    if rows:
+        found = db.session.scalars(
+            sa.select(ScorecardDelivery)
+            .where(ScorecardDelivery.scorecard_id.in_([row[0] for row in rows]))
+            .options(so.selectinload(ScorecardDelivery.sponsor).selectinload(Sponsor.region))
+            .order_by(ScorecardDelivery.id)
+        )
+        for delivery in found:
+            sponsor = delivery.sponsor
+            deliveries.setdefault(delivery.scorecard_id, []).append(
+                DeliveryView(
+                    id=delivery.id,
+                    scorecard_id=delivery.scorecard_id,
+                    name=sponsor.name if sponsor else delivery.email,
+                    email=delivery.email,
+                    region=sponsor.region.name if sponsor else None,
+                    side=str(sponsor.side) if sponsor else None,
+                    sent_at=delivery.sent_at,
+                    result=str(delivery.result),
+                    error=delivery.error,
+                    acknowledged_at=delivery.acknowledged_at,
+                    comment=delivery.comment,
+                    mine=sponsor is not None and sponsor.user_id == user_id,
+                )
+            )
+    return [
+        ScorecardView(
+            id=row[0],
+            version=row[1],
+            issued_at=row[2],
+            issued_by=row[3],
+            sha256=row[4],
+            size=len(row[5]),
+            pages=_pages(row[5]),
+            deliveries=tuple(deliveries.get(row[0], ())),
+        )
+        for row in rows
+    ]
+
+
+def is_issued(review_id: int) -> bool:
+    """Whether the review has at least one issued scorecard (else it is a lead's draft)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Scorecard)
+            .where(Scorecard.review_id == review_id)
+        )
+        > 0
+    )
+
+
+def win_choices(review: Review) -> list[tuple[int, str]]:
+    """Wins to feature: those of the period and the months just before, and any already
+    featured."""
+    first_day = review.first_month.shift(-WIN_MONTHS_BEFORE).first_day
+    featured = {win.id for win in review.featured_wins}
+    wins = db.session.scalars(
+        sa.select(Win)
+        .where(
+            Win.partnership_id == review.partnership_id,
+            sa.or_(
+                Win.won_on.between(first_day, review.last_month.last_day),
+                Win.id.in_(featured or {0}),
+            ),
+        )
+        .order_by(Win.won_on.desc(), Win.id.desc())
+    )
+    return [(win.id, f"{win.title} · {win.won_on.day} {win.won_on:%b %Y}") for win in wins]
+
+
+def review_as_stored(review: Review) -> Review:
+    """After a ``Conflict``: the review as it is stored now (someone else's version), this
+    session's unsaved changes dropped."""
+    db.session.rollback()
+    db.session.refresh(review)
+    return review
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewJob:
+    """A scorecard job as its progress page shows it: the job, the review it issued or sent
+    a scorecard of (None when gone), and the scorecard it issued (None until it has)."""
+
+    job: jobs.JobView
+    review: Review | None
+    scorecard: Scorecard | None
+
+
+def scorecard_job(partnership_id: int, job_id: int) -> jobs.JobView:
+    """A scorecard job (issuing or sending) of the partnership; NotFound for anything else."""
+    view = jobs.get(job_id)
+    if view is None or view.partnership_id != partnership_id or view.kind not in JOB_KINDS:
+        raise NotFound()
+    return view
+
+
+def _job_review(view: jobs.JobView) -> Review | None:
+    """The review a job issued or sent a scorecard of, from its parameters or result."""
+    record = db.session.get(Job, view.id)
+    params, result = (record.params if record else None) or {}, view.result or {}
+    review_id = params.get("review_id") or result.get("review_id")
+    if review_id is None:
+        scorecard_id = result.get("scorecard_id") or params.get("scorecard_id")
+        if scorecard_id is None and (delivery_ids := params.get("delivery_ids")):
+            delivery = db.session.get(ScorecardDelivery, delivery_ids[0])
+            scorecard_id = delivery.scorecard_id if delivery else None
+        if scorecard_id is None and (delivery_id := params.get("delivery_id")):
+            delivery = db.session.get(ScorecardDelivery, delivery_id)
+            scorecard_id = delivery.scorecard_id if delivery else None
+        scorecard = db.session.get(Scorecard, scorecard_id) if scorecard_id else None
+        review_id = scorecard.review_id if scorecard else None
+    review = db.session.get(Review, review_id) if review_id else None
+    return review if review is not None and review.partnership_id == view.partnership_id else None
+
+
+def review_job(partnership_id: int, job_id: int) -> ReviewJob:
+    """A scorecard job of the partnership with its review and, once issued, its scorecard."""
+    view = scorecard_job(partnership_id, job_id)
+    review = _job_review(view)
+    result = view.result or {}
+    scorecard = None
+    if view.state == "succeeded" and result.get("scorecard_id"):
+        scorecard = db.session.get(Scorecard, result["scorecard_id"])
+    return ReviewJob(view, review, scorecard)
 
 
 # ----------------------------------------------------------------------------- compare
