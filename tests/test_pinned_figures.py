@@ -1,0 +1,362 @@
+"""Figures pinned to hand-worked numbers at the edges where a small bug hides (issue 12).
+
+Each test names the planted bug it catches: a bug that passed the rest of the suite when it
+was planted by hand, and that moving the figure code could bring in unseen. The tests go
+through the public service functions (``health_score``, ``load_sla_series`` + ``attainment``,
+``action_figures``, ``monthly_flow``, ``dashboard.month_figures`` / ``portfolio``, the survey
+import's ``check_upload`` / ``commit_upload``) so that they survive code moving around them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from mls_tracker.extensions import db
+from mls_tracker.models import (
+    ActionStatus,
+    ReportedSatisfaction,
+    Side,
+    Sla,
+    SurveyImport,
+    SurveyResponse,
+)
+from mls_tracker.periods import Month
+from mls_tracker.services import dashboard
+from mls_tracker.services import survey_import as survey_service
+from mls_tracker.services.action_figures import action_figures, monthly_flow
+from mls_tracker.services.health import DEFAULT_WEIGHTS, ComponentKey, Rag, health_score
+from mls_tracker.services.sla_figures import attainment, load_sla_series
+from mls_tracker.services.sponsors import coverage, coverage_history
+from tests import factories
+
+d = dt.date
+FEBRUARY, MARCH, APRIL = Month(2026, 2), Month(2026, 3), Month(2026, 4)
+# The dashboards review the last complete month: on 15 April 2026, March.
+TODAY = d(2026, 4, 15)
+SLA, SAT, ACT, COV = (
+    ComponentKey.SLA,
+    ComponentKey.SATISFACTION,
+    ComponentKey.ACTIONS,
+    ComponentKey.COVERAGE,
+)
+
+
+def test_default_weights_are_the_product_definition():
+    """The arithmetic below uses the default weights 40 / 25 / 20 / 15 (PRODUCT.md §3)."""
+    assert {key: int(weight) for key, weight in DEFAULT_WEIGHTS.items()} == {
+        SLA: 40,
+        SAT: 25,
+        ACT: 20,
+        COV: 15,
+    }
+
+
+# ----------------------------------------------------------------------------- health
+
+
+def test_health_rounds_half_up_not_to_even():
+    """Catches Python's ``round()`` (banker's rounding) in place of half up.
+
+    SLA 82, satisfaction 80, actions 80, coverage 78 with weights 40/25/20/15:
+    (82·40 + 80·25 + 80·20 + 78·15) / 100 = (3280 + 2000 + 1600 + 1170) / 100 = 80.5
+    → half up 81 (``round(80.5)`` gives 80). 60.5 likewise: 61, not 60; and 79.5 → 80 (green).
+    """
+    score = health_score({SLA: 82, SAT: 80, ACT: 80, COV: 78}, DEFAULT_WEIGHTS)
+    assert score.score == 81
+    assert score.rag is Rag.GREEN
+    # all four at 60.5: 60.5 exactly → 61; all at 79.5 → 80, green by one point
+    assert health_score(dict.fromkeys(ComponentKey, 60.5), DEFAULT_WEIGHTS).score == 61
+    assert health_score(dict.fromkeys(ComponentKey, 79.5), DEFAULT_WEIGHTS).rag is Rag.GREEN
+
+
+def test_health_weights_the_unrounded_components():
+    """Catches rounding each component before weighting (PRODUCT.md: "computed from unrounded
+    parts and rounded half up once").
+
+    SLA 79.4, satisfaction 79.4, actions 79.4, coverage 80.4, weights 40/25/20/15:
+    exact (79.4·85 + 80.4·15) / 100 = (6749 + 1206) / 100 = 79.55 → 80, green.
+    Rounded first: (79·85 + 80·15) / 100 = (6715 + 1200) / 100 = 79.15 → 79, amber.
+    """
+    score = health_score({SLA: 79.4, SAT: 79.4, ACT: 79.4, COV: 80.4}, DEFAULT_WEIGHTS)
+    assert score.score == 80
+    assert score.rag is Rag.GREEN
+
+
+# ----------------------------------------------------------------------------- SLA attainment
+
+
+def test_attainment_leaves_inactive_slas_out(app, world):
+    """Catches SLA attainment counting inactive SLAs.
+
+    March 2026, both confirmed: active SLA A (weight 1) met at 95 ≥ 90; inactive SLA B
+    (weight 3) breached at 50 < 85. Attainment = met ÷ measured over active SLAs = 1 / 1 =
+    100 %; counting B would give 1 / (1 + 3) = 25 %. The SLA of ``build_world`` has no March
+    measurement: missing, outside both weights.
+    """
+    p = world.partnership
+    a = factories.create_sla(p, None, "PIN-A", weight=1)
+    b = factories.create_sla(p, None, "PIN-B", weight=3)
+    factories.add_measurement(a, MARCH, 95, confirmed_by=world.lead)
+    factories.add_measurement(b, MARCH, 50, confirmed_by=world.lead)
+    b.active = False
+    db.session.commit()
+
+    # the SLA pages', the agenda's and the reviews' path
+    march = attainment(load_sla_series(p.id, MARCH, MARCH), MARCH)
+    assert (march.met_weight, march.measured_weight) == (1, 1)
+    assert march.percent == 100.0
+    # the dashboards' path
+    figures = dashboard.month_figures([p], MARCH, MARCH, TODAY)[p.id][0]
+    assert figures.sla_attainment == 100.0
+    assert (figures.sla_met_weight, figures.sla_measured_weight) == (1.0, 1.0)
+    assert figures.slas_breached == 0
+
+
+# ----------------------------------------------------------------------------- satisfaction
+
+
+def _responses(partnership, month: Month, ratings_and_scores) -> None:
+    for number, (rating, recommend) in enumerate(ratings_and_scores, start=1):
+        db.session.add(
+            SurveyResponse(
+                partnership_id=partnership.id,
+                response_key=f"PIN-{month}-{number}",
+                submitted_at=dt.datetime(month.year, month.month, 5, 12, tzinfo=dt.UTC),
+                month=month,
+                rating=rating,
+                recommend=recommend,
+            )
+        )
+
+
+def test_the_dashboard_prefers_responses_to_a_reported_total_of_the_same_month(app, world):
+    """Catches the dashboard preferring a reported total over the responses of the same month
+    (PRODUCT.md: reported totals are never blended, and responses supersede them).
+
+    March: 10 responses, ratings 5×7, 4×1, 2×2 → CSAT 8/10 = 80.0 %, mean 43/10 = 4.3;
+    recommend 10×6, 8×2, 3×2 → NPS (6 − 2)/10 = +40.0. A reported March total says 50
+    responses, CSAT 40 %, mean 3.0, NPS −20: superseded, the dashboard shows 80.0 / 40.0 from
+    n = 10. February has only a reported total (CSAT 60 %, 25 responses): shown as reported.
+    """
+    p = world.partnership
+    _responses(p, MARCH, [(5, 10)] * 6 + [(5, 8), (4, 8)] + [(2, 3)] * 2)
+    db.session.add_all(
+        [
+            ReportedSatisfaction(
+                partnership_id=p.id, month=MARCH, responses=50, csat=40, mean_rating=3, nps=-20
+            ),
+            ReportedSatisfaction(partnership_id=p.id, month=FEBRUARY, responses=25, csat=60),
+        ]
+    )
+    db.session.commit()
+
+    february, march = dashboard.month_figures([p], FEBRUARY, MARCH, TODAY)[p.id]
+    assert march.satisfaction_source == "computed"
+    assert (march.csat, march.mean_rating, march.nps) == (80.0, 4.3, 40.0)
+    assert (march.n_rating, march.n_recommend) == (10, 10)
+    assert february.satisfaction_source == "reported"
+    assert (february.csat, february.n_rating) == (60.0, 25)
+
+
+# ----------------------------------------------------------------------------- action plan
+
+
+def _item(partnership, due_on, *, created, closed_on=None, status=None):
+    status = status or (ActionStatus.DONE if closed_on else ActionStatus.OPEN)
+    item = factories.create_action(partnership, due_on=due_on, status=status)
+    item.created_at = dt.datetime.combine(created, dt.time(9), tzinfo=dt.UTC)
+    item.closed_on = closed_on
+    db.session.flush()
+    return item
+
+
+def test_an_item_closed_on_its_due_date_is_on_time(app, world):
+    """Catches an item closed ON its due date counted late (``<`` for ``<=``).
+
+    Due in March: A due 10 Mar closed 10 Mar (on time: on the day), B due 12 Mar closed
+    20 Mar (late). Action plan health = 1 on time ÷ 2 due = 50.0 %; the bug gives 0 %.
+    """
+    p = world.partnership
+    _item(p, d(2026, 3, 10), created=d(2026, 3, 1), closed_on=d(2026, 3, 10))
+    _item(p, d(2026, 3, 12), created=d(2026, 3, 1), closed_on=d(2026, 3, 20))
+    db.session.commit()
+
+    march = action_figures([p.id], MARCH, MARCH, TODAY)[p.id]
+    assert (march.due, march.closed_on_time) == (2, 1)
+    assert march.health == 50.0
+    figures = dashboard.month_figures([p], MARCH, MARCH, TODAY)[p.id][0]
+    assert (figures.actions_due, figures.actions_on_time, figures.action_health) == (2, 1, 50.0)
+
+
+def test_closed_counts_by_the_month_an_item_was_closed(app, world):
+    """Catches "closed" counted by due month instead of close month.
+
+    A due 20 Feb, done 5 Mar; B due 10 Mar, done 2 Apr; C due 15 Mar, done 14 Mar.
+    Closed in February: none; in March: A and C = 2; in April: B = 1. By due month it would
+    be February 1, March 2 (B and C), April 0 — so February and April tell them apart.
+    Median days to close in March: A 1 Feb → 5 Mar = 32, C 1 Mar → 14 Mar = 13 → 22.5.
+    """
+    p = world.partnership
+    _item(p, d(2026, 2, 20), created=d(2026, 2, 1), closed_on=d(2026, 3, 5))
+    _item(p, d(2026, 3, 10), created=d(2026, 3, 1), closed_on=d(2026, 4, 2))
+    _item(p, d(2026, 3, 15), created=d(2026, 3, 1), closed_on=d(2026, 3, 14))
+    db.session.commit()
+
+    closed = {
+        month: action_figures([p.id], month, month, TODAY)[p.id].closed
+        for month in (FEBRUARY, MARCH, APRIL)
+    }
+    assert closed == {FEBRUARY: 0, MARCH: 2, APRIL: 1}
+    assert action_figures([p.id], MARCH, MARCH, TODAY)[p.id].median_days_to_close == 22.5
+    flow = monthly_flow([p.id], FEBRUARY, APRIL, TODAY)[p.id]
+    assert [(f.month, f.closed) for f in flow] == [(FEBRUARY, 0), (MARCH, 2), (APRIL, 1)]
+    figures = dashboard.month_figures([p], FEBRUARY, APRIL, TODAY)[p.id]
+    assert [f.actions_closed for f in figures] == [0, 2, 1]
+
+
+# ----------------------------------------------------------------------------- coverage
+
+
+def _coverage_world(world):
+    """world.partnership has EMEA and APAC in scope and Erika, a client sponsor of EMEA since
+    2025. Add a provider-side sponsor of APAC and a client sponsor of LATAM, a region that is
+    not in scope (taken out of scope after she was named, say)."""
+    apac = next(r for r in world.partnership.regions if r.name == "APAC")
+    latam = factories.create_region("LATAM", 5)
+    factories.create_sponsor(world.partnership, apac, Side.PROVIDER, "Paul Provider")
+    factories.create_sponsor(world.partnership, latam, Side.CLIENT, "Lara Outofscope")
+    return world
+
+
+def test_coverage_counts_client_sponsors_of_regions_in_scope_only(app, world):
+    """Catches sponsor coverage on the dashboards' path (``coverage_history``) counting
+    provider-side sponsors, or sponsors of regions outside the scope.
+
+    In scope: EMEA (client sponsor) and APAC (a provider sponsor only); LATAM has a client
+    sponsor but is not in scope. Coverage = 1 covered ÷ 2 in scope = 50 %. Counting the
+    provider sponsor gives 2/2 = 100 %, counting LATAM 2/2, both 3/2 = 150 %.
+    """
+    _coverage_world(world)
+    db.session.commit()
+    p = world.partnership
+    assert coverage(p.id, TODAY) == 0.5
+    assert coverage_history([p.id], [d(2026, 3, 31), TODAY]) == {
+        p.id: {d(2026, 3, 31): 0.5, TODAY: 0.5}
+    }
+    march = dashboard.month_figures([p], MARCH, MARCH, TODAY)[p.id][0]
+    assert (march.coverage, march.regions_in_scope, march.regions_covered) == (50.0, 2, 1)
+
+
+def test_the_portfolio_row_health_is_worked_by_hand(app, world):
+    """Catches a wrong figure reaching the portfolio's health score (it used to be checked
+    only for being "not None"), including coverage above 100 % on the dashboards' path.
+
+    Global Learning, March 2026 (reviewed on 15 April):
+    - SLA attainment: PIN-A (weight 3) met at 95 ≥ 90, PIN-B (weight 1) breached at 80 < 85
+      → 3 / 4 = 75.0 %;
+    - satisfaction: 10 responses, ratings 5×7, 4×1, 2×2 → CSAT 8/10 = 80.0 %;
+    - action plan: due in March A (closed on its due date), B (closed before), C (closed
+      late), D (open) → 2 on time ÷ 4 due = 50.0 %;
+    - sponsor coverage: EMEA covered, APAC only by a provider sponsor, LATAM out of scope
+      → 1 / 2 = 50.0 %.
+    Health = (75·40 + 80·25 + 50·20 + 50·15) / 100 = (3000 + 2000 + 1000 + 750) / 100 = 67.5
+    → 68, amber. Coverage counted 100 % would give 75.0 → 75; an item closed on its due date
+    counted late, 62.5 → 63.
+    """
+    p = world.partnership
+    _coverage_world(world)
+    db.session.delete(db.session.get(Sla, world.ids["sla_id"]))
+    a = factories.create_sla(p, None, "PIN-A", weight=3)
+    b = factories.create_sla(p, None, "PIN-B", weight=1)
+    factories.add_measurement(a, MARCH, 95, confirmed_by=world.lead)
+    factories.add_measurement(b, MARCH, 80, confirmed_by=world.lead)
+    _responses(p, MARCH, [(5, None)] * 7 + [(4, None)] + [(2, None)] * 2)
+    _item(p, d(2026, 3, 10), created=d(2026, 3, 1), closed_on=d(2026, 3, 10))
+    _item(p, d(2026, 3, 20), created=d(2026, 3, 1), closed_on=d(2026, 3, 12))
+    _item(p, d(2026, 3, 12), created=d(2026, 3, 1), closed_on=d(2026, 3, 13))
+    _item(p, d(2026, 3, 25), created=d(2026, 3, 1))
+    db.session.commit()
+
+    rows = dashboard.portfolio(world.lead, TODAY)
+    assert [r.name for r in rows] == ["Global Learning"]
+    row = rows[0]
+    assert row.month == MARCH
+    current = row.current
+    assert (current.sla_attainment, current.csat, current.action_health, current.coverage) == (
+        75.0,
+        80.0,
+        50.0,
+        50.0,
+    )
+    assert row.health.score == 68
+    assert row.health.rag is Rag.AMBER
+    assert row.left_out == ()
+    assert row.coverage_gaps == ("APAC",)
+    assert all(f.coverage is None or 0 <= f.coverage <= 100 for f in row.figures), (
+        "coverage above 100 %"
+    )
+
+
+# ----------------------------------------------------------------------------- survey rows
+
+
+def _check(world, rows: str):
+    staged = survey_service.stage_upload(
+        world.lead,
+        world.partnership.id,
+        io.BytesIO(("response_id,submitted_at,rating,recommend\n" + rows).encode()),
+        "pinned.csv",
+    )
+    file = survey_service.open_staged(staged)
+    mapping = survey_service.default_mapping(file, None)
+    return staged, mapping
+
+
+@pytest.fixture
+def _after_march(monkeypatch):
+    monkeypatch.setattr(
+        survey_service, "clock", lambda: dt.datetime(2026, 4, 15, 12, tzinfo=dt.UTC)
+    )
+
+
+def test_out_of_range_scores_are_row_numbered_problems(app, world, _after_march):
+    """Catches the row check letting a rating of 0 or 6, or a recommend score of −1 or 11,
+    through to the database constraint (a crash instead of a row-numbered message).
+
+    Ratings are 1–5 and recommend scores 0–10 (PRODUCT.md §2). Rows (the header is row 1):
+    2 rating 0, 3 rating 6, 4 recommend −1, 5 recommend 11 — four problems; rows 6 and 7
+    hold the edges 1 / 0 and 5 / 10, which are fine. Committing refuses the file whole.
+    """
+    staged, mapping = _check(
+        world,
+        "R1,2026-03-01T10:00:00Z,0,5\n"
+        "R2,2026-03-01T10:00:00Z,6,5\n"
+        "R3,2026-03-01T10:00:00Z,3,-1\n"
+        "R4,2026-03-01T10:00:00Z,3,11\n"
+        "R5,2026-03-01T10:00:00Z,1,0\n"
+        "R6,2026-03-01T10:00:00Z,5,10\n",
+    )
+    outcome = survey_service.check_upload(world.lead, staged, mapping, "dmy")
+    assert (outcome.rows, outcome.errors, outcome.new) == (6, 4, 2)
+    problems = [(p.row, p.message) for p in outcome.problems]
+    assert [row for row, _ in problems] == [2, 3, 4, 5]
+    for (row, message), expected in zip(
+        problems,
+        (
+            "rating 0 is outside 1–5",
+            "rating 6 is outside 1–5",
+            "-1 is outside 0–10",
+            "11 is outside 0–10",
+        ),
+        strict=True,
+    ):
+        assert expected in message, (row, message)
+    with pytest.raises(survey_service.ImportRefused) as refused:
+        survey_service.commit_upload(world.lead, staged, mapping, "dmy")
+    assert refused.value.outcome.errors == 4
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyImport)) == 0
