@@ -303,7 +303,7 @@ def bench_download(app: Any, requests: int = 50) -> None:
     with app.app_context():
         pid = db.session.scalar(sa.select(Partnership.id).order_by(Partnership.id))
         review = month_review(pid, Month.of(utc_today()).previous(), utc_today())
-        scorecard = scorecards.issue_scorecard(None, review.id)
+        scorecard = scorecards.issue_scorecard(None, review)
         scorecard_id, stored = scorecard.id, scorecard.pdf
         db.session.remove()
     from mls_tracker.scorecards import chart_images

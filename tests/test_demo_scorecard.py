@@ -42,7 +42,7 @@ def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path
     load_demo(today=utc_today())
     lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
     review = db.session.scalars(sa.select(Review).order_by(Review.id)).first()
-    scorecard = scorecards.issue_scorecard(lead, review.id)
+    scorecard = scorecards.issue_scorecard(lead, review)
     data = load(scorecard.snapshot)
     path = tmp_path / "demo.pdf"
     path.write_bytes(scorecard.pdf)

@@ -150,17 +150,20 @@ def _send_as_lead(app, world, **kwargs) -> jobs.JobView:
 
 def test_one_recipient_per_address_with_every_region_they_sponsor(app, world, sponsors):
     scorecard = issue_scorecard_row(world.partnership)
-    everyone = delivery_service.recipients(scorecard.id)
+    everyone = delivery_service.recipients(scorecard.review.partnership_id)
     assert [(r.email, r.name, r.regions) for r in everyone] == [
         ("erika@test.example", "Erika Sponsor", ("EMEA", "APAC")),
         ("paul@test.example", "Paul Provider", ("APAC",)),
     ]
-    apac_only = delivery_service.recipients(scorecard.id, [sponsors["apac"].id])
+    apac_only = delivery_service.recipients(scorecard.review.partnership_id, [sponsors["apac"].id])
     assert [(r.email, r.regions) for r in apac_only] == [
         ("erika@test.example", ("APAC",)),
         ("paul@test.example", ("APAC",)),
     ]
-    assert delivery_service.recipients(scorecard.id, [create_region("LATAM", 3).id]) == []
+    assert (
+        delivery_service.recipients(scorecard.review.partnership_id, [create_region("LATAM", 3).id])
+        == []
+    )
 
 
 # --- the whole journey -----------------------------------------------------------------------
@@ -299,13 +302,13 @@ def test_from_the_command_line_links_use_the_configured_address(app, world, spon
     scorecard = issue_scorecard_row(world.partnership)
     progress: list[tuple[int, int, str]] = []
     deliveries = delivery_service.send_scorecard(
-        None, scorecard.id, progress=lambda *step: progress.append(step)
+        None, scorecard, progress=lambda *step: progress.append(step)
     )
     assert len(deliveries) == 2
     assert all(_link(m).startswith("http://localhost:5000/acknowledge/") for m in mailbox)
     assert progress == [(1, 2, "Sent to Erika Sponsor"), (2, 2, "Sent to Paul Provider")]
     mailbox.clear()
-    delivery_service.send_scorecard(None, scorecard.id, base_url="https://tracker.example/")
+    delivery_service.send_scorecard(None, scorecard, base_url="https://tracker.example/")
     assert all(_link(m).startswith("https://tracker.example/acknowledge/") for m in mailbox)
 
 
@@ -325,8 +328,8 @@ def test_only_a_lead_of_the_partnership_may_send(app, world, sponsors, mailbox):
         with pytest.raises(PermissionDenied):
             delivery_service.submit_send(user, scorecard.id)
         with pytest.raises(PermissionDenied):
-            delivery_service.send_scorecard(user, scorecard.id)
-    delivery_service.send_scorecard(world.admin, scorecard.id)
+            delivery_service.send_scorecard(user, scorecard)
+    delivery_service.send_scorecard(world.admin, scorecard)
     delivery = db.session.scalars(sa.select(ScorecardDelivery)).first()
     for user in (world.provider, world.outsider):
         with pytest.raises(PermissionDenied):
@@ -439,7 +442,7 @@ def test_an_unreachable_server_fails_each_recipient_with_the_reason(
         port = probe.getsockname()[1]
     monkeypatch.setattr(app.extensions["mail"], "port", port)
     scorecard = issue_scorecard_row(world.partnership)
-    deliveries = delivery_service.send_scorecard(world.lead, scorecard.id)
+    deliveries = delivery_service.send_scorecard(world.lead, scorecard)
     assert [d.result for d in deliveries] == [DeliveryResult.FAILED] * 2
     assert all(f"Could not reach the mail server 127.0.0.1:{port}" in d.error for d in deliveries)
 

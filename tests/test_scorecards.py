@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.exceptions import NotFound
 
 from mls_tracker import jobs
 from mls_tracker.extensions import db
@@ -20,7 +19,7 @@ from mls_tracker.periods import Month
 from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards import issuing as scorecards
 from mls_tracker.scorecards.snapshot import dump, load
-from mls_tracker.services.errors import PermissionDenied
+from mls_tracker.services.errors import NotFound, PermissionDenied
 from tests.scorecard_samples import ISSUED_META, OPEN_ACTIONS, sample_data
 
 MONTH = Month(2026, 10)
@@ -76,7 +75,7 @@ def test_a_lead_issues_version_1_with_its_hash_snapshot_and_progress(world, tmp_
     review = make_review(world)
     steps: list[tuple[int, int, str]] = []
     scorecard = scorecards.issue_scorecard(
-        world.lead, review.id, progress=lambda *step: steps.append(step)
+        world.lead, review, progress=lambda *step: steps.append(step)
     )
     assert scorecard.version == 1
     assert scorecard.issued_by_id == world.lead.id
@@ -104,11 +103,11 @@ def test_a_lead_issues_version_1_with_its_hash_snapshot_and_progress(world, tmp_
 
 def test_reissuing_makes_version_2_and_leaves_version_1_alone(world):
     review = make_review(world)
-    first = scorecards.issue_scorecard(world.lead, review.id)
+    first = scorecards.issue_scorecard(world.lead, review)
     first_id, first_bytes, first_hash = first.id, first.pdf, first.sha256
     review.executive_summary = "Corrected summary."
     db.session.commit()
-    second = scorecards.issue_scorecard(world.admin, review.id)
+    second = scorecards.issue_scorecard(world.admin, review)
     assert second.version == 2 and second.id != first_id
     again = db.session.get(Scorecard, first_id)
     assert again.pdf == first_bytes and again.sha256 == first_hash and again.version == 1
@@ -116,7 +115,7 @@ def test_reissuing_makes_version_2_and_leaves_version_1_alone(world):
 
 def test_an_issued_scorecard_renders_again_from_its_snapshot_alone(world, tmp_path):
     review = make_review(world)
-    scorecard = scorecards.issue_scorecard(world.lead, review.id)
+    scorecard = scorecards.issue_scorecard(world.lead, review)
     stored, meta = scorecard.pdf, scorecards.scorecard_meta(scorecard)
     assert meta.version == 1 and meta.issued_by == world.lead.display_name
     world.lead.display_name = "Renamed Later"  # what was printed does not follow the user
@@ -131,7 +130,7 @@ def test_only_leads_and_admins_issue(world):
     review = make_review(world)
     for who in ("provider", "viewer", "sponsor", "outsider"):
         with pytest.raises(PermissionDenied):
-            scorecards.issue_scorecard(world.user(who), review.id)
+            scorecards.issue_scorecard(world.user(who), review)
         with pytest.raises(PermissionDenied):
             scorecards.submit_issue(world.user(who), review.id)
     assert db.session.scalar(sa.select(sa.func.count(Scorecard.id))) == 0
@@ -141,13 +140,13 @@ def test_two_issues_at_once_get_distinct_versions(world, monkeypatch):
     """Both computed "previous + 1" = 1; the unique constraint refuses the second insert and
     it is drawn again as version 2."""
     review = make_review(world)
-    scorecards.issue_scorecard(world.lead, review.id)
+    scorecards.issue_scorecard(world.lead, review)
     answers = iter([1])  # the first guess is the version the other issue just took
     real = scorecards._next_version
     monkeypatch.setattr(scorecards, "_next_version", lambda rid: next(answers, None) or real(rid))
     steps: list[str] = []
     second = scorecards.issue_scorecard(
-        world.lead, review.id, progress=lambda _d, _t, message: steps.append(message)
+        world.lead, review, progress=lambda _d, _t, message: steps.append(message)
     )
     assert second.version == 2
     assert "Storing version 1" in steps and "Storing version 2" in steps
@@ -199,7 +198,7 @@ def test_without_chromium_the_job_fails_saying_how_to_install_it(world, monkeypa
 
 def test_members_download_their_partnerships_scorecards_and_nobody_else(world):
     review = make_review(world)
-    scorecard_id = scorecards.issue_scorecard(world.lead, review.id).id
+    scorecard_id = scorecards.issue_scorecard(world.lead, review).id
     pid = world.partnership.id
     for who in ("lead", "provider", "viewer", "sponsor", "admin"):
         found = scorecards.scorecard_for_download(world.user(who), pid, scorecard_id)
@@ -216,8 +215,8 @@ def test_members_download_their_partnerships_scorecards_and_nobody_else(world):
 
 def test_verify_finds_a_file_changed_behind_the_archives_back(world):
     review = make_review(world)
-    first = scorecards.issue_scorecard(world.lead, review.id)
-    second = scorecards.issue_scorecard(world.lead, review.id)
+    first = scorecards.issue_scorecard(world.lead, review)
+    second = scorecards.issue_scorecard(world.lead, review)
     results = scorecards.verify_scorecards()
     assert [(r.scorecard_id, r.version, r.ok) for r in results] == [
         (first.id, 1, True),

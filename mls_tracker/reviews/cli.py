@@ -69,8 +69,8 @@ def month_review(partnership_id: int, month: Month, today: dt.date) -> Review:
     )
 
 
-def _send(scorecard_id: int, base_url: str | None) -> str:
-    deliveries = send_scorecard(None, scorecard_id, base_url=base_url)
+def _send(scorecard: Scorecard, base_url: str | None) -> str:
+    deliveries = send_scorecard(None, scorecard, base_url=base_url)
     sent = sum(1 for d in deliveries if d.result is DeliveryResult.SENT)
     return f"{sent} sent, {len(deliveries) - sent} failed"
 
@@ -91,13 +91,13 @@ def issue_one(
     try:
         chart_images.start()  # Chromium boots while the month's figures are computed
         review = month_review(partnership_id, month, today)
-        scorecard = scorecards.issue_scorecard(None, review.id)
+        scorecard = scorecards.issue_scorecard(None, review)
         path = None
         if out is not None:
             target = Path(out) / scorecard_filename(name, month, month, scorecard.version)
             target.write_bytes(scorecard.pdf)
             path = str(target)
-        sent = _send(scorecard.id, base_url) if send else None
+        sent = _send(scorecard, base_url) if send else None
         return Outcome(partnership_id, name, scorecard.id, scorecard.version, path, sent)
     except (DomainError, OSError) as error:
         db.session.rollback()

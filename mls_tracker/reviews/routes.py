@@ -368,7 +368,7 @@ def send(partnership_id: int, scorecard_id: int):
             else:
                 return redirect(url_for(".job", partnership_id=partnership.id, job_id=job_id))
     recipients = (
-        delivery_service.recipients(scorecard.id, region_ids)
+        delivery_service.recipients(partnership.id, region_ids)
         if form.audience.data != "regions" or chosen
         else []
     )

@@ -27,8 +27,8 @@ from flask import current_app, has_request_context, request, url_for
 from flask_mail import Message
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
-from mls_tracker import jobs
-from mls_tracker.access import Action, can
+from mls_tracker import access, jobs
+from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.exports import slug as slug_of
 from mls_tracker.extensions import db, mail
@@ -47,7 +47,7 @@ from mls_tracker.models import (
 )
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards.snapshot import ScorecardData, Tile, load
-from mls_tracker.services.errors import DomainError, PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import DomainError, ValidationFailed
 from mls_tracker.services.mail import external_links, templated_message
 
 SEND_JOB = "scorecard_send"
@@ -57,6 +57,7 @@ COMMENT_MAX_LENGTH = 2000
 # The part of the scorecard's SHA-256 a link carries: enough to tell versions apart.
 HASH_PREFIX = 16
 TOP_WINS = 3
+SEND_MESSAGE = "Only a lead of this partnership can send its scorecard."
 
 Progress = Callable[[int, int, str], None]
 
@@ -127,17 +128,16 @@ def _scorecard(scorecard_id: int) -> Scorecard:
     return scorecard
 
 
-def recipients(scorecard_id: int, region_ids: Sequence[int] | None = None) -> list[Recipient]:
+def recipients(partnership_id: int, region_ids: Sequence[int] | None = None) -> list[Recipient]:
     """The partnership's sponsors active today (both sides) with an e-mail address, all or
     those of the given regions; one per address, in region order."""
-    scorecard = _scorecard(scorecard_id)
     today = utc_today()
     query = (
         sa.select(Sponsor)
         .join(Region, Sponsor.region_id == Region.id)
         .options(so.contains_eager(Sponsor.region))
         .where(
-            Sponsor.partnership_id == scorecard.review.partnership_id,
+            Sponsor.partnership_id == partnership_id,
             Sponsor.email.is_not(None),
             Sponsor.email != "",
             Sponsor.start_date <= today,
@@ -260,7 +260,11 @@ def acknowledgement_token(delivery_id: int) -> str:
     delivery = db.session.get(ScorecardDelivery, delivery_id)
     if delivery is None:
         raise ValidationFailed("This delivery does not exist.")
-    return _serializer().dumps([delivery.id, delivery.scorecard.sha256[:HASH_PREFIX]])
+    return _token(delivery.id, delivery.scorecard.sha256)
+
+
+def _token(delivery_id: int, scorecard_sha256: str) -> str:
+    return _serializer().dumps([delivery_id, scorecard_sha256[:HASH_PREFIX]])
 
 
 def lead_name(partnership_id: int) -> str:
@@ -421,7 +425,7 @@ def _message(
     lead: str,
 ) -> Message:
     link = url_for(
-        "acknowledgements.show", token=acknowledgement_token(delivery.id), _external=True
+        "acknowledgements.show", token=_token(delivery.id, scorecard.sha256), _external=True
     )
     context = {
         "summary": summary,
@@ -451,7 +455,7 @@ def _resend_targets(
     )
     if len(deliveries) != len(set(delivery_ids)):
         raise ValidationFailed("Some of these deliveries do not belong to this scorecard.")
-    current = {r.email: r for r in recipients(scorecard.id)}
+    current = {r.email: r for r in recipients(scorecard.review.partnership_id)}
     targets = []
     for delivery in deliveries:
         recipient = current.get(normalise_email(delivery.email))
@@ -469,7 +473,7 @@ def _resend_targets(
 
 def send_scorecard(
     user: User | None,
-    scorecard_id: int,
+    scorecard: Scorecard,
     *,
     region_ids: Sequence[int] | None = None,
     delivery_ids: Sequence[int] | None = None,
@@ -477,17 +481,17 @@ def send_scorecard(
     base_url: str | None = None,
 ) -> list[ScorecardDelivery]:
     """E-mails the scorecard to each recipient (or again to ``delivery_ids``) and records how
-    each went. ``user`` None: the command line, which has no one to check."""
-    scorecard = _scorecard(scorecard_id)
+    each went: the stored scorecard (issuing's output) goes out as it is. ``user`` None: the
+    command line, which has no one to check."""
     partnership_id = scorecard.review.partnership_id
-    if user is not None and not can(user, Action.MANAGE, partnership_id):
-        raise PermissionDenied("Only a lead of this partnership can send its scorecard.")
+    if user is not None:
+        access.require(user, Action.MANAGE, partnership_id, message=SEND_MESSAGE)
     if delivery_ids:
         targets = _resend_targets(scorecard, delivery_ids)
         for delivery, _ in targets:
             delivery.result, delivery.error = DeliveryResult.PENDING, None
     else:
-        chosen = recipients(scorecard_id, region_ids)
+        chosen = recipients(partnership_id, region_ids)
         if not chosen:
             where = " in the chosen regions" if region_ids is not None else ""
             raise ValidationFailed(
@@ -557,15 +561,10 @@ def _request_base_url() -> str | None:
     return request.url_root if has_request_context() else None
 
 
-def _require_manage(user: User, partnership_id: int) -> None:
-    if not can(user, Action.MANAGE, partnership_id):
-        raise PermissionDenied("Only a lead of this partnership can send its scorecard.")
-
-
 def submit_send(user: User, scorecard_id: int, *, region_ids: Sequence[int] | None = None) -> int:
     """Queues the e-mailing of a scorecard; the job's id."""
     scorecard = _scorecard(scorecard_id)
-    _require_manage(user, scorecard.review.partnership_id)
+    access.require(user, Action.MANAGE, scorecard.review.partnership_id, message=SEND_MESSAGE)
     return jobs.submit(
         SEND_JOB,
         partnership_id=scorecard.review.partnership_id,
@@ -605,7 +604,7 @@ def submit_resend_failed(user: User, scorecard_id: int) -> int:
 
 def _submit_resend(user: User, scorecard: Scorecard, delivery_ids: list[int]) -> int:
     partnership_id = scorecard.review.partnership_id
-    _require_manage(user, partnership_id)
+    access.require(user, Action.MANAGE, partnership_id, message=SEND_MESSAGE)
     return jobs.submit(
         SEND_JOB,
         partnership_id=partnership_id,
@@ -625,7 +624,7 @@ def run_send(ctx: jobs.JobContext) -> dict[str, Any]:
     with acting_as(ctx.user_id):
         deliveries = send_scorecard(
             user,
-            ctx.params["scorecard_id"],
+            _scorecard(ctx.params["scorecard_id"]),
             region_ids=ctx.params.get("region_ids"),
             delivery_ids=ctx.params.get("delivery_ids"),
             progress=ctx.progress,

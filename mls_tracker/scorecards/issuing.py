@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort
 
-from mls_tracker import jobs
+from mls_tracker import access, jobs
 from mls_tracker.access import Action, can
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
@@ -33,7 +32,7 @@ from mls_tracker.scorecards import chart_images, pdf
 from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.html import render_scorecard_html
 from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, dump, load
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.reviews import review_data
 
 log = logging.getLogger("mls_tracker.scorecards")
@@ -41,6 +40,7 @@ log = logging.getLogger("mls_tracker.scorecards")
 ISSUE_JOB = "scorecard_issue"
 ISSUE_ATTEMPTS = 5  # versions tried when others issue the same review at the same moment
 STEPS = 4
+ISSUE_MESSAGE = "Only a lead of this partnership can issue its scorecard."
 
 Progress = Callable[[int, int, str], None]
 
@@ -150,16 +150,40 @@ def _issue_time() -> dt.datetime:
     return utcnow().astimezone(dt.UTC).replace(microsecond=0)
 
 
+def _store(
+    review_id: int,
+    snapshot: dict[str, Any],
+    meta: ScorecardMeta,
+    rendered: RenderedScorecard,
+    issuer_id: int | None,
+) -> Scorecard:
+    """The rendered PDF stored as the review's version ``meta.version``, committed (an
+    ``IntegrityError`` when someone else took that version number meanwhile)."""
+    scorecard = Scorecard(
+        review_id=review_id,
+        version=meta.version,
+        issued_at=meta.issued_at,
+        issued_by_id=issuer_id,
+        sha256=rendered.sha256,
+        pdf=rendered.pdf,
+        snapshot={**snapshot, "meta": _meta_json(meta)},
+    )
+    with acting_as(issuer_id):
+        db.session.add(scorecard)
+        db.session.commit()
+    return scorecard
+
+
 def issue_scorecard(
-    user: User | None, review_id: int, *, progress: Progress | None = None
+    user: User | None, review: Review, *, progress: Progress | None = None
 ) -> Scorecard:
     """Freezes the review's figures and summary into a new version of its scorecard (PDF,
-    SHA-256, snapshot), committed. ``user=None``: the command line."""
+    SHA-256, snapshot), committed: snapshot → charts → HTML → PDF → stored. ``user=None``:
+    the command line."""
     report = progress or _no_progress
-    review = _review(review_id)
-    partnership_id = review.partnership_id
-    if user is not None and not can(user, Action.MANAGE, partnership_id):
-        raise PermissionDenied("Only a lead of this partnership can issue its scorecard.")
+    review_id, partnership_id = review.id, review.partnership_id
+    if user is not None:
+        access.require(user, Action.MANAGE, partnership_id, message=ISSUE_MESSAGE)
     chart_images.start()  # Chromium boots while the figures are gathered
     report(0, STEPS, "Computing figures")
     data = review_data(review)
@@ -171,27 +195,14 @@ def issue_scorecard(
         meta = ScorecardMeta(version=version, issued_at=_issue_time(), issued_by=issuer_name)
         rendered = _render(data, meta, report)
         report(3, STEPS, f"Storing version {version}")
-        scorecard = Scorecard(
-            review_id=review_id,
-            version=version,
-            issued_at=meta.issued_at,
-            issued_by_id=issuer_id,
-            sha256=rendered.sha256,
-            pdf=rendered.pdf,
-            snapshot={**snapshot, "meta": _meta_json(meta)},
-        )
-        with acting_as(issuer_id):
-            db.session.add(scorecard)
-            try:
-                db.session.commit()
-            except sa.exc.IntegrityError:
-                db.session.rollback()
-                if attempt == ISSUE_ATTEMPTS - 1:
-                    raise
-                log.info(
-                    "version %s of review %s taken meanwhile; trying the next", version, review_id
-                )
-                continue
+        try:
+            scorecard = _store(review_id, snapshot, meta, rendered, issuer_id)
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+            if attempt == ISSUE_ATTEMPTS - 1:
+                raise
+            log.info("version %s of review %s taken meanwhile; trying the next", version, review_id)
+            continue
         log.info(
             "scorecard issued: review=%s partnership=%s version=%s pages=%s by=%s",
             review_id,
@@ -208,8 +219,7 @@ def issue_scorecard(
 def submit_issue(user: User, review_id: int) -> int:
     """Queues issuing a new version of the review's scorecard; the job's id."""
     review = _review(review_id)
-    if not can(user, Action.MANAGE, review.partnership_id):
-        raise PermissionDenied("Only a lead of this partnership can issue its scorecard.")
+    access.require(user, Action.MANAGE, review.partnership_id, message=ISSUE_MESSAGE)
     return jobs.submit(
         ISSUE_JOB,
         partnership_id=review.partnership_id,
@@ -221,7 +231,8 @@ def submit_issue(user: User, review_id: int) -> int:
 @jobs.handler(ISSUE_JOB)
 def run_issue(ctx: jobs.JobContext) -> dict[str, Any]:
     user = ctx.acting_user()
-    scorecard = issue_scorecard(user, int(ctx.params["review_id"]), progress=ctx.progress)
+    review = _review(int(ctx.params["review_id"]))
+    scorecard = issue_scorecard(user, review, progress=ctx.progress)
     return {
         "scorecard_id": scorecard.id,
         "version": scorecard.version,
@@ -237,10 +248,10 @@ def scorecard_for_download(user: User, partnership_id: int, scorecard_id: int) -
     """An issued scorecard of a partnership the user may see; 404 for anything else (another
     partnership's, a missing one, a non-member), so nobody learns what exists."""
     if not can(user, Action.VIEW, partnership_id):
-        abort(404)
+        raise NotFound()
     scorecard = db.session.get(Scorecard, scorecard_id)
     if scorecard is None or scorecard.review.partnership_id != partnership_id:
-        abort(404)
+        raise NotFound()
     return scorecard
 
 
