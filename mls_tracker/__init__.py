@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from flask import Flask, redirect, url_for
 from flask_security import SQLAlchemyUserDatastore
 
-from mls_tracker import audit, errors, sessions, throttling
+from mls_tracker import audit, errors, formatting, sessions, throttling
 from mls_tracker.config import load_settings
 from mls_tracker.extensions import bootstrap, csrf, db, mail, migrate, security
+from mls_tracker.services import figures_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
     audit.install_audit_listener()
+    figures_cache.install_listeners()
 
     from mls_tracker.auth.forms import LoginForm
     from mls_tracker.models import SecurityRole, User, utcnow
@@ -123,8 +125,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reviews_bp)
     app.register_blueprint(acknowledgements_bp)
 
-    # Lets shared templates link to sections only once their blueprint exists.
-    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+    # How figures, changes and statuses are written, the same as in the PDF and e-mails.
+    formatting.init_app(app)
 
     from mls_tracker.cli import register_commands
 

@@ -1,10 +1,11 @@
 """Plain data → plotly figures: the one home of every chart, for web pages and scorecards.
 
-Every function takes plain values (the services' frozen dataclasses) and returns a
-``plotly.graph_objects.Figure`` styled by ``apply_theme``: the app's font stack, the
-Okabe–Ito colour-blind-safe palette, and marks that stay distinct in grey (symbols, dashes
-and fill lightness rather than hue alone). ``chart_json`` serialises a figure for a
-``<script type="application/json">`` data block that ``static/js/charts.js`` draws.
+Every function takes plain values (the small frozen dataclasses below: months, numbers,
+words; never a service's result type, so a page and a stored scorecard snapshot feed them the
+same way) and returns a ``plotly.graph_objects.Figure`` styled by ``apply_theme``: the app's
+font stack, the Okabe–Ito colour-blind-safe palette, and marks that stay distinct in grey
+(symbols, dashes and fill lightness rather than hue alone). ``chart_json`` serialises a
+figure for a ``<script type="application/json">`` data block that ``static/js/charts.js`` draws.
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from mls_tracker import formatting
 from mls_tracker.periods import Month
-from mls_tracker.services.action_figures import MonthFlow
 from mls_tracker.services.health import AMBER_FROM, GREEN_FROM, rag
-from mls_tracker.services.satisfaction import SatisfactionFigure
-from mls_tracker.services.sla_figures import Attainment, Status
-from mls_tracker.services.sponsors import CoverageRow, SponsorView
 
 FONT_FAMILY = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", '
@@ -86,6 +84,61 @@ TEMPLATE = go.layout.Template(
 TEMPLATE_JSON = TEMPLATE.to_plotly_json()
 
 
+# --- The charts' inputs: plain values, converted by each caller ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SatisfactionPoint:
+    """One month's survey figures: CSAT (0–100) with its 95% interval, NPS with its margin."""
+
+    month: Month
+    n_rating: int
+    csat: float | None
+    csat_low: float | None
+    csat_high: float | None
+    n_recommend: int
+    nps: float | None
+    nps_moe: float | None
+    low_sample: bool = False
+    reported: bool = False  # totals entered by hand rather than computed from responses
+
+
+@dataclass(frozen=True, slots=True)
+class AttainmentPoint:
+    """One month's SLA attainment (met ÷ measured, by weight, 0–100) and status counts."""
+
+    month: Month
+    percent: float | None  # None: nothing measured
+    met: int = 0
+    at_risk: int = 0
+    breached: int = 0
+    missing: int = 0
+
+    @property
+    def measured(self) -> int:
+        return self.met + self.at_risk + self.breached
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPoint:
+    """The action plan in one month: items opened, closed, and overdue at its end."""
+
+    month: Month
+    opened: int
+    closed: int
+    overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRow:
+    """A region and the names of its active client and provider sponsors."""
+
+    region: str
+    is_home: bool
+    client: tuple[str, ...]
+    provider: tuple[str, ...]
+
+
 def apply_theme(figure: go.Figure, *, height: int = 320) -> go.Figure:
     """The app's chart theme, for a figure built elsewhere; this module's charts get it
     through ``_figure``."""
@@ -109,32 +162,29 @@ def chart_json(figure: go.Figure) -> str:
     """The figure as JSON safe to place inside a ``<script type="application/json">`` block:
     ``<``, ``>`` and ``&`` are escaped so user text cannot close the element."""
     try:
-        # The figure's own plain dictionaries: what ``to_json`` writes, without its deep copy
-        # and array scan (a third of a page's chart time).
-        text = json.dumps(
-            {"data": figure._data, "layout": figure._layout},  # noqa: SLF001
-            separators=(",", ":"),
-        )
+        # plotly's public plain form of the figure, written compactly; the overview keeps the
+        # result per input (partnerships/overview.py), so this runs once per new data.
+        text = json.dumps(figure.to_plotly_json(), separators=(",", ":"))
     except TypeError:  # a value only plotly's encoder knows (numpy, dates …)
         text = figure.to_json()
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _x(figures: Sequence[SatisfactionFigure]) -> list[str]:
-    return [f.month.first_day.isoformat() for f in figures]  # type: ignore[union-attr]
+def _x(figures: Sequence[SatisfactionPoint]) -> list[str]:
+    return [f.month.first_day.isoformat() for f in figures]
 
 
-def _symbol(figure: SatisfactionFigure) -> str:
-    if figure.is_reported:
+def _symbol(figure: SatisfactionPoint) -> str:
+    if figure.reported:
         return SYMBOL_REPORTED_LOW_SAMPLE if figure.low_sample else SYMBOL_REPORTED
     return SYMBOL_LOW_SAMPLE if figure.low_sample else SYMBOL_NORMAL
 
 
-def _note(figure: SatisfactionFigure) -> str:
+def _note(figure: SatisfactionPoint) -> str:
     notes = []
     if figure.low_sample:
         notes.append("low sample")
-    if figure.is_reported:
+    if figure.reported:
         notes.append("reported")
     return f" · {', '.join(notes)}" if notes else ""
 
@@ -172,7 +222,7 @@ def _month_axis() -> dict:
 
 
 def _trend(
-    figures: Sequence[SatisfactionFigure],
+    figures: Sequence[SatisfactionPoint],
     *,
     name: str,
     values: list[float | None],
@@ -217,7 +267,7 @@ def _trend(
             "line": {"color": PALETTE["blue"], "width": 2.5},
             "marker": {
                 "symbol": [_symbol(f) for f in figures],
-                "size": [11 if f.low_sample or f.is_reported else 8 for f in figures],
+                "size": [11 if f.low_sample or f.reported else 8 for f in figures],
                 "color": PALETTE["blue"],
                 "line": {"width": 2, "color": PALETTE["blue"]},
             },
@@ -236,10 +286,9 @@ def _trend(
     return _figure(data, layout)
 
 
-def satisfaction_trend(figures: Sequence[SatisfactionFigure]) -> go.Figure:
+def satisfaction_trend(figures: Sequence[SatisfactionPoint]) -> go.Figure:
     """CSAT by month with its 95% Wilson band, n as faint bars; low-sample months hollow,
     reported months as diamonds. Months without a CSAT are gaps."""
-    figures = [f for f in figures if f.month is not None]
     hover = [
         (
             f"CSAT {f.csat:g}% [{f.csat_low:g}–{f.csat_high:g}] · n {f.n_rating}{_note(f)}"
@@ -262,9 +311,8 @@ def satisfaction_trend(figures: Sequence[SatisfactionFigure]) -> go.Figure:
     )
 
 
-def nps_trend(figures: Sequence[SatisfactionFigure]) -> go.Figure:
+def nps_trend(figures: Sequence[SatisfactionPoint]) -> go.Figure:
     """NPS by month with its 95% margin of error as a band, n as faint bars."""
-    figures = [f for f in figures if f.month is not None]
     lows = [
         None if f.nps is None or f.nps_moe is None else round(max(-100.0, f.nps - f.nps_moe), 1)
         for f in figures
@@ -303,14 +351,23 @@ def nps_trend(figures: Sequence[SatisfactionFigure]) -> go.Figure:
 # Statuses, RAG bands and the partnership overview's charts.
 # ----------------------------------------------------------------------------------------------
 
-# The SLA statuses: colour, symbol and word. Met / at risk / breached are light, middle and dark
-# so that a grey print keeps them apart, and each cell carries its symbol as text too.
+# The SLA statuses ("met" … as ``sla_figures.Status`` values): colour, and formatting's symbol
+# and word. Met / at risk / breached are light, middle and dark so that a grey print keeps them
+# apart, and each cell carries its symbol as text too.
+_STATUS_COLORS = {
+    "met": "#99DDC8",
+    "at risk": PALETTE["orange"],
+    "breached": "#A84A00",
+    "missing": "#F1F3F6",
+    "not applicable": "#D3D9E0",
+}
 STATUS_STYLE = {
-    Status.MET: {"color": "#99DDC8", "symbol": "✓", "label": "Met"},
-    Status.AT_RISK: {"color": PALETTE["orange"], "symbol": "!", "label": "At risk"},
-    Status.BREACHED: {"color": "#A84A00", "symbol": "✗", "label": "Breached"},
-    Status.MISSING: {"color": "#F1F3F6", "symbol": "–", "label": "Missing"},
-    Status.NOT_APPLICABLE: {"color": "#D3D9E0", "symbol": "n/a", "label": "Not applicable"},
+    status: {
+        "color": color,
+        "symbol": formatting.sla_badge(status).symbol,
+        "label": formatting.sla_badge(status).word,
+    }
+    for status, color in _STATUS_COLORS.items()
 }
 STATUS_ORDER = list(STATUS_STYLE)
 # Background bands of the health score: pale tints, light enough for the line to read on top.
@@ -339,25 +396,19 @@ def _discrete_scale(colors: Sequence[str]) -> list[list[float | str]]:
     return scale
 
 
-def _measured(point: Attainment) -> int:
-    counts = point.counts
-    return (
-        counts.get(Status.MET, 0) + counts.get(Status.AT_RISK, 0) + counts.get(Status.BREACHED, 0)
-    )
-
-
-def sla_attainment_trend(points: Sequence[Attainment], *, target: float | None = None) -> go.Figure:
+def sla_attainment_trend(
+    points: Sequence[AttainmentPoint], *, target: float | None = None
+) -> go.Figure:
     """SLA attainment % by month (met ÷ measured, by weight) with the number of SLAs measured
     as faint bars and, in the hover, met / at risk / breached / missing; months with nothing
     measured are gaps. ``target`` draws a dashed reference line (e.g. the green band's 80 %)."""
     x = [_month_x(p.month) for p in points]
-    measured = [_measured(p) for p in points]
+    measured = [p.measured for p in points]
     hover = []
     for point, n in zip(points, measured, strict=True):
-        counts = point.counts
         detail = (
-            f"{counts.get(Status.MET, 0)} met · {counts.get(Status.AT_RISK, 0)} at risk · "
-            f"{counts.get(Status.BREACHED, 0)} breached · {counts.get(Status.MISSING, 0)} missing"
+            f"{point.met} met · {point.at_risk} at risk · "
+            f"{point.breached} breached · {point.missing} missing"
         )
         head = f"{point.percent:g}% attained" if point.percent is not None else "Nothing measured"
         hover.append(f"{point.month.label}: {head} · {n} SLAs measured<br>{detail}")
@@ -400,17 +451,18 @@ def sla_attainment_trend(points: Sequence[Attainment], *, target: float | None =
 
 @dataclass(frozen=True, slots=True)
 class SlaStatusRow:
-    """One SLA's row of the status heat map: its code, name and status per month."""
+    """One SLA's row of the status heat map: its code, name and status per month ("met",
+    "at risk", "breached", "missing", "not applicable", or the ``Status`` of that value)."""
 
     code: str
     name: str
-    cells: tuple[tuple[Month, Status], ...]
+    cells: tuple[tuple[Month, str], ...]
 
 
 def sla_status_heatmap(rows: Sequence[SlaStatusRow]) -> go.Figure:
     """SLA × month grid: each cell coloured by its status and showing its symbol
-    (✓ met, ! at risk, ✗ breached, – missing, n/a); SLA codes on the y axis, first SLA on top;
-    a legend of the five statuses with their symbols and words."""
+    (● met, ◆ at risk, ✖ breached, ○ missing, – not applicable); SLA codes on the y axis, first
+    SLA on top; a legend of the five statuses with their symbols and words."""
     months = sorted({month for row in rows for month, _ in row.cells})
     z: list[list[int | None]] = []
     text: list[list[str]] = []
@@ -480,7 +532,7 @@ def sla_status_heatmap(rows: Sequence[SlaStatusRow]) -> go.Figure:
     return _figure(data, layout, height=max(240, 110 + 26 * len(rows)), hovermode="closest")
 
 
-def action_flow(flows: Sequence[MonthFlow]) -> go.Figure:
+def action_flow(flows: Sequence[FlowPoint]) -> go.Figure:
     """Per month: action items opened and closed (bars, dark and light) and overdue
     at the month's end (a dotted line with crosses)."""
     x = [_month_x(flow.month) for flow in flows]
@@ -519,27 +571,30 @@ def action_flow(flows: Sequence[MonthFlow]) -> go.Figure:
     return _figure(data, layout)
 
 
-def _names(views: Sequence[SponsorView]) -> str:
-    return ", ".join(view.name for view in views)
+COVERED = str(formatting.badge(formatting.GOOD, "Covered"))
+GAP = str(formatting.badge(formatting.BAD, "Gap"))
 
 
 def sponsor_coverage(rows: Sequence[CoverageRow]) -> go.Figure:
-    """Region × side: covered (✓), **gap** (no client sponsor: ✗ and the word in the cell) or
-    nobody (provider side, which coverage does not count); the sponsors' names in the hover."""
+    """Region × side: covered (● Covered), **gap** (no client sponsor: ✖ and the word in the
+    cell) or nobody (provider side, which coverage does not count); the sponsors' names in
+    the hover."""
     z: list[list[int]] = []
     text: list[list[str]] = []
     names: list[list[str]] = []
     for row in rows:
-        client = (2, "✓ Covered") if row.client else (0, "✗ Gap")
-        provider = (2, "✓ Covered") if row.provider else (1, "None")
+        client = (2, COVERED) if row.client else (0, GAP)
+        provider = (2, COVERED) if row.provider else (1, "None")
         z.append([client[0], provider[0]])
         text.append([client[1], provider[1]])
-        names.append([_names(row.client) or "no client sponsor", _names(row.provider) or "nobody"])
+        names.append(
+            [", ".join(row.client) or "no client sponsor", ", ".join(row.provider) or "nobody"]
+        )
     data = [
         {
             "type": "heatmap",
             "x": ["Client", "Provider"],
-            "y": [f"{row.region_name} (home)" if row.is_home else row.region_name for row in rows],
+            "y": [f"{row.region} (home)" if row.is_home else row.region for row in rows],
             "z": z,
             "text": text,
             "texttemplate": "%{text}",

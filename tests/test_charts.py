@@ -12,14 +12,31 @@ from mls_tracker.services import satisfaction as service
 from mls_tracker.services.satisfaction import Counts
 
 
+def _point(figure: service.SatisfactionFigure) -> charts.SatisfactionPoint:
+    return charts.SatisfactionPoint(
+        figure.month,
+        figure.n_rating,
+        figure.csat,
+        figure.csat_low,
+        figure.csat_high,
+        figure.n_recommend,
+        figure.nps,
+        figure.nps_moe,
+        figure.low_sample,
+        figure.is_reported,
+    )
+
+
 def _figure(month: Month, satisfied: int, n: int, promoters: int = 0, detractors: int = 0):
     counts = Counts(n, satisfied * 5 + (n - satisfied) * 2, satisfied, n, promoters, detractors)
-    return service.figure_from_counts(counts, month=month)
+    return _point(service.figure_from_counts(counts, month=month))
 
 
 def _reported(month: Month, n: int, csat: float, nps: float):
-    return service.figure_from_reported(
-        service.ReportedView(1, month, None, None, None, n, None, csat, nps, False, None, None)
+    return _point(
+        service.figure_from_reported(
+            service.ReportedView(1, month, None, None, None, n, None, csat, nps, False, None, None)
+        )
     )
 
 
@@ -68,7 +85,7 @@ def test_nps_trend_band_is_nps_plus_and_minus_its_margin():
 
 
 def test_months_without_a_measure_are_gaps():
-    no_nps = service.figure_from_counts(Counts(12, 50, 9, 0, 0, 0), month=Month(2026, 4))
+    no_nps = _point(service.figure_from_counts(Counts(12, 50, 9, 0, 0, 0), month=Month(2026, 4)))
     figure = charts.nps_trend([*FIGURES, no_nps])
     assert _trace(figure, "NPS").y[-1] is None
 
@@ -91,12 +108,8 @@ def test_chart_json_cannot_close_its_script_element():
 
 # ---- the overview's charts -------------------------------------------------------------------
 
-import datetime as dt  # noqa: E402
-from decimal import Decimal  # noqa: E402
-
-from mls_tracker.services.action_figures import MonthFlow  # noqa: E402
-from mls_tracker.services.sla_figures import Attainment, Status  # noqa: E402
-from mls_tracker.services.sponsors import CoverageRow, SponsorView  # noqa: E402
+from mls_tracker.charts import AttainmentPoint, CoverageRow, FlowPoint  # noqa: E402
+from mls_tracker.services.sla_figures import Status  # noqa: E402
 
 
 def _luminance(color: str) -> float:
@@ -106,21 +119,15 @@ def _luminance(color: str) -> float:
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
-def _counts(met=0, at_risk=0, breached=0, missing=0, na=0) -> dict[Status, int]:
-    return {
-        Status.MET: met,
-        Status.AT_RISK: at_risk,
-        Status.BREACHED: breached,
-        Status.MISSING: missing,
-        Status.NOT_APPLICABLE: na,
-    }
+def _counts(met=0, at_risk=0, breached=0, missing=0) -> dict[str, int]:
+    return {"met": met, "at_risk": at_risk, "breached": breached, "missing": missing}
 
 
 def test_sla_attainment_trend_has_percent_and_slas_measured():
     points = [
-        Attainment(Month(2026, 1), Decimal(3), Decimal(4), _counts(3, 1, 0, 1)),
-        Attainment(Month(2026, 2), Decimal(0), Decimal(0), _counts(missing=5)),
-        Attainment(Month(2026, 3), Decimal(2), Decimal(5), _counts(2, 1, 2)),
+        AttainmentPoint(Month(2026, 1), 75.0, **_counts(3, 1, 0, 1)),
+        AttainmentPoint(Month(2026, 2), None, **_counts(missing=5)),
+        AttainmentPoint(Month(2026, 3), 40.0, **_counts(2, 1, 2)),
     ]
     figure = charts.sla_attainment_trend(points, target=80)
     line = _trace(figure, "Attainment %")
@@ -152,7 +159,7 @@ def test_sla_status_heatmap_has_a_colour_and_a_symbol_per_status():
     heat = figure.data[0]
     assert list(heat.x) == ["Jan 2026", "Feb 2026", "Mar 2026"]
     assert list(heat.y) == ["SLA-1", "SLA-2"]
-    assert [list(r) for r in heat.text] == [["✓", "!", "✗"], ["–", "n/a", "✓"]]
+    assert [list(r) for r in heat.text] == [["●", "◆", "✖"], ["○", "–", "●"]]
     assert "Response time" in heat.customdata[1][0] and "Missing" in heat.customdata[1][0]
     assert figure.layout.yaxis.autorange == "reversed"  # the first SLA on top
     # Each z value falls in its own colour step: the cell's colour is its status's.
@@ -168,7 +175,7 @@ def test_sla_status_heatmap_has_a_colour_and_a_symbol_per_status():
         ]
         assert charts.STATUS_STYLE[status]["color"] in inside
     legend = [trace.name for trace in figure.data[1:]]
-    assert legend == ["✓ Met", "! At risk", "✗ Breached", "– Missing", "n/a Not applicable"]
+    assert legend == ["● Met", "◆ At risk", "✖ Breached", "○ Missing", "– Not applicable"]
 
 
 def test_status_colours_differ_in_lightness_so_a_grey_print_keeps_them_apart():
@@ -182,8 +189,8 @@ def test_status_colours_differ_in_lightness_so_a_grey_print_keeps_them_apart():
 
 def test_action_flow_has_opened_closed_bars_and_an_overdue_line():
     flows = [
-        MonthFlow(Month(2026, 1), opened=5, closed=2, overdue=1),
-        MonthFlow(Month(2026, 2), opened=3, closed=6, overdue=0),
+        FlowPoint(Month(2026, 1), opened=5, closed=2, overdue=1),
+        FlowPoint(Month(2026, 2), opened=3, closed=6, overdue=0),
     ]
     figure = charts.action_flow(flows)
     opened, closed, overdue = (
@@ -198,24 +205,16 @@ def test_action_flow_has_opened_closed_bars_and_an_overdue_line():
     assert figure.layout.barmode == "group"
 
 
-def _sponsor(name: str, side: str) -> SponsorView:
-    return SponsorView(
-        1, 1, name, None, None, side, 1, "EMEA", dt.date(2026, 1, 1), None, None, None
-    )
-
-
 def test_sponsor_coverage_marks_a_gap_with_the_word():
     rows = [
-        CoverageRow(
-            1, "EMEA", True, (_sponsor("Erika", "client"),), (_sponsor("Paul", "provider"),)
-        ),
-        CoverageRow(2, "APAC", False, (), ()),
+        CoverageRow("EMEA", True, ("Erika",), ("Paul",)),
+        CoverageRow("APAC", False, (), ()),
     ]
     figure = charts.sponsor_coverage(rows)
     heat = figure.data[0]
     assert list(heat.x) == ["Client", "Provider"]
     assert list(heat.y) == ["EMEA (home)", "APAC"]
-    assert [list(r) for r in heat.text] == [["✓ Covered", "✓ Covered"], ["✗ Gap", "None"]]
+    assert [list(r) for r in heat.text] == [["● Covered", "● Covered"], ["✖ Gap", "None"]]
     assert [list(r) for r in heat.customdata] == [
         ["Erika", "Paul"],
         ["no client sponsor", "nobody"],
@@ -244,19 +243,19 @@ def test_health_trend_has_rag_bands_symbols_and_gaps():
 
 
 def test_every_chart_is_valid_themed_and_without_js_only_features():
-    flows = [MonthFlow(Month(2026, 1), 1, 1, 0)]
+    flows = [FlowPoint(Month(2026, 1), 1, 1, 0)]
     figures = [
         charts.action_flow(flows),
         charts.health_trend([charts.HealthPoint(Month(2026, 1), 70)]),
         charts.sponsor_coverage([]),
-        charts.sponsor_coverage([CoverageRow(2, "APAC", False, (), ())]),
+        charts.sponsor_coverage([CoverageRow("APAC", False, (), ())]),
         charts.sla_status_heatmap([]),
         charts.sla_status_heatmap(
             [charts.SlaStatusRow("S-1", "One", ((Month(2026, 1), Status.BREACHED),))]
         ),
         charts.sla_attainment_trend([]),
         charts.sla_attainment_trend(
-            [Attainment(Month(2026, 1), Decimal(1), Decimal(2), _counts(1, 1))], target=80
+            [AttainmentPoint(Month(2026, 1), 50.0, **_counts(1, 1))], target=80
         ),
     ]
     figures += [charts.satisfaction_trend(FIGURES), charts.nps_trend(FIGURES)]

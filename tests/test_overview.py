@@ -46,7 +46,7 @@ def test_tiles_show_the_reviewed_month_with_the_change_since_the_month_before(cl
     assert f"Reviewing {reviewed.label} , the last complete month" in text
     sla_tile = _text(html.split('id="tile-sla"')[1].split('id="tile-satisfaction"')[0])
     assert "100 %" in sla_tile
-    assert f"+100 pts, up since {reviewed.previous().label}" in sla_tile
+    assert f"+100 points up since {reviewed.previous().label} · better" in sla_tile
     assert "▲" in sla_tile and 'href="/partnerships/' in html
     coverage_tile = _text(html.split('id="tile-coverage"')[1].split("</a>")[0])
     assert "1 of 2 regions have a client sponsor" in coverage_tile
@@ -61,7 +61,7 @@ def test_a_fall_is_said_with_an_arrow_and_a_word(client, world):
     _sla_history(world, {reviewed.previous(): 95, reviewed: 80})
     sign_in(client, world.viewer.email)
     text = _text(client.get(_url(world)).get_data(as_text=True))
-    assert f"▼ −100 pts, down since {reviewed.previous().label}" in text
+    assert f"▼ −100 points down since {reviewed.previous().label} · worse" in text
 
 
 def test_leads_get_the_weights_link_sponsors_see_nothing_they_cannot_use(client, world):

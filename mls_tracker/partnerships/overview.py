@@ -11,14 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mls_tracker import charts
+from mls_tracker import charts, formatting
 from mls_tracker.models import Partnership
 from mls_tracker.periods import Month, month_range
 from mls_tracker.services import dashboard, sla_figures
-from mls_tracker.services.action_figures import monthly_flow
+from mls_tracker.services.action_figures import MonthFlow, monthly_flow
 from mls_tracker.services.health import ComponentKey, HealthScore
-from mls_tracker.services.satisfaction import SatisfactionFigure
-from mls_tracker.services.sponsors import coverage_matrix
+from mls_tracker.services.satisfaction import REPORTED
+from mls_tracker.services.sponsors import CoverageRow, coverage_matrix
 
 TREND_MONTHS = 12
 HEATMAP_MONTHS = 6
@@ -32,7 +32,7 @@ class Tile:
     value: float | None  # 0–100
     unit: str  # "%" or "" for a scaled mean rating
     detail: str  # what the value is made of
-    change: float | None  # since the month before, in points
+    change: formatting.Change  # since the month before, in points
     previous_label: str
     endpoint: str  # the tab that deals with it
     low_sample: bool = False
@@ -44,7 +44,7 @@ class Overview:
     first: Month  # the trends' first month
     tiles: tuple[Tile, ...]
     health: HealthScore | None
-    health_change: float | None
+    health_change: formatting.Change
     figures: tuple[dashboard.MonthFigures, ...]
     attention: tuple[dashboard.AttentionItem, ...]
 
@@ -52,12 +52,6 @@ class Overview:
 def period(today: dt.date) -> tuple[Month, Month]:
     last = dashboard.reviewed_month(today)
     return last.shift(-(TREND_MONTHS - 1)), last
-
-
-def _change(current: float | None, previous: float | None) -> float | None:
-    if current is None or previous is None:
-        return None
-    return round(current - previous, 1)
 
 
 def _tiles(current: dashboard.MonthFigures, previous: dashboard.MonthFigures | None):
@@ -88,7 +82,7 @@ def _tiles(current: dashboard.MonthFigures, previous: dashboard.MonthFigures | N
                 if measured or current.slas_missing
                 else "No SLA measured"
             ),
-            _change(current.sla_attainment, prior.sla_attainment),
+            formatting.change(current.sla_attainment, prior.sla_attainment),
             previous_label,
             "slas.index",
         ),
@@ -98,7 +92,7 @@ def _tiles(current: dashboard.MonthFigures, previous: dashboard.MonthFigures | N
             sat_now,
             "%" if current.csat is not None else "",
             sat_detail,
-            _change(sat_now, sat_before),
+            formatting.change(sat_now, sat_before),
             previous_label,
             "satisfaction.index",
             low_sample=current.low_sample,
@@ -114,7 +108,7 @@ def _tiles(current: dashboard.MonthFigures, previous: dashboard.MonthFigures | N
                 if current.actions_due
                 else f"Nothing due · {current.actions_overdue} overdue"
             ),
-            _change(current.action_health, prior.action_health),
+            formatting.change(current.action_health, prior.action_health),
             previous_label,
             "actions.index",
         ),
@@ -129,7 +123,7 @@ def _tiles(current: dashboard.MonthFigures, previous: dashboard.MonthFigures | N
                 if current.regions_in_scope
                 else "No regions in scope"
             ),
-            _change(current.coverage, prior.coverage),
+            formatting.change(current.coverage, prior.coverage),
             previous_label,
             "sponsors.index",
         ),
@@ -148,7 +142,9 @@ def load_overview(partnership: Partnership, today: dt.date) -> Overview:
         first=first,
         tiles=_tiles(current, previous),
         health=health,
-        health_change=_change(health.score if health else None, before.score if before else None),
+        health_change=formatting.change(
+            health.score if health else None, before.score if before else None
+        ),
         figures=tuple(figures),
         attention=tuple(dashboard.needs_attention(partnership.id, today)),
     )
@@ -233,6 +229,21 @@ class SlaData:
     rows: list[charts.SlaStatusRow]
 
 
+def _attainment_points(data):
+    status = sla_figures.Status
+    return [
+        charts.AttainmentPoint(
+            p.month,
+            p.percent,
+            p.counts[status.MET],
+            p.counts[status.AT_RISK],
+            p.counts[status.BREACHED],
+            p.counts[status.MISSING],
+        )
+        for p in data.attainment
+    ]
+
+
 def _attainment_rows(data):
     rows = []
     for p in data.attainment:
@@ -264,14 +275,14 @@ def _satisfaction(partnership, today, overview):
     """The months with survey figures, from the cached monthly figures (the same numbers as
     the satisfaction page's, without reading the responses again)."""
     figures = overview.figures if overview else _figures(partnership, today)
+    return [f for f in figures if f.satisfaction_source is not None] or None
+
+
+def _satisfaction_points(figures: Sequence[dashboard.MonthFigures]):
     return [
-        SatisfactionFigure(
+        charts.SatisfactionPoint(
             month=f.month,
-            region_id=None,
-            region_name=None,
-            program=None,
             n_rating=f.n_rating,
-            mean_rating=f.mean_rating,
             csat=f.csat,
             csat_low=f.csat_low,
             csat_high=f.csat_high,
@@ -279,11 +290,10 @@ def _satisfaction(partnership, today, overview):
             nps=f.nps,
             nps_moe=f.nps_moe,
             low_sample=f.low_sample,
-            source=f.satisfaction_source,
+            reported=f.satisfaction_source == REPORTED,
         )
         for f in figures
-        if f.satisfaction_source is not None
-    ] or None
+    ]
 
 
 def _csat_rows(figures):
@@ -296,7 +306,7 @@ def _csat_rows(figures):
             _pct(f.csat_high),
             "" if f.mean_rating is None else f"{f.mean_rating:.2f}",
             "yes" if f.low_sample else "",
-            f.source,
+            f.satisfaction_source,
         )
         for f in figures
     ]
@@ -310,7 +320,7 @@ def _nps_rows(figures):
             "" if f.nps is None else f"{f.nps:.1f}",
             "" if f.nps_moe is None else f"{f.nps_moe:.1f}",
             "yes" if f.low_sample else "",
-            f.source,
+            f.satisfaction_source,
         )
         for f in figures
     ]
@@ -321,6 +331,10 @@ def _flow(partnership, today, overview):
     return monthly_flow([partnership.id], first, last, today)[partnership.id]
 
 
+def _flow_points(flows: Sequence[MonthFlow]):
+    return [charts.FlowPoint(f.month, f.opened, f.closed, f.overdue) for f in flows]
+
+
 def _flow_rows(flows):
     return [(str(f.month), f.opened, f.closed, f.overdue) for f in flows]
 
@@ -328,6 +342,18 @@ def _flow_rows(flows):
 def _coverage(partnership, today, overview):
     rows = coverage_matrix(partnership.id, today).rows
     return list(rows) or None
+
+
+def _coverage_chart_rows(rows: Sequence[CoverageRow]):
+    return [
+        charts.CoverageRow(
+            row.region_name,
+            row.is_home,
+            tuple(view.name for view in row.client),
+            tuple(view.name for view in row.provider),
+        )
+        for row in rows
+    ]
 
 
 def _coverage_rows(rows):
@@ -363,7 +389,9 @@ CHARTS: tuple[ChartSpec, ...] = (
         "sla-attainment",
         "SLA attainment",
         "met ÷ measured, by weight; bars show how many SLAs were measured",
-        lambda data: charts.sla_attainment_trend(data.attainment, target=ATTAINMENT_TARGET),
+        lambda data: charts.sla_attainment_trend(
+            _attainment_points(data), target=ATTAINMENT_TARGET
+        ),
         _sla,
         ("month", "attainment %", "measured", "met", "at risk", "breached", "missing"),
         _attainment_rows,
@@ -371,7 +399,10 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec(
         "sla-status",
         "SLA status by month",
-        "confirmed measurements: ✓ met · ! at risk · ✗ breached · – missing",
+        "confirmed measurements: "
+        + " · ".join(
+            str(formatting.sla_badge(s)).lower() for s in ("met", "at risk", "breached", "missing")
+        ),
         lambda data: charts.sla_status_heatmap(data.rows),
         _sla,
         ("sla", "name", "month", "status"),
@@ -381,7 +412,7 @@ CHARTS: tuple[ChartSpec, ...] = (
         "csat",
         "CSAT by month",
         "with its 95% interval; bars show n",
-        charts.satisfaction_trend,
+        lambda figures: charts.satisfaction_trend(_satisfaction_points(figures)),
         _satisfaction,
         ("month", "n", "csat %", "low %", "high %", "mean rating", "low sample", "source"),
         _csat_rows,
@@ -390,7 +421,7 @@ CHARTS: tuple[ChartSpec, ...] = (
         "nps",
         "NPS by month",
         "with its 95% margin of error; bars show n",
-        charts.nps_trend,
+        lambda figures: charts.nps_trend(_satisfaction_points(figures)),
         _satisfaction,
         ("month", "n", "nps", "margin", "low sample", "source"),
         _nps_rows,
@@ -399,7 +430,7 @@ CHARTS: tuple[ChartSpec, ...] = (
         "actions",
         "Action plan flow",
         "items opened and closed per month, and overdue at each month's end",
-        charts.action_flow,
+        lambda flows: charts.action_flow(_flow_points(flows)),
         _flow,
         ("month", "opened", "closed", "overdue at month end"),
         _flow_rows,
@@ -408,7 +439,7 @@ CHARTS: tuple[ChartSpec, ...] = (
         "coverage",
         "Sponsor coverage",
         "a region without a client sponsor is a gap",
-        charts.sponsor_coverage,
+        lambda rows: charts.sponsor_coverage(_coverage_chart_rows(rows)),
         _coverage,
         ("region", "home", "client sponsors", "provider sponsors", "coverage"),
         _coverage_rows,

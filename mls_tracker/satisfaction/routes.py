@@ -118,6 +118,22 @@ def index(partnership_id: int):
         page=filters.page,
     )
     may_upload = can(current_user, Action.UPLOAD_SURVEYS, partnership.id)
+    points = [
+        charts.SatisfactionPoint(
+            month=f.month,
+            n_rating=f.n_rating,
+            csat=f.csat,
+            csat_low=f.csat_low,
+            csat_high=f.csat_high,
+            n_recommend=f.n_recommend,
+            nps=f.nps,
+            nps_moe=f.nps_moe,
+            low_sample=f.low_sample,
+            reported=f.is_reported,
+        )
+        for f in report.by_month
+        if f.month is not None
+    ]
     return render_template(
         "satisfaction/index.html",
         partnership=partnership,
@@ -129,10 +145,10 @@ def index(partnership_id: int):
         filters=filters,
         regions=regions,
         programs=programs,
-        csat_chart=charts.chart_json(charts.satisfaction_trend(report.by_month))
+        csat_chart=charts.chart_json(charts.satisfaction_trend(points))
         if report.by_month
         else None,
-        nps_chart=charts.chart_json(charts.nps_trend(report.by_month))
+        nps_chart=charts.chart_json(charts.nps_trend(points))
         if any(f.nps is not None for f in report.by_month)
         else None,
         may_manage=can(current_user, Action.MANAGE, partnership.id),

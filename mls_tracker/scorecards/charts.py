@@ -1,7 +1,7 @@
 """The scorecard's charts: the web pages' plotly figures, rebuilt from a snapshot alone.
 
-``scorecard_figures(data)`` turns the plain values of a ``ScorecardData`` back into the inputs
-of ``charts.py`` (the functions the web pages use) and returns each figure as a plain dict,
+``scorecard_figures(data)`` hands the plain values of a ``ScorecardData`` to ``charts.py`` (the
+functions the web pages use, which take plain values too) and returns each figure as a plain dict,
 sized for an A4 page with 18 mm margins (≈ 174 mm of content: 680 px wide). It is a pure
 function of ``data`` — no database, no clock — so an issued scorecard's charts can be drawn
 again years later. A chart with nothing to draw is left out (the template says so instead).
@@ -9,16 +9,11 @@ again years later. A chart with nothing to draw is left out (the template says s
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from mls_tracker import charts
-from mls_tracker.scorecards.snapshot import AttainmentPoint, SatisfactionFacts, ScorecardData
-from mls_tracker.services.action_figures import MonthFlow
-from mls_tracker.services.satisfaction import SatisfactionFigure
-from mls_tracker.services.sla_figures import Attainment, Status
+from mls_tracker.scorecards.snapshot import ScorecardData
 
 # The overview page draws SLA attainment against the health score's green band.
 ATTAINMENT_TARGET = 80.0
@@ -39,47 +34,15 @@ class ScorecardChart:
     height: int  # px
 
 
-def _attainment(point: AttainmentPoint) -> Attainment:
-    """An ``Attainment`` whose percent is the stored one (weights as percent of 100)."""
-    measured = point.met + point.at_risk + point.breached
-    if point.percent is None or not measured:
-        met, total = Decimal(0), Decimal(0)
-    else:
-        met, total = Decimal(str(point.percent)), Decimal(100)
-    counts = dict.fromkeys(Status, 0)
-    counts[Status.MET] = point.met
-    counts[Status.AT_RISK] = point.at_risk
-    counts[Status.BREACHED] = point.breached
-    counts[Status.MISSING] = point.missing
-    return Attainment(point.month, met, total, counts)
-
-
-def _satisfaction(facts: SatisfactionFacts) -> SatisfactionFigure:
-    return SatisfactionFigure(
-        month=facts.month,
-        region_id=None,
-        region_name=None,
-        program=None,
-        n_rating=facts.n_rating,
-        mean_rating=facts.mean_rating,
-        csat=facts.csat,
-        csat_low=facts.csat_low,
-        csat_high=facts.csat_high,
-        n_recommend=facts.n_recommend,
-        nps=facts.nps,
-        nps_moe=facts.nps_moe,
-        low_sample=facts.low_sample,
-        source=facts.source,
-    )
-
-
 def _plain(figure: Any, width: int, height: int) -> dict[str, Any]:
-    """The figure as a plain dict (copied: nothing shared with plotly's object), for print."""
-    layout = copy.deepcopy(figure._layout)  # noqa: SLF001 — the unvalidated dict, as chart_json
+    """The figure as a plain dict (plotly's own copy: nothing shared with the figure), sized
+    and lettered for print."""
+    plain = figure.to_plotly_json()
+    layout = plain["layout"]
     layout.update(width=width, height=height, hovermode=False)
     layout["margin"] = {**PRINT_MARGIN, **layout.get("margin", {})}
     layout["font"] = {**layout.get("font", {}), "size": PRINT_FONT_SIZE}
-    return {"data": copy.deepcopy(figure._data), "layout": layout}  # noqa: SLF001
+    return {"data": plain["data"], "layout": layout}
 
 
 def _chart(name: str, title: str, figure: Any, height: int) -> ScorecardChart:
@@ -95,11 +58,28 @@ def scorecard_figures(data: ScorecardData) -> list[ScorecardChart]:
             _chart("health_trend", "Health score", charts.health_trend(points), TREND_HEIGHT)
         )
     if data.slas.rows and any(p.percent is not None for p in data.slas.series):
-        figure = charts.sla_attainment_trend(
-            [_attainment(p) for p in data.slas.series], target=ATTAINMENT_TARGET
-        )
+        points = [
+            charts.AttainmentPoint(p.month, p.percent, p.met, p.at_risk, p.breached, p.missing)
+            for p in data.slas.series
+        ]
+        figure = charts.sla_attainment_trend(points, target=ATTAINMENT_TARGET)
         result.append(_chart("sla_attainment", "SLA attainment", figure, CHART_HEIGHT))
-    months = [_satisfaction(f) for f in data.satisfaction.by_month if f.month is not None]
+    months = [
+        charts.SatisfactionPoint(
+            month=f.month,
+            n_rating=f.n_rating,
+            csat=f.csat,
+            csat_low=f.csat_low,
+            csat_high=f.csat_high,
+            n_recommend=f.n_recommend,
+            nps=f.nps,
+            nps_moe=f.nps_moe,
+            low_sample=f.low_sample,
+            reported=f.source == "reported",
+        )
+        for f in data.satisfaction.by_month
+        if f.month is not None
+    ]
     if any(f.csat is not None for f in months):
         result.append(
             _chart(
@@ -111,7 +91,7 @@ def scorecard_figures(data: ScorecardData) -> list[ScorecardChart]:
         )
     if any(f.nps is not None for f in months):
         result.append(_chart("nps_trend", "NPS by month", charts.nps_trend(months), CHART_HEIGHT))
-    flows = [MonthFlow(p.month, p.opened, p.closed, p.overdue) for p in data.actions.flow]
+    flows = [charts.FlowPoint(p.month, p.opened, p.closed, p.overdue) for p in data.actions.flow]
     if any(f.opened or f.closed or f.overdue for f in flows):
         result.append(
             _chart("action_flow", "Action plan flow", charts.action_flow(flows), CHART_HEIGHT)

@@ -24,6 +24,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from mls_tracker import formatting
+from mls_tracker.formatting import Badge, badge
+from mls_tracker.formatting import percent as percent  # the PDF tests read figures with it
+from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.snapshot import (
     ActionRow,
     ScorecardData,
@@ -47,91 +51,25 @@ CHART_TITLES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Badge:
-    """A status as colour (``css``), symbol and word, so it reads in grey print too."""
-
-    css: str
-    symbol: str
-    word: str
-
-
-# The symbols follow charts.RAG (circle / diamond / cross) so page and chart agree.
-STATUS_BADGES = {
-    "met": Badge("good", "●", "Met"),
-    "at risk": Badge("warn", "◆", "At risk"),
-    "breached": Badge("bad", "✖", "Breached"),
-    "missing": Badge("none", "○", "Missing"),
-    "n/a": Badge("none", "–", "Not due"),
-    "proposed": Badge("none", "◌", "Proposed"),
-}
-RAG_BADGES = {
-    "green": Badge("good", "●", "Green"),
-    "amber": Badge("warn", "◆", "Amber"),
-    "red": Badge("bad", "✖", "Red"),
-}
-NO_BADGE = Badge("none", "○", "No data")
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A figure against its previous value: arrow, size and whether that is better."""
-
-    arrow: str  # "▲" | "▼" | "="
-    amount: str  # "3.2 pts", "" when unchanged
-    verdict: str  # "better" | "worse" | "unchanged"
-
-
-def change(value: float | None, previous: float | None, *, unit: str = " pts") -> Change | None:
-    """Higher is better for every cover figure (health and the four tiles)."""
-    if value is None or previous is None:
-        return None
-    delta = round(value - previous, 1)
-    if delta == 0:
-        return Change("=", "", "unchanged")
-    amount = f"{abs(delta):g}{unit}"
-    return Change("▲", amount, "better") if delta > 0 else Change("▼", amount, "worse")
-
-
-def _number(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "—"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.{digits}f}"
-
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{_number(value)}%"
-
-
-def signed(value: float | None) -> str:
-    """An NPS: −100 to +100 with its sign."""
-    if value is None:
-        return "—"
-    text = _number(value)
-    return f"+{text}" if value > 0 else text.replace("-", "−")
-
-
 UNIT_SUFFIX = {"%": "%", "hours": " h", "days": " d", "count": "", "score": "", "currency": ""}
 
 
 def measure(value: float | None, unit: str) -> str:
     """An SLA value in its unit: ``96.8%``, ``2.7 h``, ``16.2 d``, ``4.3``."""
     if value is None:
-        return "—"
+        return formatting.EMPTY
     if unit == "currency":
-        return f"{value:,.2f}"
+        return f"{formatting.rounded(value, 2):,.2f}".replace("-", formatting.MINUS)
     digits = 2 if unit == "score" and abs(value) < 10 else 1
-    return f"{_number(value, digits)}{UNIT_SUFFIX.get(unit, '')}"
+    return f"{formatting.number(value, digits)}{UNIT_SUFFIX.get(unit, '')}"
 
 
 def day(value: dt.date | None) -> str:
-    return "—" if value is None else f"{value.day} {value:%b %Y}"
+    return formatting.EMPTY if value is None else f"{value.day} {value:%b %Y}"
 
 
 def long_day(value: dt.date | None) -> str:
-    return "—" if value is None else f"{value.day} {value:%B %Y}"
+    return formatting.EMPTY if value is None else f"{value.day} {value:%B %Y}"
 
 
 def paragraphs(text: str) -> list[list[str]]:
@@ -149,10 +87,10 @@ def engagement(sponsor: SponsorFacts) -> Badge | None:
     if sponsor.held == 0:
         return None
     if sponsor.attended * 2 < sponsor.held:
-        return Badge("bad", "✖", "Low engagement")
+        return badge(formatting.BAD, "Low engagement")
     if sponsor.attended < sponsor.held:
-        return Badge("warn", "◆", "Partial")
-    return Badge("good", "●", "Engaged")
+        return badge(formatting.WARN, "Partial")
+    return badge(formatting.GOOD, "Engaged")
 
 
 # --- SLA sparklines ---------------------------------------------------------------------------
@@ -244,11 +182,10 @@ class ChartView:
     title: str
     image: str | None  # a data: URI of the SVG (print)
     figure_json: str | None  # the plotly figure for charts.js (preview)
-    pending: bool = False  # preview without scorecard_charts: a placeholder box
 
     @property
     def shown(self) -> bool:
-        return bool(self.image or self.figure_json or self.pending)
+        return bool(self.image or self.figure_json)
 
 
 def _svg_uri(svg: str) -> str:
@@ -261,18 +198,11 @@ def _figure_json(figure: Mapping[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _preview_figures(data: ScorecardData) -> dict[str, str] | None:
-    """Chart name → figure JSON from the snapshot helper's figures; ``None`` until
-    ``scorecard_charts`` exists."""
-    try:
-        from mls_tracker.scorecards.charts import scorecard_figures
-    except ImportError:
-        return None
+def _preview_figures(data: ScorecardData) -> dict[str, str]:
+    """Chart name → figure JSON, from the same figures as print."""
     figures = {}
     for chart in scorecard_figures(data):
         figure = chart.figure
-        if hasattr(figure, "to_plotly_json"):
-            figure = figure.to_plotly_json()
         layout = dict(figure.get("layout") or {})
         layout.setdefault("height", chart.height)
         # The print size's fixed width would overflow a narrow window; plotly fills the box.
@@ -283,12 +213,10 @@ def _preview_figures(data: ScorecardData) -> dict[str, str] | None:
 
 def _charts(data: ScorecardData, charts: Mapping[str, str], preview: bool) -> dict[str, ChartView]:
     views = {}
-    figures = _preview_figures(data) if preview else None
+    figures = _preview_figures(data) if preview else {}
     for name, default_title in CHART_TITLES.items():
         if preview:
-            views[name] = ChartView(
-                name, default_title, None, (figures or {}).get(name), pending=figures is None
-            )
+            views[name] = ChartView(name, default_title, None, figures.get(name))
         else:
             svg = charts.get(name)
             views[name] = ChartView(name, default_title, _svg_uri(svg) if svg else None, None)
@@ -318,22 +246,15 @@ def environment() -> jinja2.Environment:
         auto_reload=False,
         keep_trailing_newline=False,
     )
+    formatting.register(env)
     env.filters.update(
-        percent=percent,
-        signed=signed,
         measure=measure,
         day=day,
         long_day=long_day,
-        number=_number,
         paragraphs=paragraphs,
         sparkline=sparkline,
     )
-    env.globals.update(
-        status_badge=lambda status: STATUS_BADGES.get(status, NO_BADGE),
-        rag_badge=lambda rag: RAG_BADGES.get(rag or "", NO_BADGE),
-        change=change,
-        engagement=engagement,
-    )
+    env.globals.update(engagement=engagement)
     return env
 
 

@@ -1,0 +1,219 @@
+"""How a figure, a change and a status are written: on the pages, in the PDF and in e-mails.
+
+One set of marks for every judgement, the printed scorecard's, because a scorecard is often
+printed in grey where colour is lost; so a status is always colour + symbol + word:
+
+- good ``●``, warning ``◆``, bad ``✖``, nothing to judge ``○`` (the charts' markers are the
+  same shapes: circle, diamond, x);
+- RAG: ``● Green``, ``◆ Amber``, ``✖ Red``; no score ``○ No data``;
+- SLA status: ``● Met``, ``◆ At risk``, ``✖ Breached``, ``○ Missing``, ``– Not applicable``,
+  ``◌ Proposed``;
+- a change: ``▲`` up, ``▼`` down, ``=`` no change, with the amount (signed, true minus sign),
+  its unit, "up"/"down" and whether that is "better" or "worse": ``▲ +9.1 points up · better``.
+
+Numbers are rounded half up (2.25 → 2.3, never banker's 2.2), show a decimal only when there
+is one (``75``, ``81.8``), group thousands (``1,146``) and write a negative with the true minus
+sign (``−9``). An absent figure is ``—``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+MINUS = "\u2212"  # −, not the hyphen-minus
+EMPTY = "—"  # no figure
+
+GOOD, WARN, BAD, NONE = "good", "warn", "bad", "none"
+SYMBOL = {GOOD: "●", WARN: "◆", BAD: "✖", NONE: "○"}
+UP, DOWN, SAME = "▲", "▼", "="
+NO_CHANGE = "No change"
+NO_EARLIER = "No earlier figure"
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+def rounded(value: float, digits: int = 1) -> Decimal:
+    """``value`` rounded half up to ``digits`` decimals (from its shortest decimal form, so
+    80.45 → 80.5 even though the binary float is a hair below)."""
+    result = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    return result if result else Decimal(0).quantize(result)  # no "−0"
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    """``1,146``, ``81.8``, ``−9``; ``digits`` decimals only when the rounded value has any."""
+    if value is None:
+        return EMPTY
+    result = rounded(value, digits)
+    text = f"{int(result):,}" if result == result.to_integral_value() else f"{result:,.{digits}f}"
+    return text.replace("-", MINUS)
+
+
+def signed(value: float | None, digits: int = 1) -> str:
+    """A figure that can go either way (an NPS, a change): ``+44.6``, ``−8.4``, ``0``."""
+    if value is None:
+        return EMPTY
+    text = number(value, digits)
+    return f"+{text}" if rounded(value, digits) > 0 else text
+
+
+def percent(value: float | None) -> str:
+    return EMPTY if value is None else f"{number(value)}%"
+
+
+# --- statuses --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """A status as colour (``css``: good / warn / bad / none), symbol and word."""
+
+    css: str
+    symbol: str
+    word: str
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.word}"
+
+
+def badge(css: str, word: str) -> Badge:
+    """A judgement of one's own ("✖ Overdue", "● Covered") in the common marks."""
+    return Badge(css, SYMBOL[css], word)
+
+
+RAG_BADGES = {
+    "green": badge(GOOD, "Green"),
+    "amber": badge(WARN, "Amber"),
+    "red": badge(BAD, "Red"),
+}
+NO_RAG = badge(NONE, "No data")
+
+SLA_BADGES = {
+    "met": badge(GOOD, "Met"),
+    "at risk": badge(WARN, "At risk"),
+    "breached": badge(BAD, "Breached"),
+    "missing": badge(NONE, "Missing"),
+    "not applicable": Badge(NONE, "–", "Not applicable"),
+    "proposed": Badge(NONE, "◌", "Proposed"),
+}
+SLA_BADGES["n/a"] = SLA_BADGES["not applicable"]  # the snapshot's spelling
+
+
+def _key(status: Any) -> str:
+    """A status enum (``RAG.GREEN``, ``Status.MET``) or its value, as its value."""
+    return str(getattr(status, "value", status) or "")
+
+
+def rag_badge(rag: Any) -> Badge:
+    """``rag`` is "green" / "amber" / "red" (or ``health.RAG``); anything else: no data."""
+    return RAG_BADGES.get(_key(rag), NO_RAG)
+
+
+def sla_badge(status: Any) -> Badge:
+    """An SLA's status ("met" … or ``sla_figures.Status``); unknown ones: no data."""
+    return SLA_BADGES.get(_key(status), NO_RAG)
+
+
+# --- changes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A figure against its earlier value. ``delta`` is rounded half up to one decimal, None
+    when either figure is missing; ``unit`` follows the amount ("points", "" for a count)."""
+
+    delta: Decimal | None
+    unit: str = "points"
+    higher_is_better: bool = True
+
+    @property
+    def direction(self) -> str | None:
+        """ "up", "down", "same", or None when there is nothing to compare."""
+        if self.delta is None:
+            return None
+        return "up" if self.delta > 0 else "down" if self.delta < 0 else "same"
+
+    @property
+    def arrow(self) -> str:
+        return {"up": UP, "down": DOWN, "same": SAME}.get(self.direction or "", "")
+
+    @property
+    def verdict(self) -> str | None:
+        """ "better" or "worse"; None when unchanged or not comparable."""
+        if self.direction not in ("up", "down"):
+            return None
+        return "better" if (self.direction == "up") == self.higher_is_better else "worse"
+
+    @property
+    def css(self) -> str:
+        """better / worse / same / none: for a colour that agrees with the words."""
+        return self.verdict or ("same" if self.direction == "same" else "none")
+
+    @property
+    def amount(self) -> str:
+        """ "+9.1 points", "−8 points", "+5" — or "no change" / "no earlier figure", to be read
+        inside a sentence."""
+        if self.delta is None:
+            return NO_EARLIER.lower()
+        if not self.delta:
+            return NO_CHANGE.lower()
+        return f"{signed(self.delta)} {self.unit}".rstrip()
+
+    def words(self, since: str | None = None) -> str:
+        """Everything after the arrow: "+9.1 points up since Sep 2026 · better"."""
+        tail = f" since {since}" if since else ""
+        if self.delta is None:
+            return NO_EARLIER
+        if not self.delta:
+            return f"{NO_CHANGE}{tail}"
+        return f"{self.amount} {self.direction}{tail} · {self.verdict}"
+
+    def text(self, since: str | None = None) -> str:
+        """The arrow and the words: "▲ +9.1 points up since Sep 2026 · better"."""
+        return f"{self.arrow} {self.words(since)}".lstrip()
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def change(
+    value: float | None,
+    previous: float | None,
+    unit: str = "points",
+    *,
+    higher_is_better: bool = True,
+) -> Change:
+    """``value`` against ``previous``; a percentage's change is in (percentage) points."""
+    if value is None or previous is None:
+        return Change(None, unit, higher_is_better)
+    return Change(rounded(float(value) - float(previous)), unit, higher_is_better)
+
+
+def change_of(delta: float | None, unit: str = "points", *, higher_is_better: bool = True):
+    """A change already computed as a difference (rounded again here, half up)."""
+    return Change(None if delta is None else rounded(delta), unit, higher_is_better)
+
+
+# --- registration ----------------------------------------------------------------------------
+
+FILTERS = {"number": number, "signed": signed, "percent": percent}
+GLOBALS = {
+    "change": change,
+    "change_of": change_of,
+    "rag_badge": rag_badge,
+    "sla_badge": sla_badge,
+    "badge_of": badge,
+    "SYMBOL": SYMBOL,
+}
+
+
+def register(env: Any) -> None:
+    """Make the filters and globals above available to a Jinja environment."""
+    env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
+
+
+def init_app(app: Any) -> None:
+    register(app.jinja_env)
