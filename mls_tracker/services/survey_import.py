@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from mls_tracker import audit, jobs
-from mls_tracker.access import Action, can
+from mls_tracker import access, audit, jobs
+from mls_tracker.access import Action
 from mls_tracker.extensions import db
+from mls_tracker.formhelp import to_int
 from mls_tracker.models import (
     ImportMapping,
     Partnership,
@@ -35,7 +36,7 @@ from mls_tracker.models import (
     utcnow,
 )
 from mls_tracker.periods import Month
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.survey_files import FileRejected, SurveyFile, open_survey_file
 
 # ----------------------------------------------------------------------------- constants
@@ -61,6 +62,7 @@ STAGED_TTL = dt.timedelta(hours=24)
 FUTURE_SLACK = dt.timedelta(hours=14)
 CHECK_JOB = "survey_import_check"
 COMMIT_JOB = "survey_import"
+ROLE_REFUSED = "Your role in this partnership does not allow this."
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
@@ -179,11 +181,6 @@ def display_name(file_name: str | None) -> str:
     return name[-255:] or "upload"
 
 
-def _require(actor: User, action: Action, partnership_id: int) -> None:
-    if not can(actor, action, partnership_id):
-        raise PermissionDenied("Your role in this partnership does not allow this.")
-
-
 def sweep_staged(now: dt.datetime | None = None) -> int:
     """Remove staged uploads older than a day; returns how many were removed."""
     root = uploads_root()
@@ -206,7 +203,7 @@ def stage_upload(
 ) -> StagedUpload:
     """Copy an uploaded file to its own directory and recognise it; a file that cannot be
     read is refused (FileRejected) and nothing stays on disk."""
-    _require(actor, Action.UPLOAD_SURVEYS, partnership_id)
+    access.require(actor, Action.UPLOAD_SURVEYS, partnership_id, message=ROLE_REFUSED)
     sweep_staged()
     token = secrets.token_urlsafe(24)
     directory = uploads_root() / token
@@ -373,15 +370,14 @@ def default_choice(name: str, text: str) -> int | None:
 
 
 def _whole_number(text: str) -> int | None:
+    number = to_int(text)
+    if number is not None:
+        return number
     try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text.replace(",", "."))
+        decimal = float(text.replace(",", "."))
     except ValueError:
         return None
-    return int(number) if number.is_integer() else None
+    return int(decimal) if decimal.is_integer() else None
 
 
 @dataclass
@@ -475,7 +471,7 @@ def resolve_date_order(mapping: Mapping, facts: FileFacts) -> str | None:
 
 def save_mapping(actor: User, partnership_id: int, mapping: Mapping) -> None:
     """Remember the mapping for the next file of this format (committed by the caller)."""
-    _require(actor, Action.UPLOAD_SURVEYS, partnership_id)
+    access.require(actor, Action.UPLOAD_SURVEYS, partnership_id, message=ROLE_REFUSED)
     stored = saved_mapping(partnership_id, mapping.format)
     data = mapping.as_json()
     if stored is None:
@@ -1022,7 +1018,7 @@ def check_upload(
 ) -> Outcome:
     """Check every row of a staged upload with a mapping; the outcome (and a CSV of every
     problem) are kept beside the upload for the preview page."""
-    _require(actor, Action.UPLOAD_SURVEYS, staged.partnership_id)
+    access.require(actor, Action.UPLOAD_SURVEYS, staged.partnership_id, message=ROLE_REFUSED)
     file = _staged_file(staged, mapping)
     outcome = process_file(
         file,
@@ -1076,7 +1072,7 @@ def commit_upload(
 ) -> SurveyImport:
     """Import every row of a staged upload, or none: one transaction, rows already in the
     partnership skipped. Raises ImportRefused when any row has a problem."""
-    _require(actor, Action.UPLOAD_SURVEYS, staged.partnership_id)
+    access.require(actor, Action.UPLOAD_SURVEYS, staged.partnership_id, message=ROLE_REFUSED)
     file = _staged_file(staged, mapping)
     order = order or _order_for(file, mapping)
     if order is None:
@@ -1116,10 +1112,10 @@ def commit_upload(
 
 def undo_import(actor: User, partnership_id: int, import_id: int) -> int:
     """Remove every response of an import; the import stays in the history as undone."""
-    _require(actor, Action.MANAGE, partnership_id)
+    access.require(actor, Action.MANAGE, partnership_id, message=ROLE_REFUSED)
     record = db.session.get(SurveyImport, import_id)
     if record is None or record.partnership_id != partnership_id:
-        raise LookupError(import_id)
+        raise NotFound()
     if record.undone_at is not None:
         raise ValidationFailed("This import was undone already.")
     with audit.acting_as(actor.id):
@@ -1130,6 +1126,165 @@ def undo_import(actor: User, partnership_id: int, import_id: int) -> int:
         record.undone_by_id = actor.id
         db.session.commit()
     return removed
+
+
+# ----------------------------------------------------------------------------- the pages' steps
+
+
+class MappingNeeded(ValidationFailed):
+    """The upload's mapping no longer fits its file: choose the columns again."""
+
+
+class CheckNeeded(ValidationFailed):
+    """The upload must be checked (again) with the mapping shown before it can be imported."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the preview page shows of a staged upload and the mapping chosen for it."""
+
+    file: SurveyFile
+    mapping: Mapping
+    order: str | None
+    rows: list[ParsedRow | Problem]
+    outcome: Outcome | None  # the last check with this very mapping, None until it ran
+    check_job: jobs.JobView | None  # the check under way, while there is no outcome
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    job: jobs.JobView
+    token: str | None  # a failed import's upload, still staged: it can be mapped again
+
+
+def staged_upload(partnership_id: int, token: str) -> StagedUpload:
+    """The staged upload ``token`` of this partnership; NotFound (answered 404) otherwise."""
+    try:
+        return get_staged(partnership_id, token)
+    except UploadNotFound as exc:
+        raise NotFound() from exc
+
+
+def open_for_mapping(staged: StagedUpload, file_format: SurveyFormat | None) -> SurveyFile:
+    """The staged file read as ``file_format`` (None: as recognised). A file that cannot be
+    read is removed before FileRejected is raised: there is nothing left to map."""
+    try:
+        return open_staged(staged, file_format)
+    except FileRejected:
+        discard_staged(staged)
+        raise
+
+
+def proposed_mapping(staged: StagedUpload, file: SurveyFile) -> Mapping:
+    """The mapping to show first: the one chosen for this upload when it is for the format
+    the file is read as, otherwise the partnership's remembered one completed by guesses."""
+    kept = staged_mapping(staged)
+    if kept and kept[0].format is file.format:
+        return kept[0]
+    return default_mapping(file, saved_mapping(staged.partnership_id, file.format))
+
+
+def submit_check(
+    actor: User, partnership_id: int, token: str, mapping: Mapping, order: str | None
+) -> int:
+    """Keeps the mapping chosen for a staged upload and queues checking every row with it;
+    the job's id."""
+    access.require(actor, Action.UPLOAD_SURVEYS, partnership_id, message=ROLE_REFUSED)
+    staged = staged_upload(partnership_id, token)
+    store_mapping(staged, mapping, order)
+    return jobs.submit(
+        CHECK_JOB,
+        partnership_id=partnership_id,
+        user_id=actor.id,
+        params={"token": staged.token, "mapping": mapping.as_json(), "order": order},
+    )
+
+
+def job_of(partnership_id: int, job_id: int | None, kind: str) -> jobs.JobView | None:
+    """The job ``job_id`` when it is a ``kind`` job of this partnership, else None."""
+    if job_id is None:
+        return None
+    view = jobs.get(job_id)
+    if view is None or view.partnership_id != partnership_id or view.kind != kind:
+        return None
+    return view
+
+
+def preview_upload(staged: StagedUpload, check_job_id: int | None = None) -> Preview | None:
+    """The first rows of a staged upload read with its chosen mapping, and the last check's
+    outcome (or the check job under way). None when no mapping was chosen yet; MappingNeeded
+    when the chosen one no longer fits the file."""
+    kept = staged_mapping(staged)
+    if kept is None:
+        return None
+    chosen, order = kept
+    try:
+        file = open_staged(staged, chosen.format)
+        check_mapping(file, chosen)
+    except ValidationFailed as error:
+        raise MappingNeeded(str(error), error.field) from error
+    outcome = stored_check(staged, chosen)
+    return Preview(
+        file=file,
+        mapping=chosen,
+        order=order,
+        rows=preview_rows(file, chosen, staged.partnership_id, order),
+        outcome=outcome,
+        check_job=job_of(staged.partnership_id, check_job_id, CHECK_JOB)
+        if outcome is None
+        else None,
+    )
+
+
+def problems_csv(staged: StagedUpload) -> Path:
+    """The CSV of every problem the last check found; NotFound before any check."""
+    path = problems_csv_path(staged)
+    if path is None:
+        raise NotFound()
+    return path
+
+
+def submit_commit(actor: User, partnership_id: int, token: str, digest: str | None) -> int:
+    """Queues importing a staged upload whose last check, with the very mapping the preview
+    showed (``digest``; None when the form was not valid), found no row with a problem; the
+    job's id. CheckNeeded or ValidationFailed say why nothing was queued."""
+    access.require(actor, Action.UPLOAD_SURVEYS, partnership_id, message=ROLE_REFUSED)
+    staged = staged_upload(partnership_id, token)
+    kept = staged_mapping(staged)
+    outcome = stored_check(staged, kept[0]) if kept else None
+    if not digest or kept is None or outcome is None:
+        raise CheckNeeded("Check the whole file before importing it.")
+    chosen, order = kept
+    if digest != chosen.digest():
+        raise CheckNeeded("The mapping changed since this preview: check the file again.")
+    if outcome.errors:
+        raise ValidationFailed("Nothing can be imported while rows have problems.")
+    return jobs.submit(
+        COMMIT_JOB,
+        partnership_id=partnership_id,
+        user_id=actor.id,
+        params={
+            "token": staged.token,
+            "mapping": chosen.as_json(),
+            "order": order,
+            "total": outcome.rows,
+        },
+    )
+
+
+def import_result(partnership_id: int, job_id: int) -> ImportResult:
+    """An import job of this partnership (NotFound otherwise) and, when it failed, the token
+    of its upload if that is still staged."""
+    job = job_of(partnership_id, job_id, COMMIT_JOB)
+    if job is None:
+        raise NotFound()
+    token = (job.result or {}).get("token") if job.state == "failed" else None
+    if token:
+        try:
+            get_staged(partnership_id, token)
+        except UploadNotFound:
+            token = None
+    return ImportResult(job=job, token=token or None)
 
 
 # ----------------------------------------------------------------------------- history
@@ -1162,14 +1317,28 @@ SORTS = {
 
 
 def import_history(partnership_id: int, sort: str = "date") -> list[ImportView]:
+    return _import_views(partnership_id, order_by=SORTS.get(sort, SORTS["date"])())
+
+
+def import_view(partnership_id: int, import_id: int) -> ImportView:
+    """One import of this partnership, as the history shows it; NotFound otherwise."""
+    views = _import_views(partnership_id, SurveyImport.id == import_id)
+    if not views:
+        raise NotFound()
+    return views[0]
+
+
+def _import_views(
+    partnership_id: int, *criteria: sa.ColumnElement[bool], order_by: tuple = ()
+) -> list[ImportView]:
     uploader = sa.orm.aliased(User)
     undoer = sa.orm.aliased(User)
     rows = db.session.execute(
         sa.select(SurveyImport, uploader.display_name, undoer.display_name)
         .outerjoin(uploader, uploader.id == SurveyImport.uploaded_by_id)
         .outerjoin(undoer, undoer.id == SurveyImport.undone_by_id)
-        .where(SurveyImport.partnership_id == partnership_id)
-        .order_by(*SORTS.get(sort, SORTS["date"])())
+        .where(SurveyImport.partnership_id == partnership_id, *criteria)
+        .order_by(*order_by)
     )
     return [
         ImportView(

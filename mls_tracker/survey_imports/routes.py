@@ -3,19 +3,17 @@ background job, the import history (CSV too) and undoing an import."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import jobs
 from mls_tracker.access import Action, can, get_partnership
 from mls_tracker.errors import error_response
 from mls_tracker.exports import csv_response
-from mls_tracker.extensions import db
-from mls_tracker.formhelp import attach_error
-from mls_tracker.models import Partnership, SurveyFormat, SurveyImport
+from mls_tracker.formhelp import attach_error, to_int
+from mls_tracker.models import SurveyFormat
 from mls_tracker.services import survey_import as service
-from mls_tracker.services.errors import PermissionDenied, ValidationFailed
+from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.survey_files import FileRejected
 from mls_tracker.survey_imports.forms import (
     FORMAT_NAMES,
@@ -55,13 +53,6 @@ def _helpers() -> dict:
     }
 
 
-def _staged(partnership: Partnership, token: str) -> service.StagedUpload:
-    try:
-        return service.get_staged(partnership.id, token)
-    except service.UploadNotFound:
-        abort(404)
-
-
 def _format_arg(value: str | None) -> SurveyFormat | None:
     try:
         return SurveyFormat(value) if value else None
@@ -83,21 +74,17 @@ def new(partnership_id: int):
             staged = service.stage_upload(
                 current_user, partnership.id, upload.stream, upload.filename
             )
-        except (FileRejected, ValidationFailed) as error:
+        except ValidationFailed as error:  # FileRejected too: the file cannot be read
             form.file.errors = [*form.file.errors, str(error)]
         else:
             return redirect(
                 url_for(".mapping", partnership_id=partnership.id, upload_token=staged.token)
             )
-    status = 200
-    return (
-        render_template(
-            "survey_imports/new.html",
-            partnership=partnership,
-            form=form,
-            limit=service.upload_limit_text(),
-        ),
-        status,
+    return render_template(
+        "survey_imports/new.html",
+        partnership=partnership,
+        form=form,
+        limit=service.upload_limit_text(),
     )
 
 
@@ -108,23 +95,18 @@ def new(partnership_id: int):
 @auth_required()
 def mapping(partnership_id: int, upload_token: str):
     partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
-    staged = _staged(partnership, upload_token)
+    staged = service.staged_upload(partnership.id, upload_token)
     posted = request.method == "POST"
     chosen_format = _format_arg(
         request.form.get("file_format") if posted else request.args.get("format")
     )
     try:
-        file = service.open_staged(staged, chosen_format)
+        file = service.open_for_mapping(staged, chosen_format)
     except FileRejected as error:
-        service.discard_staged(staged)
         flash(f"{error} Nothing was imported.", "danger")
         return redirect(url_for(".new", partnership_id=partnership.id))
 
-    kept = service.staged_mapping(staged)
-    if kept and kept[0].format is file.format:
-        proposed = kept[0]
-    else:
-        proposed = service.default_mapping(file, service.saved_mapping(partnership.id, file.format))
+    proposed = service.proposed_mapping(staged, file)
     if posted:
         keys = {column.key for column in file.columns}
         proposed = service.Mapping(
@@ -189,12 +171,8 @@ def mapping(partnership_id: int, upload_token: str):
                     "or the month comes first."
                 ]
             else:
-                service.store_mapping(staged, chosen, order)
-                job_id = jobs.submit(
-                    service.CHECK_JOB,
-                    partnership_id=partnership.id,
-                    user_id=current_user.id,
-                    params={"token": staged.token, "mapping": chosen.as_json(), "order": order},
+                job_id = service.submit_check(
+                    current_user, partnership.id, staged.token, chosen, order
                 )
                 return redirect(
                     url_for(
@@ -238,53 +216,33 @@ def _default_number(form, name: str, mapping: service.Mapping) -> int | None:
 # ----------------------------------------------------------------------------- preview and check
 
 
-def _job_of(partnership: Partnership, job_id: int | None, kind: str) -> jobs.JobView | None:
-    if job_id is None:
-        return None
-    view = jobs.get(job_id)
-    if view is None or view.partnership_id != partnership.id or view.kind != kind:
-        return None
-    return view
-
-
 @bp.get("/<upload_token>/preview")
 @auth_required()
 def preview(partnership_id: int, upload_token: str):
     partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
-    staged = _staged(partnership, upload_token)
-    kept = service.staged_mapping(staged)
-    if kept is None:
-        return redirect(
-            url_for(".mapping", partnership_id=partnership.id, upload_token=staged.token)
-        )
-    chosen, order = kept
+    staged = service.staged_upload(partnership.id, upload_token)
+    back = url_for(".mapping", partnership_id=partnership.id, upload_token=staged.token)
     try:
-        file = service.open_staged(staged, chosen.format)
-        service.check_mapping(file, chosen)
-    except ValidationFailed as error:
+        shown = service.preview_upload(staged, to_int(request.args.get("check")))
+    except service.MappingNeeded as error:
         flash(str(error), "danger")
-        return redirect(
-            url_for(".mapping", partnership_id=partnership.id, upload_token=staged.token)
-        )
-    outcome = service.stored_check(staged, chosen)
-    check_job = None
-    if outcome is None:
-        check_job = _job_of(partnership, request.args.get("check", type=int), service.CHECK_JOB)
-    columns = {column.key: column for column in file.columns}
+        return redirect(back)
+    if shown is None:
+        return redirect(back)
     commit_form = None
-    if outcome is not None and not outcome.errors:
-        commit_form = CommitForm(formdata=None, data={"digest": chosen.digest()})
+    if shown.outcome is not None and not shown.outcome.errors:
+        commit_form = CommitForm(formdata=None, data={"digest": shown.mapping.digest()})
     return render_template(
         "survey_imports/preview.html",
         partnership=partnership,
         staged=staged,
-        file=file,
-        mapping=chosen,
-        order=order,
-        columns=columns,
-        rows=service.preview_rows(file, chosen, partnership.id, order),
-        outcome=outcome,
-        check_job=check_job,
+        file=shown.file,
+        mapping=shown.mapping,
+        order=shown.order,
+        columns={column.key: column for column in shown.file.columns},
+        rows=shown.rows,
+        outcome=shown.outcome,
+        check_job=shown.check_job,
         commit_form=commit_form,
         problems_shown=service.PROBLEMS_SHOWN,
     )
@@ -294,12 +252,9 @@ def preview(partnership_id: int, upload_token: str):
 @auth_required()
 def problems(partnership_id: int, upload_token: str):
     partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
-    staged = _staged(partnership, upload_token)
-    path = service.problems_csv_path(staged)
-    if path is None:
-        abort(404)
+    staged = service.staged_upload(partnership.id, upload_token)
     response = send_file(
-        path,
+        service.problems_csv(staged),
         mimetype="text/csv",
         as_attachment=True,
         download_name="import-problems.csv",
@@ -313,32 +268,18 @@ def problems(partnership_id: int, upload_token: str):
 @auth_required()
 def commit(partnership_id: int, upload_token: str):
     partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
-    staged = _staged(partnership, upload_token)
+    staged = service.staged_upload(partnership.id, upload_token)
     form = CommitForm()
-    kept = service.staged_mapping(staged)
-    outcome = service.stored_check(staged, kept[0]) if kept else None
+    digest = form.digest.data if form.validate_on_submit() else None
     back = url_for(".preview", partnership_id=partnership.id, upload_token=staged.token)
-    if not form.validate_on_submit() or kept is None or outcome is None:
-        flash("Check the whole file before importing it.", "warning")
+    try:
+        job_id = service.submit_commit(current_user, partnership.id, staged.token, digest)
+    except service.CheckNeeded as error:
+        flash(str(error), "warning")
         return redirect(back)
-    chosen, order = kept
-    if form.digest.data != chosen.digest():
-        flash("The mapping changed since this preview: check the file again.", "warning")
+    except ValidationFailed as error:
+        flash(str(error), "danger")
         return redirect(back)
-    if outcome.errors:
-        flash("Nothing can be imported while rows have problems.", "danger")
-        return redirect(back)
-    job_id = jobs.submit(
-        service.COMMIT_JOB,
-        partnership_id=partnership.id,
-        user_id=current_user.id,
-        params={
-            "token": staged.token,
-            "mapping": chosen.as_json(),
-            "order": order,
-            "total": outcome.rows,
-        },
-    )
     return redirect(url_for(".result", partnership_id=partnership.id, import_job_id=job_id))
 
 
@@ -346,22 +287,12 @@ def commit(partnership_id: int, upload_token: str):
 @auth_required()
 def result(partnership_id: int, import_job_id: int):
     partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
-    job = _job_of(partnership, import_job_id, service.COMMIT_JOB)
-    if job is None:
-        abort(404)
-    token = (job.result or {}).get("token") if job.state == "failed" else None
-    still_staged = False
-    if token:
-        try:
-            service.get_staged(partnership.id, token)
-            still_staged = True
-        except service.UploadNotFound:
-            pass
+    shown = service.import_result(partnership.id, import_job_id)
     return render_template(
         "survey_imports/result.html",
         partnership=partnership,
-        job=job,
-        token=token if still_staged else None,
+        job=shown.job,
+        token=shown.token,
     )
 
 
@@ -404,23 +335,20 @@ def export(partnership_id: int):
 @auth_required()
 def undo(partnership_id: int, import_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    record = db.session.get(SurveyImport, import_id)
-    if record is None or record.partnership_id != partnership.id:
-        abort(404)
+    view = service.import_view(partnership.id, import_id)
     form = UndoForm()
     if form.validate_on_submit():
         try:
-            removed = service.undo_import(current_user, partnership.id, record.id)
-        except (ValidationFailed, PermissionDenied) as error:
+            removed = service.undo_import(current_user, partnership.id, view.id)
+        except ValidationFailed as error:
             flash(str(error), "warning")
         else:
             flash(
-                f"Import of {record.file_name} undone: {removed:,} "
+                f"Import of {view.file_name} undone: {removed:,} "
                 f"response{'s' * (removed != 1)} removed.",
                 "success",
             )
         return redirect(url_for(".index", partnership_id=partnership.id))
-    view = next(v for v in service.import_history(partnership.id) if v.id == record.id)
     return render_template(
         "survey_imports/undo.html", partnership=partnership, view=view, form=form
     )
