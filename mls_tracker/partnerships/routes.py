@@ -10,7 +10,6 @@ from flask_security import auth_required
 from mls_tracker.access import Action, can, get_partnership, role_in
 from mls_tracker.auth.forms import InviteForm
 from mls_tracker.exports import csv_response
-from mls_tracker.extensions import db
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Role
 from mls_tracker.partnerships import overview
@@ -62,8 +61,6 @@ def show(partnership_id: int):
         my_role=role_in(current_user, partnership.id),
         may_manage=can(current_user, Action.MANAGE, partnership.id),
     )
-    # The monthly figures computed for this page were added to their cache: keep them.
-    db.session.commit()
     return html
 
 
@@ -76,7 +73,6 @@ def chart_data(partnership_id: int, chart: str):
     if spec is None:
         abort(404)
     rows = overview.chart_rows(spec, partnership, utc_today())
-    db.session.commit()
     return csv_response(f"partnership-{partnership.id}-{spec.key}.csv", spec.header, rows)
 
 

@@ -1,29 +1,17 @@
-"""The dashboards' figures: every partnership's plain figures per month (cached), the
-portfolio rows, and the "needs attention" list of a partnership.
+"""The dashboards' figures: every partnership's plain figures per month, the portfolio
+rows, and the "needs attention" list of a partnership.
 
-**The monthly figures cache** (table ``partnership_month_figures``): one row per partnership
-and month holding that month's plain figures (SLA attainment and counts, satisfaction,
-action plan, coverage) — never the health score, which is recomputed from the cached
-components and the partnership's *current* weights on every read. Rules:
-
-- any audited write of a partnership (anything the audit log records with its
-  ``audit_partnership_id``: SLAs, targets, measurements, actions, sponsors, meetings, survey
-  imports and their undo, reported satisfaction, the partnership itself …) deletes that
-  partnership's rows in the same transaction (``models/figures.py``);
-- a row of the previous month, the current month or later is recomputed when it was
-  computed before today (overdue actions and sponsor coverage depend on the day);
-- what is missing is computed for every missing (partnership, month) at once, in a constant
-  number of queries whatever the number of partnerships, and upserted in the caller's
-  transaction (a read-only page commits it once it has read what it needs).
-
-Writes that bypass the ORM (bulk SQL on audited tables) bypass the audit log and this cache
-alike; survey responses are written in bulk but always with their audited ``SurveyImport``.
+A month's figures (SLA attainment and counts, satisfaction, action plan, coverage) are
+computed here for many partnerships at once in a constant number of queries
+(``compute_month_figures``) and read through the monthly figures cache
+(``services/figures_cache.py``, which stores, commits and forgets them) by
+``month_figures`` — never the health score, which is recomputed from the cached components
+and the partnership's *current* weights on every read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property, lru_cache
@@ -41,15 +29,15 @@ from mls_tracker.models import (
     MeetingState,
     Organisation,
     Partnership,
-    PartnershipMonthFigures,
     Region,
     ReportedSatisfaction,
     Side,
     Sponsor,
     partnership_regions,
 )
+from mls_tracker.pagination import page_window
 from mls_tracker.periods import Month, month_range
-from mls_tracker.services import agenda
+from mls_tracker.services import agenda, figures_cache
 from mls_tracker.services import satisfaction as satisfaction_service
 from mls_tracker.services.action_figures import action_figures
 from mls_tracker.services.health import (
@@ -156,54 +144,25 @@ def month_figures(
     partnerships: Sequence[Partnership], first: Month, last: Month, today: dt.date
 ) -> dict[int, list[MonthFigures]]:
     """Every partnership's figures for each month ``first``…``last`` (oldest first; every id
-    is a key): read from the cache in one query, the missing or stale ones computed for all
-    partnerships at once and upserted in the current transaction."""
+    is a key), through the figures cache; ``partnerships`` need only ``id`` and the weight
+    columns (the weights are read now, never cached)."""
     months = month_range(first, last)
     weights = {p.id: partnership_weights(p) for p in partnerships}
-    ids = sorted(weights)
-    if not ids or not months:
-        return {pid: [] for pid in ids}
-    table = PartnershipMonthFigures
-    found: dict[tuple[int, Month], dict[str, Any]] = {}
-    # Read as text and decode here: the portfolio reads thousands of rows, and the column
-    # types' result processing costs more than the decoding itself.
-    by_day = {m.first_day.isoformat(): m for m in months}
-    fresh_from = reviewed_month(today)
-    today_text = today.isoformat()
-    for pid, month_text, computed_text, data in db.session.execute(
-        sa.select(
-            table.partnership_id,
-            sa.cast(table.month, sa.String),
-            sa.cast(table.computed_on, sa.String),
-            sa.cast(table.data, sa.Text),
-        ).where(table.partnership_id.in_(ids), table.month >= first, table.month <= last)
-    ):
-        month = by_day.get(month_text[:10])
-        if month is None or (computed_text[:10] < today_text and month >= fresh_from):
-            continue  # time-dependent figures computed before today: recompute
-        found[(pid, month)] = json.loads(data)
-    missing = [(pid, m) for pid in ids for m in months if (pid, m) not in found]
-    if missing:
-        computed = compute_month_figures(
-            sorted({pid for pid, _ in missing}),
-            min(m for _, m in missing),
-            max(m for _, m in missing),
-            today,
-        )
-        rows = [
-            {
-                "partnership_id": pid,
-                "month": month,
-                "computed_on": today,
-                "data": _to_data(computed[pid][month]),
-            }
-            for pid, month in missing
-        ]
-        _upsert(rows)
-        for row in rows:
-            found[(row["partnership_id"], row["month"])] = row["data"]
+    found = figures_cache.cached_figures(list(weights), first, last, today, _month_data)
     return {
-        pid: [_build(month, found[(pid, month)], weights[pid]) for month in months] for pid in ids
+        pid: [_build(month, found[(pid, month)], weights[pid]) for month in months]
+        for pid in sorted(weights)
+    }
+
+
+def _month_data(
+    partnership_ids: Sequence[int], first: Month, last: Month, today: dt.date
+) -> dict[int, dict[Month, dict[str, Any]]]:
+    """What the cache stores: ``compute_month_figures`` as plain values."""
+    computed = compute_month_figures(partnership_ids, first, last, today)
+    return {
+        pid: {month: _to_data(figures) for month, figures in by_month.items()}
+        for pid, by_month in computed.items()
     }
 
 
@@ -219,27 +178,6 @@ def _build(month: Month, data: dict[str, Any], weights: dict) -> MonthFigures:
     figures = object.__new__(MonthFigures)
     figures.__dict__.update(data, month=month, weights=weights)
     return figures
-
-
-_WRITTEN = "figures_cache_written"
-
-
-def _upsert(rows: list[dict[str, Any]]) -> None:
-    """Insert or replace cache rows; two requests computing the same row do not collide."""
-    if not rows:
-        return
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(PartnershipMonthFigures)
-    statement = statement.on_conflict_do_update(
-        index_elements=["partnership_id", "month"],
-        set_={"computed_on": statement.excluded.computed_on, "data": statement.excluded.data},
-    )
-    db.session.execute(statement, rows)
-    db.session.info[_WRITTEN] = True
 
 
 def _reported_totals(
@@ -665,10 +603,8 @@ def portfolio_page(
     ]
     sort = sort if sort in SORTS else DEFAULT_SORT
     ordered = _sorted(chosen, sort)
-    size = per_page or max(len(ordered), 1)
-    pages = max(1, -(-len(ordered) // size))
-    number = min(max(page, 1), pages)
-    shown = ordered[(number - 1) * size : number * size]
+    window = page_window(len(ordered), page, per_page or max(len(ordered), 1))
+    shown = ordered[window.offset : window.offset + window.per_page]
     # The months before the reviewed one: the trend, or only the change since last month.
     back = TREND_MONTHS - 1 if with_trend else 1
     by_id = {p.id: p for p in partnerships}
@@ -676,15 +612,12 @@ def portfolio_page(
         [by_id[r.id] for r in shown], month.shift(-back), month.previous(), today
     )
     shown = [replace(r, figures=(*history[r.id], *r.figures)) for r in shown]
-    # Keep what was computed; everything the page holds is plain values.
-    if db.session.info.pop(_WRITTEN, False):
-        db.session.commit()
     return PortfolioPage(
         rows=tuple(shown),
         total=len(rows),
         matching=len(ordered),
-        number=number,
-        pages=pages,
+        number=window.number,
+        pages=window.pages,
         month=month,
         providers=tuple(Option(str(i), n) for i, n in sorted(providers, key=lambda x: x[1])),
         regions=tuple(Option(str(i), n) for i, n in sorted(region_options, key=lambda x: x[1])),
