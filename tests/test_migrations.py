@@ -95,3 +95,34 @@ def test_upgrade_a_sqlite_database_holding_the_demo(make_app, tmp_path):
 @pytest.mark.postgres
 def test_upgrade_a_postgresql_database_holding_the_demo(make_app, fresh_postgres):
     _upgrade_holding_the_demo(make_app, fresh_postgres)
+
+
+def test_scorecards_issued_before_get_their_page_count_and_size(make_app, tmp_path):
+    """The migration that stores a scorecard's page count and size measures the PDFs
+    already stored: a real one's pages and length, and for bytes that are no PDF of ours
+    only the length."""
+    from mls_tracker.scorecards.pdf import html_to_pdf
+
+    two_pages = html_to_pdf('<p>one</p><p style="break-before: page">two</p>')
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'scorecards.db'}")
+    with app.app_context():
+        upgrade(revision="7e2730b30008")
+        with db.engine.connect() as connection:
+            # Only the scorecards table matters here: no review rows behind them.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            for scorecard_id, body in ((1, two_pages), (2, b"not a PDF")):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO scorecards (id, review_id, version, issued_at, sha256, pdf,"
+                        " snapshot) VALUES (:id, :id, 1, '2026-11-03 10:00:00', :sha, :pdf, '{}')"
+                    ),
+                    {"id": scorecard_id, "sha": "0" * 64, "pdf": body},
+                )
+            connection.commit()
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT id, page_count, size_bytes FROM scorecards ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in rows] == [(1, 2, len(two_pages)), (2, None, 9)]
+        db.engine.dispose()

@@ -25,6 +25,7 @@ from mls_tracker.models import (
 from mls_tracker.periods import Month
 from mls_tracker.services import reviews as reviews_service
 from tests.conftest import csrf_token, sign_in
+from tests.test_partnerships import count_queries
 from tests.routes_reviews import issued_review
 from tests.scorecard_samples import sample_data
 
@@ -287,6 +288,18 @@ def test_a_signed_in_sponsor_sees_their_acknowledgement_state(client, world):
     db.session.commit()
     page = _html(client.get(url))
     assert "You acknowledged version 1" in page and "Reviewed with my team." in page
+
+
+def test_the_archive_shows_the_stored_page_count_and_size_without_reading_a_pdf(client, world):
+    review, scorecard = issued_review(world.partnership, world.lead)
+    assert scorecard.size_bytes == len(scorecard.pdf)  # filled in from the PDF on insert
+    scorecard.page_count, scorecard.size_bytes = 7, 3 * 1048576
+    db.session.commit()
+    sign_in(client, world.lead.email)
+    with count_queries() as statements:
+        page = _html(client.get(f"{_base(world)}/{review.id}"))
+    assert "PDF, 7 pages, 3.0 MB" in " ".join(page.split())
+    assert not [s for s in statements if re.search(r"scorecards\.pdf\b", s)]
 
 
 # ----------------------------------------------------------------------------- compare, CSV

@@ -113,6 +113,14 @@ def test_reissuing_makes_version_2_and_leaves_version_1_alone(world):
     assert again.pdf == first_bytes and again.sha256 == first_hash and again.version == 1
 
 
+def test_issuing_stores_the_page_count_and_size_of_the_pdf(world, tmp_path):
+    scorecard = scorecards.issue_scorecard(world.lead, make_review(world))
+    db.session.expire_all()
+    stored = db.session.get(Scorecard, scorecard.id)
+    assert stored.page_count == pdf_pages(stored.pdf, tmp_path) > 1
+    assert stored.size_bytes == len(stored.pdf)
+
+
 def test_an_issued_scorecard_renders_again_from_its_snapshot_alone(world, tmp_path):
     review = make_review(world)
     scorecard = scorecards.issue_scorecard(world.lead, review)

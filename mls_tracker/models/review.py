@@ -58,6 +58,10 @@ class Review(Audited, Timestamped, Versioned, Base):
     )
 
 
+def _pdf_size(context: Any) -> int:
+    return len(context.get_current_parameters()["pdf"])
+
+
 class Scorecard(Audited, Base):
     """An issued PDF of a review. Never changes once written; re-issuing adds a version."""
 
@@ -76,6 +80,9 @@ class Scorecard(Audited, Base):
     )
     sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
     pdf: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    # Stored at issue time so that listing versions never reads the PDFs themselves.
+    size_bytes: so.Mapped[int] = so.mapped_column(default=_pdf_size)
+    page_count: so.Mapped[int | None]  # None: a PDF this application did not lay out
     snapshot: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
 
     review: so.Mapped[Review] = so.relationship(back_populates="scorecards")

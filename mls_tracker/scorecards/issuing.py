@@ -166,6 +166,8 @@ def _store(
         issued_by_id=issuer_id,
         sha256=rendered.sha256,
         pdf=rendered.pdf,
+        size_bytes=len(rendered.pdf),
+        page_count=rendered.pages,
         snapshot={**snapshot, "meta": _meta_json(meta)},
     )
     with acting_as(issuer_id):
@@ -236,7 +238,7 @@ def run_issue(ctx: jobs.JobContext) -> dict[str, Any]:
     return {
         "scorecard_id": scorecard.id,
         "version": scorecard.version,
-        "pages": pdf.page_count(scorecard.pdf),
+        "pages": scorecard.page_count,
         "sha256": scorecard.sha256,
     }
 

@@ -32,7 +32,6 @@ from mls_tracker.models.base import utcnow
 from mls_tracker.models.partnership import ReviewCadence
 from mls_tracker.models.review import review_featured_wins
 from mls_tracker.periods import Month
-from mls_tracker.scorecards import pdf
 from mls_tracker.scorecards.build import (
     QUARTER_MONTHS,
     build_scorecard_data,
@@ -485,16 +484,10 @@ class ScorecardView:
         return sum(1 for d in self.deliveries if d.acknowledged_at is not None)
 
 
-def _pages(body: bytes) -> int | None:
-    try:
-        return pdf.page_count(body)
-    except ValueError:  # not a PDF this application wrote
-        return None
-
-
 def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardView]:
     """The review's issued versions, newest first, with their deliveries (``mine``: those to
-    the sponsor who is ``user_id``), in two queries."""
+    the sponsor who is ``user_id``), in two queries; the PDFs themselves are not read (their
+    size and page count were stored when they were issued)."""
     rows = db.session.execute(
         sa.select(
             Scorecard.id,
@@ -502,7 +495,8 @@ def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardVie
             Scorecard.issued_at,
             User.display_name,
             Scorecard.sha256,
-            Scorecard.pdf,
+            Scorecard.size_bytes,
+            Scorecard.page_count,
         )
         .outerjoin(User, User.id == Scorecard.issued_by_id)
         .where(Scorecard.review_id == review.id)
@@ -541,8 +535,8 @@ def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardVie
             issued_at=row[2],
             issued_by=row[3],
             sha256=row[4],
-            size=len(row[5]),
-            pages=_pages(row[5]),
+            size=row[5],
+            pages=row[6],
             deliveries=tuple(deliveries.get(row[0], ())),
         )
         for row in rows
