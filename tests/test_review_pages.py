@@ -25,9 +25,9 @@ from mls_tracker.models import (
 from mls_tracker.periods import Month
 from mls_tracker.services import reviews as reviews_service
 from tests.conftest import csrf_token, sign_in
-from tests.test_partnerships import count_queries
 from tests.routes_reviews import issued_review
 from tests.scorecard_samples import sample_data
+from tests.test_partnerships import count_queries
 
 
 def _base(world, partnership=None) -> str:
