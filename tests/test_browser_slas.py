@@ -69,7 +69,7 @@ def test_define_propose_confirm_and_see_the_grid_follow(page: Page) -> None:
     expect(page.get_by_text(f"Saved for {last.label}: 1 confirmed.")).to_be_visible()
     cell = page.locator(f'tr[data-sla="ONB-99"] td[data-month="{last}"]')
     expect(cell).to_contain_text("93.5%")
-    expect(cell).to_contain_text("✓ met")
+    expect(cell).to_contain_text("● met")
     expect(cell).not_to_contain_text("proposed")
     expect(cell).not_to_have_class(re.compile("is-proposed"))
 

@@ -185,8 +185,8 @@ def test_sponsors_receive_the_scorecard_and_acknowledge_it(app, client, world, s
     assert "Health score: 75 / 100 — Amber (+3 points)" in text
     assert "- SLA attainment: 81.8% (+9.1 points)" in text
     assert "- Satisfaction (CSAT): 87.4% (+1.3 points)" in text
-    assert "- Action plan health: 58.3% (-8.4 points)" in text
-    assert "- Sponsor coverage: 75.0% (no change)" in text
+    assert "- Action plan health: 58.3% (−8.4 points)" in text
+    assert "- Sponsor coverage: 75% (no change)" in text
     assert "- Frontline Manager Onboarding reaches 92% CSAT" in text
     assert "October was the strongest month of the year" in text
     assert "Service levels held" not in text  # the first paragraph only

@@ -274,7 +274,7 @@ def test_the_grid_shows_each_month_with_status_word_and_attainment(client, world
     row = page[
         page.index('data-sla="WLD-01"') : page.index("</tr>", page.index('data-sla="WLD-01"'))
     ]
-    assert '✕</span> <span class="st-word">breached' in row
+    assert '✖</span> <span class="st-word">breached' in row
     assert "Note: Outage" in row
     assert "at risk" in row and "n/a" in row
     assert "92%" in row and "is-proposed" in row and "proposed</span>" in row

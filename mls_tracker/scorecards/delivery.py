@@ -27,7 +27,7 @@ from flask import current_app, has_request_context, request, url_for
 from flask_mail import Message
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
-from mls_tracker import access, jobs
+from mls_tracker import access, formatting, jobs
 from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.exports import slug as slug_of
@@ -165,19 +165,18 @@ def recipients(partnership_id: int, region_ids: Sequence[int] | None = None) -> 
 def _tile_value(tile: Tile) -> str:
     if tile.value is None:
         return "No data"
-    # A mean rating scaled to 0–100 is not a share: "82.0 of 100", not "82.0%".
-    text = f"{tile.value:.1f}%" if tile.unit == "%" else f"{tile.value:.1f} of 100"
+    # A mean rating scaled to 0–100 is not a share: "82 of 100", not "82%".
+    text = (
+        formatting.percent(tile.value)
+        if tile.unit == "%"
+        else f"{formatting.number(tile.value)} of 100"
+    )
     return f"{text} (low sample)" if tile.low_sample else text
 
 
-def _change(value: float | None, previous: float | None, unit: str = " points") -> str:
-    if value is None or previous is None:
-        return "no earlier figure"
-    delta = round(value - previous, 1)
-    if delta == 0:
-        return "no change"
-    text = f"{delta:+.1f}".rstrip("0").rstrip(".") if delta % 1 else f"{delta:+.0f}"
-    return f"{text}{unit}"
+def _change(value: float | None, previous: float | None) -> str:
+    """ "+9.1 points", "no change", "no earlier figure": formatting's words, in a sentence."""
+    return formatting.change(value, previous).amount
 
 
 def first_paragraph(text: str) -> str:
