@@ -118,15 +118,19 @@ def main() -> int:
     counts = Counter(found.values())
     detected = sum(counts[status] for status in DETECTED)
     total = len(found)
-    survivors = sorted(name for name, status in found.items() if status != "killed")
-    survivors = [name for name in survivors if found[name] not in DETECTED]
+    survivors = sorted(name for name, status in found.items() if status == "survived")
     print()
     print("Mutants in scope by result: " + ", ".join(f"{s} {n}" for s, n in counts.most_common()))
     if survivors:
-        print(f"\nNot caught ({len(survivors)}): `mutmut show NAME` shows each change")
+        print(f"\nSurvivors ({len(survivors)}): `mutmut show NAME` shows each change")
         for name in survivors:
             change = "" if args.no_diffs else f"    {change_of(name)}"
-            print(f"  [{found[name]}] {name}{change}")
+            print(f"  {name}{change}")
+    others = sorted(name for name, s in found.items() if s not in DETECTED and s != "survived")
+    if others:
+        print(f"\nNeither killed nor survived ({len(others)}):")
+        for name in others:
+            print(f"  [{found[name]}] {name}")
     print(f"\nMutation score: {detected} killed / {total} mutants = {100 * detected / total:.1f} %")
     return 0
 

@@ -329,3 +329,37 @@ def create_action(
     db.session.add(item)
     db.session.flush()
     return item
+
+
+def foreign_world(world: World) -> World:
+    """The same kinds of objects as ``build_world`` puts in ``world.partnership``, made in
+    ``world.other`` (whose lead is the outsider), seen from that side: ``partnership`` is
+    ``world.other`` and every member role is played by the outsider. The permission matrix
+    asks for these objects through a partnership the user *is* a member of."""
+    other = world.other
+    apac = next(region for region in other.regions if region.name == "APAC")
+    foreign = World(
+        partnership=other,
+        other=world.partnership,
+        admin=world.admin,
+        lead=world.outsider,
+        provider=world.outsider,
+        sponsor=world.outsider,
+        viewer=world.outsider,
+        outsider=world.lead,
+    )
+    sponsor = create_sponsor(other, apac, Side.CLIENT, "Otto Foreign")
+    expectation = create_expectation(other, "The other programme's expectation")
+    sla = create_sla(other, expectation, "OTH-01")
+    measurement = SlaMeasurement(
+        sla_id=sla.id, month=Month(2025, 6), value=70, state=MeasurementState.PROPOSED
+    )
+    db.session.add(measurement)
+    db.session.flush()
+    foreign.ids.update(
+        sponsor_id=sponsor.id,
+        expectation_id=expectation.id,
+        sla_id=sla.id,
+        measurement_id=measurement.id,
+    )
+    return foreign

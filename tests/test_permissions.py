@@ -15,6 +15,7 @@ import tests
 from mls_tracker.access import ROLE_ACTIONS, Action, can
 from mls_tracker.extensions import db
 from mls_tracker.models import Role
+from tests import factories
 from tests.conftest import sign_in
 
 ANON, ADMIN, LEAD, PROVIDER, SPONSOR, VIEWER, OUTSIDER = (
@@ -259,10 +260,34 @@ def _status(client, method: str, url: str) -> int:
     return response.status_code
 
 
+def _object_arguments(rule, ids: dict[str, int]) -> set[str]:
+    """The URL arguments of a route that name an object of the partnership."""
+    return {argument for argument in rule.arguments if argument in ids}
+
+
+def _cross_requests(app, rule, world, foreign, who) -> list[tuple[str, int]]:
+    """URLs asking, through a partnership the user IS a member of, for objects of another
+    partnership — only the object's own check stands in the way, not membership. Each with
+    the status it must get: 404 (the object is not of that partnership), or the 403 the role
+    gets for this route anyway (refused before any object is looked at)."""
+    if not _object_arguments(rule, world.ids) or who == ANON:
+        return []
+    urls = []
+    if who in MEMBERS or who == ADMIN:  # members of world.partnership; the admin of every one
+        urls.append(_url(app, rule, world.partnership.id, foreign.ids))
+    if who in (OUTSIDER, ADMIN):  # the outsider leads world.other
+        urls.append(_url(app, rule, world.other.id, world.ids))
+    return urls
+
+
 @pytest.mark.parametrize("who", EVERYONE)
 def test_matrix(app, world, who):
     for prepare in PREPARERS:
         world.ids.update(prepare(world))
+    # The same kinds of objects in the other partnership, for the cross requests.
+    foreign = factories.foreign_world(world)
+    for prepare in PREPARERS:
+        foreign.ids.update(prepare(foreign))
     db.session.commit()
     client = _client_for(app, world, who)
     failures = []
@@ -278,10 +303,21 @@ def test_matrix(app, world, who):
             if status != expected:
                 failures.append(f"{method} {own}: {status}, expected {expected}")
             if who in MEMBERS:
-                foreign = _url(app, rule, world.other.id, world.ids)
-                status = _status(client, method, foreign)
+                elsewhere = _url(app, rule, world.other.id, world.ids)
+                status = _status(client, method, elsewhere)
                 if status != 404:
-                    failures.append(f"{method} {foreign} (another partnership): {status}, not 404")
+                    failures.append(
+                        f"{method} {elsewhere} (another partnership): {status}, not 404"
+                    )
+            # Another partnership's object under a partnership the user may act on.
+            crossed = 403 if expected == 403 else 404
+            for url in _cross_requests(app, rule, world, foreign, who):
+                status = _status(client, method, url)
+                if status != crossed:
+                    failures.append(
+                        f"{method} {url} (an object of another partnership): {status}, "
+                        f"expected {crossed}"
+                    )
         elif key in GLOBAL:
             if key in ENDS_SESSION and who != ANON:
                 client = _client_for(app, world, who)
