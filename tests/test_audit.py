@@ -159,3 +159,27 @@ def test_many_to_many_changes_are_logged_as_lists_of_ids(world):
     assert regions_entry.actor_id == world.lead.id
     featured = [entry.changes["featured_wins"] for entry in _entries("Review")[1:]]
     assert featured == [[[], [wins[1].id]], [[wins[1].id], [wins[0].id]]]
+
+
+def test_the_audit_log_and_the_models_import_nothing_above_them_even_in_a_function():
+    """The hidden circle audit → models → audit is gone: the figures cache, which needs the
+    audit log's owners, lives above both (services/figures_cache.py)."""
+    import ast
+    import pathlib
+
+    import mls_tracker
+
+    package = pathlib.Path(mls_tracker.__file__).parent
+    below = [*sorted((package / "models").glob("*.py")), package / "audit.py"]
+    allowed = ("mls_tracker.models", "mls_tracker.periods", "mls_tracker.extensions")
+    for path in below:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                if name.startswith("mls_tracker"):
+                    assert name.startswith(allowed), f"{path.name} imports {name}"

@@ -251,3 +251,16 @@ def test_pages_of_the_portfolio(app):
     assert (last.number, [r.name for r in last.rows]) == (3, ["P004"])
     assert len(last.rows[0].trend) == dashboard.TREND_MONTHS
     assert len(dashboard.portfolio(lead, TODAY)) == 5  # the API: every row
+
+
+def test_a_page_number_too_small_or_unreadable_is_the_first_page(app, client):
+    lead = _portfolio_of(3)
+    for page in (0, -2, "x", None):
+        window = dashboard.portfolio_page(lead, TODAY, sort="name", per_page=2, page=page)
+        assert (window.number, window.pages, [r.name for r in window.rows]) == (
+            1,
+            2,
+            ["P000", "P001"],
+        )
+    sign_in(client, lead.email)
+    assert client.get("/portfolio?page=abc&provider=x").status_code == 200

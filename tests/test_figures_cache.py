@@ -410,3 +410,127 @@ def test_flask_figures_warm_fills_the_cache_for_every_partnership(app, world):
     db.session.rollback()
     rows = db.session.scalar(sa.select(sa.func.count()).select_from(PartnershipMonthFigures))
     assert rows == partnerships * 4
+
+
+# ----------------------------------------------------------------------------- transactions
+
+
+def test_a_read_commits_the_rows_it_filled(app, world):
+    p = world.partnership
+    dashboard.month_figures([p], JUN, JUL, TODAY)
+    db.session.rollback()  # nothing of the caller's to keep: the cache committed its rows
+    assert cached_rows(p.id) == 2
+
+
+def test_the_commit_leaves_what_the_caller_loaded_as_it_was(app, world):
+    """No refresh query afterwards, and a version read for a later check stays the one read."""
+    p = world.partnership
+    version, name, weight = p.version, p.name, p.weight_sla
+    with count_queries() as statements:
+        dashboard.month_figures([p], JUN, JUL, TODAY)
+    committed = len(statements)
+    with count_queries() as statements:
+        assert (p.version, p.name, p.weight_sla) == (version, name, weight)
+    assert not statements
+    assert committed > 1 and cached_rows(p.id) == 2
+
+
+def _rename_pending(world):
+    world.partnership.name = "Renamed"  # flushed by the cache's first query (autoflush)
+
+
+def _rename_flushed(world):
+    world.partnership.name = "Renamed"
+    db.session.flush()
+
+
+def _rename_in_bulk(world):
+    p = world.partnership
+    db.session.execute(sa.update(type(p)).where(type(p).id == p.id).values(name="Renamed"))
+
+
+def _action_flushed(world):
+    factories.create_action(world.partnership, "Half done", due_on=JUL.last_day)
+    db.session.flush()
+
+
+def _survey_import_flushed(world):
+    _survey_import(world)
+    db.session.flush()
+
+
+CALLER_WRITES: dict[str, Callable] = {
+    "pending": _rename_pending,
+    "flushed": _rename_flushed,
+    "bulk update": _rename_in_bulk,
+    "audited child": _action_flushed,
+    "import": _survey_import_flushed,
+}
+
+
+@pytest.mark.parametrize("write", CALLER_WRITES.values(), ids=CALLER_WRITES.keys())
+def test_a_callers_half_done_write_is_never_committed(app, world, write):
+    p = world.partnership
+    name = p.name
+    write(world)
+    dashboard.month_figures([p, world.other], JUN, JUL, TODAY)
+    db.session.rollback()  # the use case fails after reading figures
+    assert db.session.scalar(sa.select(type(p).name).where(type(p).id == p.id)) == name
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ActionItem)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyImport)) == 0
+    # the rows filled in the caller's transaction went with it
+    assert (cached_rows(p.id), cached_rows(world.other.id)) == (0, 0)
+
+
+def test_a_pending_change_the_cache_did_not_flush_is_not_committed(app, world):
+    p = world.partnership
+    name = p.name
+    with db.session.no_autoflush:
+        p.name = "Renamed"
+        dashboard.month_figures([p], JUL, JUL, TODAY)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(type(p).name).where(type(p).id == p.id)) == name
+    assert cached_rows(p.id) == 0
+
+
+def test_rows_filled_in_a_use_case_are_committed_with_its_write(app, world):
+    p = world.partnership
+    dashboard.month_figures([p], JUL, JUL, TODAY)
+    factories.create_action(p, "Late", due_on=dt.date(2025, 7, 3)).created_at = MAY_FIRST
+    db.session.flush()  # drops the partnership's rows in this transaction
+    figures = dashboard.month_figures([p], JUL, JUL, TODAY)[p.id][0]
+    assert figures.actions_due == 1
+    db.session.commit()  # the use case's one commit keeps the write and the rows
+    assert cached_rows(p.id) == 1
+    db.session.rollback()
+    with count_queries() as statements:
+        again = dashboard.month_figures([p], JUL, JUL, TODAY)[p.id][0]
+    assert len(statements) == 2  # the weights (expired by the commit) and the cached row
+    assert again == figures
+
+
+def test_after_a_callers_write_is_committed_the_next_read_commits_again(app, world):
+    p = world.partnership
+    _rename_flushed(world)
+    db.session.commit()
+    dashboard.month_figures([p], JUL, JUL, TODAY)
+    db.session.rollback()
+    assert cached_rows(p.id) == 1
+
+
+def test_the_pages_keep_the_figures_they_filled_and_no_view_commits(client, world):
+    import inspect
+
+    from mls_tracker.dashboard import routes as dashboard_routes
+    from mls_tracker.partnerships import routes as partnership_routes
+    from tests.conftest import sign_in
+
+    for module in (dashboard_routes, partnership_routes, dashboard):
+        assert "commit(" not in inspect.getsource(module), module.__name__
+    sign_in(client, world.lead.email)
+    pid = world.partnership.id
+    for url in (f"/partnerships/{pid}", f"/partnerships/{pid}/charts/health.csv", "/portfolio"):
+        db.session.execute(sa.delete(PartnershipMonthFigures))
+        db.session.commit()
+        assert client.get(url).status_code == 200
+        assert cached_rows(pid), url

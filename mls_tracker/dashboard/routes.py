@@ -10,6 +10,7 @@ from flask_security import auth_required
 from markupsafe import Markup, escape
 
 from mls_tracker.exports import csv_response
+from mls_tracker.formhelp import to_int
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import dashboard as service
 
@@ -74,8 +75,8 @@ def sparkline(trend: Sequence[tuple[Month, float | None]]) -> Markup:
 
 def _filters() -> dict:
     return {
-        "provider_id": request.args.get("provider", type=int),
-        "region_id": request.args.get("region", type=int),
+        "provider_id": to_int(request.args.get("provider")),
+        "region_id": to_int(request.args.get("region")),
         "status": request.args.get("status") or None,
         "sort": request.args.get("sort", service.DEFAULT_SORT),
     }
@@ -85,8 +86,9 @@ def _filters() -> dict:
 @auth_required()
 def portfolio():
     filters = _filters()
-    number = request.args.get("page", 1, type=int)
-    page = service.portfolio_page(current_user, utc_today(), **filters, page=number)
+    page = service.portfolio_page(
+        current_user, utc_today(), **filters, page=request.args.get("page")
+    )
     return render_template(
         "dashboard/portfolio.html",
         page=page,

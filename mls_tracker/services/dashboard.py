@@ -551,13 +551,13 @@ def portfolio_page(
     region_id: int | None = None,
     status: str | None = None,
     sort: str = DEFAULT_SORT,
-    page: int = 1,
+    page: object = 1,
     per_page: int | None = PER_PAGE,
     with_trend: bool = True,
 ) -> PortfolioPage:
     """Every partnership the user may see with its figures for the reviewed month, filtered,
-    sorted and cut into pages of ``per_page`` (None: one page), plus the filter choices — in
-    a constant number of queries."""
+    sorted and cut into pages of ``per_page`` (None: one page; ``page`` as asked, clamped by
+    ``page_window``), plus the filter choices — in a constant number of queries."""
     partnerships = _visible(user)
     month = reviewed_month(today)
     ids = [p.id for p in partnerships]
