@@ -144,7 +144,7 @@ from benchmarks.common import make_app, quiet_logging
 with quiet_logging():
     app = make_app({url!r})
     from mls_tracker.periods import Month, utc_today
-    from mls_tracker.reviews.cli import issue_one
+    from mls_tracker.scorecards.batch import issue_one
     with app.app_context():
         today = utc_today()
         outcome = issue_one(1, Month.of(today).previous(), today, None, False)
@@ -296,8 +296,8 @@ def bench_download(app: Any, requests: int = 50) -> None:
     from mls_tracker.extensions import db
     from mls_tracker.models import Partnership
     from mls_tracker.periods import Month, utc_today
-    from mls_tracker.reviews.cli import month_review
     from mls_tracker.scorecards import issuing as scorecards
+    from mls_tracker.scorecards.batch import month_review
 
     log(f"== an issued scorecard downloaded again ({requests} requests) ==")
     with app.app_context():

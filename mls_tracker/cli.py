@@ -1,21 +1,38 @@
-"""The ``flask`` commands: demo data and user administration."""
+"""Every ``flask`` command, in one place: thin click commands that parse their options and
+call a service.
+
+``flask demo load``, ``flask users create-admin``, ``flask figures warm``,
+``flask scorecards issue`` / ``verify`` (``scorecards/batch.py``, ``scorecards/issuing.py``),
+``flask actions remind`` (``services/actions.send_reminders``) and ``flask jobs worker``
+(``jobs.run_worker``)."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, url_for
 from flask.cli import AppGroup
 from flask_security import hash_password
 
+from mls_tracker import jobs
 from mls_tracker.extensions import db
 from mls_tracker.models import User, normalise_email, utcnow
+from mls_tracker.periods import Month, utc_today
+from mls_tracker.scorecards import batch
+from mls_tracker.scorecards.issuing import verify_scorecards
+from mls_tracker.services import actions as actions_service
+from mls_tracker.services.mail import external_links, send_templated
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="User administration.")
 figures_cli = AppGroup("figures", help="The dashboards' figures cache.")
+scorecards_cli = AppGroup("scorecards", help="Issued PDF scorecards.")
+actions_cli = AppGroup("actions", help="Action items.")
+jobs_cli = click.Group("jobs", help="Background jobs.")
 
 
 @demo_cli.command("load")
@@ -67,10 +84,7 @@ def create_admin(email: str, display_name: str, password: str) -> None:
 def figures_warm(months: int) -> None:
     """Compute the figures cache of every partnership (e.g. nightly, from cron), so that the
     first visitor of the day does not wait for it."""
-    import time
-
     from mls_tracker.models import Partnership
-    from mls_tracker.periods import Month, utc_today
     from mls_tracker.services.dashboard import month_figures
 
     started = time.perf_counter()
@@ -85,12 +99,196 @@ def figures_warm(months: int) -> None:
     )
 
 
-def register_commands(app: Flask) -> None:
-    from mls_tracker.actions.cli import register_cli as register_actions_cli
-    from mls_tracker.reviews.cli import register_cli as register_scorecards_cli
+# --- flask scorecards ---------------------------------------------------------------------
 
-    app.cli.add_command(demo_cli)
-    app.cli.add_command(users_cli)
-    app.cli.add_command(figures_cli)
-    register_actions_cli(app)
-    register_scorecards_cli(app)
+
+@scorecards_cli.command("issue")
+@click.option(
+    "--period",
+    required=True,
+    help="The month, YYYY-MM (a complete month), or 'last' for the last complete month.",
+)
+@click.option(
+    "--partnership", "partnership_ids", type=int, multiple=True, help="A partnership id (repeat)."
+)
+@click.option("--all", "everyone", is_flag=True, help="Every partnership that has not ended.")
+@click.option("--send", is_flag=True, help="E-mail each one to the partnership's sponsors.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    help="Also write each PDF into this folder.",
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32))
+@click.option(
+    "--missing-only",
+    is_flag=True,
+    help="Skip partnerships whose month already has an issued scorecard (safe to run again).",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the app is served, for the acknowledgement links in the e-mails "
+    "(default: SERVER_NAME if set, else http://localhost:5000).",
+)
+def issue_command(
+    period: str,
+    partnership_ids: tuple[int, ...],
+    everyone: bool,
+    send: bool,
+    out: Path | None,
+    workers: int,
+    missing_only: bool,
+    base_url: str | None,
+) -> None:
+    """Issue a new version of the month's scorecard for each partnership, opening the
+    month's review where there is none."""
+    today = utc_today()
+    try:
+        month = Month.of(today).previous() if period == "last" else Month.parse(period)
+    except ValueError as error:
+        raise click.BadParameter(
+            "write the month as YYYY-MM, or 'last' for the last complete month",
+            param_hint="--period",
+        ) from error
+    if month >= Month.of(today):
+        raise click.BadParameter(
+            f"{month.label} is not over yet: choose {Month.of(today).previous()} or earlier.",
+            param_hint="--period",
+        )
+    if everyone == bool(partnership_ids):
+        raise click.UsageError("Give --partnership ID (one or more) or --all.")
+    ids = batch.partnerships_to_issue(partnership_ids, everyone)
+    if missing_only:
+        issued = batch.issued_for(ids, month)
+        if issued:
+            click.echo(f"Skipping {len(issued)} partnership(s) already issued for {month.label}.")
+        ids = [pid for pid in ids if pid not in issued]
+        if not ids:
+            click.echo("Nothing to issue.")
+            return
+    if not ids:
+        raise click.ClickException("No partnership to issue a scorecard for.")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results = batch.issue_month(
+        ids,
+        month,
+        today,
+        out=str(out) if out is not None else None,
+        send=send,
+        base_url=base_url,
+        workers=workers,
+    )
+    outcomes: list[batch.Outcome] = []
+    with click.progressbar(
+        length=len(ids), label=f"Issuing {month.label} scorecards", show_pos=True
+    ) as bar:
+        for outcome in results:
+            outcomes.append(outcome)
+            bar.update(1)
+    _issue_summary(outcomes, time.perf_counter() - started, workers)
+    if any(outcome.error for outcome in outcomes):
+        raise SystemExit(1)
+
+
+def _issue_summary(outcomes: list[batch.Outcome], seconds: float, workers: int) -> None:
+    issued = [o for o in outcomes if o.error is None]
+    failed = [o for o in outcomes if o.error is not None]
+    for outcome in sorted(issued, key=lambda o: o.name):
+        line = f"  issued  {outcome.name} (#{outcome.partnership_id}): v{outcome.version}"
+        if outcome.path:
+            line += f" → {outcome.path}"
+        if outcome.sent:
+            line += f"; {outcome.sent}"
+        click.echo(line)
+    for outcome in sorted(failed, key=lambda o: o.name):
+        click.echo(f"  FAILED  {outcome.name} (#{outcome.partnership_id}): {outcome.error}")
+    rate = len(issued) / seconds * 60 if seconds > 0 else 0.0
+    click.echo(
+        f"Issued {len(issued)}, failed {len(failed)} in {seconds:.1f} s "
+        f"({rate:.1f} scorecards/min, {workers} worker{'s' if workers != 1 else ''})."
+    )
+
+
+@scorecards_cli.command("verify")
+def verify_command() -> None:
+    """Check every stored scorecard's bytes against its SHA-256; exit 1 on any mismatch."""
+    results = verify_scorecards()
+    bad = [result for result in results if not result.ok]
+    for result in bad:
+        click.echo(
+            f"MISMATCH scorecard #{result.scorecard_id} ({result.partnership_name}, "
+            f"review #{result.review_id}, v{result.version}): stored {result.stored_sha256}, "
+            f"file hashes to {result.actual_sha256}"
+        )
+    click.echo(f"Checked {len(results)} scorecards: {len(results) - len(bad)} ok, {len(bad)} bad.")
+    if bad:
+        raise SystemExit(1)
+
+
+# --- flask actions -------------------------------------------------------------------------
+
+
+@actions_cli.command("remind")
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where the app is served, for the links in the e-mails "
+    "(default: SERVER_NAME if set, else http://localhost:5000).",
+)
+def remind(base_url: str | None) -> None:
+    """E-mail each owner one digest of their overdue items and those due within 7 days."""
+    today = utc_today()
+
+    def send(digest: actions_service.Digest) -> None:
+        def link(row: actions_service.ActionRow) -> str:
+            return url_for(
+                "actions.show",
+                partnership_id=row.partnership_id,
+                action_id=row.id,
+                _external=True,
+            )
+
+        count = digest.count
+        send_templated(
+            digest.email,
+            f"{count} action item{'' if count == 1 else 's'} need{'s' if count == 1 else ''} "
+            "your attention",
+            "action_reminder",
+            digest=digest,
+            link=link,
+            today=today,
+            my_actions_url=url_for("actions.mine", _external=True),
+        )
+
+    def failed(email: str, reason: str) -> None:
+        click.echo(f"Could not e-mail {email}: {reason}", err=True)
+
+    with external_links(base_url):
+        result = actions_service.send_reminders(today, send, failed)
+    click.echo(
+        f"{result.sent} owner{'' if result.sent == 1 else 's'} e-mailed, "
+        f"{result.items} item{'' if result.items == 1 else 's'}."
+    )
+    if result.failures:
+        click.echo(f"{len(result.failures)} e-mail(s) could not be sent.", err=True)
+        raise click.exceptions.Exit(1)
+
+
+# --- flask jobs ----------------------------------------------------------------------------
+
+
+@jobs_cli.command("worker")
+@click.option("--workers", default=2, show_default=True, help="Worker processes.")
+def worker(workers: int) -> None:
+    """Run the job worker (imports, scorecards) until interrupted."""
+    try:
+        jobs.run_worker(workers, click.echo)
+    except jobs.JobFailed as error:
+        raise click.ClickException(str(error)) from error
+
+
+def register_commands(app: Flask) -> None:
+    for group in (demo_cli, users_cli, figures_cli, actions_cli, scorecards_cli, jobs_cli):
+        app.cli.add_command(group)

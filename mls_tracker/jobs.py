@@ -43,16 +43,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-from flask import Blueprint, Flask, abort, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 from flask_login import current_user
 from flask_security import auth_required
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 
-from mls_tracker.access import Action, check
+from mls_tracker import access
+from mls_tracker.access import Action
 from mls_tracker.extensions import db
 from mls_tracker.models import Job, JobState, utcnow
-from mls_tracker.services.errors import DomainError
+from mls_tracker.services.errors import DomainError, NotFound
 
 log = logging.getLogger("mls_tracker.jobs")
 
@@ -293,7 +293,6 @@ def init_app(app: Flask) -> None:
 
     app.extensions["mls_jobs"] = _Queue(huey, run_job)
     app.register_blueprint(bp)
-    app.cli.add_command(jobs_cli)
 
 
 @bp.get("/<int:job_id>")
@@ -302,25 +301,21 @@ def status(job_id: int):
     """A job's state and progress as JSON, for the progress bar."""
     view = get(job_id)
     if view is None:
-        abort(404)
+        raise NotFound()
     if view.partnership_id is not None:
-        check(Action.VIEW, view.partnership_id)
+        access.require(current_user, Action.VIEW, view.partnership_id)
     elif not (current_user.is_admin or view.user_id == current_user.id):
-        abort(404)
+        raise NotFound()
     response = jsonify(view.as_json())
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-jobs_cli = click.Group("jobs", help="Background jobs.")
-
-
-@jobs_cli.command("worker")
-@click.option("--workers", default=2, show_default=True, help="Worker processes.")
-def worker(workers: int) -> None:
-    """Run the job worker (imports, scorecards) until interrupted."""
+def run_worker(workers: int, announce: Callable[[str], None]) -> None:
+    """Runs the job worker (``flask jobs worker``) until interrupted; JobFailed when jobs run
+    inline in this configuration."""
     queue = _queue()
     if queue.huey.immediate:
-        raise click.ClickException("Jobs run inline in this configuration; no worker needed.")
-    click.echo(f"Job worker: {workers} process(es), storage {type(queue.huey).__name__}")
+        raise JobFailed("Jobs run inline in this configuration; no worker needed.")
+    announce(f"Job worker: {workers} process(es), storage {type(queue.huey).__name__}")
     queue.huey.create_consumer(workers=workers, worker_type="process").run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mls_tracker.actions.cli import actions_cli
+from mls_tracker.cli import actions_cli
 from mls_tracker.extensions import db
 from mls_tracker.models import ActionStatus, Role, Side
 from mls_tracker.periods import utc_today

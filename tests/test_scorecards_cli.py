@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from mls_tracker.cli import scorecards_cli
 from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard, ScorecardDelivery
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.reviews.cli import register_cli
 from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards.delivery import scorecard_filename
 
@@ -30,7 +30,7 @@ def _stop_the_chart_server() -> Iterator[None]:
 def demo(app: Flask) -> Flask:
     load_demo(today=utc_today())
     if "scorecards" not in app.cli.commands:  # until the app registers the group itself
-        register_cli(app)
+        app.cli.add_command(scorecards_cli)
     return app
 
 

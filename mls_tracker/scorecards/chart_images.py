@@ -274,5 +274,5 @@ def _shutdown_at_exit() -> None:
 
 
 # Chromium is closed properly when the process ends normally (a forked worker that leaves
-# with os._exit calls shutdown() itself, see reviews/cli.py).
+# with os._exit calls shutdown() itself, see scorecards/batch.py).
 atexit.register(_shutdown_at_exit)

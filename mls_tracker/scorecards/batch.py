@@ -1,5 +1,6 @@
-"""``flask scorecards issue`` (a month's scorecards, in several processes if asked) and
-``flask scorecards verify`` (every stored PDF against its SHA-256).
+"""Issuing a month's scorecards for many partnerships (``flask scorecards issue``), in this
+process or in several forked ones, and checking every stored PDF (``flask scorecards verify``
+uses ``issuing.verify_scorecards``).
 
 Workers are forked processes: each disposes of the database connections it inherited and
 starts its own kaleido/Chromium on first use (``chart_images`` checks the pid), so nothing is
@@ -11,15 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import multiprocessing.util
-import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import AppGroup
 
 from mls_tracker.extensions import db
 from mls_tracker.models import (
@@ -30,13 +29,11 @@ from mls_tracker.models import (
     ReviewKind,
     Scorecard,
 )
-from mls_tracker.periods import Month, utc_today
+from mls_tracker.periods import Month
 from mls_tracker.scorecards import chart_images
-from mls_tracker.scorecards import issuing as scorecards
 from mls_tracker.scorecards.delivery import scorecard_filename, send_scorecard
+from mls_tracker.scorecards.issuing import issue_scorecard
 from mls_tracker.services.errors import DomainError
-
-scorecards_cli = AppGroup("scorecards", help="Issued PDF scorecards.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +88,7 @@ def issue_one(
     try:
         chart_images.start()  # Chromium boots while the month's figures are computed
         review = month_review(partnership_id, month, today)
-        scorecard = scorecards.issue_scorecard(None, review)
+        scorecard = issue_scorecard(None, review)
         path = None
         if out is not None:
             target = Path(out) / scorecard_filename(name, month, month, scorecard.version)
@@ -150,7 +147,7 @@ def _run_in_workers(
     send: bool,
     base_url: str | None,
     n: int,
-):
+) -> Iterator[Outcome]:
     global _worker_app
     _worker_app = app
     db.session.remove()
@@ -172,7 +169,31 @@ def _run_in_workers(
         _worker_app = None
 
 
-def _partnership_ids(partnership_ids: tuple[int, ...], everyone: bool) -> list[int]:
+def issue_month(
+    ids: Sequence[int],
+    month: Month,
+    today: dt.date,
+    *,
+    out: str | None = None,
+    send: bool = False,
+    base_url: str | None = None,
+    workers: int = 1,
+) -> Iterator[Outcome]:
+    """Issues the month's scorecard of each partnership, one outcome per partnership as it
+    finishes (in order with one worker; as they come with several forked workers)."""
+    ids = list(ids)
+    if workers == 1:
+        return (issue_one(pid, month, today, out, send, base_url) for pid in ids)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return _run_in_workers(app, ids, month, today, out, send, base_url, workers)
+
+
+# --- Which partnerships --------------------------------------------------------------------------
+
+
+def partnerships_to_issue(partnership_ids: Sequence[int], everyone: bool) -> list[int]:
+    """The given partnerships (each once, in the order given), or with ``everyone`` every
+    partnership that has not ended."""
     if everyone:
         return list(
             db.session.scalars(
@@ -184,142 +205,16 @@ def _partnership_ids(partnership_ids: tuple[int, ...], everyone: bool) -> list[i
     return list(dict.fromkeys(partnership_ids))
 
 
-def _issued_for(ids: list[int], month: Month) -> set[int]:
+def issued_for(ids: Sequence[int], month: Month) -> set[int]:
     """Of these partnerships, those whose review of ``month`` has an issued scorecard."""
     return set(
         db.session.scalars(
             sa.select(Review.partnership_id)
             .join(Scorecard, Scorecard.review_id == Review.id)
             .where(
-                Review.partnership_id.in_(ids),
+                Review.partnership_id.in_(list(ids)),
                 Review.first_month == month,
                 Review.last_month == month,
             )
         )
     )
-
-
-@scorecards_cli.command("issue")
-@click.option(
-    "--period",
-    required=True,
-    help="The month, YYYY-MM (a complete month), or 'last' for the last complete month.",
-)
-@click.option(
-    "--partnership", "partnership_ids", type=int, multiple=True, help="A partnership id (repeat)."
-)
-@click.option("--all", "everyone", is_flag=True, help="Every partnership that has not ended.")
-@click.option("--send", is_flag=True, help="E-mail each one to the partnership's sponsors.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, writable=True, path_type=Path),
-    help="Also write each PDF into this folder.",
-)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32))
-@click.option(
-    "--missing-only",
-    is_flag=True,
-    help="Skip partnerships whose month already has an issued scorecard (safe to run again).",
-)
-@click.option(
-    "--base-url",
-    default=None,
-    help="Where the app is served, for the acknowledgement links in the e-mails "
-    "(default: SERVER_NAME if set, else http://localhost:5000).",
-)
-def issue_command(
-    period: str,
-    partnership_ids: tuple[int, ...],
-    everyone: bool,
-    send: bool,
-    out: Path | None,
-    workers: int,
-    missing_only: bool,
-    base_url: str | None,
-) -> None:
-    """Issue a new version of the month's scorecard for each partnership, opening the
-    month's review where there is none."""
-    today = utc_today()
-    try:
-        month = Month.of(today).previous() if period == "last" else Month.parse(period)
-    except ValueError as error:
-        raise click.BadParameter(
-            "write the month as YYYY-MM, or 'last' for the last complete month",
-            param_hint="--period",
-        ) from error
-    if month >= Month.of(today):
-        raise click.BadParameter(
-            f"{month.label} is not over yet: choose {Month.of(today).previous()} or earlier.",
-            param_hint="--period",
-        )
-    if everyone == bool(partnership_ids):
-        raise click.UsageError("Give --partnership ID (one or more) or --all.")
-    ids = _partnership_ids(partnership_ids, everyone)
-    if missing_only:
-        issued = _issued_for(ids, month)
-        if issued:
-            click.echo(f"Skipping {len(issued)} partnership(s) already issued for {month.label}.")
-        ids = [pid for pid in ids if pid not in issued]
-        if not ids:
-            click.echo("Nothing to issue.")
-            return
-    if not ids:
-        raise click.ClickException("No partnership to issue a scorecard for.")
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-    folder = str(out) if out is not None else None
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    started = time.perf_counter()
-    outcomes: list[Outcome] = []
-    if workers == 1:
-        results = (issue_one(pid, month, today, folder, send, base_url) for pid in ids)
-    else:
-        results = _run_in_workers(app, ids, month, today, folder, send, base_url, workers)
-    with click.progressbar(
-        length=len(ids), label=f"Issuing {month.label} scorecards", show_pos=True
-    ) as bar:
-        for outcome in results:
-            outcomes.append(outcome)
-            bar.update(1)
-    _summary(outcomes, time.perf_counter() - started, workers)
-    if any(outcome.error for outcome in outcomes):
-        raise SystemExit(1)
-
-
-def _summary(outcomes: list[Outcome], seconds: float, workers: int) -> None:
-    issued = [o for o in outcomes if o.error is None]
-    failed = [o for o in outcomes if o.error is not None]
-    for outcome in sorted(issued, key=lambda o: o.name):
-        line = f"  issued  {outcome.name} (#{outcome.partnership_id}): v{outcome.version}"
-        if outcome.path:
-            line += f" → {outcome.path}"
-        if outcome.sent:
-            line += f"; {outcome.sent}"
-        click.echo(line)
-    for outcome in sorted(failed, key=lambda o: o.name):
-        click.echo(f"  FAILED  {outcome.name} (#{outcome.partnership_id}): {outcome.error}")
-    rate = len(issued) / seconds * 60 if seconds > 0 else 0.0
-    click.echo(
-        f"Issued {len(issued)}, failed {len(failed)} in {seconds:.1f} s "
-        f"({rate:.1f} scorecards/min, {workers} worker{'s' if workers != 1 else ''})."
-    )
-
-
-@scorecards_cli.command("verify")
-def verify_command() -> None:
-    """Check every stored scorecard's bytes against its SHA-256; exit 1 on any mismatch."""
-    results = scorecards.verify_scorecards()
-    bad = [result for result in results if not result.ok]
-    for result in bad:
-        click.echo(
-            f"MISMATCH scorecard #{result.scorecard_id} ({result.partnership_name}, "
-            f"review #{result.review_id}, v{result.version}): stored {result.stored_sha256}, "
-            f"file hashes to {result.actual_sha256}"
-        )
-    click.echo(f"Checked {len(results)} scorecards: {len(results) - len(bad)} ok, {len(bad)} bad.")
-    if bad:
-        raise SystemExit(1)
-
-
-def register_cli(app: Flask) -> None:
-    app.cli.add_command(scorecards_cli)
