@@ -1,6 +1,6 @@
 """The scorecard's data: frozen dataclasses of plain values, and their JSON form (the snapshot).
 
-A review's figures are computed once (``services/reviews.py``) into a ``ScorecardData`` and
+A review's figures are computed once (``scorecards/build.py``) into a ``ScorecardData`` and
 stored as JSON on the review and, when issued, on the scorecard. The print template and the
 charts are pure functions of this value, so an issued scorecard can be rendered again years
 later from its snapshot alone, without the database.
