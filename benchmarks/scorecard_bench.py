@@ -9,7 +9,7 @@ issued scorecard downloaded again.
 
 What is measured:
 
-- **warm**: ``services.scorecards.render_pdf(data, meta)`` — figures, charts drawn by kaleido
+- **warm**: ``scorecards.issuing.render_pdf(data, meta)`` — figures, charts drawn by kaleido
   (the SVG cache cleared before each, so every chart is really drawn), print HTML, PDF bytes —
   for ≥ 10 distinct demo snapshots (each partnership × several months, built from the demo
   database beforehand), after one unmeasured warm-up. The baseline is WeasyPrint alone
