@@ -243,9 +243,7 @@ def test_previous_tiles_are_what_the_executives_saw(small):
     assert [t.previous for t in data.tiles] == [t.value for t in issued.tiles]
     assert data.tiles[1].previous == 0.0  # as issued, not the 50 % September shows now
     assert data.health.previous == issued.health.score
-    computed = build_scorecard_data(
-        small.world.partnership.id, ReviewKind.MONTHLY, OCT, OCT, TODAY
-    )
+    computed = build_scorecard_data(small.world.partnership.id, ReviewKind.MONTHLY, OCT, OCT, TODAY)
     assert computed.tiles[1].previous == 50.0
 
 
@@ -309,9 +307,7 @@ def _with(data: ScorecardData, **statuses: str) -> ScorecardData:
 
 
 def test_compare_breaches_overdue_and_sponsors(small):
-    base = build_scorecard_data(
-        small.world.partnership.id, ReviewKind.MONTHLY, OCT, OCT, TODAY
-    )
+    base = build_scorecard_data(small.world.partnership.id, ReviewKind.MONTHLY, OCT, OCT, TODAY)
     before = _with(base, A_01="breached", B_01="breached")
     now = _with(base, A_01="met", C_01="breached", B_01="breached")
     # overdue: 2 → 5 is worse
