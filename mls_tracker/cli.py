@@ -9,23 +9,19 @@ call a service.
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
-from flask import Flask, url_for
+from flask import Flask
 from flask.cli import AppGroup
-from flask_security import hash_password
 
 from mls_tracker import jobs
-from mls_tracker.extensions import db
-from mls_tracker.models import User, normalise_email, utcnow
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards import batch
 from mls_tracker.scorecards.issuing import verify_scorecards
 from mls_tracker.services import actions as actions_service
-from mls_tracker.services.mail import external_links, send_templated
+from mls_tracker.services.mail import external_links
+from mls_tracker.services.users import make_administrator
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="User administration.")
@@ -41,9 +37,9 @@ jobs_cli = click.Group("jobs", help="Background jobs.")
 @click.option("--if-empty", is_flag=True, help="Load only when the database has no users.")
 def demo_load(reset: bool, seed: int, if_empty: bool) -> None:
     """Load the Northwind Health demo: three partnerships with 24 months of history."""
-    from mls_tracker.demo import DEMO_PASSWORD, DEMO_USERS, DemoAlreadyLoaded, load_demo
+    from mls_tracker.demo import DEMO_PASSWORD, DEMO_USERS, DemoAlreadyLoaded, has_users, load_demo
 
-    if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
+    if if_empty and has_users():
         click.echo("The database already has users; demo not loaded.")
         return
     try:
@@ -62,21 +58,8 @@ def demo_load(reset: bool, seed: int, if_empty: bool) -> None:
 @click.password_option()
 def create_admin(email: str, display_name: str, password: str) -> None:
     """Create an administrator (or make an existing user one)."""
-    email = normalise_email(email)
-    user = db.session.scalar(sa.select(User).where(User.email == email))
-    if user is None:
-        user = User(
-            email=email,
-            display_name=display_name,
-            password=hash_password(password),
-            fs_uniquifier=uuid.uuid4().hex,
-            confirmed_at=utcnow(),
-        )
-        db.session.add(user)
-    user.is_admin = True
-    user.active = True
-    db.session.commit()
-    click.echo(f"{email} is an administrator.")
+    user = make_administrator(email, display_name, password)
+    click.echo(f"{user.email} is an administrator.")
 
 
 @figures_cli.command("warm")
@@ -84,17 +67,12 @@ def create_admin(email: str, display_name: str, password: str) -> None:
 def figures_warm(months: int) -> None:
     """Compute the figures cache of every partnership (e.g. nightly, from cron), so that the
     first visitor of the day does not wait for it."""
-    from mls_tracker.models import Partnership
-    from mls_tracker.services.dashboard import month_figures
+    from mls_tracker.services.dashboard import warm_figures
 
     started = time.perf_counter()
-    today = utc_today()
-    partnerships = db.session.scalars(sa.select(Partnership).order_by(Partnership.id)).all()
-    current = Month.of(today)
-    month_figures(partnerships, current.shift(-months), current, today)
-    db.session.commit()
+    count = warm_figures(utc_today(), months)
     click.echo(
-        f"Figures of {len(partnerships)} partnership(s) × {months + 1} months ready "
+        f"Figures of {count} partnership(s) × {months + 1} months ready "
         f"in {time.perf_counter() - started:.1f} s."
     )
 
@@ -241,32 +219,11 @@ def remind(base_url: str | None) -> None:
     """E-mail each owner one digest of their overdue items and those due within 7 days."""
     today = utc_today()
 
-    def send(digest: actions_service.Digest) -> None:
-        def link(row: actions_service.ActionRow) -> str:
-            return url_for(
-                "actions.show",
-                partnership_id=row.partnership_id,
-                action_id=row.id,
-                _external=True,
-            )
-
-        count = digest.count
-        send_templated(
-            digest.email,
-            f"{count} action item{'' if count == 1 else 's'} need{'s' if count == 1 else ''} "
-            "your attention",
-            "action_reminder",
-            digest=digest,
-            link=link,
-            today=today,
-            my_actions_url=url_for("actions.mine", _external=True),
-        )
-
     def failed(email: str, reason: str) -> None:
         click.echo(f"Could not e-mail {email}: {reason}", err=True)
 
     with external_links(base_url):
-        result = actions_service.send_reminders(today, send, failed)
+        result = actions_service.send_reminders(today, failed)
     click.echo(
         f"{result.sent} owner{'' if result.sent == 1 else 's'} e-mailed, "
         f"{result.items} item{'' if result.items == 1 else 's'}."

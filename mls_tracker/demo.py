@@ -196,6 +196,11 @@ def _demo_summary(data: Any) -> str:
     return f"{first}\n\n{second}"
 
 
+def has_users() -> bool:
+    """Whether anyone can sign in yet (``flask demo load --if-empty`` loads nothing then)."""
+    return bool(db.session.scalar(sa.select(sa.func.count(User.id))))
+
+
 def _demo_present() -> bool:
     emails = [email for email, _ in DEMO_USERS]
     return bool(

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import url_for
 
 from mls_tracker import access
 from mls_tracker.access import Action, can
@@ -48,6 +49,7 @@ from mls_tracker.models import (
 from mls_tracker.pagination import page_window
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.locking import check_version, commit_or_conflict
+from mls_tracker.services.mail import send_templated
 
 MANAGE_MESSAGE = "Only a lead of this partnership can do this."
 UPDATE_MESSAGE = "Only leads and the provider update this item."
@@ -765,15 +767,40 @@ class ReminderResult:
     failures: tuple[tuple[str, str], ...]  # (e-mail address, why)
 
 
+def email_digest(digest: Digest, today: dt.date) -> None:
+    """E-mail one owner their digest, every item linked (inside ``mail.external_links`` when
+    there is no request)."""
+
+    def link(row: ActionRow) -> str:
+        return url_for(
+            "actions.show", partnership_id=row.partnership_id, action_id=row.id, _external=True
+        )
+
+    count = digest.count
+    send_templated(
+        digest.email,
+        f"{count} action item{'' if count == 1 else 's'} need{'s' if count == 1 else ''} "
+        "your attention",
+        "action_reminder",
+        digest=digest,
+        link=link,
+        today=today,
+        my_actions_url=url_for("actions.mine", _external=True),
+    )
+
+
 def send_reminders(
-    today: dt.date, send: Callable[[Digest], None], on_failure: Callable[[str, str], None]
+    today: dt.date,
+    on_failure: Callable[[str, str], None],
+    send: Callable[[Digest, dt.date], None] = email_digest,
 ) -> ReminderResult:
-    """Send each digest with ``send``; a failure for one recipient does not stop the others."""
+    """Send each digest (by e-mail unless ``send`` says otherwise); a failure for one
+    recipient does not stop the others."""
     sent = items = 0
     failures = []
     for digest in reminder_digests(today):
         try:
-            send(digest)
+            send(digest, today)
         except Exception as error:  # noqa: BLE001 — any SMTP or network error is per recipient
             reason = str(error) or type(error).__name__
             failures.append((digest.email, reason))
