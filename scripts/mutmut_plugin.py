@@ -5,8 +5,9 @@
   the first session migrates as usual and keeps a copy of the migrated file, every later
   session copies it into place instead.
 - A mutant's tests run fastest first, so that a killed mutant stops early (``-x``).
-- The permission matrix (every page × every role, the slowest test by far) judges only the
-  mutants of ``access.py``: it asserts status codes, not figures.
+- The permission tests judge the mutants of ``access.py`` (the figure tests only pass through
+  it), and only those: the matrix (every page × every role, the slowest test by far)
+  asserts status codes, not figures.
 """
 
 from __future__ import annotations
@@ -84,9 +85,13 @@ def _rank(item: pytest.Item) -> tuple[int, bool]:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
-    if "__mutmut_" in mutant and not mutant.startswith("mls_tracker.access."):
-        walk = [item for item in items if item.originalname == "test_matrix"]
-        if walk:
-            config.hook.pytest_deselected(items=walk)
-            items[:] = [item for item in items if item.originalname != "test_matrix"]
+    if "__mutmut_" in mutant:
+        if mutant.startswith("mls_tracker.access."):
+            # access.py is judged by the permission tests: the figure tests only pass through it.
+            keep = [item for item in items if item.path.name == "test_permissions.py"]
+        else:
+            keep = [item for item in items if item.originalname != "test_matrix"]
+        if len(keep) < len(items):
+            config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+            items[:] = keep
     items.sort(key=_rank)

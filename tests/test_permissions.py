@@ -12,9 +12,10 @@ import re
 import pytest
 
 import tests
-from mls_tracker.access import ROLE_ACTIONS, Action, can
+from mls_tracker.access import ROLE_ACTIONS, Action, can, member_of, require
 from mls_tracker.extensions import db
 from mls_tracker.models import Role
+from mls_tracker.services.errors import PermissionDenied
 from tests import factories
 from tests.conftest import sign_in
 
@@ -361,3 +362,56 @@ def test_a_deactivated_member_may_do_nothing(app, world):
     world.lead.active = False
     with app.test_request_context():
         assert not can(world.lead, Action.VIEW, world.partnership.id)
+
+
+# Bugs `make mutate` planted in access.py that the matrix let through.
+
+
+def test_a_refusal_carries_the_services_message_or_the_default(app, world):
+    """A member whose role lacks the action gets the service's own message (shown on the 403
+    page), or the default one; a non-member's refusal is hidden (404) and says nothing."""
+    with app.test_request_context():
+        with pytest.raises(PermissionDenied) as refused:
+            require(world.viewer, Action.MANAGE, world.partnership.id, "Only leads may do this.")
+        assert (str(refused.value), refused.value.hidden) == ("Only leads may do this.", False)
+        with pytest.raises(PermissionDenied) as refused:
+            require(world.viewer, Action.MANAGE, world.partnership.id)
+        assert str(refused.value) == "Your role in this partnership does not allow this."
+        with pytest.raises(PermissionDenied) as refused:
+            require(world.outsider, Action.VIEW, world.partnership.id, "Only leads may do this.")
+        assert refused.value.hidden is True
+
+
+def test_a_refusal_is_logged_with_its_status_user_action_partnership_and_request(
+    app, world, caplog
+):
+    """The denial log says 403 or 404, who, what, where — and the request when there is one."""
+    pid = world.partnership.id
+    with caplog.at_level("WARNING", logger="mls_tracker.access"):
+        with app.test_request_context(f"/partnerships/{pid}/slas/new", method="POST"):
+            with pytest.raises(PermissionDenied):
+                require(world.viewer, Action.MANAGE, pid)
+            with pytest.raises(PermissionDenied):
+                require(world.outsider, Action.VIEW, pid)
+        with app.app_context(), pytest.raises(PermissionDenied):
+            require(world.viewer, Action.INVITE, pid)
+    assert [r.getMessage() for r in caplog.records if r.name == "mls_tracker.access"] == [
+        f"denied 403: user={world.viewer.id} action='manage' partnership={pid} "
+        f"POST /partnerships/{pid}/slas/new",
+        f"denied 404: user={world.outsider.id} action='view' partnership={pid} "
+        f"POST /partnerships/{pid}/slas/new",
+        f"denied 403: user={world.viewer.id} action='invite' partnership={pid}",
+    ]
+
+
+def test_member_of_a_role(app, world):
+    """``member_of(user, role)``: only the partnerships where the user holds that role."""
+    pid = world.partnership.id
+
+    def ids(user, role=None):
+        return set(db.session.scalars(member_of(user, role)))
+
+    assert ids(world.lead, Role.LEAD) == {pid}
+    assert ids(world.provider) == {pid}
+    assert ids(world.provider, Role.LEAD) == set()
+    assert ids(world.outsider, Role.LEAD) == {world.other.id}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -18,18 +19,38 @@ import sqlalchemy as sa
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     ActionStatus,
+    Direction,
     ReportedSatisfaction,
     Side,
     Sla,
     SurveyImport,
     SurveyResponse,
+    Unit,
 )
 from mls_tracker.periods import Month
 from mls_tracker.services import dashboard
 from mls_tracker.services import survey_import as survey_service
 from mls_tracker.services.action_figures import action_figures, monthly_flow
 from mls_tracker.services.health import DEFAULT_WEIGHTS, ComponentKey, Rag, health_score
-from mls_tracker.services.sla_figures import attainment, load_sla_series
+from mls_tracker.services.satisfaction import (
+    Counts,
+    ReportedView,
+    figure_from_counts,
+    figure_from_reported,
+    nps_margin,
+    wilson_interval,
+)
+from mls_tracker.services.sla_figures import (
+    MeasurementPoint,
+    SlaSeries,
+    Status,
+    TargetPoint,
+    attainment,
+    early_warning,
+    judge,
+    load_sla_series,
+    threshold_on_right_side,
+)
 from mls_tracker.services.sponsors import coverage, coverage_history
 from tests import factories
 
@@ -109,6 +130,9 @@ def test_attainment_leaves_inactive_slas_out(app, world):
     march = attainment(load_sla_series(p.id, MARCH, MARCH), MARCH)
     assert (march.met_weight, march.measured_weight) == (1, 1)
     assert march.percent == 100.0
+    # the inactive SLA's own page still asks for its series
+    everything = load_sla_series(p.id, MARCH, MARCH, include_inactive=True)
+    assert {"PIN-A", "PIN-B"} <= {s.code for s in everything}
     # the dashboards' path
     figures = dashboard.month_figures([p], MARCH, MARCH, TODAY)[p.id][0]
     assert figures.sla_attainment == 100.0
@@ -360,3 +384,142 @@ def test_out_of_range_scores_are_row_numbered_problems(app, world, _after_march)
     assert refused.value.outcome.errors == 4
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyImport)) == 0
+
+
+# ----------------------------------------------------------------------------- mutation survivors
+# Bugs `make mutate` planted that the tests above and the rest of the suite let through, and
+# that change a figure a user sees. Each test names the mutant it kills.
+
+
+def test_weights_given_as_fractions_score_as_percentages():
+    """``total > 0`` mutated to ``total > 1``: weights 0.40 / 0.25 / 0.20 / 0.15 (sum 1) are
+    as good as 40 / 25 / 20 / 15 — same 80.5 → 81 as above, same effective weights — and a
+    partnership may save them so. Each component keeps the weight it was given."""
+    fractions = {SLA: 0.40, SAT: 0.25, ACT: 0.20, COV: 0.15}
+    score = health_score({SLA: 82, SAT: 80, ACT: 80, COV: 78}, fractions)
+    assert score.score == 81
+    assert [c.weight for c in score.components] == [0.40, 0.25, 0.20, 0.15]
+    assert [c.effective_weight for c in score.components] == pytest.approx([0.4, 0.25, 0.2, 0.15])
+
+
+def test_all_components_at_zero_score_zero_and_a_weight_left_unset_counts_zero():
+    """``max(0.0, …)`` mutated to ``max(1.0, …)``: every component at 0 scores 0, red.
+    ``weights.get(key, 0)`` mutated to 1: a component missing from the weights weighs
+    nothing — SLA 100 (weight 1) and actions 0 (no weight given) → 100, not 50."""
+    zero = health_score(dict.fromkeys(ComponentKey, 0.0), DEFAULT_WEIGHTS)
+    assert (zero.score, zero.rag) == (0, Rag.RED)
+    partial = health_score({SLA: 100, ACT: 0}, {SLA: 1})
+    assert partial.score == 100
+    assert partial.component(ACT).weight == 0
+    assert partial.component(ACT).effective_weight == 0
+
+
+def test_reported_totals_count_their_responses_where_they_have_a_figure():
+    """``figure_from_reported``: a reported total of 8 responses with only a mean rating
+    (4.2) counts n = 8 for ratings and 0 for recommend; with only an NPS (+30), n = 8 for
+    recommend and 0 for ratings; both are low samples (8 < 10); region and program are the
+    total's. Kills the mutants of ``has_rating``, of the n's and of ``low_sample``."""
+
+    def view(**values):
+        base = dict(
+            id=1,
+            month=MARCH,
+            region_id=7,
+            region_name="EMEA",
+            program="Data literacy",
+            responses=8,
+            mean_rating=None,
+            csat=None,
+            nps=None,
+            superseded=False,
+            entered_by_name=None,
+            created_at=None,
+        )
+        return ReportedView(**{**base, **values})
+
+    mean_only = figure_from_reported(view(mean_rating=Decimal("4.2")))
+    assert (mean_only.n_rating, mean_only.n_recommend, mean_only.low_sample) == (8, 0, True)
+    assert (mean_only.mean_rating, mean_only.csat, mean_only.nps) == (4.2, None, None)
+    assert (mean_only.region_name, mean_only.program) == ("EMEA", "Data literacy")
+    nps_only = figure_from_reported(view(nps=Decimal("30")))
+    assert (nps_only.n_rating, nps_only.n_recommend, nps_only.low_sample) == (0, 8, True)
+    assert (nps_only.csat, nps_only.csat_low, nps_only.mean_rating) == (None, None, None)
+
+
+def test_computed_satisfaction_keeps_its_counts_margin_and_low_sample_flag():
+    """``figure_from_counts``: 20 ratings (16 satisfied) and 10 recommend answers (6
+    promoters, 2 detractors). NPS = (6 − 2)/10 = +40.0; margin 1.96·√((0.6 + 0.2 − 0.4²)/10)
+    = 1.96·√0.064 = 0.4958 → ±49.6 points (one decimal, not 50). Not a low sample (20 and 10
+    are both ≥ 10); with 5 recommend answers it is, whatever the ratings."""
+    counts = Counts(
+        n_rating=20, rating_sum=80, satisfied=16, n_recommend=10, promoters=6, detractors=2
+    )
+    figure = figure_from_counts(counts, month=MARCH)
+    assert (figure.csat, figure.nps, figure.nps_moe) == (80.0, 40.0, 49.6)
+    assert figure.low_sample is False
+    assert figure.counts == counts and figure.no_region is False
+    few = Counts(n_rating=20, rating_sum=80, satisfied=16, n_recommend=5, promoters=3)
+    assert figure_from_counts(few).low_sample is True
+
+
+def test_interval_functions_refuse_an_empty_sample():
+    """``n <= 0`` guards of ``wilson_interval`` and ``nps_margin``: no interval from n = 0
+    (the mutants divide by zero or return a figure)."""
+    with pytest.raises(ValueError, match="positive"):
+        wilson_interval(0, 0)
+    with pytest.raises(ValueError, match="positive"):
+        nps_margin(0, 0, 0)
+
+
+def test_the_dashboard_health_takes_csat_before_the_scaled_mean(app, world):
+    """``MonthFigures.components``: with CSAT 80.0 and a mean of 4.3 both known for March, the
+    satisfaction component is CSAT (80.0), not the mean scaled ((4.3 − 1)/4·100 = 82.5)."""
+    p = world.partnership
+    _responses(p, MARCH, [(5, None)] * 7 + [(4, None)] + [(2, None)] * 2)
+    db.session.commit()
+    march = dashboard.month_figures([p], MARCH, MARCH, TODAY)[p.id][0]
+    assert (march.csat, march.mean_rating) == (80.0, 4.3)
+    assert march.health.component(SAT).value == 80.0
+
+
+def test_early_warning_from_three_confirmed_points_ignores_a_proposed_breach():
+    """``early_warning``: confirmed 96, 93, 90 in January–March 2026 (target 90, at risk 85):
+    slope −3 a month, so April 87 (at risk), May 84 (breached) → warning, breach in May. The
+    minimum is 3 points (mutant: more than 3). In April only a *proposed* 80 (breached):
+    judged on confirmed values it is missing, so the warning stands (mutant: no warning)."""
+    jan = Month(2026, 1)
+    series = SlaSeries(
+        sla_id=41,
+        code="LMS-UP",
+        name="LMS uptime",
+        unit=Unit.PERCENT,
+        direction=Direction.HIGHER_IS_BETTER,
+        weight=Decimal(1),
+        targets=(TargetPoint(jan, Decimal(90), Decimal(85)),),
+        measurements={
+            jan: MeasurementPoint(Decimal(96)),
+            FEBRUARY: MeasurementPoint(Decimal(93)),
+            MARCH: MeasurementPoint(Decimal(90)),
+            APRIL: MeasurementPoint(Decimal(80), confirmed=False),
+        },
+    )
+    for as_of in (MARCH, APRIL):
+        warning = early_warning(series, as_of)
+        assert warning is not None, as_of
+        assert (warning.sla_id, warning.code) == (41, "LMS-UP")
+        assert warning.slope_per_month == pytest.approx(-3.0)
+    warning = early_warning(series, MARCH)
+    assert [(m, round(v, 6)) for m, v in warning.projected] == [
+        (APRIL, 87.0),
+        (Month(2026, 5), 84.0),
+    ]
+    assert warning.breach_month == Month(2026, 5)
+
+
+def test_judging_a_float_and_an_equal_lower_is_better_threshold():
+    """``judge`` takes a float as well as a Decimal (89.5 against 90 / 85: at risk); a
+    lower-is-better SLA may have its at-risk threshold equal to its target (no at-risk band).
+    """
+    target = TargetPoint(MARCH, Decimal(90), Decimal(85))
+    assert judge(89.5, target, Direction.HIGHER_IS_BETTER) is Status.AT_RISK
+    assert threshold_on_right_side(Direction.LOWER_IS_BETTER, Decimal(5), Decimal(5))
