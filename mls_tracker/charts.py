@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -101,6 +102,13 @@ class SatisfactionPoint:
     nps_moe: float | None
     low_sample: bool = False
     reported: bool = False  # totals entered by hand rather than computed from responses
+
+    @classmethod
+    def of(cls, figures: Any, *, reported: bool) -> SatisfactionPoint:
+        """From any month's figures with these attribute names (the satisfaction page's, the
+        figures cache's, a snapshot's): the pages and the PDF read them alike."""
+        names = [field.name for field in fields(cls) if field.name != "reported"]
+        return cls(**{name: getattr(figures, name) for name in names}, reported=reported)
 
 
 @dataclass(frozen=True, slots=True)

@@ -280,19 +280,7 @@ def _satisfaction(partnership, today, overview):
 
 def _satisfaction_points(figures: Sequence[dashboard.MonthFigures]):
     return [
-        charts.SatisfactionPoint(
-            month=f.month,
-            n_rating=f.n_rating,
-            csat=f.csat,
-            csat_low=f.csat_low,
-            csat_high=f.csat_high,
-            n_recommend=f.n_recommend,
-            nps=f.nps,
-            nps_moe=f.nps_moe,
-            low_sample=f.low_sample,
-            reported=f.satisfaction_source == REPORTED,
-        )
-        for f in figures
+        charts.SatisfactionPoint.of(f, reported=f.satisfaction_source == REPORTED) for f in figures
     ]
 
 

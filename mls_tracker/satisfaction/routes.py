@@ -119,18 +119,7 @@ def index(partnership_id: int):
     )
     may_upload = can(current_user, Action.UPLOAD_SURVEYS, partnership.id)
     points = [
-        charts.SatisfactionPoint(
-            month=f.month,
-            n_rating=f.n_rating,
-            csat=f.csat,
-            csat_low=f.csat_low,
-            csat_high=f.csat_high,
-            n_recommend=f.n_recommend,
-            nps=f.nps,
-            nps_moe=f.nps_moe,
-            low_sample=f.low_sample,
-            reported=f.is_reported,
-        )
+        charts.SatisfactionPoint.of(f, reported=f.is_reported)
         for f in report.by_month
         if f.month is not None
     ]

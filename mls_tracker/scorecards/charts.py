@@ -65,18 +65,7 @@ def scorecard_figures(data: ScorecardData) -> list[ScorecardChart]:
         figure = charts.sla_attainment_trend(points, target=ATTAINMENT_TARGET)
         result.append(_chart("sla_attainment", "SLA attainment", figure, CHART_HEIGHT))
     months = [
-        charts.SatisfactionPoint(
-            month=f.month,
-            n_rating=f.n_rating,
-            csat=f.csat,
-            csat_low=f.csat_low,
-            csat_high=f.csat_high,
-            n_recommend=f.n_recommend,
-            nps=f.nps,
-            nps_moe=f.nps_moe,
-            low_sample=f.low_sample,
-            reported=f.source == "reported",
-        )
+        charts.SatisfactionPoint.of(f, reported=f.source == "reported")
         for f in data.satisfaction.by_month
         if f.month is not None
     ]
