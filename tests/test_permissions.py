@@ -12,9 +12,17 @@ import re
 import pytest
 
 import tests
-from mls_tracker.access import ROLE_ACTIONS, Action, can, member_of, require
+from mls_tracker.access import (
+    ROLE_ACTIONS,
+    Action,
+    can,
+    member_of,
+    partnership_id_of,
+    require,
+    visible_partnerships,
+)
 from mls_tracker.extensions import db
-from mls_tracker.models import Role
+from mls_tracker.models import Role, Sponsor
 from mls_tracker.services.errors import PermissionDenied
 from tests import factories
 from tests.conftest import sign_in
@@ -415,3 +423,29 @@ def test_member_of_a_role(app, world):
     assert ids(world.provider) == {pid}
     assert ids(world.provider, Role.LEAD) == set()
     assert ids(world.outsider, Role.LEAD) == {world.other.id}
+
+
+def test_require_takes_a_partnership_or_any_object_of_one(app, world):
+    """``require``'s target: a partnership, its id, or an object with its partnership's id
+    (``audit_partnership_id``); anything else is a programming error."""
+    sponsor = db.session.get(Sponsor, world.ids["sponsor_id"])
+    assert partnership_id_of(world.partnership) == world.partnership.id
+    assert partnership_id_of(sponsor) == world.partnership.id
+    with pytest.raises(TypeError, match="does not belong to a partnership"):
+        partnership_id_of(object())
+    with app.test_request_context():
+        require(world.lead, Action.MANAGE, sponsor)
+        with pytest.raises(PermissionDenied) as refused:
+            require(world.outsider, Action.VIEW, sponsor)
+        assert refused.value.hidden is True
+
+
+def test_visible_partnerships(app, world):
+    """An admin sees every partnership, a member only theirs."""
+
+    def names(user):
+        return sorted(p.name for p in db.session.scalars(visible_partnerships(user)))
+
+    assert names(world.admin) == ["Global Learning", "Other Programme"]
+    assert names(world.viewer) == ["Global Learning"]
+    assert names(world.outsider) == ["Other Programme"]

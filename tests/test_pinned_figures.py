@@ -55,7 +55,7 @@ from mls_tracker.services.sponsors import coverage, coverage_history
 from tests import factories
 
 d = dt.date
-FEBRUARY, MARCH, APRIL = Month(2026, 2), Month(2026, 3), Month(2026, 4)
+JANUARY, FEBRUARY, MARCH, APRIL = Month(2026, 1), Month(2026, 2), Month(2026, 3), Month(2026, 4)
 # The dashboards review the last complete month: on 15 April 2026, March.
 TODAY = d(2026, 4, 15)
 SLA, SAT, ACT, COV = (
@@ -174,11 +174,16 @@ def test_the_dashboard_prefers_responses_to_a_reported_total_of_the_same_month(a
                 partnership_id=p.id, month=MARCH, responses=50, csat=40, mean_rating=3, nps=-20
             ),
             ReportedSatisfaction(partnership_id=p.id, month=FEBRUARY, responses=25, csat=60),
+            # another partnership's total is not this one's
+            ReportedSatisfaction(
+                partnership_id=world.other.id, month=JANUARY, responses=30, csat=90
+            ),
         ]
     )
     db.session.commit()
 
-    february, march = dashboard.month_figures([p], FEBRUARY, MARCH, TODAY)[p.id]
+    january, february, march = dashboard.month_figures([p], JANUARY, MARCH, TODAY)[p.id]
+    assert (january.csat, january.satisfaction_source) == (None, None)
     assert march.satisfaction_source == "computed"
     assert (march.csat, march.mean_rating, march.nps) == (80.0, 4.3, 40.0)
     assert (march.n_rating, march.n_recommend) == (10, 10)
@@ -523,3 +528,52 @@ def test_judging_a_float_and_an_equal_lower_is_better_threshold():
     target = TargetPoint(MARCH, Decimal(90), Decimal(85))
     assert judge(89.5, target, Direction.HIGHER_IS_BETTER) is Status.AT_RISK
     assert threshold_on_right_side(Direction.LOWER_IS_BETTER, Decimal(5), Decimal(5))
+
+
+def _created(partnership, created_at: dt.datetime, due_on, *, closed_on=None):
+    status = ActionStatus.DONE if closed_on else ActionStatus.OPEN
+    item = factories.create_action(partnership, due_on=due_on, status=status)
+    item.created_at = created_at
+    item.closed_on = closed_on
+    db.session.flush()
+
+
+def test_the_monthly_action_flow_at_its_edges(app, world):
+    """``monthly_flow`` (the action plan chart), February–March 2026, at the edges:
+
+    Global Learning: A created 1 Feb 00:00 UTC, due 20 Feb, done 28 Feb; F created 10 Feb,
+    due 15 Feb, open; D created 1 Mar, due 31 Mar, open; B created 31 Mar 23:00, open.
+    February: opened A, F = 2; closed A = 1; overdue on 28 Feb: F = 1 (A was closed that very
+    day). March: opened D, B = 2; closed 0; overdue on 31 Mar: F = 1 (D is due that day, not
+    overdue). Other Programme: G created 5 Feb, due 6 Feb, done 3 Mar → February (1, 0, 1),
+    March (0, 1, 0) — never counted in Global Learning's.
+    """
+    p, o = world.partnership, world.other
+    utc = dt.UTC
+    _created(p, dt.datetime(2026, 2, 1, 0, 0, tzinfo=utc), d(2026, 2, 20), closed_on=d(2026, 2, 28))
+    _created(p, dt.datetime(2026, 2, 10, 9, tzinfo=utc), d(2026, 2, 15))
+    _created(p, dt.datetime(2026, 3, 1, 9, tzinfo=utc), d(2026, 3, 31))
+    _created(p, dt.datetime(2026, 3, 31, 23, tzinfo=utc), d(2026, 4, 30))
+    _created(o, dt.datetime(2026, 2, 5, 9, tzinfo=utc), d(2026, 2, 6), closed_on=d(2026, 3, 3))
+    db.session.commit()
+
+    flows = monthly_flow([p.id, o.id], FEBRUARY, MARCH, TODAY)
+    as_tuples = {
+        pid: [(f.opened, f.closed, f.overdue) for f in flow] for pid, flow in flows.items()
+    }
+    assert as_tuples == {p.id: [(2, 1, 1), (2, 0, 1)], o.id: [(1, 0, 1), (0, 1, 0)]}
+
+
+def test_coverage_gaps_today(app, world):
+    """The portfolio's coverage gaps are as of today (15 April 2026): a client sponsor who
+    starts today covers, one who ended yesterday does not. Global Learning: EMEA (Erika),
+    APAC's sponsor ended 14 April → gap APAC. Other Programme: APAC's sponsor starts today →
+    no gap. Regions are listed in their set order (EMEA 1, APAC 2), not by name."""
+    apac = next(r for r in world.partnership.regions if r.name == "APAC")
+    factories.create_sponsor(world.partnership, apac, Side.CLIENT, "Ada Ended", end=d(2026, 4, 14))
+    factories.create_sponsor(world.other, apac, Side.CLIENT, "Sam Starting", start=TODAY)
+    db.session.commit()
+    rows = {row.name: row for row in dashboard.portfolio(world.admin, TODAY)}
+    assert rows["Global Learning"].coverage_gaps == ("APAC",)
+    assert rows["Global Learning"].region_names == ("EMEA", "APAC")
+    assert rows["Other Programme"].coverage_gaps == ()
