@@ -221,7 +221,7 @@ def edit(partnership_id: int, sla_id: int):
                 sla,
                 _definition(form),
                 active=form.active.data,
-                version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+                version=to_int(form.version.data),
             )
         except service.SlaChanged as error:
             form.form_errors.append(str(error))
