@@ -37,6 +37,7 @@ from mls_tracker.services.satisfaction import (
     ReportedView,
     figure_from_counts,
     figure_from_reported,
+    monthly_counts_many,
     nps_margin,
     wilson_interval,
 )
@@ -138,6 +139,8 @@ def test_attainment_leaves_inactive_slas_out(app, world):
     assert figures.sla_attainment == 100.0
     assert (figures.sla_met_weight, figures.sla_measured_weight) == (1.0, 1.0)
     assert figures.slas_breached == 0
+    # WLD-01 of build_world has no March measurement: missing, not at risk
+    assert (figures.slas_at_risk, figures.slas_missing) == (0, 1)
 
 
 # ----------------------------------------------------------------------------- satisfaction
@@ -184,6 +187,15 @@ def test_the_dashboard_prefers_responses_to_a_reported_total_of_the_same_month(a
 
     january, february, march = dashboard.month_figures([p], JANUARY, MARCH, TODAY)[p.id]
     assert (january.csat, january.satisfaction_source) == (None, None)
+    assert (january.n_rating, january.n_recommend, january.low_sample) == (0, 0, False)
+    assert march.month == MARCH
+    computed = figure_from_counts(Counts(10, 43, 8, 10, 6, 2))
+    assert (march.csat_low, march.csat_high, march.nps_moe, march.low_sample) == (
+        computed.csat_low,
+        computed.csat_high,
+        computed.nps_moe,
+        False,
+    )
     assert march.satisfaction_source == "computed"
     assert (march.csat, march.mean_rating, march.nps) == (80.0, 4.3, 40.0)
     assert (march.n_rating, march.n_recommend) == (10, 10)
@@ -219,6 +231,7 @@ def test_an_item_closed_on_its_due_date_is_on_time(app, world):
     assert march.health == 50.0
     figures = dashboard.month_figures([p], MARCH, MARCH, TODAY)[p.id][0]
     assert (figures.actions_due, figures.actions_on_time, figures.action_health) == (2, 1, 50.0)
+    assert figures.actions_opened == 2
 
 
 def test_closed_counts_by_the_month_an_item_was_closed(app, world):
@@ -577,3 +590,110 @@ def test_coverage_gaps_today(app, world):
     assert rows["Global Learning"].coverage_gaps == ("APAC",)
     assert rows["Global Learning"].region_names == ("EMEA", "APAC")
     assert rows["Other Programme"].coverage_gaps == ()
+
+
+def test_monthly_counts_count_each_answer_where_it_was_given(app, world):
+    """``monthly_counts_many``: March answers (rating, recommend) = (5, –), (–, 6), (4, 7),
+    (–, 9), (2, 10). Ratings n = 3, sum 11, satisfied (4–5) 2; recommend n = 4, promoters
+    (9–10) 2, detractors (0–6) 1 — a 6 is a detractor, a 7 is not. So CSAT 2/3 = 66.7 %,
+    NPS (2 − 1)/4 = +25.0, a low sample."""
+    p = world.partnership
+    _responses(p, MARCH, [(5, None), (None, 6), (4, 7), (None, 9), (2, 10)])
+    db.session.commit()
+    assert monthly_counts_many([p.id], MARCH, MARCH)[p.id] == {MARCH: Counts(3, 11, 2, 4, 2, 1)}
+    march = dashboard.month_figures([p], MARCH, MARCH, TODAY)[p.id][0]
+    assert (march.n_rating, march.csat, march.n_recommend, march.nps) == (3, 66.7, 4, 25.0)
+    assert march.low_sample is True
+
+
+def test_attainment_adds_up_the_met_weights():
+    """Weights 3 and 1 met, 2 breached: attainment (3 + 1) ÷ (3 + 1 + 2) = 66.7 %."""
+
+    def one(code, weight, value):
+        return SlaSeries(
+            sla_id=len(code),
+            code=code,
+            name=code,
+            unit=Unit.PERCENT,
+            direction=Direction.HIGHER_IS_BETTER,
+            weight=Decimal(weight),
+            targets=(TargetPoint(JANUARY, Decimal(90), Decimal(85)),),
+            measurements={MARCH: MeasurementPoint(Decimal(value))},
+        )
+
+    march = attainment([one("A", 3, 95), one("BB", 1, 90), one("CCC", 2, 70)], MARCH)
+    assert (march.month, march.met_weight, march.measured_weight) == (MARCH, 4, 6)
+    assert march.percent == 66.7
+
+
+def test_a_not_applicable_month_and_its_note_are_loaded(app, world):
+    """``load_sla_series``: a confirmed month marked not applicable, with its note, is not
+    applicable (neither met nor missing) on the dashboards."""
+    sla = factories.create_sla(world.partnership, None, "PIN-NA")
+    factories.add_measurement(sla, MARCH, None, confirmed_by=world.lead, note="No courses ran")
+    db.session.commit()
+    series = {s.code: s for s in load_sla_series(world.partnership.id, MARCH, MARCH)}
+    point = series["PIN-NA"].measurements[MARCH]
+    assert (point.not_applicable, point.note, point.confirmed) == (True, "No courses ran", True)
+    figures = dashboard.month_figures([world.partnership], MARCH, MARCH, TODAY)
+    assert figures[world.partnership.id][0].slas_missing == 1  # WLD-01 only
+
+
+def test_action_figures_at_the_edges_of_a_month(app, world):
+    """March 2026 (today 15 April), at the edges:
+
+    a created 1 Mar 00:00, due 10 Apr, open; b created 1 Apr 00:00, due 15 Mar, open;
+    c created 1 Apr 09:00, due 20 Apr; e created 31 Mar, due 20 Mar, open; f created 2 Mar,
+    due 31 Mar, open; g created 5 Mar, due 20 Mar, done 31 Mar; h created 6 Mar, due 25 Mar,
+    done 6 Mar.
+    Due in March: b, e, f, g, h = 5; on time: h = 1 → 20.0 %. Opened in March: a, e, f, g, h
+    = 5 (b and c in April). Closed: g, h = 2. Overdue on 31 March: e only (b did not exist
+    yet, f is due that day, g was closed that day) = 1. Days to close: g 26, h 0 → median 13.
+    """
+    p = world.partnership
+    utc = dt.UTC
+
+    def at(day, hour=9):
+        return dt.datetime(day.year, day.month, day.day, hour, tzinfo=utc)
+
+    _created(p, at(d(2026, 3, 1), 0), d(2026, 4, 10))
+    _created(p, at(d(2026, 4, 1), 0), d(2026, 3, 15))
+    _created(p, at(d(2026, 4, 1)), d(2026, 4, 20))
+    _created(p, at(d(2026, 3, 31)), d(2026, 3, 20))
+    _created(p, at(d(2026, 3, 2)), d(2026, 3, 31))
+    _created(p, at(d(2026, 3, 5)), d(2026, 3, 20), closed_on=d(2026, 3, 31))
+    _created(p, at(d(2026, 3, 6)), d(2026, 3, 25), closed_on=d(2026, 3, 6))
+    db.session.commit()
+    march = action_figures([p.id], MARCH, MARCH, TODAY)[p.id]
+    assert (march.due, march.closed_on_time, march.health) == (5, 1, 20.0)
+    assert (march.opened, march.closed, march.overdue) == (5, 2, 1)
+    assert march.median_days_to_close == 13
+
+
+def test_coverage_history_on_the_day_a_sponsor_starts_and_without_regions(app, world):
+    """A client sponsor of APAC from 31 March covers on 31 March (1.0), not on 30 March
+    (0.5: EMEA only). A partnership without regions has no coverage on either day."""
+    p = world.partnership
+    apac = next(r for r in p.regions if r.name == "APAC")
+    factories.create_sponsor(p, apac, Side.CLIENT, "Mia March", start=d(2026, 3, 31))
+    empty = factories.create_partnership("No Regions", p.client, p.provider)
+    db.session.commit()
+    days = [d(2026, 3, 30), d(2026, 3, 31)]
+    assert coverage_history([empty.id, p.id], days) == {
+        empty.id: dict.fromkeys(days),
+        p.id: {days[0]: 0.5, days[1]: 1.0},
+    }
+
+
+def test_one_answer_has_a_margin_and_a_mean_alone_is_a_satisfaction(app, world):
+    """One recommend answer (a promoter): NPS +100, margin 0.0 (not refused). A month with only
+    a reported mean of 4.2: satisfaction component (4.2 − 1)/4·100 = 80.0."""
+    one = figure_from_counts(Counts(n_recommend=1, promoters=1))
+    assert (one.nps, one.nps_moe) == (100.0, 0.0)
+    p = world.partnership
+    db.session.add(
+        ReportedSatisfaction(partnership_id=p.id, month=MARCH, responses=40, mean_rating=4.2)
+    )
+    db.session.commit()
+    march = dashboard.month_figures([p], MARCH, MARCH, TODAY)[p.id][0]
+    assert march.health.component(SAT).value == pytest.approx(80.0)
