@@ -170,6 +170,7 @@ def test_the_dashboard_prefers_responses_to_a_reported_total_of_the_same_month(a
     n = 10. February has only a reported total (CSAT 60 %, 25 responses): shown as reported.
     """
     p = world.partnership
+    emea_id = next(r.id for r in p.regions if r.name == "EMEA")
     _responses(p, MARCH, [(5, 10)] * 6 + [(5, 8), (4, 8)] + [(2, 3)] * 2)
     db.session.add_all(
         [
@@ -177,7 +178,14 @@ def test_the_dashboard_prefers_responses_to_a_reported_total_of_the_same_month(a
                 partnership_id=p.id, month=MARCH, responses=50, csat=40, mean_rating=3, nps=-20
             ),
             ReportedSatisfaction(partnership_id=p.id, month=FEBRUARY, responses=25, csat=60),
-            # another partnership's total is not this one's
+            # a region's or a programme's total is not the partnership's; another
+            # partnership's total is not this one's
+            ReportedSatisfaction(
+                partnership_id=p.id, month=JANUARY, responses=30, csat=10, region_id=emea_id
+            ),
+            ReportedSatisfaction(
+                partnership_id=p.id, month=JANUARY, responses=30, csat=20, program="Data"
+            ),
             ReportedSatisfaction(
                 partnership_id=world.other.id, month=JANUARY, responses=30, csat=90
             ),
@@ -335,6 +343,7 @@ def test_the_portfolio_row_health_is_worked_by_hand(app, world):
         50.0,
     )
     assert row.health.score == 68
+    assert (current.slas_breached, current.slas_at_risk) == (1, 0)
     assert row.health.rag is Rag.AMBER
     assert row.left_out == ()
     assert row.coverage_gaps == ("APAC",)
@@ -683,6 +692,17 @@ def test_coverage_history_on_the_day_a_sponsor_starts_and_without_regions(app, w
         empty.id: dict.fromkeys(days),
         p.id: {days[0]: 0.5, days[1]: 1.0},
     }
+    march = dashboard.month_figures([empty], MARCH, MARCH, TODAY)[empty.id][0]
+    assert (march.coverage, march.regions_in_scope, march.regions_covered) == (None, 0, 0)
+
+
+def test_a_proposed_actual_is_not_counted_on_the_dashboards(app, world):
+    """``build_world``'s SLA has only a *proposed* June 2025 actual (92, above target): not
+    confirmed, so June has no attainment and the SLA is missing (PRODUCT.md §8)."""
+    june = Month(2025, 6)
+    figures = dashboard.month_figures([world.partnership], june, june, TODAY)
+    month = figures[world.partnership.id][0]
+    assert (month.sla_attainment, month.slas_missing, month.sla_measured_weight) == (None, 1, 0)
 
 
 def test_one_answer_has_a_margin_and_a_mean_alone_is_a_satisfaction(app, world):
