@@ -114,6 +114,9 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "SECURITY_CONFIRMABLE": False,
         "SECURITY_TWO_FACTOR": True,
         "SECURITY_TWO_FACTOR_REQUIRED": False,
+        # Administrators without two-factor sign-in are sent to set it up before anything
+        # else (everyone else may choose); on in production.
+        "REQUIRE_ADMIN_2FA": _bool("REQUIRE_ADMIN_2FA", production),
         "SECURITY_TWO_FACTOR_ENABLED_METHODS": ["authenticator"],
         "SECURITY_TOTP_ISSUER": "MLS Tracker",
         "SECURITY_TOTP_SECRETS": {"1": os.environ.get("TOTP_SECRET") or secret_key},

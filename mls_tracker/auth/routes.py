@@ -1,12 +1,14 @@
-"""Accepting an invitation: a clear page for every state the link can be in."""
+"""Accepting an invitation (a clear page for every state the link can be in), and
+administrators' two-factor requirement."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import login_user
 
 from mls_tracker.auth.forms import AcceptInvitationForm, JoinForm
+from mls_tracker.errors import error_response, wants_json
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.invitations import (
     InvitationState,
@@ -17,6 +19,44 @@ from mls_tracker.services.invitations import (
 )
 
 bp = Blueprint("auth", __name__)
+
+# What an administrator without two-factor sign-in may still reach: setting it up (with the
+# re-authentication it may ask for), signing out, and the files those pages need.
+TWO_FACTOR_SETUP_ENDPOINTS = frozenset(
+    {
+        "security.two_factor_setup",
+        "security.two_factor_setup_validate",
+        "security.two_factor_token_validation",
+        "security.two_factor_rescue",
+        "security.tf_select",
+        "security.verify",
+        "security.logout",
+        "security.static",
+        "bootstrap.static",
+        "static",
+        "healthz",
+    }
+)
+
+
+@bp.before_app_request
+def require_two_factor_for_administrators():
+    """With REQUIRE_ADMIN_2FA (on in production), a signed-in administrator without
+    two-factor sign-in is sent to set it up before anything else."""
+    if not current_app.config.get("REQUIRE_ADMIN_2FA"):
+        return None
+    if request.endpoint is None or request.endpoint in TWO_FACTOR_SETUP_ENDPOINTS:
+        return None
+    if not (current_user.is_authenticated and current_user.is_admin):
+        return None
+    if current_user.tf_primary_method:
+        return None
+    if wants_json():
+        return error_response(
+            403, "Administrators must turn on two-factor sign-in before anything else."
+        )
+    # The set-up page says why (templates/security/two_factor_setup.html).
+    return redirect(url_for("security.two_factor_setup"))
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"], endpoint="accept_invitation")
