@@ -78,13 +78,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     audit.install_audit_listener()
     figures_cache.install_listeners()
 
-    from mls_tracker.auth.forms import LoginForm
+    from mls_tracker.auth.forms import SECURITY_FORMS
     from mls_tracker.models import SecurityRole, User, utcnow
 
     security.init_app(
         app,
         SQLAlchemyUserDatastore(db, User, SecurityRole),
-        login_form=LoginForm,
+        **SECURITY_FORMS,
         datetime_factory=utcnow,  # our timestamp columns are timezone-aware UTC
     )
     throttling.init_app(app)

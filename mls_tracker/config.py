@@ -147,9 +147,17 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "INVITATION_VALID_DAYS": 7,
         # How long a sponsor's link to acknowledge an e-mailed scorecard stays valid.
         "SCORECARD_ACK_MAX_AGE_DAYS": int(os.environ.get("SCORECARD_ACK_MAX_AGE_DAYS", "30")),
-        # Failed sign-ins allowed before HTTP 429; shared across workers through Redis when
-        # REDIS_URL is set, else counted in each process's memory.
+        # Failed credential checks (password, two-factor code, reset token) allowed before
+        # HTTP 429; shared across workers through Redis when REDIS_URL is set, else counted
+        # in each process's memory. PER_ACCOUNT counts one account from one address (so
+        # nobody can lock someone else out); the CEILING counts it from every address.
         "LOGIN_RATE_PER_ACCOUNT": os.environ.get("LOGIN_RATE_PER_ACCOUNT", "10 per 15 minutes"),
+        "LOGIN_RATE_ACCOUNT_CEILING": os.environ.get(
+            "LOGIN_RATE_ACCOUNT_CEILING", "100 per 15 minutes"
+        ),
         "LOGIN_RATE_PER_ADDRESS": os.environ.get("LOGIN_RATE_PER_ADDRESS", "30 per 15 minutes"),
+        # Password-reset requests (each may send a mail), per address typed and per client.
+        "RESET_RATE_PER_ACCOUNT": os.environ.get("RESET_RATE_PER_ACCOUNT", "3 per hour"),
+        "RESET_RATE_PER_ADDRESS": os.environ.get("RESET_RATE_PER_ADDRESS", "10 per hour"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
     }

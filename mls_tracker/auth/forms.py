@@ -2,18 +2,69 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
+from flask_security import ForgotPasswordForm as SecurityForgotPasswordForm
 from flask_security import LoginForm as SecurityLoginForm
+from flask_security import TwoFactorVerifyCodeForm as SecurityTwoFactorVerifyCodeForm
+from flask_security.mail_util import EmailValidateException
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from mls_tracker import throttling
 from mls_tracker.models import Role
+from mls_tracker.services import security_mail
 
 
 class LoginForm(SecurityLoginForm):
     # No "remember me": a long-lived cookie would outlive sign-out.
     remember = None
+
+    def validate(self, **kwargs: Any) -> bool:
+        # Counted here, where the password check decided, whatever the request's format.
+        if super().validate(**kwargs):
+            return True
+        throttling.count_failed_check()
+        return False
+
+
+class TwoFactorVerifyCodeForm(SecurityTwoFactorVerifyCodeForm):
+    def validate(self, **kwargs: Any) -> bool:
+        if super().validate(**kwargs):
+            return True
+        throttling.count_failed_check()
+        return False
+
+
+class ForgotPasswordForm(SecurityForgotPasswordForm):
+    """Queues the reset mail as a job for every well-formed address, known or not, and never
+    reports success itself: Flask-Security's view then answers every request the same
+    generic way (its path for "no such account", with RETURN_GENERIC_RESPONSES on), so that
+    neither the answer nor its timing tells whether the account exists."""
+
+    def validate(self, **kwargs: Any) -> bool:
+        super().validate(**kwargs)
+        if "csrf_token" in self and self.csrf_token.errors:
+            return False
+        if not isinstance(self.email.data, str):
+            return False
+        try:
+            email = current_app.extensions["security"]._mail_util.normalize(self.email.data)
+        except EmailValidateException:
+            return False
+        security_mail.request_password_reset(email)
+        self.user = None
+        return False
+
+
+# Given to Flask-Security's init_app: its views use these instead of its own.
+SECURITY_FORMS: dict[str, type] = {
+    "login_form": LoginForm,
+    "two_factor_verify_code_form": TwoFactorVerifyCodeForm,
+    "forgot_password_form": ForgotPasswordForm,
+}
 
 
 class InviteForm(FlaskForm):
