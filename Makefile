@@ -28,6 +28,8 @@ system-deps:
 system-deps-test:
 	@bash .ci/system-deps.sh test
 
+# Links in e-mails name the address the demo is served at (EXTERNAL_URL; see the README).
+run: export EXTERNAL_URL ?= http://$(HOST):$(PORT)
 run: system-deps $(VENV)/.installed-app
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty

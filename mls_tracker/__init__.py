@@ -7,17 +7,62 @@ import os
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, redirect, url_for
+from flask import Flask, Request, redirect, request, url_for
 from flask_security import SQLAlchemyUserDatastore
+from werkzeug.exceptions import SecurityError
+from werkzeug.routing import MapAdapter
+from werkzeug.sansio.utils import host_is_trusted
+from werkzeug.wsgi import get_host
 
 from mls_tracker import audit, errors, formatting, sessions, throttling
 from mls_tracker.config import load_settings
 from mls_tracker.extensions import bootstrap, csrf, db, mail, migrate, security
 from mls_tracker.services import figures_cache
+from mls_tracker.services.mail import EXTERNAL_URL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
+REFUSED_HOST_KEY = "mls_tracker.refused_host"
+log = logging.getLogger("mls_tracker.hosts")
+
+
+class _Tracker(Flask):
+    """Flask, with every external URL (``url_for(..., _external=True)``: links in e-mails,
+    Flask-Security's included) built from the configured EXTERNAL_URL rather than the Host a
+    request names, and requests naming a host outside TRUSTED_HOSTS marked for a 400."""
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        if request is None:
+            return super().create_url_adapter(None)
+        base = urlsplit(request.environ.get(EXTERNAL_URL_KEY) or self.config["EXTERNAL_URL"])
+        trusted = self.config["TRUSTED_HOSTS"]
+        if trusted is not None:
+            request.trusted_hosts = trusted
+        try:
+            host = get_host(request.environ)
+            known = EXTERNAL_URL_KEY in request.environ or host_is_trusted(host, trusted)
+        except SecurityError:  # characters no host name has
+            host, known = str(request.environ.get("HTTP_HOST", "")), False
+        if not known:
+            # Refused by _refuse_unknown_host before anything else runs; meanwhile the request
+            # reads as one for the configured host, so that its 400 page can be drawn.
+            request.environ[REFUSED_HOST_KEY] = host
+            host = base.netloc
+        request.host = host  # type: ignore[misc]
+        adapter = self.url_map.bind_to_environ(
+            request.environ, subdomain=self.url_map.default_subdomain or ""
+        )
+        adapter.server_name, adapter.url_scheme = base.netloc, base.scheme
+        return adapter
+
+
+def _refuse_unknown_host() -> None:
+    refused = request.environ.get(REFUSED_HOST_KEY)
+    if refused is not None:
+        log.info("refused host: %r %s %s", refused[:100], request.method, request.path)
+        raise SecurityError("Unknown host")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -53,7 +98,7 @@ def _configure_logging() -> None:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance_path = Path(os.environ.get("MLS_INSTANCE_PATH", ROOT / "instance")).resolve()
-    app = Flask(
+    app = _Tracker(
         __name__,
         instance_path=str(instance_path),
         template_folder=str(ROOT / "templates"),
@@ -109,6 +154,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     headers.init_app(app)
     assets.init_app(app)
+    headers.protect_wsgi(app)  # after assets: its answers get the security headers too
     jobs.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(partnerships_bp)
@@ -141,4 +187,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         db.session.execute(sa.text("SELECT 1"))
         return {"status": "ok"}
 
+    # First of all, ahead of the session check and the sign-in throttle.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unknown_host)
     return app

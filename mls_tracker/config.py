@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -36,6 +37,47 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def external_url(production: bool) -> str:
+    """Where people reach the app, ``scheme://host[:port]``: every link in an e-mail starts
+    with it, whatever Host a request names. EXTERNAL_URL, else SERVER_NAME (https in
+    production); required in production, ``http://localhost:5000`` otherwise."""
+    value = (os.environ.get("EXTERNAL_URL") or "").strip()
+    server_name = (os.environ.get("SERVER_NAME") or "").strip()
+    if not value and server_name:
+        value = f"{'https' if production else 'http'}://{server_name}"
+    if not value:
+        if production:
+            raise ConfigError(
+                "EXTERNAL_URL must be set in production: the address people reach the app at, "
+                "for example https://tracker.example.com (links in e-mails are built from it)"
+            )
+        return "http://localhost:5000"
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.path.strip("/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(
+            "EXTERNAL_URL must be a scheme and host such as https://tracker.example.com "
+            f"(no path), not {value!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def trusted_hosts(external: str, production: bool) -> list[str]:
+    """Hosts a request may name (others get 400): the external URL's, localhost and
+    127.0.0.1 outside production, and the comma-separated TRUSTED_HOSTS."""
+    hosts = [urlsplit(external).netloc]
+    if not production:
+        hosts += ["localhost", "127.0.0.1"]
+    hosts += [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    return list(dict.fromkeys(hosts))
 
 
 def load_settings(instance_path: Path) -> dict[str, Any]:
@@ -86,6 +128,19 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "SERVER_NAME": os.environ.get("SERVER_NAME") or None,
+        # Links in e-mails start with EXTERNAL_URL, never with the Host a request names; a
+        # request naming a host outside TRUSTED_HOSTS gets 400 (mls_tracker/__init__.py).
+        "EXTERNAL_URL": external_url(production),
+        "TRUSTED_HOSTS": trusted_hosts(external_url(production), production),
+        # No token sign-in until the project's own API tokens exist: a Flask-Security token
+        # would outlive sign-out, never expire and be accepted in a URL (sessions.py also
+        # drops its request loader).
+        "SECURITY_API_ENABLED_METHODS": ["session"],
+        "SECURITY_FRESHNESS_ALLOW_AUTH_TOKEN": False,
+        "SECURITY_TOKEN_MAX_AGE": dt.timedelta(minutes=1),
+        # Flask-Security's default writes "private=True, no-store=True"; headers.py sends a
+        # plain no-store instead.
+        "SECURITY_CACHE_CONTROL": {},
         # Mail (Flask-Mail) — real SMTP; the defaults suit a local relay.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

@@ -116,9 +116,18 @@ def _load_user(user_id: str) -> User | None:
     return user
 
 
+def _no_token(_request: Any) -> None:
+    """Flask-Security's request loader signs a request in from an ``Authentication-Token``
+    header, an ``?auth_token=`` query or a JSON body: tokens that outlive sign-out and never
+    expire. None is accepted until the project's own API tokens exist; sessions only."""
+    return None
+
+
 def init_app(app: Flask) -> None:
-    """After ``security.init_app``: replaces its user loader with ``_load_user``."""
+    """After ``security.init_app``: replaces its user loader with ``_load_user`` and its
+    token request loader with ``_no_token``."""
     app.login_manager.user_loader(_load_user)
+    app.login_manager.request_loader(_no_token)
     user_logged_in.connect(_start, app)
     user_logged_out.connect(_end, app)
     app.before_request_funcs.setdefault(None, []).insert(0, check_session)

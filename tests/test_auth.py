@@ -154,7 +154,7 @@ def test_reset_password_by_email(client, world, mailbox):
     message = mailbox[0]
     assert message["To"] == world.viewer.email
     body = text_of(message)
-    link = re.search(r"http://localhost(/reset/[^\s\"<]+)", body).group(1)
+    link = re.search(r"http://localhost:5000(/reset/[^\s\"<]+)", body).group(1)
     form_token = csrf_token(client, link)
     new = "brand-new-long-passphrase-77"
     response = client.post(
@@ -196,6 +196,7 @@ def test_production_requires_a_secret_key(monkeypatch, tmp_path):
         load_settings(tmp_path)
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("SECURITY_PASSWORD_SALT", "y" * 40)
+    monkeypatch.setenv("EXTERNAL_URL", "https://tracker.example")
     settings = load_settings(tmp_path)
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert not (tmp_path / "secret_key").exists()

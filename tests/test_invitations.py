@@ -22,7 +22,7 @@ def _invite(client, world, email="new.person@test.example", role="provider", nam
 
 def _link(message) -> str:
     text = text_of(message)
-    return re.search(r"http://localhost(/invitations/[A-Za-z0-9_\-]+)", text).group(1)
+    return re.search(r"http://localhost:5000(/invitations/[A-Za-z0-9_\-]+)", text).group(1)
 
 
 def test_invitation_email_link_creates_account_and_membership(app, client, world, mailbox):

@@ -201,7 +201,7 @@ def test_sponsors_receive_the_scorecard_and_acknowledge_it(app, client, world, s
     assert hashlib.sha256(data).hexdigest() == scorecard.sha256
 
     link = _link(message)
-    assert link.startswith("https://mls.example/acknowledge/")
+    assert link.startswith("http://localhost:5000/acknowledge/")  # EXTERNAL_URL, not the Host
     assert link in html
     assert link != _link(_to(mailbox, "paul@test.example"))  # personal
 

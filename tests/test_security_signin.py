@@ -230,6 +230,7 @@ def test_finding_7_production_requires_two_factor_for_administrators(monkeypatch
     monkeypatch.delenv("REQUIRE_ADMIN_2FA", raising=False)
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("SECURITY_PASSWORD_SALT", "y" * 40)
+    monkeypatch.setenv("EXTERNAL_URL", "https://tracker.example")  # required in production
     for env, required in (("production", True), ("development", False), ("testing", False)):
         monkeypatch.setenv("MLS_ENV", env)
         assert load_settings(tmp_path)["REQUIRE_ADMIN_2FA"] is required, env

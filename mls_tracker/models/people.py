@@ -209,3 +209,40 @@ class ApiToken(Audited, Base):
     revoked_at: so.Mapped[dt.datetime | None]
 
     __table_args__ = (sa.Index("ix_api_tokens_user_id", "user_id"),)
+
+
+def _end_sessions_of_inactive_users(connection: sa.Connection) -> None:
+    """Ends every open session of every inactive user, so that reactivating someone revives
+    none of the sessions they had (not only those that came back while they were out)."""
+    connection.execute(
+        sa.update(UserSession.__table__)
+        .where(
+            UserSession.ended_at.is_(None),
+            UserSession.user_id.in_(sa.select(User.id).where(User.active.is_(False))),
+        )
+        .values(ended_at=utcnow())
+    )
+
+
+@sa.event.listens_for(so.Session, "after_flush")
+def _deactivated_in_flush(session: so.Session, _context: object) -> None:
+    """A user set inactive through the ORM (``user.active = False``; Flask-Security's
+    ``deactivate_user``): their sessions end in the same transaction."""
+    for obj in session.dirty:
+        if (
+            isinstance(obj, User)
+            and not obj.active
+            and sa.inspect(obj).attrs.active.history.has_changes()
+        ):
+            _end_sessions_of_inactive_users(session.connection())
+            return
+
+
+@sa.event.listens_for(so.Session, "do_orm_execute")
+def _deactivated_in_bulk(state: so.ORMExecuteState) -> object:
+    """A bulk ``update(User)`` may set users inactive: end their sessions after it runs."""
+    if not state.is_update or not any(m.class_ is User for m in state.all_mappers):
+        return None
+    result = state.invoke_statement()
+    _end_sessions_of_inactive_users(state.session.connection())
+    return result

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app, url_for
 from flask_mail import Message
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
@@ -556,10 +556,6 @@ def send_scorecard(
     return [delivery for delivery, _ in targets]
 
 
-def _request_base_url() -> str | None:
-    return request.url_root if has_request_context() else None
-
-
 def submit_send(user: User, scorecard_id: int, *, region_ids: Sequence[int] | None = None) -> int:
     """Queues the e-mailing of a scorecard; the job's id."""
     scorecard = _scorecard(scorecard_id)
@@ -572,7 +568,7 @@ def submit_send(user: User, scorecard_id: int, *, region_ids: Sequence[int] | No
             "scorecard_id": scorecard.id,
             "region_ids": None if region_ids is None else [int(r) for r in region_ids],
             "delivery_ids": None,
-            "base_url": _request_base_url(),
+            "base_url": None,  # links from EXTERNAL_URL, never the request's Host
         },
     )
 
@@ -612,7 +608,7 @@ def _submit_resend(user: User, scorecard: Scorecard, delivery_ids: list[int]) ->
             "scorecard_id": scorecard.id,
             "region_ids": None,
             "delivery_ids": delivery_ids,
-            "base_url": _request_base_url(),
+            "base_url": None,  # links from EXTERNAL_URL, never the request's Host
         },
     )
 
