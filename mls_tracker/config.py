@@ -110,6 +110,11 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "HUEY_IMMEDIATE": _bool("HUEY_IMMEDIATE", env == "testing"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        # Shape limits of an uploaded survey file, checked before it is staged.
+        "SURVEY_MAX_COLUMNS": int(os.environ.get("SURVEY_MAX_COLUMNS", "500")),
+        "SURVEY_MAX_ROWS": int(os.environ.get("SURVEY_MAX_ROWS", "1000000")),
+        "SURVEY_MAX_LINE_BYTES": int(os.environ.get("SURVEY_MAX_LINE_BYTES", str(1024 * 1024))),
+        "SURVEY_MAX_HEADER_BYTES": int(os.environ.get("SURVEY_MAX_HEADER_BYTES", str(512 * 1024))),
         # Sessions: ended at sign-out, after idle time and after an absolute lifetime.
         "SESSION_IDLE_TIMEOUT": dt.timedelta(
             minutes=int(os.environ.get("SESSION_IDLE_MINUTES", "60"))

@@ -8,18 +8,21 @@ import datetime as dt
 import io
 import itertools
 import json
+import re
 import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
+from xml.parsers import expat
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import openpyxl
 import openpyxl.xml
 from defusedxml import DefusedXmlException
+from openpyxl.utils.cell import column_index_from_string
 from openpyxl.workbook.workbook import Workbook
 
 from mls_tracker.models import SurveyFormat
@@ -30,6 +33,10 @@ from mls_tracker.services.errors import ValidationFailed
 XML_IS_SAFE: bool = bool(openpyxl.xml.DEFUSEDXML)
 
 DEFAULT_MAX_XLSX_UNCOMPRESSED = 250 * 1024 * 1024
+DEFAULT_MAX_COLUMNS = 500
+DEFAULT_MAX_ROWS = 1_000_000
+DEFAULT_MAX_LINE_BYTES = 1024 * 1024
+DEFAULT_MAX_HEADER_BYTES = 512 * 1024
 #: A member this much larger than its compressed size (and above the floor) is a zip bomb.
 MAX_COMPRESSION_RATIO = 100
 COMPRESSION_RATIO_FLOOR = 1024 * 1024
@@ -84,6 +91,45 @@ class FileRejected(ValidationFailed):
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """How big a survey file may be in shape, checked while reading it so that a hostile file
+    (a million columns on one line, say) is refused before it costs memory or a huge page."""
+
+    max_columns: int = DEFAULT_MAX_COLUMNS  # cells in any row, headings included
+    max_rows: int = DEFAULT_MAX_ROWS  # rows of the file, headings and blank rows included
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # one CSV record / one worksheet row, as UTF-8
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES  # the heading rows together, as UTF-8
+
+
+TOO_MANY_COLUMNS = (
+    "Row {row} has more than {limit:,} columns, the most this installation accepts. Export "
+    "only the survey's questions (leave out embedded data and unused columns) and upload again."
+)
+TOO_MANY_ROWS = (
+    "The file has more than {limit:,} rows, the most this installation accepts. Split the "
+    "responses into smaller files and upload each."
+)
+LINE_TOO_LONG = (
+    "Row {row} is longer than {size}, the most this installation accepts for one row. Check "
+    "that the file is a survey export with one response per row."
+)
+HEADER_TOO_BIG = (
+    "The column headings take more than {size}, the most this installation accepts. Export "
+    "the survey with shorter headings (question ids rather than full texts) and upload again."
+)
+
+
+def _size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{size / 1024:g} KB" if size >= 1024 else f"{size} bytes"
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     index: int  # position within a row returned by SurveyFile.rows()
     key: str  # stable id, unique within the file: remembered in mappings between imports
@@ -113,6 +159,7 @@ class SurveyFile:
     # and rows() skips them unless skip_test_responses is turned off.
     status_index: int | None = field(default=None, repr=False)
     skip_test_responses: bool = True
+    limits: Limits = field(default_factory=Limits, repr=False)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Each answer row as (spreadsheet row number, cells), reopening the file each call."""
@@ -146,16 +193,20 @@ def open_survey_file(
     *,
     format: SurveyFormat | None = None,
     max_xlsx_uncompressed: int = DEFAULT_MAX_XLSX_UNCOMPRESSED,
+    limits: Limits | None = None,
 ) -> SurveyFile:
-    """Recognise the file at ``path``; raise FileRejected when it cannot be read as a survey."""
+    """Recognise the file at ``path``; raise FileRejected when it cannot be read as a survey
+    or is bigger in shape than ``limits`` allow (rows are counted only by ``check_shape``)."""
     path = Path(path)
+    limits = limits or Limits()
     kind = _sniff_kind(path)
     if kind == "xlsx":
         _require_safe_xml()
-        _check_workbook(path, max_xlsx_uncompressed)
+        _check_workbook(path, max_xlsx_uncompressed, limits)
         survey = SurveyFile(
             path, file_name, "xlsx", SurveyFormat.GENERIC, SurveyFormat.GENERIC, [], 0
         )
+        survey.limits = limits
         # One parse of the workbook for recognising it: openpyxl scans a whole sheet on
         # opening when the sheet does not declare its dimensions.
         with _open_workbook(path) as workbook:
@@ -166,10 +217,19 @@ def open_survey_file(
         survey = SurveyFile(
             path, file_name, "csv", SurveyFormat.GENERIC, SurveyFormat.GENERIC, [], 0
         )
+        survey.limits = limits
         survey.encoding = encoding
         survey.delimiter = _sniff_delimiter(path, encoding)
         _recognise(survey, format, None)
     return survey
+
+
+def check_shape(survey: SurveyFile) -> None:
+    """Read the whole file once, refusing it (FileRejected) when any row breaks the limits:
+    run before a file is accepted, so that a bad row far down is found at upload."""
+    if survey.kind == "csv":  # a workbook's rows were all counted by _check_workbook
+        for _ in _raw_rows(survey, None):
+            pass  # the reader enforces every limit as it goes
 
 
 def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbook | None) -> None:
@@ -182,6 +242,9 @@ def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbo
     survey.format = format or detected
     header_rows, keys, labels = _structure(survey.format, head)
     survey.header_rows = blanks + header_rows
+    heading_size = sum(_utf8_size(cell) + 1 for row in head[:header_rows] for cell in row)
+    if heading_size > survey.limits.max_header_bytes:
+        raise FileRejected(HEADER_TOO_BIG.format(size=_size_text(survey.limits.max_header_bytes)))
     zones = (
         _import_id_time_zones(head, header_rows) if survey.format is SurveyFormat.QUALTRICS else {}
     )
@@ -460,8 +523,9 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
 # --------------------------------------------------------------------------- workbooks
 
 
-def _check_workbook(path: Path, limit: int) -> None:
-    """Refuse a zip that is not a workbook, or would inflate too far, BEFORE parsing any XML."""
+def _check_workbook(path: Path, limit: int, limits: Limits | None = None) -> None:
+    """Refuse a zip that is not a workbook, would inflate too far, or has a sheet bigger in
+    shape than ``limits`` allow, BEFORE openpyxl parses any of it."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -487,6 +551,82 @@ def _check_workbook(path: Path, limit: int) -> None:
                 f"than {MAX_COMPRESSION_RATIO} times), so it was not opened. Save it as CSV and "
                 "upload again."
             )
+    if limits is not None:
+        with zipfile.ZipFile(path) as archive:
+            for member in members:
+                _scan_sheet_shape(archive, member, limits)
+
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_ROW_TAG = f"{_MAIN_NS}}}row"
+_CELL_TAG = f"{_MAIN_NS}}}c"
+_CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?\d*$")
+ENTITIES_FORBIDDEN = (
+    "This workbook contains XML constructs that are not allowed (entity declarations), "
+    "so it was not opened. Save it again from Excel, or as CSV, and upload again."
+)
+
+
+def _scan_sheet_shape(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:
+    """Stream one part of a workbook through expat, keeping nothing but counters, and refuse
+    a worksheet row with too many cells (or a cell placed too far right), too many bytes, or
+    too many rows. openpyxl builds each row's whole element tree before handing it over, so
+    the declared sheet dimension (which a file may state falsely) is not relied on. Parts
+    that are not XML stop the scan quietly: openpyxl cannot read them as a sheet either."""
+    state = {"depth": 0, "rows": 0, "cells": 0, "start": 0}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name == _ROW_TAG:
+            state["depth"] += 1
+            if state["depth"] > 1:
+                return  # a row inside a row: its cells count towards the outer one
+            state["rows"] += 1
+            state["cells"] = 0
+            state["start"] = parser.CurrentByteIndex
+            number = attrs.get("r", "")
+            # openpyxl yields an empty row for every row number skipped, so r counts too.
+            if state["rows"] > limits.max_rows or (
+                number.isdigit() and int(number) > limits.max_rows
+            ):
+                raise FileRejected(TOO_MANY_ROWS.format(limit=limits.max_rows))
+        elif name == _CELL_TAG and state["depth"]:
+            state["cells"] += 1
+            ref = _CELL_REF.match(attrs.get("r", ""))
+            # openpyxl pads a row with empty cells up to the last one's column.
+            column = column_index_from_string(ref[1].upper()) if ref else 0
+            if max(state["cells"], column) > limits.max_columns:
+                raise FileRejected(
+                    TOO_MANY_COLUMNS.format(row=state["rows"], limit=limits.max_columns)
+                )
+
+    def end(name: str) -> None:
+        if name != _ROW_TAG or not state["depth"]:
+            return
+        state["depth"] -= 1
+        if not state["depth"] and (
+            parser.CurrentByteIndex - state["start"] > limits.max_line_bytes
+        ):
+            raise FileRejected(
+                LINE_TOO_LONG.format(row=state["rows"], size=_size_text(limits.max_line_bytes))
+            )
+
+    def no_entities(*_args: object) -> None:
+        raise FileRejected(ENTITIES_FORBIDDEN)
+
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.EntityDeclHandler = no_entities
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        with archive.open(member) as part:
+            while chunk := part.read(_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except expat.ExpatError:
+        return
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise FileRejected(NOT_A_SURVEY_FILE.format(what="it is a damaged zip archive")) from exc
 
 
 def _require_safe_xml() -> None:
@@ -586,10 +726,18 @@ def _xlsx_rows(survey: SurveyFile, workbook: Workbook | None) -> Iterator[tuple[
             with warnings.catch_warnings():
                 _ignore_openpyxl_warnings()
                 for number, row in itertools.islice(rows, _XLSX_BATCH):
+                    if number > survey.limits.max_rows:
+                        raise FileRejected(TOO_MANY_ROWS.format(limit=survey.limits.max_rows))
+                    if len(row) > survey.limits.max_columns:
+                        raise FileRejected(
+                            TOO_MANY_COLUMNS.format(row=number, limit=survey.limits.max_columns)
+                        )
                     texts = [_cell_text(c.value, c.number_format or "") for c in row]
                     while texts and not texts[-1]:
                         texts.pop()
                     batch.append((number, texts))
+        except FileRejected:
+            raise
         except Exception as exc:
             raise _unreadable_workbook(exc) from exc
         if not batch:
@@ -600,14 +748,51 @@ def _xlsx_rows(survey: SurveyFile, workbook: Workbook | None) -> Iterator[tuple[
 # --------------------------------------------------------------------------- csv
 
 
+class _BoundedLines:
+    """The lines of a text file for ``csv.reader``, refusing a record (which may span lines)
+    longer than the limit BEFORE it is read whole: ``readline`` is given what is left."""
+
+    def __init__(self, fh: IO[str], limit: int) -> None:
+        self._fh = fh
+        self._limit = limit
+        self.record_size = 0  # reset by the reader after each record
+        self.record_number = 1
+
+    def __iter__(self) -> _BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        # A UTF-8 character takes at least one byte, so reading one character more than the
+        # bytes left is enough to tell a line too long.
+        line = self._fh.readline(self._limit - self.record_size + 1)
+        if not line:
+            raise StopIteration
+        self.record_size += _utf8_size(line)
+        if self.record_size > self._limit:
+            raise FileRejected(
+                LINE_TOO_LONG.format(row=self.record_number, size=_size_text(self._limit))
+            )
+        return line
+
+
 def _csv_rows(survey: SurveyFile) -> Iterator[tuple[int, list[str]]]:
     assert survey.encoding and survey.delimiter
+    limits = survey.limits
     with survey.path.open(encoding=survey.encoding, newline="") as fh:
-        reader = csv.reader(fh, delimiter=survey.delimiter)
+        lines = _BoundedLines(fh, limits.max_line_bytes)
+        reader = csv.reader(lines, delimiter=survey.delimiter)
         number = 0
         try:
             for record in reader:
                 number += 1
+                if number > limits.max_rows:
+                    raise FileRejected(TOO_MANY_ROWS.format(limit=limits.max_rows))
+                if len(record) > limits.max_columns:
+                    raise FileRejected(
+                        TOO_MANY_COLUMNS.format(row=number, limit=limits.max_columns)
+                    )
+                lines.record_size = 0
+                lines.record_number = number + 1
                 yield number, [cell.strip() for cell in record]
         except csv.Error as exc:
             raise FileRejected(f"Row {number + 1} could not be read as CSV: {exc}.") from exc

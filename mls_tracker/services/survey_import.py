@@ -37,7 +37,13 @@ from mls_tracker.models import (
 )
 from mls_tracker.periods import Month
 from mls_tracker.services.errors import NotFound, ValidationFailed
-from mls_tracker.services.survey_files import FileRejected, SurveyFile, open_survey_file
+from mls_tracker.services.survey_files import (
+    FileRejected,
+    Limits,
+    SurveyFile,
+    check_shape,
+    open_survey_file,
+)
 
 # ----------------------------------------------------------------------------- constants
 
@@ -167,6 +173,18 @@ def upload_limit() -> int:
     return int(current_app.config.get("MAX_CONTENT_LENGTH") or 50 * 1024 * 1024)
 
 
+def file_limits() -> Limits:
+    """The shape limits of survey files (SURVEY_MAX_COLUMNS, _ROWS, _LINE_BYTES, _HEADER_BYTES)."""
+    config = current_app.config
+    defaults = Limits()
+    return Limits(
+        max_columns=int(config.get("SURVEY_MAX_COLUMNS") or defaults.max_columns),
+        max_rows=int(config.get("SURVEY_MAX_ROWS") or defaults.max_rows),
+        max_line_bytes=int(config.get("SURVEY_MAX_LINE_BYTES") or defaults.max_line_bytes),
+        max_header_bytes=int(config.get("SURVEY_MAX_HEADER_BYTES") or defaults.max_header_bytes),
+    )
+
+
 def upload_limit_text() -> str:
     size = upload_limit()
     if size >= 1024 * 1024:
@@ -225,7 +243,9 @@ def stage_upload(
         if size == 0:
             raise FileRejected("The file is empty.")
         name = display_name(file_name)
-        open_survey_file(directory / "data", name)
+        # The whole file is read once here so that a row breaking the limits anywhere in it is
+        # refused now, with nothing staged, rather than on the mapping page or in the check.
+        check_shape(open_survey_file(directory / "data", name, limits=file_limits()))
         staged = StagedUpload(
             token=token,
             partnership_id=partnership_id,
@@ -262,7 +282,9 @@ def discard_staged(staged: StagedUpload) -> None:
 
 
 def open_staged(staged: StagedUpload, file_format: SurveyFormat | None = None) -> SurveyFile:
-    return open_survey_file(staged.data_path, staged.file_name, format=file_format)
+    return open_survey_file(
+        staged.data_path, staged.file_name, format=file_format, limits=file_limits()
+    )
 
 
 # ----------------------------------------------------------------------------- mapping
