@@ -13,8 +13,13 @@ bp = Blueprint("acknowledgements", __name__, url_prefix="/acknowledge")
 
 def _refused(error: service.InvalidAcknowledgement) -> tuple[str, int]:
     return (
-        render_template("acknowledgements/invalid.html", message=str(error), expired=error.expired),
-        410 if error.expired else 404,
+        render_template(
+            "acknowledgements/invalid.html",
+            message=str(error),
+            expired=error.expired,
+            ended=error.ended,
+        ),
+        410 if error.gone else 404,
     )
 
 

@@ -63,11 +63,18 @@ Progress = Callable[[int, int, str], None]
 
 
 class InvalidAcknowledgement(DomainError):
-    """An acknowledgement link that cannot be used; ``expired`` tells 410 from 404."""
+    """An acknowledgement link that cannot be used. ``expired`` (too old) and ``ended`` (the
+    sponsorship it was sent for is over) are answered 410, anything else 404."""
 
-    def __init__(self, message: str, *, expired: bool = False) -> None:
+    def __init__(self, message: str, *, expired: bool = False, ended: bool = False) -> None:
         super().__init__(message)
         self.expired = expired
+        self.ended = ended
+
+    @property
+    def gone(self) -> bool:
+        """The link was good once: the page says whom to ask rather than "not valid"."""
+        return self.expired or self.ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +335,33 @@ def delivery_for_token(token: str) -> ScorecardDelivery:
     delivery = _delivery_of(payload)
     if delivery is None:
         raise invalid
+    _require_active_sponsor(delivery, utc_today())
     return delivery
+
+
+def _require_active_sponsor(delivery: ScorecardDelivery, day: dt.date) -> None:
+    """Refuse a link once the person it was sent to no longer sponsors the partnership on
+    ``day``: neither the delivery's sponsorship nor another one of the same address in the
+    same partnership (one e-mail covers every region a person sponsors) is active then."""
+    partnership_id = delivery.scorecard.review.partnership_id
+    email = normalise_email(delivery.email)
+    sponsorships = [
+        sponsor
+        for sponsor in db.session.scalars(
+            sa.select(Sponsor).where(Sponsor.partnership_id == partnership_id)
+        )
+        if sponsor.id == delivery.sponsor_id or normalise_email(sponsor.email or "") == email
+    ]
+    if any(sponsor.is_active_on(day) for sponsor in sponsorships):
+        return
+    ends = [s.end_date for s in sponsorships if s.end_date is not None and s.end_date < day]
+    what = f"ended on {max(ends).day} {max(ends):%B %Y}" if ends else "is no longer active"
+    lead = lead_name(partnership_id)
+    raise InvalidAcknowledgement(
+        f"This link has ended — the sponsorship it was sent for {what}; "
+        f"ask {lead} if you still need this scorecard",
+        ended=True,
+    )
 
 
 def acknowledge(token: str, comment: str | None) -> ScorecardDelivery:
