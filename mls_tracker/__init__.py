@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask, Request, redirect, request, url_for
 from flask_security import SQLAlchemyUserDatastore
 from werkzeug.exceptions import SecurityError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import MapAdapter
 from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.wsgi import get_host
@@ -155,6 +156,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     assets.init_app(app)
     headers.protect_wsgi(app)  # after assets: its answers get the security headers too
+    if app.config["PROXY_HOPS"]:
+        # Outermost, so the throttle and the logs see the client's address, not the proxy's.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     jobs.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(partnerships_bp)

@@ -137,6 +137,10 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         # request naming a host outside TRUSTED_HOSTS gets 400 (mls_tracker/__init__.py).
         "EXTERNAL_URL": external_url(production),
         "TRUSTED_HOSTS": trusted_hosts(external_url(production), production),
+        # How many reverse proxies stand in front of the app and set X-Forwarded-For/-Proto
+        # (0: none; the client address is the connection's). Behind nginx, 1: without it every
+        # client has the proxy's address and the per-address sign-in limits count them as one.
+        "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),
         # No token sign-in until the project's own API tokens exist: a Flask-Security token
         # would outlive sign-out, never expire and be accepted in a URL (sessions.py also
         # drops its request loader).

@@ -379,3 +379,33 @@ def test_finding_8_counters_live_in_redis_when_redis_url_is_set(
     # The counters are in Redis, not in this process: gone from Redis, the block is gone.
     connection.delete(*keys)
     assert json_sign_in(client, world.lead.email).status_code == 200
+
+
+# Behind a reverse proxy (PROXY_HOPS), the per-address limits count the client, not the proxy.
+
+
+def test_behind_a_proxy_each_client_address_is_counted_on_its_own(make_app, world):
+    app = make_app(PROXY_HOPS=1, LOGIN_RATE_PER_ADDRESS="3 per 15 minutes")
+
+    def from_client(address: str):
+        client = client_at(app, "127.0.0.1")  # every request comes through the proxy
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+        return client
+
+    attacker = from_client("192.0.2.10")
+    for n in range(3):
+        assert sign_in(attacker, f"guess{n}@test.example", "x").status_code == 200
+    assert sign_in(attacker, "guess9@test.example", "x").status_code == 429
+    # Another client behind the same proxy is not slowed down by the first one's failures.
+    assert sign_in(from_client("192.0.2.11"), world.viewer.email).status_code == 302
+
+
+def test_without_proxy_hops_a_forwarded_address_is_not_believed(make_app, world):
+    app = make_app(LOGIN_RATE_PER_ADDRESS="3 per 15 minutes")
+    for n in range(3):
+        client = client_at(app, "127.0.0.1")
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = f"192.0.2.{20 + n}"
+        assert sign_in(client, f"guess{n}@test.example", "x").status_code == 200
+    forged = client_at(app, "127.0.0.1")
+    forged.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.99"
+    assert sign_in(forged, world.viewer.email).status_code == 429
