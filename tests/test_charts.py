@@ -7,9 +7,11 @@ import json
 import plotly.graph_objects as go
 
 from mls_tracker import charts
+from mls_tracker.charts import AttainmentPoint, CoverageRow, FlowPoint
 from mls_tracker.periods import Month
 from mls_tracker.services import satisfaction as service
 from mls_tracker.services.satisfaction import Counts
+from mls_tracker.services.sla_figures import Status
 
 
 def _point(figure: service.SatisfactionFigure) -> charts.SatisfactionPoint:
@@ -107,9 +109,6 @@ def test_chart_json_cannot_close_its_script_element():
 
 
 # ---- the overview's charts -------------------------------------------------------------------
-
-from mls_tracker.charts import AttainmentPoint, CoverageRow, FlowPoint  # noqa: E402
-from mls_tracker.services.sla_figures import Status  # noqa: E402
 
 
 def _luminance(color: str) -> float:
