@@ -450,7 +450,8 @@ def test_an_unreachable_server_fails_each_recipient_with_the_reason(
 # --- links -----------------------------------------------------------------------------------
 
 
-def _delivery(world) -> ScorecardDelivery:
+def sent_delivery(world) -> ScorecardDelivery:
+    """A scorecard e-mailed to the world's sponsor (recorded as sent), for the link tests."""
     scorecard = issue_scorecard_row(world.partnership)
     delivery = ScorecardDelivery(
         scorecard_id=scorecard.id,
@@ -475,7 +476,7 @@ def _signed(app, payload: Any, *, days_ago: int = 0) -> str:
 
 
 def test_a_tampered_or_unknown_link_is_refused(app, client, world):
-    delivery = _delivery(world)
+    delivery = sent_delivery(world)
     token = delivery_service.acknowledgement_token(delivery.id)
     assert delivery_service.delivery_for_token(token).id == delivery.id
     tampered = token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")
@@ -505,7 +506,7 @@ def test_a_tampered_or_unknown_link_is_refused(app, client, world):
 
 
 def test_an_expired_link_is_refused_and_says_whom_to_ask(app, client, world):
-    delivery = _delivery(world)
+    delivery = sent_delivery(world)
     payload = [delivery.id, delivery.scorecard.sha256[:16]]
     assert delivery_service.delivery_for_token(_signed(app, payload, days_ago=29)).id == (
         delivery.id
@@ -527,7 +528,7 @@ def test_an_expired_link_is_refused_and_says_whom_to_ask(app, client, world):
 
 
 def test_acknowledging_needs_the_form_token_and_a_short_comment(app, client, world):
-    delivery = _delivery(world)
+    delivery = sent_delivery(world)
     path = f"/acknowledge/{delivery_service.acknowledgement_token(delivery.id)}"
     assert client.post(path, data={"comment": "no CSRF token"}).status_code == 400
     response = client.post(

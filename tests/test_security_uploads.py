@@ -19,14 +19,14 @@ import sqlalchemy as sa
 from flask.testing import EnvironBuilder
 
 from mls_tracker.extensions import db
-from mls_tracker.models import DeliveryResult, Region, ScorecardDelivery, Side, Sponsor
+from mls_tracker.models import Region, Side, Sponsor
 from mls_tracker.periods import utc_today
 from mls_tracker.scorecards import delivery as delivery_service
 from mls_tracker.services import survey_import as service
 from mls_tracker.services.survey_files import FileRejected
 from tests.conftest import csrf_token, sign_in
 from tests.factories import create_sponsor
-from tests.test_scorecard_delivery import issue_scorecard_row
+from tests.test_scorecard_delivery import sent_delivery
 
 MB = 1024 * 1024
 HEADINGS = ["response_id", "submitted_at", "program", "region", "rating", "recommend", "comment"]
@@ -274,21 +274,8 @@ def test_finding_4_a_maximum_size_upload_stays_under_the_stated_memory_bound(app
 # --- finding 6: acknowledgement links end with the sponsorship ---------------------------------
 
 
-def _delivery(world) -> ScorecardDelivery:
-    scorecard = issue_scorecard_row(world.partnership)
-    delivery = ScorecardDelivery(
-        scorecard_id=scorecard.id,
-        sponsor_id=world.ids["sponsor_id"],
-        email="erika@test.example",
-        result=DeliveryResult.SENT,
-    )
-    db.session.add(delivery)
-    db.session.commit()
-    return delivery
-
-
 def test_finding_6_an_acknowledgement_link_ends_with_the_sponsorship(app, client, world):
-    delivery = _delivery(world)
+    delivery = sent_delivery(world)
     token = delivery_service.acknowledgement_token(delivery.id)
     page, pdf = f"/acknowledge/{token}", f"/acknowledge/{token}/scorecard.pdf"
     sponsor = db.session.get(Sponsor, world.ids["sponsor_id"])
@@ -331,7 +318,7 @@ def test_finding_6_an_acknowledgement_link_ends_with_the_sponsorship(app, client
 
 
 def test_finding_6_the_link_works_while_the_person_sponsors_another_region(app, client, world):
-    delivery = _delivery(world)
+    delivery = sent_delivery(world)
     token = delivery_service.acknowledgement_token(delivery.id)
     sponsor = db.session.get(Sponsor, world.ids["sponsor_id"])
     sponsor.end_date = utc_today() - dt.timedelta(days=1)
