@@ -101,10 +101,26 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table's constraints by copying it into a new one and dropping
+            # the old; with foreign keys enforced, dropping a table other rows refer to fails.
+            # The pragma only takes effect outside a transaction, so it is set first, and the
+            # references are checked once every migration has run.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+            before = set(connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            after = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            broken = [row for row in after if row not in before]
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"the migration left broken references: {broken[:5]}")
 
 
 if context.is_offline_mode():

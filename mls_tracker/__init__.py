@@ -138,16 +138,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from mls_tracker import assets, headers, jobs
+    from mls_tracker.accounts.routes import bp as accounts_bp
     from mls_tracker.acknowledgements.routes import bp as acknowledgements_bp
     from mls_tracker.actions.routes import bp as actions_bp
+    from mls_tracker.admin.routes import bp as admin_bp
     from mls_tracker.auth.routes import bp as auth_bp
     from mls_tracker.changes.routes import bp as changes_bp
+    from mls_tracker.contract_imports.routes import bp as contract_imports_bp
+    from mls_tracker.contracts.routes import bp as contracts_bp
     from mls_tracker.dashboard.routes import bp as dashboard_bp
     from mls_tracker.expectations.routes import bp as expectations_bp
+    from mls_tracker.history.routes import bp as history_bp
     from mls_tracker.meetings.routes import bp as meetings_bp
     from mls_tracker.partnerships.routes import bp as partnerships_bp
     from mls_tracker.reviews.routes import bp as reviews_bp
     from mls_tracker.satisfaction.routes import bp as satisfaction_bp
+    from mls_tracker.setup.routes import bp as setup_bp
     from mls_tracker.slas.routes import bp as slas_bp
     from mls_tracker.sponsors.routes import bp as sponsors_bp
     from mls_tracker.survey_imports.routes import bp as survey_imports_bp
@@ -175,6 +181,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(reviews_bp)
     app.register_blueprint(acknowledgements_bp)
+    app.register_blueprint(setup_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(contracts_bp)
+    app.register_blueprint(contract_imports_bp)
+    app.register_blueprint(history_bp)
 
     # How figures, changes and statuses are written, the same as in the PDF and e-mails.
     formatting.init_app(app)

@@ -129,6 +129,19 @@ def require(
         raise _deny(user, action, partnership_id, message, hidden=False)
 
 
+def require_admin(user: User | Any) -> None:
+    """Administration is for administrators only; everyone else is answered 404, as for a
+    partnership they are not part of (nobody learns what the administration holds)."""
+    if (
+        not getattr(user, "is_authenticated", False)
+        or not user.active
+        or not getattr(user, "is_admin", False)
+    ):
+        where = f" {request.method} {request.path}" if has_request_context() else ""
+        log.warning("denied 404: user=%s administration%s", getattr(user, "id", None), where)
+        raise PermissionDenied(hidden=True)
+
+
 def check(action: Action, partnership_id: int) -> None:
     """The guard every view uses, for the signed-in user (see ``require``)."""
     require(current_user, action, partnership_id)

@@ -91,6 +91,9 @@ class Partnership(Audited, Timestamped, Versioned, Base):
     weight_satisfaction: so.Mapped[decimal.Decimal] = so.mapped_column(sa.Numeric(6, 2), default=25)
     weight_actions: so.Mapped[decimal.Decimal] = so.mapped_column(sa.Numeric(6, 2), default=20)
     weight_coverage: so.Mapped[decimal.Decimal] = so.mapped_column(sa.Numeric(6, 2), default=15)
+    # Archived (closed) partnerships are read-only, hidden from the portfolio unless asked
+    # for, and kept in exports and the audit log; an administrator can reopen them.
+    archived_at: so.Mapped[dt.datetime | None]
 
     client: so.Mapped[Organisation] = so.relationship(foreign_keys=[client_id])
     provider: so.Mapped[Organisation] = so.relationship(foreign_keys=[provider_id])
@@ -175,6 +178,9 @@ class Expectation(Audited, Timestamped, Versioned, Base):
     partnership_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("partnerships.id", ondelete="CASCADE"), index=True
     )
+    # A short name ("Quarterly business reviews"); expectations entered before it existed,
+    # and those entered without one, show the start of the statement instead.
+    title: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     category: so.Mapped[ExpectationCategory] = so.mapped_column(
         enum_column(ExpectationCategory, "category")
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -32,6 +34,9 @@ class Organisation(Audited, Timestamped, Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200), unique=True)
     kind: so.Mapped[OrganisationKind] = so.mapped_column(enum_column(OrganisationKind, "kind"))
+    # Retired organisations stay (partnerships and people refer to them) but are offered for
+    # nothing new.
+    retired_at: so.Mapped[dt.datetime | None]
 
     users: so.WriteOnlyMapped[User] = so.relationship(back_populates="organisation")
 
@@ -39,12 +44,31 @@ class Organisation(Audited, Timestamped, Base):
         return f"<Organisation {self.name!r}>"
 
 
+def region_code_from(name: str) -> str:
+    """A region code made from its name when none is given: "North America" → "NA",
+    "EMEA" → "EMEA" (the administration pages ask for one; this serves older callers)."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", name) if w]
+    if len(words) > 1:
+        return "".join(w[0] for w in words).upper()[:12]
+    return (words[0] if words else "R").upper()[:12]
+
+
+def _default_region_code(context: Any) -> str:
+    return region_code_from(context.get_current_parameters()["name"])
+
+
 class Region(Audited, Base):
     __tablename__ = "regions"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # Short and unique ("EMEA", "NA"): what import files and exports use.
+    code: so.Mapped[str] = so.mapped_column(
+        sa.String(12), unique=True, default=_default_region_code
+    )
     name: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
     position: so.Mapped[int] = so.mapped_column(default=0)
+    # Retired regions keep their sponsors, changes and wins but are offered for nothing new.
+    retired_at: so.Mapped[dt.datetime | None]
 
     def __repr__(self) -> str:
         return f"<Region {self.name!r}>"
@@ -105,6 +129,8 @@ class User(Audited, Timestamped, Base, UserMixin):
     tf_primary_method: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     tf_totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     tf_phone_number: so.Mapped[str | None] = so.mapped_column(sa.String(128))
+    # An IANA zone ("Europe/London") for showing times; None shows them in DISPLAY_TIME_ZONE.
+    time_zone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     organisation: so.Mapped[Organisation | None] = so.relationship(back_populates="users")
     roles: so.Mapped[list[SecurityRole]] = so.relationship(secondary=user_security_roles)
@@ -148,18 +174,24 @@ class Membership(Audited, Timestamped, Base):
 
 
 class Invitation(Audited, Base):
-    """A one-time, expiring invitation into a partnership. Only the token's hash is stored."""
+    """A one-time, expiring invitation: into a partnership with a role, or (sent by an
+    administrator) into the product only, optionally as an administrator. Only the token's
+    hash is stored."""
 
     __tablename__ = "invitations"
     __audit_exclude__ = ("token_hash",)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    partnership_id: so.Mapped[int] = so.mapped_column(
+    partnership_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("partnerships.id", ondelete="CASCADE"), index=True
     )
     email: so.Mapped[str] = so.mapped_column(sa.String(255))
     display_name: so.Mapped[str | None] = so.mapped_column(sa.String(120))
-    role: so.Mapped[Role] = so.mapped_column(enum_column(Role, "role"))
+    role: so.Mapped[Role | None] = so.mapped_column(enum_column(Role, "role"))
+    organisation_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="SET NULL")
+    )
+    make_admin: so.Mapped[bool] = so.mapped_column(default=False)
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     invited_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
@@ -171,10 +203,16 @@ class Invitation(Audited, Base):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
 
-    partnership: so.Mapped[Partnership] = so.relationship()  # noqa: F821
+    partnership: so.Mapped[Partnership | None] = so.relationship()  # noqa: F821
     invited_by: so.Mapped[User | None] = so.relationship(foreign_keys=[invited_by_id])
+    organisation: so.Mapped[Organisation | None] = so.relationship()
 
-    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
+    __table_args__ = (
+        sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+        sa.CheckConstraint(
+            "(partnership_id IS NULL) = (role IS NULL)", name="role_with_partnership"
+        ),
+    )
 
 
 class UserSession(Base):

@@ -54,6 +54,8 @@ class Sla(Audited, Timestamped, Versioned, Base):
     code: so.Mapped[str] = so.mapped_column(sa.String(20))
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     definition: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # A free grouping ("Delivery", "Quality", "Operations"), as contracts list their SLAs.
+    category: so.Mapped[str | None] = so.mapped_column(sa.String(60))
     unit: so.Mapped[Unit] = so.mapped_column(enum_column(Unit, "unit"))
     direction: so.Mapped[Direction] = so.mapped_column(enum_column(Direction, "direction"))
     weight: so.Mapped[decimal.Decimal] = so.mapped_column(sa.Numeric(6, 2), default=1)

@@ -1,0 +1,8 @@
+"""People (admins only, under /admin/users): list, invite, global role, deactivate and reactivate,
+two-factor reset, memberships; and each person's own account settings."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__)

@@ -1,0 +1,1 @@
+"""Administration (admins only): the administration home, organisations and regions."""

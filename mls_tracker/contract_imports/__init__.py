@@ -1,0 +1,1 @@
+"""Bringing an existing partnership in: the workbook template, upload, preview, import job."""

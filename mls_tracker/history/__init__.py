@@ -1,0 +1,1 @@
+"""The audit log: every recorded change, filtered, paginated and exported; each object's history."""
