@@ -250,15 +250,21 @@ class ApiToken(Audited, Base):
 
 
 def _end_sessions_of_inactive_users(connection: sa.Connection) -> None:
-    """Ends every open session of every inactive user, so that reactivating someone revives
-    none of the sessions they had (not only those that came back while they were out)."""
+    """Ends every open session and revokes every API token of every inactive user, so that
+    reactivating someone revives none of the sessions or tokens they had (not only those that
+    came back while they were out)."""
+    now = utcnow()
+    inactive = sa.select(User.id).where(User.active.is_(False))
     connection.execute(
         sa.update(UserSession.__table__)
-        .where(
-            UserSession.ended_at.is_(None),
-            UserSession.user_id.in_(sa.select(User.id).where(User.active.is_(False))),
-        )
-        .values(ended_at=utcnow())
+        .where(UserSession.ended_at.is_(None), UserSession.user_id.in_(inactive))
+        .values(ended_at=now)
+    )
+    # A Core update on the connection: not audited row by row (the deactivation itself is).
+    connection.execute(
+        sa.update(ApiToken.__table__)
+        .where(ApiToken.revoked_at.is_(None), ApiToken.user_id.in_(inactive))
+        .values(revoked_at=now)
     )
 
 

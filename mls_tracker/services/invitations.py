@@ -1,4 +1,5 @@
-"""Inviting people into a partnership, and accepting an invitation."""
+"""Inviting people (into a partnership by its leads; into the product, and optionally a
+partnership, by an administrator), and accepting an invitation."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import (
     Invitation,
     Membership,
+    Organisation,
     Partnership,
     Role,
     User,
@@ -44,6 +46,64 @@ def invite_person(
         message="Only a lead of this partnership can invite people.",
     )
     email = normalise_email(email)
+    _refuse_existing_member(partnership, email)
+    return _send_invitation(actor, email, display_name, partnership=partnership, role=role)
+
+
+def invite_to_product(
+    actor: User,
+    email: str,
+    display_name: str | None,
+    *,
+    organisation_id: int | None = None,
+    make_admin: bool = False,
+    partnership_id: int | None = None,
+    role: Role | None = None,
+) -> Invitation:
+    """An administrator invites someone new: into the product only (no partnership, no
+    role), or straight into a partnership with a role; optionally as an administrator and
+    with their organisation. People who already have an account are added to partnerships
+    from their page instead."""
+    access.require_admin(actor)
+    email = normalise_email(email)
+    existing = db.session.scalar(sa.select(User).where(User.email == email))
+    if existing is not None:
+        raise ValidationFailed(
+            f"{email} already has an account ({existing.display_name}): "
+            "open their page to change their role or add them to a partnership.",
+            field="email",
+        )
+    organisation = None
+    if organisation_id:
+        organisation = db.session.get(Organisation, organisation_id)
+        if organisation is None or organisation.retired_at is not None:
+            raise ValidationFailed(
+                "Choose an organisation from the list (retired ones are not offered).",
+                field="organisation_id",
+            )
+    partnership = None
+    if partnership_id:
+        partnership = db.session.get(Partnership, partnership_id)
+        if partnership is None or partnership.archived_at is not None:
+            raise ValidationFailed(
+                "Choose a partnership from the list (archived ones are not offered).",
+                field="partnership_id",
+            )
+        if role is None:
+            raise ValidationFailed("Choose the role they will have in it.", field="role")
+        _refuse_existing_member(partnership, email)
+    return _send_invitation(
+        actor,
+        email,
+        display_name,
+        partnership=partnership,
+        role=role if partnership is not None else None,
+        organisation=organisation,
+        make_admin=make_admin,
+    )
+
+
+def _refuse_existing_member(partnership: Partnership, email: str) -> None:
     existing = db.session.scalar(
         sa.select(Membership)
         .join(User, Membership.user_id == User.id)
@@ -53,25 +113,45 @@ def invite_person(
         raise ValidationFailed(
             f"{email} is already a member of this partnership ({existing.role}).", field="email"
         )
+
+
+def _send_invitation(
+    actor: User,
+    email: str,
+    display_name: str | None,
+    *,
+    partnership: Partnership | None,
+    role: Role | None,
+    organisation: Organisation | None = None,
+    make_admin: bool = False,
+) -> Invitation:
+    """Save the invitation and e-mail its link; nothing is saved when the e-mail fails."""
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
-        partnership_id=partnership.id,
+        partnership_id=partnership.id if partnership is not None else None,
         email=email,
         display_name=(display_name or "").strip() or None,
         role=role,
+        organisation_id=organisation.id if organisation is not None else None,
+        make_admin=make_admin,
         token_hash=_hash(token),
         invited_by_id=actor.id,
         expires_at=utcnow() + dt.timedelta(days=current_app.config["INVITATION_VALID_DAYS"]),
     )
     db.session.add(invitation)
     db.session.flush()
+    subject = (
+        f"You are invited to {partnership.name} on MLS Tracker"
+        if partnership is not None
+        else "You are invited to MLS Tracker"
+    )
     try:
         send_templated(
             email,
-            f"You are invited to {partnership.name} on MLS Tracker",
+            subject,
             "invitation",
             invitation=invitation,
-            partnership_name=partnership.name,
+            partnership_name=partnership.name if partnership is not None else None,
             inviter_name=actor.display_name,
             link=url_for("auth.accept_invitation", token=token, _external=True),
             valid_days=current_app.config["INVITATION_VALID_DAYS"],
@@ -114,7 +194,8 @@ def accept_invitation(
     display_name: str | None = None,
     password: str | None = None,
 ) -> User:
-    """Join the invited partnership: as the signed-in user, or as a new account."""
+    """Accept as the signed-in user, or as a new account: join the invited partnership (if
+    any), take the organisation (if they have none) and the administrator role (if given)."""
     user = db.session.scalar(sa.select(User).where(User.email == invitation.email))
     if signed_in is not None and signed_in.email != invitation.email:
         raise ValidationFailed(
@@ -137,20 +218,26 @@ def accept_invitation(
         raise ValidationFailed(
             "You already have an account: sign in first, then open the link again."
         )
-    already = db.session.scalar(
-        sa.select(Membership).where(
-            Membership.user_id == user.id, Membership.partnership_id == invitation.partnership_id
-        )
-    )
-    if already is None:
-        db.session.add(
-            Membership(
-                user_id=user.id,
-                partnership_id=invitation.partnership_id,
-                role=invitation.role,
-                invited_by_id=invitation.invited_by_id,
+    if invitation.partnership_id is not None:
+        already = db.session.scalar(
+            sa.select(Membership).where(
+                Membership.user_id == user.id,
+                Membership.partnership_id == invitation.partnership_id,
             )
         )
+        if already is None:
+            db.session.add(
+                Membership(
+                    user_id=user.id,
+                    partnership_id=invitation.partnership_id,
+                    role=invitation.role,
+                    invited_by_id=invitation.invited_by_id,
+                )
+            )
+    if invitation.organisation_id is not None and user.organisation_id is None:
+        user.organisation_id = invitation.organisation_id
+    if invitation.make_admin:
+        user.is_admin = True
     invitation.accepted_at = utcnow()
     invitation.accepted_by_id = user.id
     db.session.commit()
