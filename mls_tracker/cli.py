@@ -22,6 +22,7 @@ from mls_tracker.scorecards.issuing import verify_scorecards
 from mls_tracker.services import actions as actions_service
 from mls_tracker.services.mail import external_links
 from mls_tracker.services.users import make_administrator
+from mls_tracker.setup.cli import setup_command
 
 demo_cli = AppGroup("demo", help="Demonstration data.")
 users_cli = AppGroup("users", help="User administration.")
@@ -249,3 +250,4 @@ def worker(workers: int) -> None:
 def register_commands(app: Flask) -> None:
     for group in (demo_cli, users_cli, figures_cli, actions_cli, scorecards_cli, jobs_cli):
         app.cli.add_command(group)
+    app.cli.add_command(setup_command)

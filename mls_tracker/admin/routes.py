@@ -1,7 +1,323 @@
-"""Administration (admins only): the administration home, organisations and regions."""
+"""Administration (admins only): the administration home, organisations and regions.
+
+Every view calls a service that checks ``access.require_admin`` first, so that anyone else is
+answered 404 before anything is shown.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_security import auth_required
+
+from mls_tracker.access import require_admin
+from mls_tracker.admin.forms import (
+    ButtonForm,
+    EditRegionForm,
+    OrganisationForm,
+    RegionForm,
+    RenameOrganisationForm,
+)
+from mls_tracker.exports import csv_response
+from mls_tracker.formhelp import attach_error
+from mls_tracker.services import organisations, regions
+from mls_tracker.services import setup as setup_service
+from mls_tracker.services.errors import ValidationFailed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+KIND_FILTERS = ("client", "provider")
+STATE_FILTERS = {"current": False, "retired": True, "all": None}
+
+
+def _endpoint(name: str) -> str | None:
+    """``name`` when the app has that endpoint (pages other parts of the administration add),
+    else None: the home page links only to what exists."""
+    return name if name in current_app.view_functions else None
+
+
+@bp.get("")
+@auth_required()
+def index():
+    steps = setup_service.getting_started(current_user)
+    return render_template(
+        "admin/index.html",
+        steps=steps,
+        all_done=all(step.done for step in steps),
+        links={
+            "people": _endpoint("accounts.users"),
+            "new_partnership": _endpoint("contracts.new"),
+            "audit": _endpoint("history.index"),
+        },
+    )
+
+
+# Organisations ----------------------------------------------------------------------------
+
+
+def _organisation_filters() -> dict:
+    kind = request.args.get("kind", "")
+    state = request.args.get("state", "current")
+    return {
+        "kind": kind if kind in KIND_FILTERS else "",
+        "state": state if state in STATE_FILTERS else "current",
+    }
+
+
+@bp.get("/organisations")
+@auth_required()
+def organisations_index():
+    filters = _organisation_filters()
+    rows = organisations.listing(
+        current_user, kind=filters["kind"] or None, retired=STATE_FILTERS[filters["state"]]
+    )
+    return render_template(
+        "admin/organisations.html",
+        rows=rows,
+        filters=filters,
+        filtered=filters != {"kind": "", "state": "current"},
+    )
+
+
+@bp.get("/organisations.csv")
+@auth_required()
+def organisations_export():
+    filters = _organisation_filters()
+    rows = organisations.listing(
+        current_user, kind=filters["kind"] or None, retired=STATE_FILTERS[filters["state"]]
+    )
+    return csv_response(
+        "organisations.csv",
+        ["Name", "Kind", "Partnerships", "People", "Retired"],
+        (
+            [row.name, row.kind.value, row.partnerships, row.people, "yes" if row.retired else ""]
+            for row in rows
+        ),
+    )
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@auth_required()
+def organisation_new():
+    require_admin(current_user)
+    form = OrganisationForm()
+    if not form.is_submitted() and request.args.get("kind") in KIND_FILTERS:
+        form.kind.data = request.args["kind"]
+    if form.validate_on_submit():
+        try:
+            organisation = organisations.create(
+                current_user, name=form.name.data, kind=form.kind.data
+            )
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            flash(f"{organisation.name} was added as a {organisation.kind.value}.", "success")
+            return redirect(url_for(".organisations_index"))
+    return render_template("admin/organisation_form.html", form=form)
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@auth_required()
+def organisation_edit(organisation_id: int):
+    organisation = organisations.get(current_user, organisation_id)
+    form = RenameOrganisationForm()
+    if not form.is_submitted():
+        form.name.data = organisation.name
+    if form.validate_on_submit():
+        try:
+            organisations.rename(current_user, organisation, name=form.name.data)
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            flash(f"The organisation is now called {organisation.name}.", "success")
+            return redirect(url_for(".organisations_index"))
+    return render_template(
+        "admin/organisation_edit.html",
+        organisation=organisation,
+        form=form,
+        blockers=organisations.blockers(current_user, organisation),
+        button=ButtonForm(),
+    )
+
+
+@bp.post("/organisations/<int:organisation_id>/retire")
+@auth_required()
+def organisation_retire(organisation_id: int):
+    organisation = organisations.get(current_user, organisation_id)
+    if ButtonForm().validate_on_submit():
+        organisations.retire(current_user, organisation)
+        flash(f"{organisation.name} is retired: it is offered for nothing new.", "success")
+    return redirect(url_for(".organisation_edit", organisation_id=organisation.id))
+
+
+@bp.post("/organisations/<int:organisation_id>/restore")
+@auth_required()
+def organisation_restore(organisation_id: int):
+    organisation = organisations.get(current_user, organisation_id)
+    if ButtonForm().validate_on_submit():
+        organisations.restore(current_user, organisation)
+        flash(f"{organisation.name} is back in use.", "success")
+    return redirect(url_for(".organisation_edit", organisation_id=organisation.id))
+
+
+@bp.route("/organisations/<int:organisation_id>/delete", methods=["GET", "POST"])
+@auth_required()
+def organisation_delete(organisation_id: int):
+    organisation = organisations.get(current_user, organisation_id)
+    form = ButtonForm()
+    error = None
+    if form.validate_on_submit():
+        name = organisation.name
+        try:
+            organisations.delete(current_user, organisation)
+        except ValidationFailed as failed:
+            error = str(failed)
+        else:
+            flash(f"{name} was deleted.", "success")
+            return redirect(url_for(".organisations_index"))
+    return render_template(
+        "admin/delete.html",
+        what="organisation",
+        name=organisation.name,
+        blockers=organisations.blockers(current_user, organisation),
+        error=error,
+        form=form,
+        retired=organisation.retired_at is not None,
+        retire_url=url_for(".organisation_retire", organisation_id=organisation.id),
+        back_url=url_for(".organisation_edit", organisation_id=organisation.id),
+        list_url=url_for(".organisations_index"),
+        list_name="Organisations",
+    )
+
+
+# Regions ----------------------------------------------------------------------------------
+
+
+@bp.get("/regions")
+@auth_required()
+def regions_index():
+    return render_template(
+        "admin/regions.html", rows=regions.listing(current_user), button=ButtonForm()
+    )
+
+
+@bp.get("/regions.csv")
+@auth_required()
+def regions_export():
+    return csv_response(
+        "regions.csv",
+        ["Position", "Code", "Name", "Partnerships in scope", "Sponsors", "Retired"],
+        (
+            [
+                row.position,
+                row.code,
+                row.name,
+                row.partnerships,
+                row.sponsors,
+                "yes" if row.retired else "",
+            ]
+            for row in regions.listing(current_user)
+        ),
+    )
+
+
+@bp.route("/regions/new", methods=["GET", "POST"])
+@auth_required()
+def region_new():
+    require_admin(current_user)
+    form = RegionForm()
+    if form.validate_on_submit():
+        try:
+            region = regions.create(current_user, code=form.code.data, name=form.name.data)
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            flash(f"{region.name} ({region.code}) was added.", "success")
+            return redirect(url_for(".regions_index"))
+    return render_template("admin/region_form.html", form=form, region=None)
+
+
+@bp.route("/regions/<int:region_id>", methods=["GET", "POST"])
+@auth_required()
+def region_edit(region_id: int):
+    region = regions.get(current_user, region_id)
+    form = EditRegionForm()
+    if not form.is_submitted():
+        form.code.data, form.name.data = region.code, region.name
+    if form.validate_on_submit():
+        try:
+            regions.update(current_user, region, code=form.code.data, name=form.name.data)
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            flash(f"{region.name} ({region.code}) was saved.", "success")
+            return redirect(url_for(".regions_index"))
+    return render_template(
+        "admin/region_form.html",
+        form=form,
+        region=region,
+        blockers=regions.blockers(current_user, region),
+        button=ButtonForm(),
+    )
+
+
+@bp.post("/regions/<int:region_id>/move")
+@auth_required()
+def region_move(region_id: int):
+    region = regions.get(current_user, region_id)
+    if ButtonForm().validate_on_submit():
+        try:
+            regions.move(current_user, region, request.form.get("direction", ""))
+        except ValidationFailed as error:
+            flash(str(error), "danger")
+    return redirect(url_for(".regions_index", _anchor=f"region-{region.id}"))
+
+
+@bp.post("/regions/<int:region_id>/retire")
+@auth_required()
+def region_retire(region_id: int):
+    region = regions.get(current_user, region_id)
+    if ButtonForm().validate_on_submit():
+        regions.retire(current_user, region)
+        flash(f"{region.name} is retired: it is offered for nothing new.", "success")
+    return redirect(url_for(".region_edit", region_id=region.id))
+
+
+@bp.post("/regions/<int:region_id>/restore")
+@auth_required()
+def region_restore(region_id: int):
+    region = regions.get(current_user, region_id)
+    if ButtonForm().validate_on_submit():
+        regions.restore(current_user, region)
+        flash(f"{region.name} is back in use.", "success")
+    return redirect(url_for(".region_edit", region_id=region.id))
+
+
+@bp.route("/regions/<int:region_id>/delete", methods=["GET", "POST"])
+@auth_required()
+def region_delete(region_id: int):
+    region = regions.get(current_user, region_id)
+    form = ButtonForm()
+    error = None
+    if form.validate_on_submit():
+        name = region.name
+        try:
+            regions.delete(current_user, region)
+        except ValidationFailed as failed:
+            error = str(failed)
+        else:
+            flash(f"{name} was deleted.", "success")
+            return redirect(url_for(".regions_index"))
+    return render_template(
+        "admin/delete.html",
+        what="region",
+        name=f"{region.name} ({region.code})",
+        blockers=regions.blockers(current_user, region),
+        error=error,
+        form=form,
+        retired=region.retired_at is not None,
+        retire_url=url_for(".region_retire", region_id=region.id),
+        back_url=url_for(".region_edit", region_id=region.id),
+        list_url=url_for(".regions_index"),
+        list_name="Regions",
+    )

@@ -1,0 +1,68 @@
+"""Forms of the administration pages: organisations and regions."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length
+
+from mls_tracker.services.organisations import NAME_MAX as ORGANISATION_NAME_MAX
+from mls_tracker.services.regions import CODE_MAX
+from mls_tracker.services.regions import NAME_MAX as REGION_NAME_MAX
+
+KIND_CHOICES = [
+    ("client", "Client — the company whose people are trained"),
+    ("provider", "Provider — the company that delivers the training"),
+]
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[
+            InputRequired("Give the organisation a name."),
+            Length(max=ORGANISATION_NAME_MAX),
+        ],
+    )
+    kind = RadioField(
+        "Kind", choices=KIND_CHOICES, validators=[InputRequired("Choose client or provider.")]
+    )
+    submit = SubmitField("Add organisation")
+
+
+class RenameOrganisationForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[
+            InputRequired("Give the organisation a name."),
+            Length(max=ORGANISATION_NAME_MAX),
+        ],
+    )
+    submit = SubmitField("Save name")
+
+
+class RegionForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[InputRequired("Give the region a short code."), Length(max=CODE_MAX)],
+        description=(
+            f"Short and unique, up to {CODE_MAX} letters, digits or hyphens, such as EMEA. "
+            "Import files and exports use it."
+        ),
+        render_kw={"autocapitalize": "characters", "spellcheck": "false"},
+    )
+    name = StringField(
+        "Name",
+        validators=[InputRequired("Give the region a name."), Length(max=REGION_NAME_MAX)],
+    )
+    submit = SubmitField("Add region")
+
+
+class EditRegionForm(RegionForm):
+    submit = SubmitField("Save region")
+
+
+class ButtonForm(FlaskForm):
+    """A one-button POST (retire, restore, delete, move): only the CSRF token."""
+
+    submit = SubmitField("Confirm")
