@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(RuntimeError):
@@ -78,6 +79,19 @@ def trusted_hosts(external: str, production: bool) -> list[str]:
         hosts += ["localhost", "127.0.0.1"]
     hosts += [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
     return list(dict.fromkeys(hosts))
+
+
+def display_time_zone() -> str:
+    """The IANA zone times are shown in for people who chose none (DISPLAY_TIME_ZONE, UTC by
+    default); an unknown name is refused at start rather than shown wrong."""
+    name = (os.environ.get("DISPLAY_TIME_ZONE") or "UTC").strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigError(
+            f"DISPLAY_TIME_ZONE must be an IANA time zone such as Europe/London, not {name!r}"
+        ) from error
+    return name
 
 
 def load_settings(instance_path: Path) -> dict[str, Any]:
@@ -209,6 +223,9 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "BOOTSTRAP_SERVE_LOCAL": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "INVITATION_VALID_DAYS": 7,
+        # Times on the pages (the audit log …) are shown in the viewer's own time zone, else
+        # in this one.
+        "DISPLAY_TIME_ZONE": display_time_zone(),
         # How long a sponsor's link to acknowledge an e-mailed scorecard stays valid.
         "SCORECARD_ACK_MAX_AGE_DAYS": int(os.environ.get("SCORECARD_ACK_MAX_AGE_DAYS", "30")),
         # Failed credential checks (password, two-factor code, reset token) allowed before

@@ -18,9 +18,11 @@ sign (``−9``). An absent figure is ``—``.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUS = "\u2212"  # −, not the hyphen-minus
 EMPTY = "—"  # no figure
@@ -196,9 +198,47 @@ def change_of(delta: float | None, unit: str = "points", *, higher_is_better: bo
     return Change(None if delta is None else rounded(delta), unit, higher_is_better)
 
 
+# --- times ---------------------------------------------------------------------------------
+
+
+def zone_named(name: str | None) -> dt.tzinfo:
+    """The IANA zone ``name``; UTC for none or a name this system does not know."""
+    try:
+        return ZoneInfo(name) if name else dt.UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def viewer_zone(user: Any = None) -> dt.tzinfo:
+    """The zone times are shown in: the user's own (``User.time_zone``; the signed-in user by
+    default), else the app's DISPLAY_TIME_ZONE, else UTC."""
+    from flask import current_app, has_app_context, has_request_context
+
+    if user is None and has_request_context():
+        from flask_login import current_user
+
+        user = current_user
+    own = getattr(user, "time_zone", None) if getattr(user, "is_authenticated", False) else None
+    default = current_app.config.get("DISPLAY_TIME_ZONE") if has_app_context() else None
+    return zone_named(own or default)
+
+
+def local_time(value: dt.datetime | None, fmt: str | None = None, zone: Any = None) -> str:
+    """A stored (UTC) time in the viewer's zone, with the zone: "5 Dec 2026, 14:03 GMT";
+    ``fmt`` (strftime) for another shape. A naive time is taken as UTC; none is ``—``."""
+    if value is None:
+        return EMPTY
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(zone if zone is not None else viewer_zone())
+    if fmt:
+        return local.strftime(fmt)
+    return f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"
+
+
 # --- registration ----------------------------------------------------------------------------
 
-FILTERS = {"number": number, "signed": signed, "percent": percent}
+FILTERS = {"number": number, "signed": signed, "percent": percent, "local_time": local_time}
 GLOBALS = {
     "change": change,
     "change_of": change_of,
