@@ -67,16 +67,24 @@ def accept_invitation_view(token: str):
         return render_template(
             "auth/invitation_invalid.html", state=state.value, invitation=invitation
         ), status
-    partnership_page = url_for("partnerships.show", partnership_id=invitation.partnership_id)
+    # A partnership invitation opens the partnership; a product-level one the partnerships list.
+    if invitation.partnership_id is not None:
+        landing = url_for("partnerships.show", partnership_id=invitation.partnership_id)
+        joined = f"You joined {invitation.partnership.name}."
+    else:
+        landing = url_for("partnerships.index")
+        joined = "Your invitation is accepted."
 
     if current_user.is_authenticated:
         if current_user.email != invitation.email:
             return render_template("auth/invitation_other_user.html", invitation=invitation), 409
         form = JoinForm()
+        if invitation.partnership_id is None:
+            form.submit.label.text = "Accept the invitation"
         if form.validate_on_submit():
             accept_invitation(invitation, current_user)
-            flash(f"You joined {invitation.partnership.name}.", "success")
-            return redirect(partnership_page)
+            flash(joined, "success")
+            return redirect(landing)
         return render_template("auth/invitation_join.html", invitation=invitation, form=form)
 
     if account_exists(invitation.email):
@@ -85,6 +93,8 @@ def accept_invitation_view(token: str):
 
     form = AcceptInvitationForm()
     form.email_for_check = invitation.email
+    if invitation.partnership_id is None:
+        form.submit.label.text = "Create account"
     if not form.is_submitted() and invitation.display_name:
         form.display_name.data = invitation.display_name
     if form.validate_on_submit():
@@ -95,9 +105,6 @@ def accept_invitation_view(token: str):
         else:
             login_user(user, authn_via=["invitation"])
             save_sign_in()
-            flash(
-                f"Welcome, {user.display_name}. You joined {invitation.partnership.name}.",
-                "success",
-            )
-            return redirect(partnership_page)
+            flash(f"Welcome, {user.display_name}. {joined}", "success")
+            return redirect(landing)
     return render_template("auth/invitation_accept.html", invitation=invitation, form=form)

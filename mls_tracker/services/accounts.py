@@ -289,8 +289,9 @@ def export_rows(actor: User, filters: UserFilters, sort: str | None = None) -> l
     ]
 
 
-def organisation_choices() -> list[Organisation]:
+def organisation_choices(actor: User) -> list[Organisation]:
     """Organisations a person may be given: every one not retired, by name."""
+    access.require_admin(actor)
     return list(
         db.session.scalars(
             sa.select(Organisation)
@@ -300,8 +301,9 @@ def organisation_choices() -> list[Organisation]:
     )
 
 
-def filter_organisations() -> list[tuple[int, str]]:
+def filter_organisations(actor: User) -> list[tuple[int, str]]:
     """Every organisation (retired ones too: their people are still listed), by name."""
+    access.require_admin(actor)
     return [
         (row.id, row.name)
         for row in db.session.execute(
@@ -310,8 +312,9 @@ def filter_organisations() -> list[tuple[int, str]]:
     ]
 
 
-def partnership_choices() -> list[tuple[int, str]]:
+def partnership_choices(actor: User) -> list[tuple[int, str]]:
     """Partnerships someone may be added or invited to: every one not archived, by name."""
+    access.require_admin(actor)
     return [
         (row.id, row.name)
         for row in db.session.execute(

@@ -1,0 +1,97 @@
+"""Forms of the people pages and of each person's own account."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
+
+from mls_tracker.models import Role
+
+NONE = 0
+ROLE_CHOICES = [
+    (Role.LEAD.value, "Lead — manages everything in the partnership"),
+    (Role.PROVIDER.value, "Provider — updates provider actions, proposes actuals"),
+    (Role.SPONSOR.value, "Sponsor — reads dashboards, receives scorecards"),
+    (Role.VIEWER.value, "Viewer — reads"),
+]
+SHORT_ROLE_CHOICES = [(role.value, role.value.title()) for role in Role]
+
+
+def _optional_int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return NONE
+
+
+class InviteUserForm(FlaskForm):
+    email = EmailField(
+        "E-mail address",
+        validators=[
+            DataRequired(message="Enter their e-mail address."),
+            Email(
+                check_deliverability=False,
+                message="Enter an e-mail address like name@company.com.",
+            ),
+            Length(max=255),
+        ],
+    )
+    display_name = StringField("Name (optional)", validators=[Length(max=120)])
+    organisation_id = SelectField("Organisation (optional)", coerce=_optional_int, default=NONE)
+    make_admin = BooleanField(
+        "Administrator",
+        description="Administrators manage organisations, regions, partnerships and people.",
+    )
+    partnership_id = SelectField(
+        "Partnership (optional)",
+        coerce=_optional_int,
+        default=NONE,
+        description="Leave empty to invite them into MLS Tracker only; add them to "
+        "partnerships later.",
+    )
+    role = SelectField("Role in that partnership", choices=ROLE_CHOICES, default=Role.VIEWER.value)
+    submit = SubmitField("Send invitation")
+
+
+class OrganisationForm(FlaskForm):
+    organisation_id = SelectField("Organisation", coerce=_optional_int, default=NONE)
+    submit = SubmitField("Save organisation")
+
+
+class ChoiceForm(FlaskForm):
+    """A button that sets one thing on or off: ``value`` is "on" or "off"."""
+
+    value = HiddenField(validators=[DataRequired()])
+
+    def chosen(self) -> bool | None:
+        return {"on": True, "off": False}.get(self.value.data or "")
+
+
+class ConfirmForm(FlaskForm):
+    submit = SubmitField("Confirm")
+
+
+class AddMembershipForm(FlaskForm):
+    partnership_id = SelectField("Partnership", coerce=_optional_int, default=NONE)
+    role = SelectField("Role", choices=SHORT_ROLE_CHOICES, default=Role.VIEWER.value)
+    submit = SubmitField("Add to partnership")
+
+
+class MembershipForm(FlaskForm):
+    """Change the role of one membership, or remove it (the button pressed says which)."""
+
+    membership_id = HiddenField(validators=[DataRequired()])
+    role = SelectField("Role", choices=SHORT_ROLE_CHOICES)
+    save = SubmitField("Change role")
+    remove = SubmitField("Remove")
+
+
+class AccountForm(FlaskForm):
+    display_name = StringField(
+        "Your name",
+        validators=[DataRequired(message="Enter your name."), Length(max=120)],
+        description="How you appear to the other people in your partnerships.",
+    )
+    time_zone = SelectField("Time zone", default="")
+    submit = SubmitField("Save")
