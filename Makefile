@@ -30,8 +30,15 @@ system-deps-test:
 
 # Links in e-mails name the address the demo is served at (EXTERNAL_URL; see the README).
 run: export EXTERNAL_URL ?= http://$(HOST):$(PORT)
+# `make run DEMO=0` starts with your own data instead: no demo, and on an empty database
+# `flask setup` prints the one-time link that creates the first administrator.
 run: system-deps $(VENV)/.installed-app
 	$(FLASK) db upgrade
+ifeq ($(DEMO),0)
+	$(FLASK) setup
+	@echo "MLS Tracker is starting on http://$(HOST):$(PORT) (no demo data)"
+	@echo
+else
 	$(FLASK) demo load --if-empty
 	@# The demo's reviews of last month, issued once, so that sponsors have scorecards to read.
 	$(FLASK) scorecards issue --period last --all --missing-only
@@ -40,6 +47,7 @@ run: system-deps $(VENV)/.installed-app
 	@echo "Sign in as lead@example.com, provider@example.com, sponsor@example.com,"
 	@echo "viewer@example.com, provider2@example.com or admin@example.com — password: demo-password"
 	@echo
+endif
 	@# The job worker (imports, scorecards) runs beside the web server and stops with it.
 	$(FLASK) jobs worker --workers 2 & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \

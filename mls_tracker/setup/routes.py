@@ -15,6 +15,13 @@ from mls_tracker.setup.forms import FirstAdminForm
 bp = Blueprint("setup", __name__, url_prefix="/setup")
 
 
+@bp.app_template_global()
+def setup_needed() -> bool:
+    """Whether nobody has an account yet (the sign-in page says how to set the app up). A
+    function, so that only the template that calls it makes the query."""
+    return not service.has_users()
+
+
 @bp.route("/<token>", methods=["GET", "POST"])
 def first_admin(token: str):
     # A forged, expired or used link (anyone has an account) is a plain 404: nobody learns
