@@ -74,13 +74,26 @@ def role_in(user: User | Any, partnership_id: int) -> Role | None:
     return cache[user.id].get(partnership_id)
 
 
+ARCHIVED_MESSAGE = (
+    "This partnership is archived, so it is read-only. An administrator can reopen it."
+)
+
+
+def is_archived(partnership_id: int) -> bool:
+    """Whether a partnership is archived (closed): then it may be viewed, and nothing more."""
+    partnership = db.session.get(Partnership, partnership_id)
+    return partnership is not None and partnership.archived_at is not None
+
+
 def can(user: User | Any, action: Action, partnership_id: int) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.active:
         return False
     if user.is_admin:
-        return True
+        return action == Action.VIEW or not is_archived(partnership_id)
     role = role_in(user, partnership_id)
-    return role is not None and action in ROLE_ACTIONS[role]
+    if role is None or action not in ROLE_ACTIONS[role]:
+        return False
+    return action == Action.VIEW or not is_archived(partnership_id)
 
 
 def visible_partnerships(user: User | Any) -> sa.Select[tuple[Partnership]]:
@@ -116,17 +129,19 @@ def require(
 ) -> None:
     """The one permission check. Raises ``PermissionDenied``: ``hidden`` (answered 404) when
     the user is not a member of the partnership — nobody learns what exists in someone else's
-    partnership — and with ``message`` (answered 403) when a member's role does not allow it."""
+    partnership — and with ``message`` (answered 403) when a member's role does not allow it.
+    An archived partnership may only be viewed, by administrators too (403, saying so)."""
     partnership_id = partnership_id_of(target)
     if not getattr(user, "is_authenticated", False) or not user.active:
         raise _deny(user, action, partnership_id, message, hidden=True)
-    if user.is_admin:
-        return
-    role = role_in(user, partnership_id)
-    if role is None:
-        raise _deny(user, action, partnership_id, message, hidden=True)
-    if action not in ROLE_ACTIONS[role]:
-        raise _deny(user, action, partnership_id, message, hidden=False)
+    if not user.is_admin:
+        role = role_in(user, partnership_id)
+        if role is None:
+            raise _deny(user, action, partnership_id, message, hidden=True)
+        if action not in ROLE_ACTIONS[role]:
+            raise _deny(user, action, partnership_id, message, hidden=False)
+    if action != Action.VIEW and is_archived(partnership_id):
+        raise _deny(user, action, partnership_id, ARCHIVED_MESSAGE, hidden=False)
 
 
 def require_admin(user: User | Any) -> None:

@@ -16,11 +16,16 @@ from mls_tracker import access
 from mls_tracker.access import Action, can, role_in, visible_partnerships
 from mls_tracker.extensions import db
 from mls_tracker.models import (
+    EngagementModel,
+    GovernanceModel,
     Invitation,
     Membership,
     Organisation,
+    OrganisationKind,
     Partnership,
+    PartnershipStatus,
     Region,
+    ReviewCadence,
     Role,
     Sponsor,
     User,
@@ -28,7 +33,9 @@ from mls_tracker.models import (
     utcnow,
 )
 from mls_tracker.pagination import PageWindow, page_window
-from mls_tracker.services.errors import ValidationFailed
+from mls_tracker.services import invitations, organisations
+from mls_tracker.services import regions as regions_service
+from mls_tracker.services.errors import NotFound, PermissionDenied, ValidationFailed
 from mls_tracker.services.health import WEIGHT_COLUMNS, ComponentKey
 from mls_tracker.services.locking import check_version, commit_or_conflict
 
@@ -160,6 +167,24 @@ def people_of(user: User, partnership_id: int, today: dt.date) -> People:
     return People(members, sponsors, pending, may_invite)
 
 
+def check_weights(weights: dict[ComponentKey, Decimal | float | None]) -> None:
+    """The rules of the health weights: each 0 or more, at least one above 0."""
+    for key, value in weights.items():
+        if value is None or value < 0:
+            raise ValidationFailed("Enter a weight of 0 or more.", WEIGHT_COLUMNS[key])
+    if not any(value > 0 for value in weights.values()):  # type: ignore[operator]
+        raise ValidationFailed(
+            "At least one weight must be above 0.", WEIGHT_COLUMNS[ComponentKey.SLA]
+        )
+
+
+def _set_weights(
+    partnership: Partnership, weights: dict[ComponentKey, Decimal | float | None]
+) -> None:
+    for key, value in weights.items():
+        setattr(partnership, WEIGHT_COLUMNS[key], Decimal(value).quantize(Decimal("0.01")))
+
+
 def save_weights(
     actor: User,
     partnership: Partnership,
@@ -174,13 +199,230 @@ def save_weights(
         "Save again to replace them with yours."
     )
     check_version(partnership, version, message)
-    for key, value in weights.items():
-        if value is None or value < 0:
-            raise ValidationFailed("Enter a weight of 0 or more.", WEIGHT_COLUMNS[key])
-    if not any(value > 0 for value in weights.values()):
-        raise ValidationFailed(
-            "At least one weight must be above 0.", WEIGHT_COLUMNS[ComponentKey.SLA]
-        )
-    for key, value in weights.items():
-        setattr(partnership, WEIGHT_COLUMNS[key], Decimal(value).quantize(Decimal("0.01")))
+    check_weights(weights)
+    _set_weights(partnership, weights)
     commit_or_conflict(message)
+
+
+# ISO 4217 currency codes in use (2024).
+CURRENCIES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
+    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
+    GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS
+    KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR
+    MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF
+    SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD
+    TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()  # noqa: SIM905
+)
+
+CHANGED_MESSAGE = (
+    "Someone changed this partnership's settings while you were editing: the page now shows "
+    "theirs. Save again to replace them with yours."
+)
+
+
+@dataclass
+class Settings:
+    """What the partnership form sets (create and edit)."""
+
+    name: str
+    client_id: int | None
+    provider_id: int | None
+    engagement_model: EngagementModel | str | None
+    governance_model: GovernanceModel | str | None
+    region_ids: list[int]
+    home_region_id: int | None
+    annual_value: Decimal | None
+    currency: str | None
+    start_date: dt.date | None
+    renewal_date: dt.date | None
+    review_cadence: ReviewCadence | str | None
+    weights: dict[ComponentKey, Decimal | float | None]
+    status: PartnershipStatus | str | None = None  # edit only
+
+
+def _organisation(organisation_id: int | None, kind: OrganisationKind, current: int | None):
+    field = f"{kind.value}_id"
+    if organisation_id is None:
+        raise ValidationFailed(f"Choose the {kind.value}.", field)
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None or organisation.kind != kind:
+        raise ValidationFailed(f"Choose a {kind.value} organisation from the list.", field)
+    if organisation.retired_at is not None and organisation_id != current:
+        raise ValidationFailed(f"{organisation.name} is retired: choose another.", field)
+    return organisation
+
+
+def _enum(enum_type, value, message: str, field: str):
+    try:
+        return enum_type(value)
+    except ValueError:
+        raise ValidationFailed(message, field) from None
+
+
+def _apply(partnership: Partnership, values: Settings, *, creating: bool) -> None:
+    """Checks every rule of the settings and sets them on ``partnership`` (not committed)."""
+    name = (values.name or "").strip()
+    if not name:
+        raise ValidationFailed("Enter the partnership's name.", "name")
+    if len(name) > 200:
+        raise ValidationFailed("Keep the name to 200 characters.", "name")
+    same_name = db.session.scalar(
+        sa.select(Partnership.id).where(
+            sa.func.lower(Partnership.name) == name.lower(),
+            Partnership.id != (partnership.id or 0),
+        )
+    )
+    if same_name is not None:
+        raise ValidationFailed(f"There is already a partnership called {name}.", "name")
+    client = _organisation(values.client_id, OrganisationKind.CLIENT, partnership.client_id)
+    provider = _organisation(values.provider_id, OrganisationKind.PROVIDER, partnership.provider_id)
+    engagement = _enum(
+        EngagementModel, values.engagement_model, "Choose the engagement model.", "engagement_model"
+    )
+    governance = _enum(
+        GovernanceModel, values.governance_model, "Choose the governance model.", "governance_model"
+    )
+    cadence = _enum(
+        ReviewCadence, values.review_cadence, "Choose how often it is reviewed.", "review_cadence"
+    )
+    status = partnership.status or PartnershipStatus.ONBOARDING
+    if values.status is not None:
+        status = _enum(PartnershipStatus, values.status, "Choose a status.", "status")
+    # Regions: in scope, with the home region among them; retired ones only if already there.
+    current_regions = {region.id for region in partnership.regions} if not creating else set()
+    wanted = set(values.region_ids or [])
+    if values.home_region_id is not None:
+        wanted.add(values.home_region_id)
+    if not wanted:
+        raise ValidationFailed("Choose at least one region in scope.", "region_ids")
+    regions = db.session.scalars(sa.select(Region).where(Region.id.in_(wanted))).all()
+    if len(regions) != len(wanted):
+        raise ValidationFailed("Choose regions from the list.", "region_ids")
+    for region in regions:
+        if region.retired_at is not None and region.id not in current_regions:
+            raise ValidationFailed(f"{region.name} is retired: choose another.", "region_ids")
+    if values.home_region_id is None:
+        raise ValidationFailed("Choose the home region.", "home_region_id")
+    value = values.annual_value
+    if value is not None and value < 0:
+        raise ValidationFailed("Enter a contract value of 0 or more.", "annual_value")
+    currency = (values.currency or "").strip().upper()
+    if currency not in CURRENCIES:
+        raise ValidationFailed(
+            "Enter a currency as its three-letter ISO 4217 code, such as EUR, GBP or USD.",
+            "currency",
+        )
+    if values.start_date is None:
+        raise ValidationFailed("Enter the start date.", "start_date")
+    if values.renewal_date is not None and values.renewal_date < values.start_date:
+        raise ValidationFailed("The renewal date cannot be before the start date.", "renewal_date")
+    check_weights(values.weights)
+
+    partnership.name = name
+    partnership.client_id = client.id
+    partnership.provider_id = provider.id
+    partnership.engagement_model = engagement
+    partnership.governance_model = governance
+    partnership.review_cadence = cadence
+    partnership.status = status
+    if {region.id for region in partnership.regions} != wanted:
+        partnership.regions = sorted(regions, key=lambda region: (region.position, region.id))
+    partnership.home_region_id = values.home_region_id
+    partnership.annual_value = None if value is None else Decimal(value).quantize(Decimal("0.01"))
+    partnership.currency = currency
+    partnership.start_date = values.start_date
+    partnership.renewal_date = values.renewal_date
+    _set_weights(partnership, values.weights)
+
+
+def create_partnership(
+    actor: User, values: Settings, lead_email: str, lead_name: str | None
+) -> Partnership:
+    """A new partnership (status "onboarding") and its first lead invited by e-mail, in one
+    go: when the invitation cannot be sent, nothing is saved. Administrators only."""
+    access.require_admin(actor)
+    if not (lead_email or "").strip():
+        raise ValidationFailed("Enter the e-mail address of the partnership's lead.", "lead_email")
+    partnership = Partnership(status=PartnershipStatus.ONBOARDING)
+    _apply(partnership, values, creating=True)
+    db.session.add(partnership)
+    db.session.flush()
+    try:
+        # Commits the partnership with the invitation, or rolls both back.
+        invitations.invite_person(actor, partnership, lead_email, Role.LEAD, lead_name)
+    except ValidationFailed as error:
+        db.session.rollback()
+        raise ValidationFailed(str(error), "lead_email") from error
+    return partnership
+
+
+def may_change_organisations(actor: User) -> bool:
+    return bool(getattr(actor, "is_admin", False))
+
+
+def update_partnership(
+    actor: User, partnership: Partnership, values: Settings, version: int | None
+) -> None:
+    """Saves the settings. Administrators and the partnership's leads; only administrators
+    may change the client or the provider. Refused when someone saved since ``version``."""
+    access.require(
+        actor, Action.MANAGE, partnership, "Only a lead may change the partnership's settings."
+    )
+    if not may_change_organisations(actor) and (
+        values.client_id != partnership.client_id or values.provider_id != partnership.provider_id
+    ):
+        raise PermissionDenied("Only an administrator may change the client or the provider.")
+    check_version(partnership, version, CHANGED_MESSAGE)
+    try:
+        _apply(partnership, values, creating=False)
+    except ValidationFailed:
+        db.session.rollback()
+        raise
+    commit_or_conflict(CHANGED_MESSAGE)
+
+
+def archive(actor: User, partnership: Partnership, version: int | None) -> None:
+    """Closes a partnership: read-only from now on, hidden from the portfolio unless asked for.
+    Administrators only."""
+    access.require_admin(actor)
+    check_version(partnership, version, CHANGED_MESSAGE)
+    if partnership.archived_at is None:
+        partnership.archived_at = utcnow()
+    commit_or_conflict(CHANGED_MESSAGE)
+
+
+def reopen(actor: User, partnership: Partnership, version: int | None) -> None:
+    """Opens an archived partnership again. Administrators only."""
+    access.require_admin(actor)
+    check_version(partnership, version, CHANGED_MESSAGE)
+    partnership.archived_at = None
+    commit_or_conflict(CHANGED_MESSAGE)
+
+
+def get_for_admin(actor: User, partnership_id: int) -> Partnership:
+    """A partnership, for an administrator's action on it (archive, reopen)."""
+    access.require_admin(actor)
+    partnership = db.session.get(Partnership, partnership_id)
+    if partnership is None:
+        raise NotFound()
+    return partnership
+
+
+def form_choices(actor: User, partnership: Partnership | None = None) -> dict[str, list]:
+    """What the partnership form offers: clients, providers and regions not retired, plus
+    those the partnership already has. A new partnership is for administrators only."""
+    if partnership is None:
+        access.require_admin(actor)
+    else:
+        access.require(actor, Action.MANAGE, partnership)
+    clients = organisations.offered(OrganisationKind.CLIENT)
+    providers = organisations.offered(OrganisationKind.PROVIDER)
+    regions = regions_service.offered()
+    if partnership is not None:
+        if partnership.client not in clients:
+            clients.append(partnership.client)
+        if partnership.provider not in providers:
+            providers.append(partnership.provider)
+        regions += [region for region in partnership.regions if region not in regions]
+    return {"clients": clients, "providers": providers, "regions": regions}
