@@ -17,6 +17,7 @@ from mls_tracker.config import ConfigError, display_time_zone
 from mls_tracker.extensions import db
 from mls_tracker.formatting import local_time, zone_named
 from mls_tracker.models import AuditAction, AuditEntry, Sla, Win
+from tests import factories
 from tests.conftest import sign_in
 from tests.test_changes import counted_queries
 
@@ -330,7 +331,9 @@ def test_an_objects_page_links_to_its_history_for_those_who_may_read_it(client, 
     assert history in client.get(url).get_data(as_text=True)
     page = _text(client.get(f"/audit?object_type=Sla&object_id={sla_id}"))
     assert "<h1>History of SLA “WLD-01" in page
-    assert set(re.findall(r'<span class="text-muted small">([^<]+)</span><br>', page)) == {"SLA"}
+    # The SLA's own entries, its targets' and its actuals', and nothing else.
+    kinds = set(re.findall(r'<span class="text-muted small">([^<]+)</span><br>', page))
+    assert kinds == {"SLA", "SLA target", "SLA actual"}
 
     other = client.application.test_client()
     sign_in(other, world.provider.email)
@@ -365,3 +368,36 @@ def test_display_time_zone_must_be_a_real_zone(monkeypatch):
     monkeypatch.setenv("DISPLAY_TIME_ZONE", "Mars/Olympus")
     with pytest.raises(ConfigError, match="DISPLAY_TIME_ZONE"):
         display_time_zone()
+
+
+def test_a_history_names_its_object_only_for_those_who_may_read_it(app, client, world):
+    foreign = factories.create_sla(world.other, None, "OTH-09")
+    db.session.commit()
+    sign_in(client, world.lead.email)
+
+    page = _text(client.get(f"/audit?object_type=Sla&object_id={foreign.id}"))
+
+    assert "OTH-09" not in page
+    assert f"History of SLA “#{foreign.id}”" in page
+    assert "0 entries match the filters" in page
+
+    admin = app.test_client()
+    sign_in(admin, world.admin.email)
+    assert "History of SLA “OTH-09" in _text(
+        admin.get(f"/audit?object_type=Sla&object_id={foreign.id}")
+    )
+
+
+def test_a_target_changed_later_is_in_its_slas_history(client, world):
+    sla = db.session.get(Sla, world.ids["sla_id"])
+    with acting_as(world.lead.id):
+        sla.targets[0].target = 95
+        db.session.commit()
+    sign_in(client, world.lead.email)
+
+    rows = _rows(client.get(f"/audit.csv?object_type=Sla&object_id={sla.id}"))
+
+    changed = [r for r in rows if r["Object type"] == "SLA target" and r["Action"] == "update"]
+    assert [(r["Field"], float(r["Before"]), float(r["After"]), r["Who"]) for r in changed] == [
+        ("target", 90, 95, "Lead")
+    ]

@@ -27,12 +27,15 @@ from mls_tracker.access import member_of, role_in
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     ActionItem,
+    ActionUpdate,
     AgendaItem,
+    Attendance,
     AuditAction,
     AuditEntry,
     Challenge,
     Change,
     Expectation,
+    ExpectationRevision,
     Meeting,
     Organisation,
     Partnership,
@@ -40,6 +43,8 @@ from mls_tracker.models import (
     Review,
     Role,
     Sla,
+    SlaMeasurement,
+    SlaTarget,
     Sponsor,
     User,
     Win,
@@ -74,7 +79,10 @@ def _label_of(obj: Any) -> str | None:
     if isinstance(obj, Meeting):
         return f"{obj.kind.value.capitalize()} meeting of {obj.held_on.isoformat()}"
     if isinstance(obj, Review):
-        return f"{obj.kind.value.capitalize()} review {obj.first_month}–{obj.last_month}"
+        months = obj.first_month.label
+        if obj.last_month != obj.first_month:
+            months = f"{months} – {obj.last_month.label}"
+        return f"{obj.kind.value.capitalize()} review, {months}"
     if isinstance(obj, User):
         return obj.display_name
     return getattr(obj, "title", None) or getattr(obj, "name", None)
@@ -99,6 +107,14 @@ NAMED_TYPES: dict[str, type] = {
         Region,
         User,
     )
+}
+# An object's history includes the rows that belong to it (an SLA's targets and actuals …):
+# its type → (the child model, the column naming the parent).
+CHILDREN: dict[str, tuple[tuple[type, str], ...]] = {
+    "Sla": ((SlaTarget, "sla_id"), (SlaMeasurement, "sla_id")),
+    "ActionItem": ((ActionUpdate, "action_item_id"),),
+    "Meeting": ((AgendaItem, "meeting_id"), (Attendance, "meeting_id")),
+    "Expectation": ((ExpectationRevision, "expectation_id"),),
 }
 # Columns that may name a deleted object, in the values its log entries kept.
 _NAME_KEYS = ("title", "name", "display_name", "code", "email")
@@ -206,15 +222,31 @@ def _scope(user: Any) -> list[sa.ColumnElement[bool]]:
     return [AuditEntry.partnership_id.in_(member_of(user, Role.LEAD))]
 
 
+def _object_and_children(object_type: str, object_id: str) -> sa.ColumnElement[bool]:
+    """The entries of one object and of the rows that still belong to it."""
+    either = [(AuditEntry.object_type == object_type) & (AuditEntry.object_id == object_id)]
+    if object_id.isdigit():
+        for model, column in CHILDREN.get(object_type, ()):
+            child_ids = sa.select(sa.cast(model.id, sa.String)).where(
+                getattr(model, column) == int(object_id)
+            )
+            either.append(
+                (AuditEntry.object_type == model.__name__) & AuditEntry.object_id.in_(child_ids)
+            )
+    return sa.or_(*either)
+
+
 def _conditions(user: Any, filters: Filters, zone: dt.tzinfo) -> list[sa.ColumnElement[bool]]:
     where = _scope(user)
     if filters.person is not None:
         where.append(AuditEntry.actor_id == filters.person)
     if filters.partnership is not None:
         where.append(AuditEntry.partnership_id == filters.partnership)
-    if filters.object_type is not None:
+    if filters.object_type is not None and filters.object_id is not None:
+        where.append(_object_and_children(filters.object_type, filters.object_id))
+    elif filters.object_type is not None:
         where.append(AuditEntry.object_type == filters.object_type)
-    if filters.object_id is not None:
+    elif filters.object_id is not None:
         where.append(AuditEntry.object_id == filters.object_id)
     if filters.action is not None:
         where.append(AuditEntry.action == filters.action)
@@ -424,6 +456,27 @@ def _as_dict(filters: Filters) -> dict[str, Any]:
     return {name: getattr(filters, name) for name in filters.__slots__}
 
 
+def _subject(user: Any, filters: Filters, views: Sequence[EntryView]) -> str:
+    """ "SLA “CMP-01 Course completion rate”": the object a history is of, by its name now, or
+    by the name the log kept when it is gone."""
+    object_type, object_id = filters.object_type or "", filters.object_id or ""
+    model = NAMED_TYPES.get(object_type)
+    obj = db.session.get(model, int(object_id)) if model and object_id.isdigit() else None
+    # Named only when the viewer may read its history: no name from another partnership.
+    seen = obj is not None and may_see_history(user, getattr(obj, "audit_partnership_id", None))
+    label = _label_of(obj) if seen else None
+    if label is None:
+        label = next(
+            (
+                v.object_label
+                for v in views
+                if (v.object_type, v.object_id) == (object_type, object_id)
+            ),
+            f"#{object_id}",
+        )
+    return f"{type_name(object_type)} “{label}”"
+
+
 def log_page(
     user: Any, filters: Filters, requested_page: Any, zone: dt.tzinfo, per_page: int = PER_PAGE
 ) -> LogPage:
@@ -442,12 +495,7 @@ def log_page(
         .offset(window.offset)
     ).all()
     views = _views(entries)
-    subject = None
-    if filters.object_type and filters.object_id:
-        subject = next(
-            (f"{v.object_type_name} “{v.object_label}”" for v in views),
-            f"{type_name(filters.object_type)} #{filters.object_id}",
-        )
+    subject = _subject(user, filters, views) if filters.object_type and filters.object_id else None
     return LogPage(views, window, filters, choices, subject)
 
 
