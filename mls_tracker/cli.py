@@ -16,6 +16,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from mls_tracker import jobs
+from mls_tracker.contract_imports.cli import partnerships_cli
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards import batch
 from mls_tracker.scorecards.issuing import verify_scorecards
@@ -251,3 +252,4 @@ def register_commands(app: Flask) -> None:
     for group in (demo_cli, users_cli, figures_cli, actions_cli, scorecards_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(setup_command)
+    app.cli.add_command(partnerships_cli)

@@ -68,6 +68,8 @@ def decisions_of(form: DecisionsForm) -> service.Decisions:
             if (value := getattr(form, name).data)
         },
         people={
-            email: value for email, name in form.person_fields if (value := getattr(form, name).data)
+            email: value
+            for email, name in form.person_fields
+            if (value := getattr(form, name).data)
         },
     )

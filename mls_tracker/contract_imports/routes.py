@@ -50,7 +50,7 @@ def new(partnership_id: int):
             form.file.errors = [*form.file.errors, str(error)]
         else:
             return redirect(
-                url_for(".preview", partnership_id=partnership.id, token=staged.token)
+                url_for(".preview", partnership_id=partnership.id, workbook_token=staged.token)
             )
     return render_template(
         "contract_imports/new.html",
@@ -61,25 +61,25 @@ def new(partnership_id: int):
     )
 
 
-@bp.route("/partnerships/<int:partnership_id>/import/<token>", methods=["GET", "POST"])
+@bp.route("/partnerships/<int:partnership_id>/import/<workbook_token>", methods=["GET", "POST"])
 @auth_required()
-def preview(partnership_id: int, token: str):
+def preview(partnership_id: int, workbook_token: str):
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    shown = service.preview(current_user, partnership.id, token)
+    shown = service.preview(current_user, partnership.id, workbook_token)
     form = decisions_form(shown)
     refused = None
     if form.validate_on_submit():
         decisions = decisions_of(form)
         if form.submit.data:
             try:
-                job_id = service.submit(current_user, partnership.id, token, decisions)
+                job_id = service.submit(current_user, partnership.id, workbook_token, decisions)
             except ValidationFailed as error:
                 refused = str(error)
             else:
                 return redirect(
-                    url_for(".result", partnership_id=partnership.id, job_id=job_id)
+                    url_for(".result", partnership_id=partnership.id, workbook_job_id=job_id)
                 )
-        shown = service.preview(current_user, partnership.id, token, decisions)
+        shown = service.preview(current_user, partnership.id, workbook_token, decisions)
     return render_template(
         "contract_imports/preview.html",
         partnership=partnership,
@@ -92,11 +92,11 @@ def preview(partnership_id: int, token: str):
     )
 
 
-@bp.get("/partnerships/<int:partnership_id>/import/jobs/<int:job_id>")
+@bp.get("/partnerships/<int:partnership_id>/import/jobs/<int:workbook_job_id>")
 @auth_required()
-def result(partnership_id: int, job_id: int):
+def result(partnership_id: int, workbook_job_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    job = service.job_view(partnership.id, job_id)
+    job = service.job_view(partnership.id, workbook_job_id)
     return render_template(
         "contract_imports/result.html",
         partnership=partnership,

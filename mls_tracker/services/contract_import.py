@@ -418,8 +418,14 @@ def _check_sponsors(plan: Plan, partnership_id: int, rows: list, decisions: Deci
             continue
         new += 1
         plan.sponsors.append(
-            {"name": name, "email": email, "region": region_key, "side": side, "start": start,
-             "end": end}
+            {
+                "name": name,
+                "email": email,
+                "region": region_key,
+                "side": side,
+                "start": start,
+                "end": end,
+            }
         )
     plan.new["Sponsors"], plan.existing["Sponsors"] = new, old
 
@@ -571,9 +577,7 @@ def _check_actuals(plan: Plan, rows: list, existing_slas: dict[str, Sla], today:
             if month > current:
                 raise ValueError(f"{month.label} is in the future.")
             text = cells["value"].strip()
-            value = (
-                None if text.lower() in _NOT_APPLICABLE else sla_rules.parse_value(text, unit)
-            )
+            value = None if text.lower() in _NOT_APPLICABLE else sla_rules.parse_value(text, unit)
         except ValueError as error:
             problem("Actuals", number, str(error))
             continue

@@ -19,10 +19,12 @@ from pathlib import Path
 import openpyxl
 from openpyxl.styles import Font
 
+from mls_tracker.models import SurveyFormat
 from mls_tracker.services.survey_files import (
     DEFAULT_MAX_XLSX_UNCOMPRESSED,
     FileRejected,
     Limits,
+    SurveyFile,
     _cell_text,
     _check_workbook,
     _csv_rows,
@@ -32,9 +34,7 @@ from mls_tracker.services.survey_files import (
     _sniff_delimiter,
     _sniff_kind,
     _unreadable_workbook,
-    SurveyFile,
 )
-from mls_tracker.models import SurveyFormat
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +185,9 @@ def template_xlsx() -> bytes:
         cell.font = Font(bold=True)
     for sheet in SHEETS:
         for column in sheet.columns:
-            info.append([sheet.name, column.heading, "yes" if column.required else "no", column.help])
+            info.append(
+                [sheet.name, column.heading, "yes" if column.required else "no", column.help]
+            )
     info.column_dimensions["A"].width = 16
     info.column_dimensions["B"].width = 20
     info.column_dimensions["D"].width = 90
@@ -216,11 +218,15 @@ def template_csv_zip() -> bytes:
 
 
 _SURVEY_WORDING = (
-    ("Export the survey responses as CSV or XLSX and upload that file.", "Download the "
-     "template, fill it in and upload it as .xlsx, or one sheet of it as .csv."),
+    (
+        "Export the survey responses as CSV or XLSX and upload that file.",
+        "Download the template, fill it in and upload it as .xlsx, or one sheet of it as .csv.",
+    ),
     ("than a survey export needs", "than a partnership workbook needs"),
-    ("Check that the file is a survey export with one response per row.", "Check that the "
-     "file is the partnership workbook."),
+    (
+        "Check that the file is a survey export with one response per row.",
+        "Check that the file is the partnership workbook.",
+    ),
 )
 
 
@@ -279,7 +285,9 @@ def _sheet_rows(page) -> list[tuple[int, list[str]]]:
 
 def _read_csv(book: Workbook, path: Path, limits: Limits) -> None:
     encoding = _detect_encoding(path)
-    survey = SurveyFile(path, book.file_name, "csv", SurveyFormat.GENERIC, SurveyFormat.GENERIC, [], 1)
+    survey = SurveyFile(
+        path, book.file_name, "csv", SurveyFormat.GENERIC, SurveyFormat.GENERIC, [], 1
+    )
     survey.encoding = encoding
     survey.delimiter = _sniff_delimiter(path, encoding)
     survey.limits = limits
