@@ -255,6 +255,15 @@ def _choice(text: str, enum_type: type, what: str) -> Any:
     raise ValueError(f"The {what} “{text}” is not one of: {allowed}.")
 
 
+def _required(cells: dict[str, str], key: str, what: str, limit: int) -> str:
+    text = cells[key].strip()
+    if not text:
+        raise ValueError(f"The {what} is empty.")
+    if len(text) > limit:
+        raise ValueError(f"The {what} is longer than {limit} characters.")
+    return text
+
+
 def _email(text: str) -> str:
     if not _EMAIL_RE.match(text.strip()):
         raise ValueError(f"“{text}” is not an e-mail address.")
@@ -299,9 +308,7 @@ def _check_slas(plan: Plan, rows: list, existing: dict[str, Sla]) -> None:
                 raise ValueError("The code is empty.")
             if len(code) > 20:
                 raise ValueError(f"The code “{code}” is longer than 20 characters.")
-            name = cells["name"].strip()
-            if not name:
-                raise ValueError("The name is empty.")
+            name = _required(cells, "name", "name", 200)
             unit = _choice(cells["unit"], Unit, "unit")
             direction = _choice(cells["direction"], Direction, "direction")
             target = _number(cells["target"], "target")
@@ -372,9 +379,7 @@ def _check_sponsors(plan: Plan, partnership_id: int, rows: list, decisions: Deci
     new = old = 0
     for number, cells in rows:
         try:
-            name = cells["name"].strip()
-            if not name:
-                raise ValueError("The name is empty.")
+            name = _required(cells, "name", "name", 120)
             email = _email(cells["email"]) if cells.get("email") else None
             side = _choice(cells["side"], Side, "side")
             start = _date(cells["start"])
@@ -441,11 +446,7 @@ def _check_expectations(plan: Plan, partnership_id: int, rows: list, today: dt.d
     new = old = 0
     for number, cells in rows:
         try:
-            title = cells["title"].strip()
-            if not title:
-                raise ValueError("The title is empty.")
-            if len(title) > 200:
-                raise ValueError("The title is longer than 200 characters.")
+            title = _required(cells, "title", "title", 200)
             category = _choice(cells["category"], ExpectationCategory, "category")
             wording = cells["wording"].strip()
             if not wording:
@@ -496,11 +497,7 @@ def _check_actions(plan: Plan, partnership_id: int, rows: list, decisions: Decis
     new = old = 0
     for number, cells in rows:
         try:
-            title = cells["title"].strip()
-            if not title:
-                raise ValueError("The title is empty.")
-            if len(title) > 300:
-                raise ValueError("The title is longer than 300 characters.")
+            title = _required(cells, "title", "title", 300)
             side = _choice(cells["owner_side"], Side, "owner side")
             email = _email(cells["owner_email"]) if cells.get("owner_email") else None
             due = _date(cells["due"])
