@@ -253,8 +253,14 @@ def add_membership(user_id: int):
 @auth_required()
 def membership(user_id: int):
     form = MembershipForm()
+    form.role.validate_choice = False  # not needed to remove; checked below to change
     membership_id = to_int(form.membership_id.data)
-    if not form.validate_on_submit() or membership_id is None:
+    role = form.role.data if form.role.data in {r.value for r in Role} else None
+    if (
+        not form.validate_on_submit()
+        or membership_id is None
+        or (role is None and not form.remove.data)
+    ):
         service.get_user(current_user, user_id)
         flash(NOTHING_CHANGED, "danger")
         return _back(user_id)
@@ -264,7 +270,7 @@ def membership(user_id: int):
             flash(f"Removed from {name}.", "success")
         else:
             changed = service.change_membership_role(
-                current_user, user_id, membership_id, Role(form.role.data)
+                current_user, user_id, membership_id, Role(role)
             )
             flash(
                 f"Now {changed.role.value} in {changed.partnership.name}.",
