@@ -401,3 +401,16 @@ def test_a_target_changed_later_is_in_its_slas_history(client, world):
     assert [(r["Field"], float(r["Before"]), float(r["After"]), r["Who"]) for r in changed] == [
         ("target", 90, 95, "Lead")
     ]
+
+
+def test_a_row_that_belongs_to_an_object_is_named_and_links_to_that_objects_page(client, world):
+    sign_in(client, world.admin.email)
+
+    page = _text(
+        client.get(f"/audit?object_type=SlaMeasurement&object_id={world.ids['measurement_id']}")
+    )
+    membership = _text(client.get("/audit?object_type=Membership"))
+
+    sla_page = f'href="/partnerships/{world.partnership.id}/slas/{world.ids["sla_id"]}"'
+    assert f"{sla_page}>Jun 2025</a>" in page
+    assert "no longer there" not in membership  # a kind of row the log does not look up

@@ -39,12 +39,12 @@ OBJECT_PAGES = {
 
 
 def object_url(entry: service.EntryView) -> str | None:
-    """The page of the entry's object, when it still exists and has one."""
-    page = OBJECT_PAGES.get(entry.object_type)
-    if page is None or not entry.object_exists:
+    """The page showing the entry's object (or what it belongs to), when it is still there."""
+    if entry.page_of is None or entry.page_of[0] not in OBJECT_PAGES:
         return None
-    endpoint, argument = page
-    args: dict[str, Any] = {argument: entry.object_id}
+    object_type, object_id = entry.page_of
+    endpoint, argument = OBJECT_PAGES[object_type]
+    args: dict[str, Any] = {argument: object_id}
     if argument != "partnership_id" and entry.partnership_id is not None:
         args["partnership_id"] = entry.partnership_id
     try:

@@ -85,6 +85,15 @@ def _label_of(obj: Any) -> str | None:
         return f"{obj.kind.value.capitalize()} review, {months}"
     if isinstance(obj, User):
         return obj.display_name
+    if isinstance(obj, SlaTarget):
+        return f"From {obj.effective_from.label}"
+    if isinstance(obj, SlaMeasurement):
+        return obj.month.label
+    if isinstance(obj, ActionUpdate):
+        status = f"Status {obj.new_status.value}" if obj.new_status else None
+        return _cut(obj.text, 60) if obj.text else status
+    if isinstance(obj, ExpectationRevision):
+        return obj.kind.value.capitalize()
     return getattr(obj, "title", None) or getattr(obj, "name", None)
 
 
@@ -106,6 +115,11 @@ NAMED_TYPES: dict[str, type] = {
         Organisation,
         Region,
         User,
+        SlaTarget,
+        SlaMeasurement,
+        ActionUpdate,
+        Attendance,
+        ExpectationRevision,
     )
 }
 # An object's history includes the rows that belong to it (an SLA's targets and actuals …):
@@ -115,6 +129,10 @@ CHILDREN: dict[str, tuple[tuple[type, str], ...]] = {
     "ActionItem": ((ActionUpdate, "action_item_id"),),
     "Meeting": ((AgendaItem, "meeting_id"), (Attendance, "meeting_id")),
     "Expectation": ((ExpectationRevision, "expectation_id"),),
+}
+# A row that belongs to another object is shown on that object's page.
+PARENT_OF: dict[type, tuple[str, str]] = {
+    model: (parent, column) for parent, children in CHILDREN.items() for model, column in children
 }
 # Columns that may name a deleted object, in the values its log entries kept.
 _NAME_KEYS = ("title", "name", "display_name", "code", "email")
@@ -295,8 +313,12 @@ class EntryView:
     object_type_name: str
     object_id: str
     object_label: str
-    # The object is still there (and the viewer may see it, since they see its entry).
-    object_exists: bool
+    # The object is still there (and the viewer may see it, since they see its entry); None
+    # for kinds of rows the log does not look up.
+    object_exists: bool | None
+    # The object whose page shows it (type, id): itself, or what it belongs to (an SLA for
+    # its target); None when it is gone.
+    page_of: tuple[str, int] | None = None
     changes: tuple[FieldChange, ...] = field(default=())
 
 
@@ -341,6 +363,11 @@ def _kept_name(entry: AuditEntry) -> str | None:
     return None
 
 
+def _page_of(obj: Any, object_type: str) -> tuple[str, int]:
+    parent = PARENT_OF.get(type(obj))
+    return (parent[0], getattr(obj, parent[1])) if parent else (object_type, obj.id)
+
+
 def _names(entries: Sequence[AuditEntry]) -> tuple[dict[int, str], dict, dict[int, str]]:
     """People, objects and partnerships named by ``entries``: one query for the people and
     one per type of object (partnerships are objects too)."""
@@ -354,18 +381,22 @@ def _names(entries: Sequence[AuditEntry]) -> tuple[dict[int, str], dict, dict[in
     if "User" in wanted:
         people_ids |= wanted.pop("User")
     people: dict[int, str] = {}
-    objects: dict[tuple[str, int], str] = {}
+    # (type, id) → (label, the page showing it)
+    objects: dict[tuple[str, int], tuple[str, tuple[str, int]]] = {}
     if people_ids:
         for user_id, name in db.session.execute(
             sa.select(User.id, User.display_name).where(User.id.in_(sorted(people_ids)))
         ):
             people[user_id] = name
-            objects[("User", user_id)] = name
+            objects[("User", user_id)] = (name, ("User", user_id))
     for object_type, ids in sorted(wanted.items()):
         model = NAMED_TYPES[object_type]
         for obj in db.session.scalars(sa.select(model).where(model.id.in_(sorted(ids)))):
-            objects[(object_type, obj.id)] = _label_of(obj) or f"#{obj.id}"
-    partnerships = {key[1]: name for key, name in objects.items() if key[0] == "Partnership"}
+            label = _label_of(obj) or f"#{obj.id}"
+            objects[(object_type, obj.id)] = (label, _page_of(obj, object_type))
+    partnerships = {
+        key[1]: label for key, (label, _page) in objects.items() if key[0] == "Partnership"
+    }
     return people, objects, partnerships
 
 
@@ -374,7 +405,7 @@ def _views(entries: Sequence[AuditEntry]) -> list[EntryView]:
     views = []
     for entry in entries:
         key = (entry.object_type, int(entry.object_id) if entry.object_id.isdigit() else -1)
-        label = objects.get(key)
+        label, page = objects.get(key, (None, None))
         if entry.actor_id is None:
             actor = SYSTEM
         else:
@@ -392,7 +423,8 @@ def _views(entries: Sequence[AuditEntry]) -> list[EntryView]:
                 object_type_name=type_name(entry.object_type),
                 object_id=entry.object_id,
                 object_label=label or _kept_name(entry) or f"#{entry.object_id}",
-                object_exists=label is not None,
+                object_exists=label is not None if entry.object_type in NAMED_TYPES else None,
+                page_of=page,
                 changes=_field_changes(entry.action, entry.changes),
             )
         )
