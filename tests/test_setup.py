@@ -67,7 +67,7 @@ def test_the_printed_link_creates_the_first_administrator_and_signs_them_in(app,
     # Recorded in the audit log like every other account.
     assert db.session.scalar(
         sa.select(AuditEntry).where(
-            AuditEntry.object_type == "User", AuditEntry.object_id == user.id
+            AuditEntry.object_type == "User", AuditEntry.object_id == str(user.id)
         )
     )
 
