@@ -414,3 +414,15 @@ def test_a_row_that_belongs_to_an_object_is_named_and_links_to_that_objects_page
     sla_page = f'href="/partnerships/{world.partnership.id}/slas/{world.ids["sla_id"]}"'
     assert f"{sla_page}>Jun 2025</a>" in page
     assert "no longer there" not in membership  # a kind of row the log does not look up
+
+
+def test_who_may_read_the_log_for_a_menu_link(app, world):
+    from mls_tracker.services.audit_log import may_read_log
+
+    assert may_read_log(world.admin)
+    assert may_read_log(world.lead)
+    assert may_read_log(world.outsider)  # leads another partnership
+    assert not may_read_log(world.provider)
+    assert not may_read_log(world.viewer)
+    world.lead.active = False
+    assert not may_read_log(world.lead)

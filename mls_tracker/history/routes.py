@@ -62,6 +62,13 @@ def history_url(object_type: str, object_id: Any, partnership_id: int | None) ->
     return url_for("history.index", object_type=object_type, object_id=object_id)
 
 
+@bp.app_template_global()
+def may_read_audit_log() -> bool:
+    """Whether the signed-in user may open the audit log (for a link in the menu); one query
+    for anyone but an administrator, made only where a template asks."""
+    return service.may_read_log(current_user)
+
+
 @bp.get("/audit")
 @auth_required()
 def index():

@@ -211,16 +211,22 @@ def read_filters(args: Any) -> Filters:
 # --- who may see what -------------------------------------------------------------------------
 
 
-def require_reader(user: Any) -> None:
-    """Administrators and leads (of any partnership) may read the log; anyone else gets 404."""
+def may_read_log(user: Any) -> bool:
+    """Administrators and leads (of any partnership) may read the log."""
     if not getattr(user, "is_authenticated", False) or not user.active:
-        raise PermissionDenied(hidden=True)
+        return False
     if user.is_admin:
-        return
-    led = db.session.scalar(
-        sa.select(sa.func.count()).select_from(member_of(user, Role.LEAD).subquery())
+        return True
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(member_of(user, Role.LEAD).subquery())
+        )
     )
-    if not led:
+
+
+def require_reader(user: Any) -> None:
+    """Anyone but administrators and leads is answered 404, as for the administration."""
+    if not may_read_log(user):
         raise PermissionDenied(hidden=True)
 
 
