@@ -17,6 +17,7 @@ from mls_tracker.config import ConfigError, display_time_zone
 from mls_tracker.extensions import db
 from mls_tracker.formatting import local_time, zone_named
 from mls_tracker.models import AuditAction, AuditEntry, Sla, Win
+from mls_tracker.services.audit_log import may_read_log
 from tests import factories
 from tests.conftest import sign_in
 from tests.test_changes import counted_queries
@@ -417,8 +418,6 @@ def test_a_row_that_belongs_to_an_object_is_named_and_links_to_that_objects_page
 
 
 def test_who_may_read_the_log_for_a_menu_link(app, world):
-    from mls_tracker.services.audit_log import may_read_log
-
     assert may_read_log(world.admin)
     assert may_read_log(world.lead)
     assert may_read_log(world.outsider)  # leads another partnership
