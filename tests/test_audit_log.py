@@ -18,7 +18,7 @@ from mls_tracker.extensions import db
 from mls_tracker.formatting import local_time, zone_named
 from mls_tracker.models import AuditAction, AuditEntry, Sla, Win
 from mls_tracker.services.audit_log import may_read_log
-from tests import factories
+from tests import factories, routes_changes, routes_wins
 from tests.conftest import sign_in
 from tests.test_changes import counted_queries
 
@@ -342,16 +342,35 @@ def test_an_objects_page_links_to_its_history_for_those_who_may_read_it(client, 
 
 
 @pytest.mark.parametrize(
-    ("page", "link"),
+    ("section", "object_type", "key"),
     [
-        ("expectations/{expectation_id}", "object_type=Expectation&amp;object_id={expectation_id}"),
-        ("slas/{sla_id}", "object_type=Sla&amp;object_id={sla_id}"),
+        ("expectations", "Expectation", "expectation_id"),
+        ("slas", "Sla", "sla_id"),
+        ("actions", "ActionItem", "action_id"),
+        ("meetings", "Meeting", "meeting_id"),
+        ("changes", "Change", "change_id"),
+        ("wins", "Win", "win_id"),
     ],
 )
-def test_history_links_on_the_pages_of_objects(client, world, page, link):
+def test_history_links_on_the_pages_of_objects(client, world, section, object_type, key):
+    ids = {
+        **world.ids,
+        **routes_changes.prepare(world),
+        **routes_wins.prepare(world),
+        "action_id": factories.create_action(world.partnership, due_on=dt.date(2026, 5, 1)).id,
+        "meeting_id": factories.create_meeting(world.partnership, dt.date(2026, 4, 1)).id,
+    }
+    db.session.commit()
+    url = f"/partnerships/{world.partnership.id}/{section}/{ids[key]}"
+    link = f'href="/audit?object_type={object_type}&amp;object_id={ids[key]}"'
     sign_in(client, world.admin.email)
-    body = client.get(f"/partnerships/{world.partnership.id}/" + page.format(**world.ids))
-    assert link.format(**world.ids) in body.get_data(as_text=True)
+    assert link in client.get(url).get_data(as_text=True)
+
+    viewer = client.application.test_client()
+    sign_in(viewer, world.viewer.email)
+    page = viewer.get(url)
+    assert page.status_code == 200
+    assert "/audit?" not in page.get_data(as_text=True)
 
 
 def test_local_time_writes_the_zone_and_takes_naive_times_as_utc():
