@@ -109,14 +109,16 @@ def run_migrations_online():
             # references are checked once every migration has run.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
-            before = set(connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
+            # A row is (table, rowid, parent, index of the key); the index changes when a
+            # migration rebuilds the table, so a broken reference is known by the first three.
+            before = {row[:3] for row in connection.exec_driver_sql("PRAGMA foreign_key_check")}
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
         if sqlite:
             after = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            broken = [row for row in after if row not in before]
+            broken = [row for row in after if row[:3] not in before]
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()
             if broken:

@@ -200,6 +200,11 @@ def sign_out(client: FlaskClient):
     return client.post("/logout", data={"csrf_token": token})
 
 
+def page_text(html: str) -> str:
+    """A page's words as a reader sees them: tags dropped, runs of white space made one."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
 def text_of(message: Message) -> str:
     """The plain-text body of an e-mail, however it is nested."""
     for part in message.walk():

@@ -80,8 +80,9 @@ def create_user(
     return user
 
 
-def create_region(name: str, position: int = 0) -> Region:
-    region = Region(name=name, position=position)
+def create_region(name: str, position: int = 0, code: str | None = None) -> Region:
+    """A region; without a code, the model makes one from the name ("North America" → "NA")."""
+    region = Region(name=name, position=position, **({"code": code} if code else {}))
     db.session.add(region)
     db.session.flush()
     return region

@@ -3,7 +3,6 @@ whatever their case), rename, retire and restore, delete only what nothing refer
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
@@ -79,11 +78,6 @@ def test_a_referenced_organisation_cannot_be_deleted_and_the_page_says_why(clien
     assert db.session.get(Organisation, org.id) is not None
 
 
-@pytest.mark.xfail(
-    reason="needs passive_deletes=True on Organisation.users (models/people.py, the lead's): "
-    "SQLAlchemy refuses to delete through a write-only collection without it",
-    raises=AssertionError,
-)
 def test_an_unreferenced_organisation_is_deleted(client, world):
     sign_in(client, world.admin.email)
     spare = factories.create_organisation("Spare Ltd", OrganisationKind.CLIENT)

@@ -69,7 +69,7 @@ def test_the_list_makes_the_same_number_of_queries_for_1_and_for_20_partnerships
     client_org = db.session.get(Organisation, world.partnership.client_id)
     for n in range(19):
         provider = factories.create_organisation(f"Provider {n}", OrganisationKind.PROVIDER)
-        region = factories.create_region(f"Region {n}", 10 + n)
+        region = factories.create_region(f"Region {n}", 10 + n, code=f"R{n}")
         partnership = factories.create_partnership(f"P{n:02d}", client_org, provider, [region])
         factories.add_member(world.lead, partnership, Role.LEAD)
     db.session.commit()
@@ -83,7 +83,7 @@ def _many_partnerships(world, n: int) -> None:
     """``n`` more partnerships P00.. for the lead, renewing in reverse name order."""
     client_org = db.session.get(Organisation, world.partnership.client_id)
     provider = factories.create_organisation("Many Provider", OrganisationKind.PROVIDER)
-    region = factories.create_region("Many Region", 90)
+    region = factories.create_region("Many Region", 90, code="MANY")
     for i in range(n):
         partnership = factories.create_partnership(f"P{i:02d}", client_org, provider, [region])
         partnership.renewal_date = world.partnership.renewal_date.replace(year=2090 - i)

@@ -79,6 +79,7 @@ def _filters() -> dict:
         "region_id": to_int(request.args.get("region")),
         "status": request.args.get("status") or None,
         "sort": request.args.get("sort", service.DEFAULT_SORT),
+        "archived": request.args.get("archived") == "1",
     }
 
 

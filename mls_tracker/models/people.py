@@ -38,7 +38,9 @@ class Organisation(Audited, Timestamped, Base):
     # nothing new.
     retired_at: so.Mapped[dt.datetime | None]
 
-    users: so.WriteOnlyMapped[User] = so.relationship(back_populates="organisation")
+    users: so.WriteOnlyMapped[User] = so.relationship(
+        back_populates="organisation", passive_deletes=True
+    )
 
     def __repr__(self) -> str:
         return f"<Organisation {self.name!r}>"

@@ -15,7 +15,7 @@ from mls_tracker.models import Role
 from mls_tracker.partnerships import overview
 from mls_tracker.partnerships.forms import WEIGHT_FIELDS, WeightsForm
 from mls_tracker.periods import utc_today
-from mls_tracker.services import partnerships
+from mls_tracker.services import audit_log, partnerships
 from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.services.health import ComponentKey, health_score, partnership_weights
 from mls_tracker.services.invitations import invite_person
@@ -29,7 +29,10 @@ def index():
     """One page of the partnerships the user may see, sorted in SQL over all of them. Plain
     rows, not ORM objects: the template only reads fields (four queries, whatever the size)."""
     listing = partnerships.list_partnerships(
-        current_user, sort=request.args.get("sort", "name"), page=request.args.get("page")
+        current_user,
+        sort=request.args.get("sort", "name"),
+        page=request.args.get("page"),
+        archived=request.args.get("archived") == "1",
     )
     return render_template(
         "partnerships/index.html",
@@ -42,6 +45,8 @@ def index():
         total=listing.window.total,
         first=listing.first,
         last=listing.last,
+        archived_shown=listing.archived_shown,
+        archived_count=listing.archived_count,
     )
 
 
@@ -53,13 +58,16 @@ def show(partnership_id: int):
     partnership = get_partnership(partnership_id)
     today = utc_today()
     data = overview.load_overview(partnership, today)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)  # never when archived
     html = render_template(
         "partnerships/show.html",
         partnership=partnership,
         overview=data,
         chart_views=overview.chart_views(partnership, today, data),
         my_role=role_in(current_user, partnership.id),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        may_manage=may_manage,
+        setup=partnerships.setup_steps(partnership.id) if may_manage else None,
+        may_see_history=audit_log.may_see_history(current_user, partnership.id),
     )
     return html
 

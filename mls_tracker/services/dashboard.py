@@ -385,6 +385,7 @@ class PortfolioRow:
     coverage_gaps: tuple[str, ...]  # regions in scope without an active client sponsor, now
     next_meeting_id: int | None
     next_meeting_on: dt.date | None
+    archived: bool = False  # closed: read-only, listed only when asked for
 
     @property
     def current(self) -> MonthFigures:
@@ -466,6 +467,8 @@ class PortfolioPage:
     regions: tuple[Option, ...]
     statuses: tuple[Option, ...]
     sort: str
+    archived_shown: bool = False  # archived partnerships were asked for and are listed
+    archived_count: int = 0  # archived partnerships the user may see (listed or not)
 
 
 def _regions(ids: Sequence[int], today: dt.date) -> tuple[dict, dict[int, tuple[str, ...]]]:
@@ -514,7 +517,8 @@ def _next_meetings(ids: Sequence[int], today: dt.date) -> dict[int, tuple[int, d
 
 def _visible(user) -> list[sa.Row]:
     """The partnerships the user may see as plain rows: id, name, status, the names of
-    client and provider, and the health weights (what ``month_figures`` reads)."""
+    client and provider, the health weights (what ``month_figures`` reads) and when it was
+    archived, if it was."""
     client = so.aliased(Organisation)
     provider = so.aliased(Organisation)
     return list(
@@ -529,6 +533,7 @@ def _visible(user) -> list[sa.Row]:
                 Partnership.weight_satisfaction,
                 Partnership.weight_actions,
                 Partnership.weight_coverage,
+                Partnership.archived_at,
                 client.name.label("client_name"),
                 provider.name.label("provider_name"),
             )
@@ -564,11 +569,14 @@ def portfolio_page(
     page: object = 1,
     per_page: int | None = PER_PAGE,
     with_trend: bool = True,
+    archived: bool = False,
 ) -> PortfolioPage:
     """Every partnership the user may see with its figures for the reviewed month, filtered,
     sorted and cut into pages of ``per_page`` (None: one page; ``page`` as asked, clamped by
-    ``page_window``), plus the filter choices — in a constant number of queries."""
-    partnerships = _visible(user)
+    ``page_window``), plus the filter choices — in a constant number of queries. Archived
+    partnerships are left out unless ``archived`` asks for them too."""
+    every = _visible(user)
+    partnerships = [p for p in every if archived or p.archived_at is None]
     month = reviewed_month(today)
     ids = [p.id for p in partnerships]
     # What every row is sorted and filtered on: the reviewed month, and the current month
@@ -598,6 +606,7 @@ def portfolio_page(
                 coverage_gaps=gaps.get(p.id, ()),
                 next_meeting_id=meeting[0] if meeting else None,
                 next_meeting_on=meeting[1] if meeting else None,
+                archived=p.archived_at is not None,
             )
         )
 
@@ -633,6 +642,8 @@ def portfolio_page(
         regions=tuple(Option(str(i), n) for i, n in sorted(region_options, key=lambda x: x[1])),
         statuses=tuple(Option(s, s.capitalize()) for s in sorted(statuses)),
         sort=sort,
+        archived_shown=archived,
+        archived_count=sum(1 for p in every if p.archived_at is not None),
     )
 
 

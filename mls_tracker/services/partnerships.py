@@ -17,8 +17,10 @@ from mls_tracker.access import Action, can, role_in, visible_partnerships
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     EngagementModel,
+    Expectation,
     GovernanceModel,
     Invitation,
+    Meeting,
     Membership,
     Organisation,
     OrganisationKind,
@@ -27,6 +29,7 @@ from mls_tracker.models import (
     Region,
     ReviewCadence,
     Role,
+    Sla,
     Sponsor,
     User,
     partnership_regions,
@@ -59,6 +62,8 @@ class PartnershipList:
     roles: dict[int, Role | None]  # partnership id → the user's role (None: an admin)
     sort: str
     window: PageWindow
+    archived_shown: bool = False  # archived partnerships were asked for and are listed
+    archived_count: int = 0  # archived partnerships the user may see (listed or not)
 
     @property
     def first(self) -> int:
@@ -70,13 +75,26 @@ class PartnershipList:
         return self.first + len(self.rows) - 1 if self.rows else 0
 
 
-def list_partnerships(user: User, *, sort: str | None, page: object) -> PartnershipList:
+def list_partnerships(
+    user: User, *, sort: str | None, page: object, archived: bool = False
+) -> PartnershipList:
     """One page of the partnerships the user may see, sorted in SQL over all of them (an
-    unknown ``sort`` is by name), in four queries whatever the size."""
+    unknown ``sort`` is by name), in four queries whatever the size. Archived partnerships
+    are left out unless ``archived`` asks for them too."""
     if sort not in SORTS:
         sort = "name"
-    visible = visible_partnerships(user).with_only_columns(Partnership.id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(visible.subquery())) or 0
+    every = visible_partnerships(user).with_only_columns(Partnership.id, Partnership.archived_at)
+    counted = every.subquery()
+    total, archived_count = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(counted.c.archived_at.is_not(None)),
+        ).select_from(counted)
+    ).one()
+    visible = every.with_only_columns(Partnership.id)
+    if not archived:
+        visible = visible.where(Partnership.archived_at.is_(None))
+        total -= archived_count
     window = page_window(total, page, PER_PAGE)
     client = so.aliased(Organisation)
     provider = so.aliased(Organisation)
@@ -92,6 +110,7 @@ def list_partnerships(user: User, *, sort: str | None, page: object) -> Partners
             Partnership.renewal_date,
             Partnership.annual_value,
             Partnership.currency,
+            Partnership.archived_at,
             client.name.label("client_name"),
             provider.name.label("provider_name"),
             home.id.label("home_region_id"),
@@ -118,7 +137,7 @@ def list_partnerships(user: User, *, sort: str | None, page: object) -> Partners
             if region_id != home_of[pid]:
                 regions[pid].append(region_name)
     roles = {pid: role_in(user, pid) for pid in ids}
-    return PartnershipList(rows, regions, roles, sort, window)
+    return PartnershipList(rows, regions, roles, sort, window, archived, archived_count)
 
 
 @dataclass(frozen=True)
@@ -426,3 +445,64 @@ def form_choices(actor: User, partnership: Partnership | None = None) -> dict[st
             providers.append(partnership.provider)
         regions += [region for region in partnership.regions if region not in regions]
     return {"clients": clients, "providers": providers, "regions": regions}
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One step of setting a new partnership up, for the checklist on its overview."""
+
+    key: str  # people | sponsors | expectations | slas | meetings
+    label: str
+    hint: str
+    done: bool
+
+
+def setup_steps(partnership_id: int) -> list[SetupStep]:
+    """What a new partnership still lacks before it can be governed: the provider's people,
+    sponsors, expectations, SLAs and a first meeting (one query). Each step is done once one
+    such record exists; the overview shows the checklist until every step is."""
+
+    def some(model, *where) -> sa.ScalarSelect:
+        return sa.exists().where(model.partnership_id == partnership_id, *where).select()
+
+    people, sponsors, expectations, slas, meetings = db.session.execute(
+        sa.select(
+            some(Membership, Membership.role == Role.PROVIDER).scalar_subquery(),
+            some(Sponsor).scalar_subquery(),
+            some(Expectation).scalar_subquery(),
+            some(Sla).scalar_subquery(),
+            some(Meeting).scalar_subquery(),
+        )
+    ).one()
+    return [
+        SetupStep(
+            "people",
+            "Invite the provider's people",
+            "They update action items and propose SLA actuals.",
+            bool(people),
+        ),
+        SetupStep(
+            "sponsors",
+            "Add the executive sponsors",
+            "One client sponsor for each region in scope; they receive the scorecards.",
+            bool(sponsors),
+        ),
+        SetupStep(
+            "expectations",
+            "Record what was agreed",
+            "The expectations both sides signed up to.",
+            bool(expectations),
+        ),
+        SetupStep(
+            "slas",
+            "Define the SLAs",
+            "Targets, at-risk thresholds and weights; the provider then proposes monthly actuals.",
+            bool(slas),
+        ),
+        SetupStep(
+            "meetings",
+            "Plan the first governance meeting",
+            "Its agenda is drafted from the figures.",
+            bool(meetings),
+        ),
+    ]
