@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
+from pathlib import Path
 
 from mls_tracker import assets
 from tests.conftest import sign_in
@@ -49,3 +51,18 @@ def test_the_stylesheet_holds_plotlys_rules(client):
     assert ".js-plotly-plot .plotly .modebar" in text
     assert ".plotly-notifier" in text
     assert assets.plotly_style_guard_ids()  # maplibre's own <style> is kept out too
+
+
+def test_no_page_template_sets_an_inline_style():
+    """The CSP (style-src 'self') blocks style attributes, so a width set inline is lost on
+    the page and logs a violation; pages use classes. E-mails and the PDF are not under it."""
+    root = Path(__file__).resolve().parent.parent / "templates"
+    inline = re.compile(r"""\sstyle\s*=\s*('|"[^"])""")  # not the layout's note on style=""
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.html")
+        if path.relative_to(root).parts[0] not in {"email", "reports"}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if inline.search(line)
+    ]
+    assert found == []

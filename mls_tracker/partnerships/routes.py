@@ -59,14 +59,15 @@ def show(partnership_id: int):
     today = utc_today()
     data = overview.load_overview(partnership, today)
     may_manage = can(current_user, Action.MANAGE, partnership.id)  # never when archived
+    setup = partnerships.setup_steps(partnership.id, today)
     html = render_template(
         "partnerships/show.html",
         partnership=partnership,
         overview=data,
-        chart_views=overview.chart_views(partnership, today, data),
+        chart_views=[] if setup.fresh else overview.chart_views(partnership, today, data),
         my_role=role_in(current_user, partnership.id),
         may_manage=may_manage,
-        setup=partnerships.setup_steps(partnership.id) if may_manage else None,
+        setup=setup,
         may_see_history=audit_log.may_see_history(current_user, partnership.id),
     )
     return html

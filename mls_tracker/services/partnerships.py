@@ -27,10 +27,13 @@ from mls_tracker.models import (
     Partnership,
     PartnershipStatus,
     Region,
+    ReportedSatisfaction,
     ReviewCadence,
     Role,
+    Side,
     Sla,
     Sponsor,
+    SurveyResponse,
     User,
     partnership_regions,
     utcnow,
@@ -451,58 +454,116 @@ def form_choices(actor: User, partnership: Partnership | None = None) -> dict[st
 class SetupStep:
     """One step of setting a new partnership up, for the checklist on its overview."""
 
-    key: str  # people | sponsors | expectations | slas | meetings
+    key: str  # people | sponsors | expectations | slas | meetings | survey
     label: str
     hint: str
     done: bool
 
 
-def setup_steps(partnership_id: int) -> list[SetupStep]:
-    """What a new partnership still lacks before it can be governed: the provider's people,
-    sponsors, expectations, SLAs and a first meeting (one query). Each step is done once one
-    such record exists; the overview shows the checklist until every step is."""
+@dataclass(frozen=True)
+class Setup:
+    """The set-up checklist of a partnership; ``fresh`` while it has neither SLAs nor survey
+    data, so that no figure of it would mean anything yet."""
 
-    def some(model, *where) -> sa.ScalarSelect:
-        return sa.exists().where(model.partnership_id == partnership_id, *where).select()
+    steps: tuple[SetupStep, ...]
 
-    people, sponsors, expectations, slas, meetings = db.session.execute(
+    @property
+    def complete(self) -> bool:
+        return all(step.done for step in self.steps)
+
+    @property
+    def done_count(self) -> int:
+        return sum(step.done for step in self.steps)
+
+    @property
+    def fresh(self) -> bool:
+        return not any(step.done for step in self.steps if step.key in {"slas", "survey"})
+
+
+def setup_steps(partnership_id: int, today: dt.date) -> Setup:
+    """What a partnership still lacks before it can be governed (one query): the provider's
+    people, a client sponsor in every region in scope, expectations, SLAs, a first meeting
+    and first survey data. The overview shows the checklist until every step is done."""
+
+    def some(model, *where) -> sa.Exists:
+        return sa.exists().where(model.partnership_id == partnership_id, *where)
+
+    scope = partnership_regions.c
+    in_scope = (
+        sa.select(sa.func.count())
+        .select_from(partnership_regions)
+        .where(scope.partnership_id == partnership_id)
+        .scalar_subquery()
+    )
+    covered = (
+        sa.select(sa.func.count(sa.distinct(Sponsor.region_id)))
+        .join(
+            partnership_regions,
+            sa.and_(
+                scope.partnership_id == Sponsor.partnership_id,
+                scope.region_id == Sponsor.region_id,
+            ),
+        )
+        .where(
+            Sponsor.partnership_id == partnership_id,
+            Sponsor.side == Side.CLIENT,
+            Sponsor.start_date <= today,
+            sa.or_(Sponsor.end_date.is_(None), Sponsor.end_date >= today),
+        )
+        .scalar_subquery()
+    )
+    row = db.session.execute(
         sa.select(
-            some(Membership, Membership.role == Role.PROVIDER).scalar_subquery(),
-            some(Sponsor).scalar_subquery(),
-            some(Expectation).scalar_subquery(),
-            some(Sla).scalar_subquery(),
-            some(Meeting).scalar_subquery(),
+            some(Membership, Membership.role == Role.PROVIDER).label("people"),
+            in_scope.label("regions"),
+            covered.label("covered"),
+            some(Expectation).label("expectations"),
+            some(Sla).label("slas"),
+            some(Meeting).label("meetings"),
+            sa.or_(some(SurveyResponse), some(ReportedSatisfaction)).label("survey"),
         )
     ).one()
-    return [
-        SetupStep(
-            "people",
-            "Invite the provider's people",
-            "They update action items and propose SLA actuals.",
-            bool(people),
-        ),
-        SetupStep(
-            "sponsors",
-            "Add the executive sponsors",
-            "One client sponsor for each region in scope; they receive the scorecards.",
-            bool(sponsors),
-        ),
-        SetupStep(
-            "expectations",
-            "Record what was agreed",
-            "The expectations both sides signed up to.",
-            bool(expectations),
-        ),
-        SetupStep(
-            "slas",
-            "Define the SLAs",
-            "Targets, at-risk thresholds and weights; the provider then proposes monthly actuals.",
-            bool(slas),
-        ),
-        SetupStep(
-            "meetings",
-            "Plan the first governance meeting",
-            "Its agenda is drafted from the figures.",
-            bool(meetings),
-        ),
-    ]
+    regions, covered_count = row.regions or 0, row.covered or 0
+    return Setup(
+        (
+            SetupStep(
+                "people",
+                "Invite the provider's people",
+                "They update action items and propose SLA actuals.",
+                bool(row.people),
+            ),
+            SetupStep(
+                "sponsors",
+                "Add a client sponsor for each region",
+                f"{covered_count} of {regions} region{'' if regions == 1 else 's'} in scope "
+                "have one; sponsors receive the scorecards.",
+                regions > 0 and covered_count >= regions,
+            ),
+            SetupStep(
+                "expectations",
+                "Record what was agreed",
+                "The expectations both sides signed up to.",
+                bool(row.expectations),
+            ),
+            SetupStep(
+                "slas",
+                "Define the SLAs",
+                "Targets, at-risk thresholds and weights; the provider then proposes monthly "
+                "actuals.",
+                bool(row.slas),
+            ),
+            SetupStep(
+                "meetings",
+                "Plan the first governance meeting",
+                "Its agenda is drafted from the figures.",
+                bool(row.meetings),
+            ),
+            SetupStep(
+                "survey",
+                "Bring in the first survey data",
+                "Learner responses from your survey tool (CSV or XLSX) give the satisfaction "
+                "scores.",
+                bool(row.survey),
+            ),
+        )
+    )
