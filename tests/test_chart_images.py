@@ -144,3 +144,30 @@ def test_tabs_are_reloaded_now_and_then(monkeypatch):
     for n in range(4):
         assert f"Reload {n}" in chart_images.figure_svg(_titled(f"Reload {n}"))
     assert len(reloads) == 2  # 4 figures, one tab at a time, reloaded after every second
+
+
+def test_a_reload_that_leaves_the_page_without_its_script_is_done_again(monkeypatch):
+    """A reload can hand back a JavaScript context without kaleido's script; the tab is
+    reloaded until the script is there, so the next figure on it still draws."""
+    monkeypatch.setattr(chart_images, "RELOAD_EVERY", 1)
+    chart_images.shutdown()
+    reloads: list[object] = []
+    import kaleido._kaleido_tab._tab as tab_module
+
+    original_reload = tab_module._KaleidoTab.reload
+    original_check = chart_images._scripts_loaded
+
+    async def counted(self):
+        reloads.append(self)
+        await original_reload(self)
+
+    async def first_check_fails(tab):
+        loaded = await original_check(tab)
+        assert loaded  # the real check sees the script after a real reload
+        return len(reloads) > 1
+
+    monkeypatch.setattr(tab_module._KaleidoTab, "reload", counted)
+    monkeypatch.setattr(chart_images, "_scripts_loaded", first_check_fails)
+    assert "Again 0" in chart_images.figure_svg(_titled("Again 0"))
+    assert "Again 1" in chart_images.figure_svg(_titled("Again 1"))
+    assert len(reloads) >= 3  # the first reload was done twice, the second once
