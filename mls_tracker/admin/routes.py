@@ -6,6 +6,8 @@ answered 404 before anything is shown.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
@@ -144,49 +146,37 @@ def organisation_edit(organisation_id: int):
 @auth_required()
 def organisation_retire(organisation_id: int):
     organisation = organisations.get(current_user, organisation_id)
-    if ButtonForm().validate_on_submit():
-        organisations.retire(current_user, organisation)
-        flash(f"{organisation.name} is retired: it is offered for nothing new.", "success")
-    return redirect(url_for(".organisation_edit", organisation_id=organisation.id))
+    return _set_retired(organisations, organisation, True, _organisation_urls(organisation)[1])
 
 
 @bp.post("/organisations/<int:organisation_id>/restore")
 @auth_required()
 def organisation_restore(organisation_id: int):
     organisation = organisations.get(current_user, organisation_id)
-    if ButtonForm().validate_on_submit():
-        organisations.restore(current_user, organisation)
-        flash(f"{organisation.name} is back in use.", "success")
-    return redirect(url_for(".organisation_edit", organisation_id=organisation.id))
+    return _set_retired(organisations, organisation, False, _organisation_urls(organisation)[1])
 
 
 @bp.route("/organisations/<int:organisation_id>/delete", methods=["GET", "POST"])
 @auth_required()
 def organisation_delete(organisation_id: int):
     organisation = organisations.get(current_user, organisation_id)
-    form = ButtonForm()
-    error = None
-    if form.validate_on_submit():
-        name = organisation.name
-        try:
-            organisations.delete(current_user, organisation)
-        except ValidationFailed as failed:
-            error = str(failed)
-        else:
-            flash(f"{name} was deleted.", "success")
-            return redirect(url_for(".organisations_index"))
-    return render_template(
-        "admin/delete.html",
+    retire_url, back_url = _organisation_urls(organisation)
+    return _delete_page(
+        organisations,
+        organisation,
         what="organisation",
         name=organisation.name,
-        blockers=organisations.blockers(current_user, organisation),
-        error=error,
-        form=form,
-        retired=organisation.retired_at is not None,
-        retire_url=url_for(".organisation_retire", organisation_id=organisation.id),
-        back_url=url_for(".organisation_edit", organisation_id=organisation.id),
+        retire_url=retire_url,
+        back_url=back_url,
         list_url=url_for(".organisations_index"),
         list_name="Organisations",
+    )
+
+
+def _organisation_urls(organisation) -> tuple[str, str]:
+    return (
+        url_for(".organisation_retire", organisation_id=organisation.id),
+        url_for(".organisation_edit", organisation_id=organisation.id),
     )
 
 
@@ -277,47 +267,69 @@ def region_move(region_id: int):
 @auth_required()
 def region_retire(region_id: int):
     region = regions.get(current_user, region_id)
-    if ButtonForm().validate_on_submit():
-        regions.retire(current_user, region)
-        flash(f"{region.name} is retired: it is offered for nothing new.", "success")
-    return redirect(url_for(".region_edit", region_id=region.id))
+    return _set_retired(regions, region, True, url_for(".region_edit", region_id=region.id))
 
 
 @bp.post("/regions/<int:region_id>/restore")
 @auth_required()
 def region_restore(region_id: int):
     region = regions.get(current_user, region_id)
-    if ButtonForm().validate_on_submit():
-        regions.restore(current_user, region)
-        flash(f"{region.name} is back in use.", "success")
-    return redirect(url_for(".region_edit", region_id=region.id))
+    return _set_retired(regions, region, False, url_for(".region_edit", region_id=region.id))
 
 
 @bp.route("/regions/<int:region_id>/delete", methods=["GET", "POST"])
 @auth_required()
 def region_delete(region_id: int):
     region = regions.get(current_user, region_id)
-    form = ButtonForm()
-    error = None
-    if form.validate_on_submit():
-        name = region.name
-        try:
-            regions.delete(current_user, region)
-        except ValidationFailed as failed:
-            error = str(failed)
-        else:
-            flash(f"{name} was deleted.", "success")
-            return redirect(url_for(".regions_index"))
-    return render_template(
-        "admin/delete.html",
+    return _delete_page(
+        regions,
+        region,
         what="region",
         name=f"{region.name} ({region.code})",
-        blockers=regions.blockers(current_user, region),
-        error=error,
-        form=form,
-        retired=region.retired_at is not None,
         retire_url=url_for(".region_retire", region_id=region.id),
         back_url=url_for(".region_edit", region_id=region.id),
         list_url=url_for(".regions_index"),
         list_name="Regions",
+    )
+
+
+# Shared by organisations and regions --------------------------------------------------------
+
+
+def _set_retired(service: ModuleType, row, retired: bool, back_url: str):
+    """Retire or restore an organisation or a region (``service`` is its module)."""
+    if ButtonForm().validate_on_submit():
+        if retired:
+            service.retire(current_user, row)
+            flash(f"{row.name} is retired: it is offered for nothing new.", "success")
+        else:
+            service.restore(current_user, row)
+            flash(f"{row.name} is back in use.", "success")
+    return redirect(back_url)
+
+
+def _delete_page(service: ModuleType, row, *, what: str, name: str, list_url: str, **urls):
+    """The delete page of an organisation or a region: what refers to it (then it can only be
+    retired), or the confirmation that deletes it."""
+    form = ButtonForm()
+    error = None
+    if form.validate_on_submit():
+        deleted = row.name
+        try:
+            service.delete(current_user, row)
+        except ValidationFailed as failed:
+            error = str(failed)
+        else:
+            flash(f"{deleted} was deleted.", "success")
+            return redirect(list_url)
+    return render_template(
+        "admin/delete.html",
+        what=what,
+        name=name,
+        blockers=service.blockers(current_user, row),
+        error=error,
+        form=form,
+        retired=row.retired_at is not None,
+        list_url=list_url,
+        **urls,
     )

@@ -15,36 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from mls_tracker import access
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
-from mls_tracker.models import Base, Organisation, OrganisationKind, Partnership, User
-from mls_tracker.models.base import utcnow
+from mls_tracker.models import Organisation, OrganisationKind, Partnership, User
+from mls_tracker.services import reference_data
 from mls_tracker.services.errors import NotFound, ValidationFailed
 
 NAME_MAX = 200
-
-# What a row of another table that points at an organisation or a region is, for the message
-# that says why it cannot be deleted: (table, column) → (one, many).
-REFERENCE_LABELS: dict[tuple[str, str], tuple[str, str]] = {
-    ("partnerships", "client_id"): ("partnership as its client", "partnerships as their client"),
-    ("partnerships", "provider_id"): (
-        "partnership as its provider",
-        "partnerships as their provider",
-    ),
-    ("partnerships", "home_region_id"): (
-        "partnership as its home region",
-        "partnerships as their home region",
-    ),
-    ("users", "organisation_id"): ("person", "people"),
-    ("invitations", "organisation_id"): ("invitation", "invitations"),
-    ("partnership_regions", "region_id"): ("partnership in scope", "partnerships in scope"),
-    ("sponsors", "region_id"): ("sponsor", "sponsors"),
-    ("wins", "region_id"): ("win", "wins"),
-    ("change_regions", "region_id"): ("change", "changes"),
-    ("survey_responses", "region_id"): ("survey response", "survey responses"),
-    ("reported_satisfaction", "region_id"): (
-        "reported satisfaction figure",
-        "reported satisfaction figures",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -55,26 +30,6 @@ class OrganisationRow:
     partnerships: int
     people: int
     retired: bool
-
-
-def references_to(table: str, row_id: int) -> list[str]:
-    """What refers to row ``row_id`` of ``table``, e.g. ["2 partnerships as their client",
-    "1 person"]: every foreign key of the schema that points at it is counted, so a table added
-    later is never forgotten."""
-    found = []
-    for other in Base.metadata.sorted_tables:
-        for fk in sorted(other.foreign_keys, key=lambda fk: fk.parent.name):
-            if fk.column.table.name != table:
-                continue
-            count = db.session.scalar(
-                sa.select(sa.func.count()).select_from(other).where(fk.parent == row_id)
-            )
-            if count:
-                one, many = REFERENCE_LABELS.get(
-                    (other.name, fk.parent.name), (f"{other.name} row", f"{other.name} rows")
-                )
-                found.append(f"{count} {one if count == 1 else many}")
-    return found
 
 
 def offered(kind: OrganisationKind | str) -> list[Organisation]:
@@ -188,42 +143,18 @@ def rename(actor: User, organisation: Organisation, *, name: str | None) -> Orga
 
 def retire(actor: User, organisation: Organisation) -> None:
     """Offer it for nothing new; its partnerships and people stay as they are."""
-    access.require_admin(actor)
-    if organisation.retired_at is None:
-        with acting_as(actor.id):
-            organisation.retired_at = utcnow()
-            db.session.commit()
+    reference_data.set_retired(actor, organisation, True)
 
 
 def restore(actor: User, organisation: Organisation) -> None:
-    access.require_admin(actor)
-    if organisation.retired_at is not None:
-        with acting_as(actor.id):
-            organisation.retired_at = None
-            db.session.commit()
+    reference_data.set_retired(actor, organisation, False)
 
 
 def blockers(actor: User, organisation: Organisation) -> list[str]:
     """Why the organisation cannot be deleted (empty when it can)."""
-    access.require_admin(actor)
-    return references_to(Organisation.__tablename__, organisation.id)
+    return reference_data.blockers(actor, organisation)
 
 
 def delete(actor: User, organisation: Organisation) -> None:
     """Delete an organisation nothing refers to; otherwise say what does (retire it instead)."""
-    reasons = blockers(actor, organisation)
-    if reasons:
-        raise ValidationFailed(
-            f"{organisation.name} cannot be deleted: it has {', '.join(reasons)}. "
-            "Retire it instead."
-        )
-    with acting_as(actor.id):
-        db.session.delete(organisation)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            raise ValidationFailed(
-                f"{organisation.name} cannot be deleted: something now refers to it. "
-                "Retire it instead."
-            ) from None
+    reference_data.delete_unreferenced(actor, organisation, organisation.name)

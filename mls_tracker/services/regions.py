@@ -17,9 +17,8 @@ from mls_tracker import access
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import Region, Sponsor, User, partnership_regions
-from mls_tracker.models.base import utcnow
+from mls_tracker.services import reference_data
 from mls_tracker.services.errors import NotFound, ValidationFailed
-from mls_tracker.services.organisations import references_to
 
 CODE_MAX = 12
 NAME_MAX = 100
@@ -166,40 +165,18 @@ def move(actor: User, region: Region, direction: str) -> None:
 
 def retire(actor: User, region: Region) -> None:
     """Offer it for nothing new; what is recorded against it stays."""
-    access.require_admin(actor)
-    if region.retired_at is None:
-        with acting_as(actor.id):
-            region.retired_at = utcnow()
-            db.session.commit()
+    reference_data.set_retired(actor, region, True)
 
 
 def restore(actor: User, region: Region) -> None:
-    access.require_admin(actor)
-    if region.retired_at is not None:
-        with acting_as(actor.id):
-            region.retired_at = None
-            db.session.commit()
+    reference_data.set_retired(actor, region, False)
 
 
 def blockers(actor: User, region: Region) -> list[str]:
     """Why the region cannot be deleted (empty when it can)."""
-    access.require_admin(actor)
-    return references_to(Region.__tablename__, region.id)
+    return reference_data.blockers(actor, region)
 
 
 def delete(actor: User, region: Region) -> None:
     """Delete a region nothing refers to; otherwise say what does (retire it instead)."""
-    reasons = blockers(actor, region)
-    if reasons:
-        raise ValidationFailed(
-            f"{region.name} cannot be deleted: it has {', '.join(reasons)}. Retire it instead."
-        )
-    with acting_as(actor.id):
-        db.session.delete(region)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            raise ValidationFailed(
-                f"{region.name} cannot be deleted: something now refers to it. Retire it instead."
-            ) from None
+    reference_data.delete_unreferenced(actor, region, region.name)
