@@ -32,7 +32,11 @@ def _set_choices(form: PartnershipForm, choices: dict[str, list]) -> None:
         for org in choices["providers"]
     ]
     regions = [
-        (region.id, f"{region.name} ({region.code})" + (" (retired)" if region.retired_at else ""))
+        (
+            region.id,
+            (region.name if region.name == region.code else f"{region.name} ({region.code})")
+            + (" (retired)" if region.retired_at else ""),
+        )
         for region in choices["regions"]
     ]
     form.region_ids.choices = regions
