@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mls_tracker.extensions import db
 from mls_tracker.models import utcnow
+from mls_tracker.scorecards.batch import partnerships_to_issue
 from tests.conftest import page_text, sign_in
 
 
@@ -79,3 +80,9 @@ def test_a_lead_is_not_offered_archive(client, world):
     assert 'id="archive-link"' not in html
     assert 'id="settings-link"' in html
     assert 'id="history-link"' in html
+
+
+def test_scorecards_for_everyone_leave_archived_partnerships_out(app, world):
+    assert partnerships_to_issue([], everyone=True) == [world.partnership.id, world.other.id]
+    _archive(world.other)
+    assert partnerships_to_issue([], everyone=True) == [world.partnership.id]

@@ -193,12 +193,15 @@ def issue_month(
 
 def partnerships_to_issue(partnership_ids: Sequence[int], everyone: bool) -> list[int]:
     """The given partnerships (each once, in the order given), or with ``everyone`` every
-    partnership that has not ended."""
+    partnership that has not ended and is not archived (an archived one is read-only)."""
     if everyone:
         return list(
             db.session.scalars(
                 sa.select(Partnership.id)
-                .where(Partnership.status != PartnershipStatus.ENDED)
+                .where(
+                    Partnership.status != PartnershipStatus.ENDED,
+                    Partnership.archived_at.is_(None),
+                )
                 .order_by(Partnership.id)
             )
         )
