@@ -41,6 +41,9 @@ class Review(Audited, Timestamped, Versioned, Base):
     first_month: so.Mapped[Month]
     last_month: so.Mapped[Month]
     executive_summary: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # The figures the summary was written for ({"Health score": "66 (amber)", …}), so a
+    # refresh that changes them marks an edited summary as stale. None: no summary.
+    summary_basis: so.Mapped[dict[str, str] | None] = so.mapped_column(sa.JSON)
     # The figures frozen when the review was opened or last refreshed.
     snapshot: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     created_by_id: so.Mapped[int | None] = so.mapped_column(

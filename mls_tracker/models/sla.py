@@ -97,6 +97,10 @@ class SlaTarget(Audited, Base):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    # The months this target re-judged when it was set from a past month, as the lead
+    # confirmed them: [{"month": "2026-09", "before": "breached", "after": "met",
+    # "state": "confirmed"}]. None: it changed no month's status.
+    rejudged: so.Mapped[list[dict[str, str]] | None] = so.mapped_column(sa.JSON)
 
     sla: so.Mapped[Sla] = so.relationship(back_populates="targets")
 
