@@ -479,14 +479,25 @@ def _detect_encoding(path: Path) -> str:
     )
 
 
+#: NUL characters a text file may hold (Excel re-saving a file can leave one in a heading
+#: cell); they are dropped from the cells. More, or any NUL beside other control characters,
+#: is binary content.
+MAX_STRAY_NULS = 8
+_CONTROL_CHARS = re.compile(r"[\x01-\x08\x0e-\x19\x1b-\x1f]")
+
+
 def _decodes_whole_file(path: Path, encoding: str) -> Literal["ok", "empty", "binary", "invalid"]:
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     blank = True
+    nuls = 0
+    controls = False
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
                 text = decoder.decode(chunk)
-                if "\x00" in text:
+                nuls += text.count("\x00")
+                controls = controls or bool(_CONTROL_CHARS.search(text))
+                if nuls > MAX_STRAY_NULS or (nuls and controls):
                     return "binary"
                 if blank and text.strip():
                     blank = False
@@ -793,7 +804,7 @@ def _csv_rows(survey: SurveyFile) -> Iterator[tuple[int, list[str]]]:
                     )
                 lines.record_size = 0
                 lines.record_number = number + 1
-                yield number, [cell.strip() for cell in record]
+                yield number, [cell.replace("\x00", "").strip() for cell in record]
         except csv.Error as exc:
             raise FileRejected(f"Row {number + 1} could not be read as CSV: {exc}.") from exc
 
