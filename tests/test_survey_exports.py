@@ -66,3 +66,36 @@ def test_binary_content_is_still_refused(tmp_path):
     mixed.write_bytes(b"response_id,submitted_at\x00,rating\nR1,2026-11-03,\x03\x04\n")
     with pytest.raises(FileRejected, match="contains binary data"):
         open_survey_file(mixed, mixed.name)
+
+
+# ------------------------------------------------------------------ 13. Excel serial dates
+
+
+@pytest.mark.parametrize("name", ["excel_serial_dates.csv", "excel_serial_dates.xlsx"])
+def test_excel_serial_dates_are_read_as_dates(world, name):
+    survey = open_sample(name)
+    assert [cells[1] for _, cells in survey.rows()] == ["45597.145833", "45598.5", "45600"]
+
+    staged, mapping, outcome = checked(world, name)
+    assert mapping.columns["submitted_at"] == "submitted_at"
+    assert (outcome.rows, outcome.new, outcome.errors) == (3, 3, 0)
+    shown = service.preview_rows(survey, mapping, world.partnership.id, None)
+    assert [row.submitted_at for row in shown] == [
+        dt.datetime(2024, 11, 1, 3, 30, tzinfo=dt.UTC),
+        dt.datetime(2024, 11, 2, 12, 0, tzinfo=dt.UTC),
+        dt.datetime(2024, 11, 4, 0, 0, tzinfo=dt.UTC),
+    ]
+    record = service.commit_upload(world.lead, staged, mapping)
+    assert record.rows_added == 3
+
+
+def test_excel_serial_dates_follow_the_zone_the_export_names():
+    assert service.parse_when("45597.145833", None) == dt.datetime(
+        2024, 11, 1, 3, 30, tzinfo=dt.UTC
+    )
+    denver = service.ZoneInfo("America/Denver")
+    assert service.parse_when("45597.145833", None, denver) == dt.datetime(
+        2024, 11, 1, 9, 30, tzinfo=dt.UTC
+    )
+    with pytest.raises(ValueError):
+        service.parse_when("4559", None)  # a small number is not taken for a date

@@ -332,6 +332,24 @@ GENERIC_COLUMNS = (
 )
 
 
+# Excel's 1900 date system: day 1 is 1900-01-01 and Excel counts a 29 Feb 1900 that never
+# was, so from day 61 on a serial is the days since 1899-12-30; the fraction is the time of
+# day. Five-digit days (1927–2173) only: smaller numbers are more likely answers than dates.
+_EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def excel_serial_datetime(text: str) -> dt.datetime | None:
+    """The naive date-time an Excel serial date such as ``45597.145833`` stands for
+    (2024-11-01 03:30:00, to the nearest second), or None when ``text`` is not one. A
+    workbook cell holding a date without a date format, or a CSV saved from one, has these."""
+    if not _EXCEL_SERIAL.match(text):
+        return None
+    days, _, fraction = text.partition(".")
+    seconds = round(float(f"0.{fraction or 0}") * 86400)
+    return _EXCEL_EPOCH + dt.timedelta(days=int(days), seconds=seconds)
+
+
 def _is_import_id_row(cells: list[str]) -> bool:
     filled = [c for c in cells if c]
     return bool(filled) and all(c.startswith('{"ImportId"') for c in filled)

@@ -42,6 +42,7 @@ from mls_tracker.services.survey_files import (
     Limits,
     SurveyFile,
     check_shape,
+    excel_serial_datetime,
     open_survey_file,
 )
 
@@ -561,6 +562,9 @@ def parse_when(text: str, order: str | None, zone: dt.tzinfo = dt.UTC) -> dt.dat
     """A submitted-at text → aware UTC datetime. ISO 8601 (offsets converted), or a local
     dd/mm/yyyy or mm/dd/yyyy form read in ``order``; a time without an offset is in ``zone``
     (the zone the export names, else UTC). ValueError else."""
+    serial = excel_serial_datetime(text)  # 45597.145833: a date Excel stored as a number
+    if serial is not None:
+        return serial.replace(tzinfo=zone).astimezone(dt.UTC)
     if text[4:5] == "-" and text[:4].isdigit():  # ISO 8601, the common case
         value = dt.datetime.fromisoformat(text)
         if value.tzinfo is None:
