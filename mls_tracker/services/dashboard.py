@@ -7,6 +7,10 @@ computed here for many partnerships at once in a constant number of queries
 (``services/figures_cache.py``, which stores, commits and forgets them) by
 ``month_figures`` — never the health score, which is recomputed from the cached components
 and the partnership's *current* weights on every read.
+
+The displayed figures (``sla_attainment``, ``csat``, ``mean_rating``) are rounded half up as
+the pages show them; the health score is computed from their exact values
+(``*_exact``), never from the rounded ones (issue 15: 54.4985 is 54, not 55).
 """
 
 from __future__ import annotations
@@ -66,15 +70,19 @@ class MonthFigures:
 
     month: Month
     # SLA attainment (met ÷ measured, by weight) and the SLA statuses of the month
-    sla_attainment: float | None = None
+    sla_attainment: float | None = None  # rounded to 1 decimal, for display
+    sla_attainment_exact: float | None = None  # unrounded, for the health score
     sla_met_weight: float = 0.0
     sla_measured_weight: float = 0.0
     slas_breached: int = 0
     slas_at_risk: int = 0
     slas_missing: int = 0
+    slas_proposed: int = 0  # of the missing: a proposed actual awaits confirmation
     # learner satisfaction, computed from responses or reported by hand
-    mean_rating: float | None = None
-    csat: float | None = None
+    mean_rating: float | None = None  # rounded to 2 decimals, for display
+    csat: float | None = None  # rounded to 1 decimal, for display
+    mean_rating_exact: float | None = None  # unrounded, for the health score
+    csat_exact: float | None = None  # unrounded (0–100), for the health score
     csat_low: float | None = None
     csat_high: float | None = None
     n_rating: int = 0
@@ -98,9 +106,16 @@ class MonthFigures:
     weights: dict[ComponentKey, Any] | None = field(default=None, compare=False, repr=False)
 
     def components(self) -> dict[ComponentKey, float | None]:
+        """The four components, unrounded (the exact values; the rounded ones only for a
+        figure without them)."""
+        sla = self.sla_attainment_exact
+        csat = self.csat_exact
+        mean = self.mean_rating_exact
         return {
-            ComponentKey.SLA: self.sla_attainment,
-            ComponentKey.SATISFACTION: satisfaction_component(self.csat, self.mean_rating),
+            ComponentKey.SLA: self.sla_attainment if sla is None else sla,
+            ComponentKey.SATISFACTION: satisfaction_component(
+                self.csat if csat is None else csat, self.mean_rating if mean is None else mean
+            ),
             ComponentKey.ACTIONS: self.action_health,
             ComponentKey.COVERAGE: self.coverage,
         }
@@ -236,6 +251,24 @@ def _regions_in_scope(partnership_ids: Sequence[int]) -> dict[int, int]:
     )
 
 
+def _mean_exact(sat: satisfaction_service.SatisfactionFigure | None) -> float | None:
+    """The unrounded mean rating: from the counts, or as reported."""
+    if sat is None or sat.mean_rating is None:
+        return None
+    counts = sat.counts
+    if counts is not None and counts.n_rating:
+        return counts.rating_sum / counts.n_rating
+    return sat.mean_rating
+
+
+def _csat_exact(sat: satisfaction_service.SatisfactionFigure | None) -> float | None:
+    """The unrounded CSAT in %: from the counts, or as reported."""
+    if sat is None or sat.csat is None:
+        return None
+    exact = sat.csat_exact
+    return None if exact is None else exact * 100
+
+
 def compute_month_figures(
     partnership_ids: Sequence[int], first: Month, last: Month, today: dt.date
 ) -> dict[int, dict[Month, MonthFigures]]:
@@ -269,13 +302,17 @@ def compute_month_figures(
             result[pid][month] = MonthFigures(
                 month=month,
                 sla_attainment=sla.percent,
+                sla_attainment_exact=None if sla.rate is None else sla.rate * 100,
                 sla_met_weight=float(sla.met_weight),
                 sla_measured_weight=float(sla.measured_weight),
                 slas_breached=sla.counts[Status.BREACHED],
                 slas_at_risk=sla.counts[Status.AT_RISK],
                 slas_missing=sla.counts[Status.MISSING],
+                slas_proposed=sla.proposed,
                 mean_rating=sat.mean_rating if sat else None,
                 csat=sat.csat if sat else None,
+                mean_rating_exact=_mean_exact(sat),
+                csat_exact=_csat_exact(sat),
                 csat_low=sat.csat_low if sat else None,
                 csat_high=sat.csat_high if sat else None,
                 n_rating=sat.n_rating if sat else 0,

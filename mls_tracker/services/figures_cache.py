@@ -10,6 +10,9 @@ and how they are computed is the caller's (``services/dashboard.month_figures`` 
   rolled-back write keeps them (``install_listeners``, called once by ``create_app``);
 - a row of the previous month, the current month or later is recomputed when it was
   computed before today (overdue actions and sponsor coverage depend on the day);
+- a row written by an older version of the figures (``CACHE_VERSION``, stored in the row's
+  data under ``VERSION_KEY``) is recomputed — bump the version when what is stored changes
+  meaning (version 2: exact, unrounded components, issue 15);
 - what is missing is computed for every missing (partnership, month) at once and upserted;
 - the rows filled are committed here at once, unless the session's transaction holds a write
   of the caller (a use case that reads figures and will commit later): then they stay in that
@@ -38,6 +41,10 @@ from mls_tracker.periods import Month, month_range
 
 Data = dict[str, Any]
 Compute = Callable[[Sequence[int], Month, Month, dt.date], Mapping[int, Mapping[Month, Data]]]
+
+# The version of what the rows hold; a row of another version (or none) is recomputed.
+CACHE_VERSION = 2
+VERSION_KEY = "_cache_version"
 
 # session.info key: the session's transaction holds a write that is not the cache's own.
 _CALLER_WROTE = "figures_cache_caller_wrote"
@@ -77,7 +84,10 @@ def cached_figures(
         month = by_day.get(month_text[:10])
         if month is None or (computed_text[:10] < today_text and month >= fresh_from):
             continue  # time-dependent figures computed before today: recompute
-        found[(pid, month)] = json.loads(data)
+        decoded = json.loads(data)
+        if decoded.pop(VERSION_KEY, None) != CACHE_VERSION:
+            continue  # written by an older version of the figures: recompute
+        found[(pid, month)] = decoded
     missing = [(pid, m) for pid in ids for m in months if (pid, m) not in found]
     if missing:
         computed = compute(
@@ -91,14 +101,14 @@ def cached_figures(
                 "partnership_id": pid,
                 "month": month,
                 "computed_on": today,
-                "data": computed[pid][month],
+                "data": {**computed[pid][month], VERSION_KEY: CACHE_VERSION},
             }
             for pid, month in missing
         ]
         _upsert(rows)
         _commit_if_alone()
-        for row in rows:
-            found[(row["partnership_id"], row["month"])] = row["data"]
+        for pid, month in missing:
+            found[(pid, month)] = dict(computed[pid][month])
     return found
 
 

@@ -53,6 +53,7 @@ from mls_tracker import access
 from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
+from mls_tracker.formatting import rounded
 from mls_tracker.models import (
     Partnership,
     Region,
@@ -213,7 +214,8 @@ class SatisfactionFigure:
 
 
 def _pct(fraction: float) -> float:
-    return round(fraction * 100, 1)
+    """A percentage rounded half up to one decimal (never banker's rounding)."""
+    return float(rounded(fraction * 100, 1))
 
 
 def _low(n_rating: int, n_recommend: int) -> bool:
@@ -232,7 +234,7 @@ def figure_from_counts(
 ) -> SatisfactionFigure:
     csat = csat_low = csat_high = mean = None
     if counts.n_rating:
-        mean = round(counts.rating_sum / counts.n_rating, 2)
+        mean = float(rounded(counts.rating_sum / counts.n_rating, 2))  # 4.125 → 4.13
         csat = _pct(counts.satisfied / counts.n_rating)
         low, high = wilson_interval(counts.satisfied, counts.n_rating)
         csat_low, csat_high = _pct(low), _pct(high)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from mls_tracker.extensions import db
+from mls_tracker.formatting import rounded
 from mls_tracker.models import Direction, MeasurementState, Sla, SlaMeasurement, Unit
 from mls_tracker.periods import Month
 
@@ -125,6 +126,7 @@ class Attainment:
     met_weight: Decimal
     measured_weight: Decimal
     counts: dict[Status, int]
+    proposed: int = 0  # of the missing: a proposed actual awaits confirmation
 
     @property
     def rate(self) -> float | None:
@@ -134,22 +136,46 @@ class Attainment:
         return float(self.met_weight / self.measured_weight)
 
     @property
+    def exact_percent(self) -> float | None:
+        """0–100 unrounded: what the health score is computed from."""
+        return None if self.rate is None else self.rate * 100
+
+    @property
     def percent(self) -> float | None:
-        return None if self.rate is None else round(self.rate * 100, 1)
+        """0–100 rounded half up to one decimal, for display."""
+        return None if self.rate is None else _half_up(self.rate * 100, 1)
+
+    @property
+    def confirmed_missing(self) -> int:
+        """Missing SLAs with no actual at all (not even a proposed one)."""
+        return self.counts[Status.MISSING] - self.proposed
+
+
+def _half_up(value: float, digits: int) -> float:
+    return float(rounded(value, digits))
 
 
 def attainment(series_list: Sequence[SlaSeries], month: Month) -> Attainment:
     met_weight = Decimal(0)
     measured_weight = Decimal(0)
     counts = dict.fromkeys(Status, 0)
+    proposed = 0
     for series in series_list:
         status = status_of(series, month, confirmed_only=True)
         counts[status] += 1
+        if status is Status.MISSING and _is_proposed(series, month):
+            proposed += 1
         if status in (Status.MET, Status.AT_RISK, Status.BREACHED):
             measured_weight += series.weight
             if status is Status.MET:
                 met_weight += series.weight
-    return Attainment(month, met_weight, measured_weight, counts)
+    return Attainment(month, met_weight, measured_weight, counts, proposed)
+
+
+def _is_proposed(series: SlaSeries, month: Month) -> bool:
+    """An actual is entered for the month but not yet confirmed."""
+    point = series.measurements.get(month)
+    return point is not None and not point.confirmed
 
 
 @dataclass(frozen=True)
