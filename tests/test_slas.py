@@ -219,8 +219,21 @@ def test_changing_the_target_keeps_earlier_months_judged_by_the_old_one(client, 
     url = f"{_base(world)}/{sla.id}/target"
     form = client.get(url).get_data(as_text=True)
     assert f'value="{service.this_month().next()}"' in form, "defaults to next month"
-    response = _post(
+    asked = _post(
         client, url, {"target": "95", "at_risk_threshold": "93", "applies_from": "2025-08"}
+    )
+    assert asked.status_code == 200, "August was judged already: the lead must confirm"
+    assert "Aug 2025: met → breached" in asked.get_data(as_text=True)
+    response = _post(
+        client,
+        url,
+        {
+            "target": "95",
+            "at_risk_threshold": "93",
+            "applies_from": "2025-08",
+            "rejudged": "Aug 2025: met → breached",
+            "confirm_rejudged": "y",
+        },
     )
     assert response.status_code == 302
     grid = service.month_grid(sla.partnership_id, Month(2025, 8), months=2)
@@ -229,7 +242,12 @@ def test_changing_the_target_keeps_earlier_months_judged_by_the_old_one(client, 
     page = client.get(f"{_base(world)}/{sla.id}").get_data(as_text=True)
     assert "Jan 2025 – Jul 2025" in page and "Aug 2025 – now" in page
     # The same month again corrects that target rather than adding another.
-    _post(client, url, {"target": "94", "at_risk_threshold": "92", "applies_from": "2025-08"})
+    corrected = {"target": "94", "at_risk_threshold": "92", "applies_from": "2025-08"}
+    _post(
+        client,
+        url,
+        {**corrected, "rejudged": "Aug 2025: breached → at risk", "confirm_rejudged": "y"},
+    )
     db.session.expire_all()
     targets = db.session.scalars(
         sa.select(SlaTarget).where(SlaTarget.sla_id == sla.id).order_by(SlaTarget.effective_from)

@@ -517,4 +517,5 @@ def compare(partnership_id: int, review_id: int):
         else None,
         comparison=comparison,
         current=current_data,
+        measure=reports.measure,
     )

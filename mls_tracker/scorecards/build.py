@@ -47,6 +47,8 @@ from mls_tracker.models import (
     Meeting,
     Partnership,
     ReviewKind,
+    Sla,
+    SlaTarget,
     User,
 )
 from mls_tracker.periods import Month, month_range
@@ -71,6 +73,7 @@ from mls_tracker.scorecards.snapshot import (
     SlaSection,
     SlaTrendPoint,
     SponsorFacts,
+    TargetChangeFacts,
     Tile,
     WinFacts,
 )
@@ -99,6 +102,7 @@ from mls_tracker.services.sla_figures import (
     load_sla_series,
     status_of,
 )
+from mls_tracker.services.slas import rejudged_texts
 from mls_tracker.services.sponsors import HELD_STATES, CoverageMatrix, SponsorView, coverage_matrix
 from mls_tracker.services.wins import WinView, list_wins
 
@@ -261,6 +265,49 @@ def sla_section(
         series=chart,
     )
     return section, period
+
+
+def target_changes(
+    partnership_id: int, first_month: Month, last_month: Month
+) -> tuple[TargetChangeFacts, ...]:
+    """Targets of active SLAs that took over from an earlier one and are in force within
+    the SLA trend months, or that were set during the period for a month up to its end
+    (those may re-judge months already judged), oldest first; one query."""
+    trend_from = last_month.shift(-(SLA_TREND_MONTHS - 1))
+    set_since = _start_of(first_month.first_day)
+    rows = db.session.execute(
+        sa.select(Sla, SlaTarget, User.display_name)
+        .join(SlaTarget, SlaTarget.sla_id == Sla.id)
+        .outerjoin(User, User.id == SlaTarget.set_by_id)
+        .options(so.selectinload(Sla.targets))
+        .where(Sla.partnership_id == partnership_id, Sla.active.is_(True))
+        .where(SlaTarget.effective_from <= last_month)
+        .where(sa.or_(SlaTarget.effective_from >= trend_from, SlaTarget.created_at >= set_since))
+        .order_by(SlaTarget.effective_from, Sla.code)
+    ).all()
+    found = []
+    for sla, point, set_by in rows:
+        earlier = [t for t in sla.targets if t.effective_from < point.effective_from]
+        if not earlier:  # the SLA's first target: nothing changed
+            continue
+        before = max(earlier, key=lambda t: t.effective_from)
+        found.append(
+            TargetChangeFacts(
+                code=sla.code,
+                name=sla.name,
+                unit=str(sla.unit.value),
+                direction=str(sla.direction.value),
+                effective_from=point.effective_from,
+                set_on=point.created_at.date() if point.created_at else None,
+                set_by=set_by,
+                previous_target=float(before.target),
+                previous_at_risk=float(before.at_risk_threshold),
+                target=float(point.target),
+                at_risk=float(point.at_risk_threshold),
+                rejudged=rejudged_texts(point.rejudged),
+            )
+        )
+    return tuple(found)
 
 
 # ----------------------------------------------------------------------------- satisfaction
@@ -777,6 +824,9 @@ def build_scorecard_data(
     series = load_sla_series(partnership_id, loaded_from, last_month)
     by_month = {m: attainment(series, m) for m in month_range(loaded_from, last_month)}
     slas, sla_now = sla_section(series, by_month, months, chart_months)
+    slas = dataclasses.replace(
+        slas, target_changes=target_changes(partnership_id, first_month, last_month)
+    )
 
     counts = satisfaction_service.monthly_counts_many([partnership_id], loaded_from, last_month)[
         partnership_id

@@ -112,6 +112,25 @@ class AttainmentPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetChangeFacts:
+    """A target that took over from another one, in force within the SLAs' trend months or
+    set during the period (then it may re-judge months already judged)."""
+
+    code: str
+    name: str
+    unit: str
+    direction: str
+    effective_from: Month | None  # None: seen only as a difference between two scorecards
+    set_on: dt.date | None
+    set_by: str | None
+    previous_target: float | None
+    previous_at_risk: float | None
+    target: float
+    at_risk: float
+    rejudged: tuple[str, ...] = ()  # "Sep 2026: breached → met", as the lead confirmed them
+
+
+@dataclass(frozen=True, slots=True)
 class SlaSection:
     attainment: float | None  # the period's, 0–100
     measured: int  # SLAs with a confirmed measurement in the period
@@ -119,6 +138,8 @@ class SlaSection:
     missing: int
     rows: tuple[SlaRow, ...]
     series: tuple[AttainmentPoint, ...]  # 12 months up to the period's end, for the chart
+    # Addition (issue 15): targets changed in the trend months or set during the period.
+    target_changes: tuple[TargetChangeFacts, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,14 @@ from mls_tracker.scorecards.build import (
     period_label,
     period_months,
 )
-from mls_tracker.scorecards.snapshot import ActionRow, ScorecardData, WinFacts, dump, load
+from mls_tracker.scorecards.snapshot import (
+    ActionRow,
+    ScorecardData,
+    TargetChangeFacts,
+    WinFacts,
+    dump,
+    load,
+)
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.locking import check_version, commit_or_conflict
 from mls_tracker.services.sla_figures import Status
@@ -661,6 +668,47 @@ class SponsorChange:
     title: str | None
 
 
+def _target_changes(
+    current: ScorecardData, previous: ScorecardData
+) -> tuple[TargetChangeFacts, ...]:
+    """Target changes this scorecard reports that the previous one did not, and any SLA
+    whose target differs between the two without a recorded change (older scorecards)."""
+
+    def key(change: TargetChangeFacts) -> tuple:
+        return (change.code, change.effective_from, change.target, change.at_risk)
+
+    seen = {key(change) for change in previous.slas.target_changes}
+    found = [change for change in current.slas.target_changes if key(change) not in seen]
+    explained = {change.code for change in current.slas.target_changes}
+    before = {row.code: row for row in previous.slas.rows}
+    for row in current.slas.rows:
+        was = before.get(row.code)
+        if (
+            was is None
+            or row.code in explained
+            or row.target is None
+            or row.at_risk is None
+            or (was.target, was.at_risk) == (row.target, row.at_risk)
+        ):
+            continue
+        found.append(
+            TargetChangeFacts(
+                code=row.code,
+                name=row.name,
+                unit=row.unit,
+                direction=row.direction,
+                effective_from=None,
+                set_on=None,
+                set_by=None,
+                previous_target=was.target,
+                previous_at_risk=was.at_risk,
+                target=row.target,
+                at_risk=row.at_risk,
+            )
+        )
+    return tuple(found)
+
+
 @dataclass(frozen=True, slots=True)
 class Comparison:
     current_label: str
@@ -672,6 +720,8 @@ class Comparison:
     closed_items: tuple[ActionRow, ...]
     sponsors_added: tuple[SponsorChange, ...]
     sponsors_removed: tuple[SponsorChange, ...]
+    # Targets changed since the previous review; a breach "resolved" by a lower bar shows here.
+    target_changes: tuple[TargetChangeFacts, ...] = ()
 
 
 def _figure_change(
@@ -755,4 +805,5 @@ def compare(current: ScorecardData, previous: ScorecardData) -> Comparison:
         closed_items=current.actions.closed_items,
         sponsors_added=tuple(v for k, v in sponsors_now.items() if k not in sponsors_before),
         sponsors_removed=tuple(v for k, v in sponsors_before.items() if k not in sponsors_now),
+        target_changes=_target_changes(current, previous),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -21,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from mls_tracker import access
 from mls_tracker.access import Action, can
+from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     Direction,
@@ -349,6 +351,75 @@ def update_sla(
     return sla
 
 
+@dataclass(frozen=True)
+class Rejudgement:
+    """A month whose status a new target changes: "Sep 2026: breached → met"."""
+
+    month: Month
+    before: Status
+    after: Status
+    confirmed: bool  # the month's actual was confirmed by a lead (not only proposed)
+
+    @property
+    def text(self) -> str:
+        state = "" if self.confirmed else " (proposed actual)"
+        return f"{self.month.label}: {self.before.value} → {self.after.value}{state}"
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "month": str(self.month),
+            "before": self.before.value,
+            "after": self.after.value,
+            "state": "confirmed" if self.confirmed else "proposed",
+        }
+
+
+def rejudgements(
+    sla: Sla,
+    *,
+    target: Decimal,
+    at_risk_threshold: Decimal,
+    applies_from: Month,
+    today: dt.date | None = None,
+) -> list[Rejudgement]:
+    """The months up to now whose status would change if this target applied from
+    ``applies_from`` (a target set from a past month judges months already judged)."""
+    now = this_month(today)
+    if applies_from > now:
+        return []
+    series = next(
+        s
+        for s in load_sla_series(sla.partnership_id, applies_from, now, include_inactive=True)
+        if s.sla_id == sla.id
+    )
+    new_point = TargetPoint(applies_from, target, at_risk_threshold)
+    targets = tuple(t for t in series.targets if t.effective_from != applies_from)
+    changed = dataclasses.replace(series, targets=(*targets, new_point))
+    found = []
+    for month in month_range(applies_from, now):
+        before, after = status_of(series, month), status_of(changed, month)
+        if before is not after:
+            point = series.measurements.get(month)
+            found.append(Rejudgement(month, before, after, bool(point and point.confirmed)))
+    return found
+
+
+class RejudgementNeeded(ValidationFailed):
+    """The new target changes the status of months already judged: the lead must confirm
+    ``changes`` (named month by month) before it is saved."""
+
+    def __init__(self, changes: list[Rejudgement]) -> None:
+        confirmed = sum(1 for change in changes if change.confirmed)
+        super().__init__(
+            f"This target re-judges {len(changes)} month{'s' if len(changes) != 1 else ''} "
+            f"already judged ({confirmed} with a confirmed actual): "
+            + "; ".join(change.text for change in changes)
+            + ". Confirm that these statuses change, or choose a later month.",
+            field="applies_from",
+        )
+        self.changes = changes
+
+
 def set_target(
     actor: User,
     sla: Sla,
@@ -356,11 +427,24 @@ def set_target(
     target: Decimal,
     at_risk_threshold: Decimal,
     applies_from: Month,
+    confirmed_changes: Sequence[str] = (),
+    today: dt.date | None = None,
 ) -> SlaTarget:
     """A new target from ``applies_from`` on; earlier months keep the target then in force.
-    A target already starting that month is replaced."""
+    A target already starting that month is replaced. When it changes the status of months
+    up to now, ``confirmed_changes`` must name exactly those changes (``Rejudgement.text``,
+    as shown to the lead); they are stored on the target, and so in the audit log."""
     access.require(actor, Action.MANAGE, sla.partnership_id, message=MANAGE_MESSAGE)
     _check_target(sla.unit, sla.direction, target, at_risk_threshold)
+    changes = rejudgements(
+        sla,
+        target=target,
+        at_risk_threshold=at_risk_threshold,
+        applies_from=applies_from,
+        today=today,
+    )
+    if changes and list(confirmed_changes) != [change.text for change in changes]:
+        raise RejudgementNeeded(changes)
     point = next((t for t in sla.targets if t.effective_from == applies_from), None)
     if point is None:
         point = SlaTarget(effective_from=applies_from, target=target, at_risk_threshold=0)
@@ -369,7 +453,9 @@ def set_target(
     point.at_risk_threshold = at_risk_threshold
     point.set_by_id = actor.id
     point.created_at = utcnow()
-    _commit_or_conflict("applies_from", "A target was set for that month meanwhile; try again.")
+    point.rejudged = [change.as_json() for change in changes] or None
+    with acting_as(actor.id):  # the audit entry names the lead outside a request too
+        _commit_or_conflict("applies_from", "A target was set for that month meanwhile; try again.")
     return point
 
 
@@ -395,6 +481,20 @@ class TargetPeriod:
     set_by: str | None
     set_at: dt.datetime | None
     in_force: bool
+    rejudged: tuple[str, ...] = ()  # "Sep 2026: breached → met", as confirmed when set
+
+
+def rejudged_texts(stored: list[dict[str, str]] | None) -> tuple[str, ...]:
+    """A target's stored re-judgements as the lead confirmed them."""
+    return tuple(
+        Rejudgement(
+            Month.parse(item["month"]),
+            Status(item["before"]),
+            Status(item["after"]),
+            item.get("state") == "confirmed",
+        ).text
+        for item in stored or ()
+    )
 
 
 def target_history(sla: Sla, today: dt.date | None = None) -> list[TargetPeriod]:
@@ -421,6 +521,7 @@ def target_history(sla: Sla, today: dt.date | None = None) -> list[TargetPeriod]
                 set_by=names.get(point.set_by_id),
                 set_at=point.created_at,
                 in_force=point is current,
+                rejudged=rejudged_texts(point.rejudged),
             )
         )
     return list(reversed(periods))

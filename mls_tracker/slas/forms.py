@@ -122,7 +122,17 @@ class TargetForm(FlaskForm):
         render_kw={"type": "month"},
         description="Earlier months keep being judged against the target in force then.",
     )
+    # Shown once the target would re-judge months already judged: the changes as listed
+    # to the lead (one per line) and their explicit agreement.
+    rejudged = HiddenField()
+    confirm_rejudged = BooleanField("Yes, re-judge these months with the new target")
     submit = SubmitField("Set target")
+
+    def confirmed_changes(self) -> list[str]:
+        """The re-judgements the lead agreed to (none unless the box is ticked)."""
+        if not self.confirm_rejudged.data:
+            return []
+        return [line for line in (self.rejudged.data or "").split("\n") if line]
 
 
 class ActualsForm(FlaskForm):

@@ -258,22 +258,33 @@ def target(partnership_id: int, sla_id: int):
             ),
         )
         valid = valid and not any(field.errors for field in form)
+    rejudged: list[service.Rejudgement] = []
     if valid:
         applies_from = Month.parse(form.applies_from.data)
         try:
-            service.set_target(
+            point = service.set_target(
                 current_user,
                 sla,
                 target=form.target.data,
                 at_risk_threshold=form.at_risk_threshold.data,
                 applies_from=applies_from,
+                confirmed_changes=form.confirmed_changes(),
             )
+        except service.RejudgementNeeded as needed:
+            rejudged = needed.changes
+            form.rejudged.data = "\n".join(change.text for change in rejudged)
+            form.confirm_rejudged.data = False
         except ValidationFailed as error:
             _field_error(form, error, "target")
         else:
+            changed = service.rejudged_texts(point.rejudged)
             flash(
-                f"New target for {sla.code} in force from {applies_from.label}; earlier months "
-                "keep their target.",
+                f"New target for {sla.code} in force from {applies_from.label}"
+                + (
+                    f"; re-judged: {'; '.join(changed)}."
+                    if changed
+                    else "; no month already judged changes status."
+                ),
                 "success",
             )
             return redirect(url_for(".show", partnership_id=partnership.id, sla_id=sla.id))
@@ -282,6 +293,7 @@ def target(partnership_id: int, sla_id: int):
         partnership=partnership,
         sla=sla,
         form=form,
+        rejudged=rejudged,
         history=service.target_history(sla),
     )
 
