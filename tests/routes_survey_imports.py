@@ -23,6 +23,9 @@ UPLOAD = {**READ, "sponsor": 403, "viewer": 403}
 COMMIT = {**UPLOAD, "admin": 302, "lead": 302, "provider": 302}
 # Undo: leads only; a POST without the confirmation field shows the confirmation again.
 MANAGE = {**UPLOAD, "provider": 403}
+# Confirming a provider's import: leads only; the matrix's import is a lead's, confirmed
+# already, so a lead's POST says so and goes back to the history.
+CONFIRM = {**MANAGE, "admin": 302, "lead": 302}
 
 SCOPED = {
     ("GET", "survey_imports.index"): READ,
@@ -37,6 +40,7 @@ SCOPED = {
     ("GET", "survey_imports.result"): UPLOAD,
     ("GET", "survey_imports.undo"): MANAGE,
     ("POST", "survey_imports.undo"): MANAGE,
+    ("POST", "survey_imports.confirm"): CONFIRM,
 }
 
 _FILE = (

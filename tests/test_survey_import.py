@@ -347,7 +347,7 @@ def test_undo_removes_exactly_that_imports_responses_and_is_audited(world):
     db.session.refresh(first)
     assert first.undone_at is not None and first.undone_by_id == world.lead.id
     history = service.import_history(world.partnership.id)
-    assert [view.state for view in history] == ["Imported", "Undone"]
+    assert [view.state for view in history] == ["Confirmed", "Undone"]
     assert history[0].id == other.id
     entries = db.session.scalars(
         sa.select(AuditEntry).where(

@@ -23,6 +23,14 @@ class SurveyFormat(enum.StrEnum):
     MICROSOFT_FORMS = "microsoft forms"
 
 
+class ImportState(enum.StrEnum):
+    """An import made by a provider is proposed until a lead confirms it (the rule of SLA
+    actuals); only the responses of confirmed imports count in any figure."""
+
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+
+
 class SurveyImport(Audited, Base):
     """One uploaded file of survey responses; undoing it removes its responses."""
 
@@ -45,6 +53,14 @@ class SurveyImport(Audited, Base):
     undone_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Imports written without a state (the demo, older code) are a lead's: confirmed.
+    state: so.Mapped[ImportState] = so.mapped_column(
+        enum_column(ImportState, "state"), default=ImportState.CONFIRMED
+    )
+    confirmed_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    confirmed_at: so.Mapped[dt.datetime | None]
 
     uploaded_by: so.Mapped[User | None] = so.relationship(foreign_keys=[uploaded_by_id])
 
@@ -78,6 +94,13 @@ class SurveyResponse(Base):
     comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
     region: so.Mapped[Region | None] = so.relationship()
+
+    @classmethod
+    def counted(cls) -> sa.ColumnElement[bool]:
+        """The responses that count in figures: those of no import or of a confirmed one
+        (a provider's import waiting for a lead's confirmation does not count yet)."""
+        proposed = sa.select(SurveyImport.id).where(SurveyImport.state == ImportState.PROPOSED)
+        return sa.or_(cls.import_id.is_(None), cls.import_id.not_in(proposed))
 
     __table_args__ = (
         sa.UniqueConstraint("partnership_id", "response_key"),

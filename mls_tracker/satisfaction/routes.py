@@ -19,6 +19,7 @@ from mls_tracker.periods import Month, utc_today
 from mls_tracker.satisfaction.forms import ALL_REGIONS, DeleteReportedForm, ReportedForm
 from mls_tracker.services import changes as changes_service
 from mls_tracker.services import satisfaction as service
+from mls_tracker.services import survey_import as survey_import_service
 from mls_tracker.services.errors import NotFound, ValidationFailed
 
 bp = Blueprint(
@@ -143,6 +144,7 @@ def index(partnership_id: int):
         may_manage=can(current_user, Action.MANAGE, partnership.id),
         may_upload=may_upload,
         low_sample_n=service.LOW_SAMPLE_N,
+        proposed=survey_import_service.proposed_responses(partnership.id),
     )
 
 

@@ -368,7 +368,7 @@ def _group_counts(partnership_id: int, first: Month, last: Month) -> dict[_Group
             promoters,
             detractors,
         )
-        .where(r.partnership_id == partnership_id, r.month >= first, r.month <= last)
+        .where(r.partnership_id == partnership_id, r.month >= first, r.month <= last, r.counted())
         .group_by(r.month, r.region_id, r.program)
     )
     return {
@@ -397,7 +397,9 @@ def monthly_counts_many(
             sa.func.coalesce(sa.func.sum(sa.case((r.recommend >= 9, 1), else_=0)), 0),
             sa.func.coalesce(sa.func.sum(sa.case((r.recommend <= 6, 1), else_=0)), 0),
         )
-        .where(r.partnership_id.in_(partnership_ids), r.month >= first, r.month <= last)
+        .where(
+            r.partnership_id.in_(partnership_ids), r.month >= first, r.month <= last, r.counted()
+        )
         .group_by(r.partnership_id, r.month)
     )
     for partnership_id, month, *values in db.session.execute(query):
@@ -539,7 +541,7 @@ def latest_month_with_data(partnership_id: int) -> Month | None:
     months = [
         db.session.scalar(
             sa.select(sa.func.max(SurveyResponse.month)).where(
-                SurveyResponse.partnership_id == partnership_id
+                SurveyResponse.partnership_id == partnership_id, SurveyResponse.counted()
             )
         ),
         db.session.scalar(
@@ -698,7 +700,7 @@ def _comment_query(
 ) -> sa.Select:
     r = SurveyResponse
     query = sa.select(r.id).where(
-        r.partnership_id == partnership_id, r.comment.is_not(None), r.comment != ""
+        r.partnership_id == partnership_id, r.comment.is_not(None), r.comment != "", r.counted()
     )
     if q:
         query = query.where(r.comment.icontains(q.strip(), autoescape=True))
@@ -990,6 +992,7 @@ def reported_view(reported: ReportedSatisfaction) -> ReportedView:
             .where(
                 SurveyResponse.partnership_id == reported.partnership_id,
                 SurveyResponse.month == reported.month,
+                SurveyResponse.counted(),
                 *([SurveyResponse.region_id == reported.region_id] if reported.region_id else []),
                 *([SurveyResponse.program == reported.program] if reported.program else []),
             )

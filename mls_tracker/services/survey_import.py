@@ -35,6 +35,7 @@ from mls_tracker.models import (
     User,
     utcnow,
 )
+from mls_tracker.models.satisfaction import ImportState
 from mls_tracker.periods import Month
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.survey_files import (
@@ -1104,12 +1105,17 @@ def commit_upload(
     if order is None:
         raise ValidationFailed("Choose whether dates are day-first or month-first.", "date_order")
     with audit.acting_as(actor.id):
+        # A lead's import counts at once; a provider's is proposed until a lead confirms it.
+        lead = access.can(actor, Action.MANAGE, staged.partnership_id)
         record = SurveyImport(
             partnership_id=staged.partnership_id,
             file_name=staged.file_name,
             file_format=mapping.format,
             file_sha256=staged.sha256,
             uploaded_by_id=actor.id,
+            state=ImportState.CONFIRMED if lead else ImportState.PROPOSED,
+            confirmed_by_id=actor.id if lead else None,
+            confirmed_at=utcnow() if lead else None,
         )
         db.session.add(record)
         db.session.flush()
@@ -1134,6 +1140,54 @@ def commit_upload(
         save_mapping(actor, staged.partnership_id, mapping)
         db.session.commit()
     return record
+
+
+def confirm_import(actor: User, partnership_id: int, import_id: int) -> SurveyImport:
+    """A lead confirms a provider's proposed import: from now on its responses count in
+    every figure (the partnership's cached figures are dropped with this audited write)."""
+    access.require(actor, Action.MANAGE, partnership_id, message=ROLE_REFUSED)
+    record = db.session.get(SurveyImport, import_id)
+    if record is None or record.partnership_id != partnership_id:
+        raise NotFound()
+    if record.undone_at is not None:
+        raise ValidationFailed("This import was undone: there is nothing to confirm.")
+    if record.state is ImportState.CONFIRMED:
+        raise ValidationFailed("This import was confirmed already.")
+    with audit.acting_as(actor.id):
+        record.state = ImportState.CONFIRMED
+        record.confirmed_by_id = actor.id
+        record.confirmed_at = utcnow()
+        db.session.commit()
+    return record
+
+
+@dataclass(frozen=True)
+class ProposedResponses:
+    """Responses of imports still waiting for a lead's confirmation: not counted anywhere."""
+
+    responses: int
+    imports: int
+
+    def __bool__(self) -> bool:
+        return self.responses > 0
+
+
+def proposed_responses(
+    partnership_id: int, first: Month | None = None, last: Month | None = None
+) -> ProposedResponses:
+    """How many responses (from ``first`` to ``last``) and imports are still proposed."""
+    r = SurveyResponse
+    query = (
+        sa.select(sa.func.count(), sa.func.count(sa.distinct(r.import_id)))
+        .join(SurveyImport, SurveyImport.id == r.import_id)
+        .where(r.partnership_id == partnership_id, SurveyImport.state == ImportState.PROPOSED)
+    )
+    if first is not None:
+        query = query.where(r.month >= first)
+    if last is not None:
+        query = query.where(r.month <= last)
+    responses, imports = db.session.execute(query).one()
+    return ProposedResponses(responses=int(responses), imports=int(imports))
 
 
 def undo_import(actor: User, partnership_id: int, import_id: int) -> int:
@@ -1328,10 +1382,20 @@ class ImportView:
     rows_skipped: int
     undone_at: dt.datetime | None
     undone_by: str | None
+    confirmed: bool = True
+    confirmed_at: dt.datetime | None = None
+    confirmed_by: str | None = None
+
+    @property
+    def proposed(self) -> bool:
+        """Waiting for a lead's confirmation: its responses do not count yet."""
+        return not self.confirmed and self.undone_at is None
 
     @property
     def state(self) -> str:
-        return "Undone" if self.undone_at else "Imported"
+        if self.undone_at:
+            return "Undone"
+        return "Confirmed" if self.confirmed else "Proposed"
 
 
 SORTS = {
@@ -1359,10 +1423,12 @@ def _import_views(
 ) -> list[ImportView]:
     uploader = sa.orm.aliased(User)
     undoer = sa.orm.aliased(User)
+    confirmer = sa.orm.aliased(User)
     rows = db.session.execute(
-        sa.select(SurveyImport, uploader.display_name, undoer.display_name)
+        sa.select(SurveyImport, uploader.display_name, undoer.display_name, confirmer.display_name)
         .outerjoin(uploader, uploader.id == SurveyImport.uploaded_by_id)
         .outerjoin(undoer, undoer.id == SurveyImport.undone_by_id)
+        .outerjoin(confirmer, confirmer.id == SurveyImport.confirmed_by_id)
         .where(SurveyImport.partnership_id == partnership_id, *criteria)
         .order_by(*order_by)
     )
@@ -1378,8 +1444,11 @@ def _import_views(
             rows_skipped=record.rows_skipped,
             undone_at=record.undone_at,
             undone_by=undone_by,
+            confirmed=record.state is ImportState.CONFIRMED,
+            confirmed_at=record.confirmed_at,
+            confirmed_by=confirmed_by,
         )
-        for record, uploaded_by, undone_by in rows
+        for record, uploaded_by, undone_by, confirmed_by in rows
     ]
 
 
@@ -1391,6 +1460,8 @@ HISTORY_HEADER = (
     "rows added",
     "skipped as duplicates",
     "state",
+    "confirmed at (UTC)",
+    "confirmed by",
     "undone at (UTC)",
     "undone by",
 )
@@ -1406,6 +1477,8 @@ def history_rows(views: Iterable[ImportView]) -> Iterator[list[Any]]:
             view.rows_added,
             view.rows_skipped,
             view.state,
+            view.confirmed_at.strftime("%Y-%m-%d %H:%M") if view.confirmed_at else "",
+            view.confirmed_by or "",
             view.undone_at.strftime("%Y-%m-%d %H:%M") if view.undone_at else "",
             view.undone_by or "",
         ]
@@ -1457,6 +1530,7 @@ def run_commit(ctx: jobs.JobContext) -> dict[str, Any]:
         "rows_added": record.rows_added,
         "rows_skipped": record.rows_skipped,
         "file_name": record.file_name,
+        "state": record.state.value,
     }
     discard_staged(staged)
     return result

@@ -352,3 +352,22 @@ def undo(partnership_id: int, import_id: int):
     return render_template(
         "survey_imports/undo.html", partnership=partnership, view=view, form=form
     )
+
+
+@bp.post("/<int:import_id>/confirm")
+@auth_required()
+def confirm(partnership_id: int, import_id: int):
+    """A lead confirms a provider's proposed import: its responses count from now on."""
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    view = service.import_view(partnership.id, import_id)
+    try:
+        service.confirm_import(current_user, partnership.id, view.id)
+    except ValidationFailed as error:
+        flash(str(error), "warning")
+    else:
+        flash(
+            f"Import of {view.file_name} confirmed: its {view.rows_added:,} "
+            f"response{'s' * (view.rows_added != 1)} now count in every figure.",
+            "success",
+        )
+    return redirect(url_for(".index", partnership_id=partnership.id))
