@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mls_tracker.models import SurveyFormat
 from mls_tracker.services import survey_import as service
 from mls_tracker.services.survey_files import FileRejected, SurveyFile, open_survey_file
 
@@ -99,3 +100,82 @@ def test_excel_serial_dates_follow_the_zone_the_export_names():
     )
     with pytest.raises(ValueError):
         service.parse_when("4559", None)  # a small number is not taken for a date
+
+
+# ------------------------------------------------------------------ 14. SurveyMonkey, Google
+
+
+def test_surveymonkey_headed_without_spaces():
+    survey = open_sample("surveymonkey_no_spaces.csv")
+    assert survey.detected_format is SurveyFormat.SURVEYMONKEY
+    assert survey.header_rows == 1
+    assert [n for n, _ in survey.rows()] == [2, 3, 4, 5]
+
+
+def test_surveymonkey_second_heading_row_is_not_a_response():
+    survey = open_sample("surveymonkey_response_row.csv")
+    assert survey.detected_format is SurveyFormat.SURVEYMONKEY
+    assert survey.header_rows == 2
+    rows = list(survey.rows())
+    assert [n for n, _ in rows] == [3, 4, 5]
+    assert "Response" not in {cell for _, cells in rows for cell in cells}
+    keys = [c.key for c in survey.columns]
+    assert keys[3:] == [
+        "Which program did you attend?",
+        "How satisfied were you with the program overall?",
+        "How likely is it that you would recommend this program to a colleague?",
+        "What could we do better?",
+    ]
+
+
+def test_surveymonkey_without_spaces_and_with_its_second_heading_row(tmp_path):
+    path = tmp_path / "sm.csv"
+    path.write_text(
+        "RespondentID,CollectorID,StartDate,EndDate,How satisfied were you?\n"
+        ",,,,Response\n"
+        "5120334101,90211876,11/03/2026 09:15:02 AM,11/03/2026 09:21:40 AM,4\n",
+        encoding="utf-8",
+    )
+    survey = open_survey_file(path, path.name)
+    assert survey.detected_format is SurveyFormat.SURVEYMONKEY
+    assert survey.header_rows == 2
+    assert [n for n, _ in survey.rows()] == [3]
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "response_id", "submitted_at"),
+    [
+        ("surveymonkey_no_spaces.csv", 4, "RespondentID", "EndDate"),
+        ("surveymonkey_response_row.csv", 3, "Respondent ID", "End Date"),
+    ],
+)
+def test_surveymonkey_exports_import_every_response(world, name, rows, response_id, submitted_at):
+    staged, mapping, outcome = checked(world, name)
+    assert mapping.format is SurveyFormat.SURVEYMONKEY
+    assert mapping.columns["response_id"] == response_id
+    assert mapping.columns["submitted_at"] == submitted_at
+    assert mapping.columns["rating"] == "How satisfied were you with the program overall?"
+    assert mapping.columns["recommend"] == (
+        "How likely is it that you would recommend this program to a colleague?"
+    )
+    assert (outcome.rows, outcome.new, outcome.errors) == (rows, rows, 0), outcome.problems
+    assert service.commit_upload(world.lead, staged, mapping).rows_added == rows
+
+
+def test_google_forms_has_a_format_of_its_own_and_timestamp_is_the_submitted_at(world):
+    survey = open_sample("google_forms.csv")
+    assert survey.detected_format is SurveyFormat.GOOGLE_FORMS
+    assert survey.header_rows == 1
+
+    staged, mapping, outcome = checked(world, "google_forms.csv")
+    assert mapping.format is SurveyFormat.GOOGLE_FORMS
+    assert mapping.columns["submitted_at"] == "Timestamp"
+    assert mapping.columns["rating"] == "How satisfied are you with the course?"
+    assert mapping.columns["recommend"] == (
+        "How likely are you to recommend this course to a colleague?"
+    )
+    assert (outcome.rows, outcome.errors) == (4, 0), outcome.problems
+    record = service.commit_upload(world.lead, staged, mapping)
+    assert record.file_format is SurveyFormat.GOOGLE_FORMS
+    shown = service.preview_rows(survey, mapping, world.partnership.id, "mdy")
+    assert shown[2].submitted_at == dt.datetime(2026, 11, 17, 9, 41, 3, tzinfo=dt.UTC)

@@ -21,6 +21,7 @@ class SurveyFormat(enum.StrEnum):
     QUALTRICS = "qualtrics"
     SURVEYMONKEY = "surveymonkey"
     MICROSOFT_FORMS = "microsoft forms"
+    GOOGLE_FORMS = "google forms"
 
 
 class ImportState(enum.StrEnum):

@@ -318,7 +318,9 @@ def _leading_rows(
 
 _QUALTRICS_METADATA = {"StartDate", "EndDate", "Status", "ResponseId", "RecordedDate", "Finished"}
 _QUALTRICS_LEGACY = {"ResponseID", "ResponseSet"}
-_SURVEYMONKEY_METADATA = {"Respondent ID", "Collector ID"}
+# Current exports head the respondent's columns "Respondent ID", "Collector ID", …; older
+# ones "RespondentID", "CollectorID", "StartDate", "EndDate".
+_SURVEYMONKEY_METADATA = ({"Respondent ID", "Collector ID"}, {"RespondentID", "CollectorID"})
 _SURVEYMONKEY_PLAIN = {"Response", "Open-Ended Response"}
 _FORMS_METADATA = {"id", "start time", "completion time"}
 GENERIC_COLUMNS = (
@@ -355,6 +357,16 @@ def _is_import_id_row(cells: list[str]) -> bool:
     return bool(filled) and all(c.startswith('{"ImportId"') for c in filled)
 
 
+def _is_surveymonkey_subheading(cells: list[str]) -> bool:
+    """SurveyMonkey's second heading row (``,Response,Response,…``): empty under the
+    respondent's details, "Response", "Open-Ended Response" or a choice under each question."""
+    return (
+        bool(cells)
+        and not cells[0].strip()
+        and any(c.strip() in _SURVEYMONKEY_PLAIN for c in cells)
+    )
+
+
 def detect_format(head: list[list[str]]) -> SurveyFormat:
     """Recognise the exporting tool from the first rows of a file (blank leading rows removed)."""
     first = {c.strip() for c in head[0]}
@@ -365,17 +377,26 @@ def detect_format(head: list[list[str]]) -> SurveyFormat:
         len(_QUALTRICS_METADATA & first) >= 3 and "ResponseId" in first
     ):
         return SurveyFormat.QUALTRICS
-    if first >= _SURVEYMONKEY_METADATA and second & _SURVEYMONKEY_PLAIN:
+    if any(first >= names for names in _SURVEYMONKEY_METADATA) or (
+        len(head) > 1 and _is_surveymonkey_subheading(head[1])
+    ):
         return SurveyFormat.SURVEYMONKEY
     if {c.lower() for c in first} >= _FORMS_METADATA:
         return SurveyFormat.MICROSOFT_FORMS
+    if head[0] and head[0][0].strip() == "Timestamp":  # Google Forms' first column
+        return SurveyFormat.GOOGLE_FORMS
     return SurveyFormat.GENERIC
 
 
 def _structure(fmt: SurveyFormat, head: list[list[str]]) -> tuple[int, list[str], list[str]]:
     """(header rows, column keys, column labels) of a file read as ``fmt``."""
     # Columns are those the heading rows name; cells beyond them in answer rows are dropped.
-    heading_rows = 2 if fmt in (SurveyFormat.QUALTRICS, SurveyFormat.SURVEYMONKEY) else 1
+    subheading = len(head) > 1 and _is_surveymonkey_subheading(head[1])
+    heading_rows = (
+        2
+        if fmt is SurveyFormat.QUALTRICS or (fmt is SurveyFormat.SURVEYMONKEY and subheading)
+        else 1
+    )
     width = max(len(r) for r in head[:heading_rows])
     pad = [(r + [""] * (width - len(r)))[:width] for r in head]
     if fmt is SurveyFormat.QUALTRICS and len(pad) > 1:
@@ -391,7 +412,8 @@ def _structure(fmt: SurveyFormat, head: list[list[str]]) -> tuple[int, list[str]
             t or k or f"Column {i + 1}" for i, (k, t) in enumerate(zip(ids, texts, strict=True))
         ]
         return headings, _unique(keys), labels
-    if fmt is SurveyFormat.SURVEYMONKEY and len(pad) > 1:
+    # A SurveyMonkey file without its second heading row ("condensed") has one heading row.
+    if fmt is SurveyFormat.SURVEYMONKEY and subheading:
         questions, subs = pad[0], pad[1]
         carried: list[str] = []
         current = ""

@@ -81,8 +81,12 @@ _TOOL_KEYS: dict[SurveyFormat, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("ResponseId", "ResponseID", "_recordId"),
         ("RecordedDate", "EndDate"),
     ),
-    SurveyFormat.SURVEYMONKEY: (("Respondent ID",), ("End Date", "Start Date")),
+    SurveyFormat.SURVEYMONKEY: (
+        ("Respondent ID", "RespondentID"),
+        ("End Date", "EndDate", "Start Date", "StartDate"),
+    ),
     SurveyFormat.MICROSOFT_FORMS: (("ID", "Id"), ("Completion time", "Start time")),
+    SurveyFormat.GOOGLE_FORMS: ((), ("Timestamp",)),
     SurveyFormat.GENERIC: (("response_id",), ("submitted_at",)),
 }
 # Question-text keywords, in the order they are tried on each column.

@@ -19,6 +19,7 @@ FORMAT_NAMES = {
     SurveyFormat.QUALTRICS: "Qualtrics",
     SurveyFormat.SURVEYMONKEY: "SurveyMonkey",
     SurveyFormat.MICROSOFT_FORMS: "Microsoft Forms",
+    SurveyFormat.GOOGLE_FORMS: "Google Forms",
 }
 NOT_MAPPED = ""
 

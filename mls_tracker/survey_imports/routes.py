@@ -48,6 +48,7 @@ def _helpers() -> dict:
             "qualtrics": "Qualtrics",
             "surveymonkey": "SurveyMonkey",
             "microsoft forms": "Microsoft Forms",
+            "google forms": "Google Forms",
         },
         "field_labels": service.FIELD_LABELS,
     }
