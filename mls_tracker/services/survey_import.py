@@ -549,6 +549,9 @@ class ParsedRow:
     rating: int | None
     recommend: int | None
     comment: str | None
+    # Without response ids: the key rows imported before 2026-12 were stored under (a hash
+    # of the mapped cells), so that re-importing such a file still adds nothing.
+    legacy_key: str | None = None
 
     @property
     def month(self) -> Month:
@@ -614,6 +617,8 @@ class RowReader:
             self.regions[region.name.strip().lower()] = (region.id, region.name)
         self.region_names = ", ".join(sorted(name for _, name in self.regions.values()))
         self.latest = clock() + FUTURE_SLACK
+        # Rows without a response id: how often each whole raw row was met so far.
+        self.occurrences: dict[str, int] = {}
         column = next(
             (c for c in file.columns if c.index == self.positions.get("submitted_at")), None
         )
@@ -652,10 +657,21 @@ class RowReader:
             return None
         return when
 
+    def row_key(self, cells: list[str]) -> str:
+        """A row's identity when the file has no response id: a fingerprint of the WHOLE raw
+        row (every cell, mapped or not) and how many times that very row came before it in
+        the file. The same file imported twice adds nothing whatever the mapping; identical
+        rows of different people (same time, same answers) stay distinct responses."""
+        digest = hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
+        seen = self.occurrences.get(digest, 0) + 1
+        self.occurrences[digest] = seen
+        return f"row:{digest}:{seen}"
+
     def parse(self, number: int, cells: list[str]) -> ParsedRow | list[str]:
         """The row's values, or its problems (a list of messages)."""
         problems: list[str] = []
         positions = self.positions
+        row_key = None if "response_id" in positions else self.row_key(cells)
         when = self._when(cells[positions["submitted_at"]], problems)
         rating = (
             self._scale("rating", cells[positions["rating"]], problems)
@@ -690,11 +706,14 @@ class RowReader:
                 problems.append("response id is longer than 128 characters")
         if problems:
             return problems
+        legacy_key = None
         if response_id:
             key = response_id
         else:
+            assert row_key is not None
+            key = row_key
             raw = "\x1f".join(cells[i] for i in self.mapped)
-            key = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+            legacy_key = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
         comment = cells[positions["comment"]] or None if "comment" in positions else None
         assert when is not None
         return ParsedRow(
@@ -708,6 +727,7 @@ class RowReader:
             rating=rating,
             recommend=recommend,
             comment=comment,
+            legacy_key=legacy_key,
         )
 
 
@@ -980,8 +1000,10 @@ def process_file(
     lookup = db.engine.connect() if inserter is not None and inserter.streaming else None
 
     def flush() -> None:
-        existing = _existing_keys(partnership_id, [row.key for row in batch], lookup)
-        fresh = [row for row in batch if row.key not in existing]
+        keys = [row.key for row in batch]
+        keys += [row.legacy_key for row in batch if row.legacy_key]
+        existing = _existing_keys(partnership_id, keys, lookup)
+        fresh = [row for row in batch if row.key not in existing and row.legacy_key not in existing]
         outcome.duplicates += len(batch) - len(fresh)
         outcome.new += len(fresh)
         if inserter is not None and not outcome.errors:
