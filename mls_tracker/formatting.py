@@ -5,7 +5,8 @@ printed in grey where colour is lost; so a status is always colour + symbol + wo
 
 - good ``●``, warning ``◆``, bad ``✖``, nothing to judge ``○`` (the charts' markers are the
   same shapes: circle, diamond, x);
-- RAG: ``● Green``, ``◆ Amber``, ``✖ Red``; no score ``○ No data``;
+- RAG: ``● Green``, ``◆ Amber``, ``✖ Red``; no score ``○ Not enough data``; the bands in
+  words, everywhere (pages and PDFs): ``RAG_BANDS``;
 - SLA status: ``● Met``, ``◆ At risk``, ``✖ Breached``, ``○ Missing``, ``– Not applicable``,
   ``◌ Proposed``;
 - a change: ``▲`` up, ``▼`` down, ``=`` no change, with the amount (signed, true minus sign),
@@ -24,6 +25,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mls_tracker.services.health import AMBER_FROM, GREEN_FROM, MIN_WEIGHT_SHARE, NOT_ENOUGH_DATA
+
 MINUS = "\u2212"  # −, not the hyphen-minus
 EMPTY = "—"  # no figure
 
@@ -32,6 +35,7 @@ SYMBOL = {GOOD: "●", WARN: "◆", BAD: "✖", NONE: "○"}
 UP, DOWN, SAME = "▲", "▼", "="
 NO_CHANGE = "No change"
 NO_EARLIER = "No earlier figure"
+NO_FIGURE_NOW = "No figure this period"  # the earlier one exists; this one does not
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -90,7 +94,15 @@ RAG_BADGES = {
     "amber": badge(WARN, "Amber"),
     "red": badge(BAD, "Red"),
 }
-NO_RAG = badge(NONE, "No data")
+NO_RAG = badge(NONE, NOT_ENOUGH_DATA)  # no score: too little of the weight has data
+NO_STATUS = badge(NONE, "No data")
+# The RAG bands in words: one wording on every page and in every PDF (the score is a whole
+# number, so "60–79" leaves nothing out).
+RAG_BANDS = (
+    f"Green ≥ {GREEN_FROM:.0f} · Amber {AMBER_FROM:.0f}–{GREEN_FROM - 1:.0f} · "
+    f"Red below {AMBER_FROM:.0f}"
+)
+MIN_WEIGHT_PERCENT = f"{MIN_WEIGHT_SHARE * 100:.0f}"
 
 SLA_BADGES = {
     "met": badge(GOOD, "Met"),
@@ -115,7 +127,7 @@ def rag_badge(rag: Any) -> Badge:
 
 def sla_badge(status: Any) -> Badge:
     """An SLA's status ("met" … or ``sla_figures.Status``); unknown ones: no data."""
-    return SLA_BADGES.get(_key(status), NO_RAG)
+    return SLA_BADGES.get(_key(status), NO_STATUS)
 
 
 # --- changes ---------------------------------------------------------------------------------
@@ -129,6 +141,12 @@ class Change:
     delta: Decimal | None
     unit: str = "points"
     higher_is_better: bool = True
+    # this period has no figure while the earlier one had ``previous`` (not "no earlier")
+    previous: Decimal | None = None
+
+    @property
+    def missing_now(self) -> bool:
+        return self.delta is None and self.previous is not None
 
     @property
     def direction(self) -> str | None:
@@ -157,6 +175,8 @@ class Change:
     def amount(self) -> str:
         """ "+9.1 points", "−8 points", "+5" — or "no change" / "no earlier figure", to be read
         inside a sentence."""
+        if self.missing_now:
+            return f"{NO_FIGURE_NOW.lower()} (was {number(self.previous)})"
         if self.delta is None:
             return NO_EARLIER.lower()
         if not self.delta:
@@ -166,6 +186,9 @@ class Change:
     def words(self, since: str | None = None) -> str:
         """Everything after the arrow: "+9.1 points up since Sep 2026 · better"."""
         tail = f" since {since}" if since else ""
+        if self.missing_now:
+            where = f" in {since}" if since else ""
+            return f"{NO_FIGURE_NOW} · was {number(self.previous)}{where}"
         if self.delta is None:
             return NO_EARLIER
         if not self.delta:
@@ -187,7 +210,11 @@ def change(
     *,
     higher_is_better: bool = True,
 ) -> Change:
-    """``value`` against ``previous``; a percentage's change is in (percentage) points."""
+    """``value`` against ``previous``; a percentage's change is in (percentage) points. With
+    no ``value`` but a ``previous``, the change says this period has no figure (not that
+    there is no earlier one)."""
+    if value is None and previous is not None:
+        return Change(None, unit, higher_is_better, previous=rounded(float(previous)))
     if value is None or previous is None:
         return Change(None, unit, higher_is_better)
     return Change(rounded(float(value) - float(previous)), unit, higher_is_better)
@@ -246,6 +273,8 @@ GLOBALS = {
     "sla_badge": sla_badge,
     "badge_of": badge,
     "SYMBOL": SYMBOL,
+    "RAG_BANDS": RAG_BANDS,
+    "MIN_WEIGHT_PERCENT": MIN_WEIGHT_PERCENT,
 }
 
 

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
-from mls_tracker.models import PartnershipMonthFigures
+from mls_tracker.models import (
+    OrganisationKind,
+    PartnershipMonthFigures,
+    ReportedSatisfaction,
+    Side,
+)
 from mls_tracker.periods import utc_today
 from mls_tracker.services import dashboard, figures_cache
-from mls_tracker.services.health import ComponentKey, Rag, health_score
+from mls_tracker.services.health import ComponentKey, Rag, compare, health_score
 from tests import factories
 from tests.conftest import sign_in
 
@@ -126,3 +132,129 @@ def test_a_row_cached_by_an_older_version_is_recomputed(app, world):
     again = _reviewed_figures(world)
     assert again.sla_attainment_exact == pytest.approx(100 * 50 / 89)
     assert again.health.score == 54
+
+
+# ----------------------------------------------------------------------------- 2. like for like
+
+
+def test_a_three_part_score_is_compared_with_the_same_three_parts_last_month():
+    # Last month, four parts: SLA 85, satisfaction, actions and coverage 60 → 70.
+    # This month SLA is left out (its actuals still proposed), the others 66 → 66.
+    # Naively 66 − 70 = −4 "worse"; like for like the three parts rose 60 → 66.
+    before = health_score({SLA: 85, SAT: 60, ACT: 60, COV: 60})
+    now = health_score({SLA: None, SAT: 66, ACT: 66, COV: 66})
+    assert (before.score, now.score) == (70, 66)
+    compared = compare(now, before)
+    assert (compared.before, compared.now, compared.delta) == (60, 66, 6)
+    assert compared.keys == (SAT, ACT, COV) and compared.partial
+    assert compared.note == "compared on the three parts both months have (60 → 66)"
+    # the same parts in both months: the scores as shown, no note
+    same = compare(before, health_score({SLA: 90, SAT: 60, ACT: 60, COV: 60}))
+    assert (same.delta, same.note) == (-2, "")
+
+
+def _reported_csat(partnership, month, csat: float) -> None:
+    db.session.add(
+        ReportedSatisfaction(partnership_id=partnership.id, month=month, responses=40, csat=csat)
+    )
+
+
+def test_the_overview_compares_like_for_like_and_says_so(app, world, client):
+    reviewed = dashboard.reviewed_month(utc_today())
+    before = reviewed.previous()
+    sla = db.session.get(factories.Sla, world.ids["sla_id"])
+    factories.add_measurement(sla, before, 95, confirmed_by=world.lead)  # met: 100 %
+    factories.add_measurement(sla, reviewed, 95)  # proposed: SLA attainment left out
+    _reported_csat(world.partnership, before, 60)
+    _reported_csat(world.partnership, reviewed, 70)
+    for month in (before, reviewed):  # due in the month, still open: 0 %
+        factories.create_action(world.partnership, f"Due {month}", due_on=month.first_day)
+    db.session.commit()
+    # Now: (25·70 + 20·0 + 15·50) / 60 = 41.7 → 42. Last month with SLA 100 %:
+    # (40·100 + 25·60 + 0 + 15·50) / 100 = 62.5 → 63, a fall of 21 — but on the three parts
+    # both months have: (25·60 + 0 + 750) / 60 = 37.5 → 38, a rise of 4.
+    sign_in(client, world.lead.email)
+    html = client.get(f"/partnerships/{world.partnership.id}").get_data(as_text=True)
+    tile = _text(html.split('id="tile-health"')[1].split('id="tile-sla"')[0])
+    assert "42 /100" in tile
+    assert f"+4 points up since {before.label} · better" in tile
+    assert "compared on the three parts both months have (38 → 42)" in tile
+    assert "−21" not in tile
+
+
+# ----------------------------------------------------------------------------- 3. not enough data
+
+
+def test_a_score_needs_half_of_the_weight_with_data():
+    only_coverage = health_score({SLA: None, SAT: None, ACT: None, COV: 100})
+    assert (only_coverage.score, only_coverage.rag) == (None, None)
+    assert only_coverage.not_enough_data
+    assert only_coverage.missing_text == (
+        "SLA attainment, learner satisfaction and action plan health have no data yet "
+        "(85 % of the weight); a score needs at least 50 %."
+    )
+    # 40 % is not enough, 55 % is ((40·90 + 15·100) / 55 = 92.7 → 93), exactly half is
+    assert health_score({SLA: None, SAT: 70, ACT: None, COV: 100}).score is None  # 40 %
+    assert health_score({SLA: 90, SAT: None, ACT: None, COV: 100}).score == 93  # 55 %
+    half = {SLA: Decimal(50), SAT: Decimal(50), ACT: Decimal(0), COV: Decimal(0)}
+    assert health_score({SLA: 80, SAT: None, ACT: None, COV: None}, half).score == 80
+
+
+def _sponsors_only_partnership():
+    """A new partnership with nothing but a client sponsor in its one region."""
+    client_org = factories.create_organisation("New Client", OrganisationKind.CLIENT)
+    provider = factories.create_organisation("New Provider", OrganisationKind.PROVIDER)
+    region = factories.create_region("LATAM", 3)
+    partnership = factories.create_partnership("Fresh Start", client_org, provider, [region])
+    factories.create_sponsor(partnership, region, Side.CLIENT, "Sol Sponsor")
+    db.session.commit()
+    return partnership
+
+
+def test_a_partnership_with_only_sponsors_has_no_score_on_the_portfolio_and_csv(app, world, client):
+    partnership = _sponsors_only_partnership()
+    sign_in(client, world.admin.email)
+    html = client.get("/portfolio").get_data(as_text=True)
+    row = _text(html.split("Fresh Start")[1].split("</tr>")[0])
+    assert "Not enough data" in row
+    assert "100" not in row.split("Trend")[0] and "Green" not in row
+    assert "SLA attainment, learner satisfaction and action plan health have no data yet" in row
+    csv = client.get("/portfolio/export.csv").get_data(as_text=True)
+    line = next(line for line in csv.splitlines() if line.startswith("Fresh Start"))
+    assert ",Not enough data," in line and ",100," not in line
+    figures = dashboard.month_figures(
+        [partnership],
+        dashboard.reviewed_month(utc_today()),
+        dashboard.reviewed_month(utc_today()),
+        utc_today(),
+    )[partnership.id][0]
+    assert figures.coverage == 100 and figures.health.score is None
+
+
+def test_the_overview_names_what_is_missing(app, world, client):
+    reviewed = dashboard.reviewed_month(utc_today())
+    factories.create_action(world.partnership, "Due", due_on=reviewed.first_day)
+    db.session.commit()
+    # actions 0 % (20) and coverage 50 % (15): 35 % of the weight, no score
+    sign_in(client, world.lead.email)
+    html = client.get(f"/partnerships/{world.partnership.id}").get_data(as_text=True)
+    tile = _text(html.split('id="tile-health"')[1].split('id="tile-sla"')[0])
+    assert "○ Not enough data" in tile
+    assert (
+        f"No score for {reviewed.label}: SLA attainment and learner satisfaction have no data "
+        "yet (65 % of the weight); a score needs at least 50 %."
+    ) in tile
+    assert "/100" not in tile
+    assert "A score needs parts carrying at least 50 % of the weight" in tile
+
+
+# ----------------------------------------------------------------------------- 4. what is missing
+
+
+def test_a_change_with_no_figure_now_says_so_not_no_earlier_figure(app):
+    template = app.jinja_env.from_string(
+        '{% from "_format.html" import change_since %}'
+        "{{ change_since(change(None, 85.3), since='Oct 2026', empty='No earlier review') }}"
+    )
+    assert "No figure this period · was 85.3 in Oct 2026" in template.render()
+    assert "No earlier" not in template.render()

@@ -90,8 +90,15 @@ def test_no_change_and_no_earlier_figure():
     assert change(75.04, 75.0).direction == "same"
     for missing in (change(None, 75.0), change(75.0, None), change_of(None)):
         assert (missing.direction, missing.arrow, missing.verdict) == (None, "", None)
+        assert missing.css == "none"
+    for missing in (change(75.0, None), change_of(None), change(None, None)):
         assert missing.text("Oct 2026") == "No earlier figure"
-        assert missing.amount == "no earlier figure" and missing.css == "none"
+        assert missing.amount == "no earlier figure"
+    # This period has no figure, the earlier one has: say so, not "no earlier figure"
+    # (issue 15: October's 85.3 % is there, November has none).
+    gone = change(None, 85.3)
+    assert gone.text("Oct 2026") == "No figure this period · was 85.3 in Oct 2026"
+    assert gone.amount == "no figure this period (was 85.3)"
 
 
 def test_lower_is_better_and_other_units():
@@ -113,8 +120,8 @@ def test_lower_is_better_and_other_units():
         ("red", "bad", "✖", "Red"),
         (Rag.GREEN, "good", "●", "Green"),
         (Rag.RED, "bad", "✖", "Red"),
-        (None, "none", "○", "No data"),
-        ("", "none", "○", "No data"),
+        (None, "none", "○", "Not enough data"),
+        ("", "none", "○", "Not enough data"),
     ],
 )
 def test_rag_badge(rag, css, symbol, word):
@@ -153,7 +160,7 @@ def test_the_web_macro_writes_the_change_and_its_tail(app):
     template = app.jinja_env.from_string(
         '{% from "_format.html" import change_since, rag_mark %}'
         "{{ change_since(change(66, 75), since='Sep 2026') }}|"
-        "{{ change_since(change(None, 75), empty='No earlier review') }}|"
+        "{{ change_since(change(75, None), empty='No earlier review') }}|"
         "{% call change_since(change_of(3.46), cls='tile-change') %} — noisy{% endcall %}|"
         "{{ rag_mark('amber') }}"
     )

@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_security import auth_required
 from markupsafe import Markup, escape
 
+from mls_tracker import formatting
 from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
 from mls_tracker.periods import Month, utc_today
@@ -99,7 +100,8 @@ def portfolio():
 
 
 def _number(value: float | None, digits: int = 1):
-    return "" if value is None else round(value, digits)
+    """Rounded half up (never banker's rounding); "" for no figure."""
+    return "" if value is None else formatting.rounded(value, digits)
 
 
 @bp.get("/portfolio/export.csv")
@@ -137,7 +139,7 @@ def export():
             "; ".join(row.region_names),
             str(row.month),
             _number(row.health.score),
-            row.health.rag.label if row.health.rag else "",
+            row.health.rag.label if row.health.rag else formatting.NOT_ENOUGH_DATA,
             _number(row.health_change),
             "; ".join(row.left_out),
             _number(row.sla_attainment),

@@ -16,7 +16,7 @@ from mls_tracker.models import Partnership
 from mls_tracker.periods import Month, month_range
 from mls_tracker.services import dashboard, sla_figures
 from mls_tracker.services.action_figures import MonthFlow, monthly_flow
-from mls_tracker.services.health import ComponentKey, HealthScore
+from mls_tracker.services.health import ComponentKey, HealthChange, HealthScore, compare
 from mls_tracker.services.satisfaction import REPORTED
 from mls_tracker.services.sponsors import CoverageRow, coverage_matrix
 
@@ -44,9 +44,10 @@ class Overview:
     first: Month  # the trends' first month
     tiles: tuple[Tile, ...]
     health: HealthScore | None
-    health_change: formatting.Change
+    health_change: formatting.Change  # like for like (``health_compared``)
     figures: tuple[dashboard.MonthFigures, ...]
     attention: tuple[dashboard.AttentionItem, ...]
+    health_compared: HealthChange | None = None  # the scores on the parts both months have
 
 
 def period(today: dt.date) -> tuple[Month, Month]:
@@ -63,9 +64,10 @@ def _tiles(current: dashboard.MonthFigures, previous: dashboard.MonthFigures | N
     if current.csat is not None:
         sat_detail = f"CSAT · n {current.n_rating}"
         if current.nps is not None:
-            sat_detail += f" · NPS {current.nps:+.0f} (n {current.n_recommend})"
+            sat_detail += f" · NPS {formatting.signed(current.nps, 0)} (n {current.n_recommend})"
     elif current.mean_rating is not None:
-        sat_detail = f"Mean rating {current.mean_rating:.2f} of 5, scaled · n {current.n_rating}"
+        mean = formatting.rounded(current.mean_rating, 2)
+        sat_detail = f"Mean rating {mean} of 5, scaled · n {current.n_rating}"
     else:
         sat_detail = "No ratings this month"
     if current.satisfaction_source == "reported":
@@ -76,12 +78,7 @@ def _tiles(current: dashboard.MonthFigures, previous: dashboard.MonthFigures | N
             ComponentKey.SLA.label,
             current.sla_attainment,
             "%",
-            (
-                f"{current.slas_breached} breached · {current.slas_at_risk} at risk · "
-                f"{current.slas_missing} missing"
-                if measured or current.slas_missing
-                else "No SLA measured"
-            ),
+            _sla_detail(current) if measured or current.slas_missing else "No SLA measured",
             formatting.change(current.sla_attainment, prior.sla_attainment),
             previous_label,
             "slas.index",
@@ -130,23 +127,35 @@ def _tiles(current: dashboard.MonthFigures, previous: dashboard.MonthFigures | N
     )
 
 
+def _sla_detail(current: dashboard.MonthFigures) -> str:
+    """ "1 breached · 0 at risk · 2 missing · 13 proposed, not yet confirmed": an SLA whose
+    actual is proposed is not missing, it waits for a lead's confirmation."""
+    proposed = current.slas_proposed
+    missing = current.slas_missing - proposed
+    parts = [f"{current.slas_breached} breached", f"{current.slas_at_risk} at risk"]
+    if missing or not proposed:
+        parts.append(f"{missing} missing")
+    if proposed:
+        parts.append(f"{proposed} proposed, not yet confirmed")
+    return " · ".join(parts)
+
+
 def load_overview(partnership: Partnership, today: dt.date) -> Overview:
     first, last = period(today)
     figures = dashboard.month_figures([partnership], first, last, today)[partnership.id]
     current = figures[-1]
     previous = figures[-2] if len(figures) > 1 else None
     health = current.health
-    before = previous.health if previous else None
+    compared = compare(health, previous.health if previous else None)
     return Overview(
         month=last,
         first=first,
         tiles=_tiles(current, previous),
         health=health,
-        health_change=formatting.change(
-            health.score if health else None, before.score if before else None
-        ),
+        health_change=formatting.change(compared.now, compared.before),
         figures=tuple(figures),
         attention=tuple(dashboard.needs_attention(partnership.id, today)),
+        health_compared=compared,
     )
 
 
@@ -165,7 +174,8 @@ class ChartSpec:
 
 
 def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}"
+    """One decimal, rounded half up (CSV)."""
+    return "" if value is None else f"{formatting.rounded(value, 1)}"
 
 
 def _health_figures(partnership, today, overview):
@@ -292,7 +302,7 @@ def _csat_rows(figures):
             _pct(f.csat),
             _pct(f.csat_low),
             _pct(f.csat_high),
-            "" if f.mean_rating is None else f"{f.mean_rating:.2f}",
+            "" if f.mean_rating is None else f"{formatting.rounded(f.mean_rating, 2)}",
             "yes" if f.low_sample else "",
             f.satisfaction_source,
         )
@@ -305,8 +315,8 @@ def _nps_rows(figures):
         (
             str(f.month),
             f.n_recommend,
-            "" if f.nps is None else f"{f.nps:.1f}",
-            "" if f.nps_moe is None else f"{f.nps_moe:.1f}",
+            _pct(f.nps),
+            _pct(f.nps_moe),
             "yes" if f.low_sample else "",
             f.satisfaction_source,
         )

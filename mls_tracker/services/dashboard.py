@@ -47,7 +47,9 @@ from mls_tracker.services.action_figures import action_figures
 from mls_tracker.services.health import (
     DEFAULT_WEIGHTS,
     ComponentKey,
+    HealthChange,
     HealthScore,
+    compare,
     health_score,
     partnership_weights,
     satisfaction_component,
@@ -442,12 +444,16 @@ class PortfolioRow:
         return tuple((f.month, f.health.score) for f in self.figures[-TREND_MONTHS:])
 
     @property
-    def health_change(self) -> float | None:
-        """Since the month before the reviewed month."""
+    def health_compared(self) -> HealthChange:
+        """The reviewed month against the month before, on the parts both have."""
         if len(self.figures) < 2:
-            return None
-        now, before = self.figures[-1].health.score, self.figures[-2].health.score
-        return None if now is None or before is None else now - before
+            return compare(None, None)
+        return compare(self.figures[-1].health, self.figures[-2].health)
+
+    @property
+    def health_change(self) -> float | None:
+        """Since the month before the reviewed month, like for like."""
+        return self.health_compared.delta
 
     @property
     def sla_attainment(self) -> float | None:
