@@ -133,6 +133,33 @@ _RECOMMEND_WORDS = {
     "not at all likely": 0,
     "not likely at all": 0,
 }
+# Answers that say the question was not answered: stored as no answer to that question (the
+# row still counts for the other one), never refused as "not a number".
+NO_ANSWER_TEXTS = frozenset(
+    {
+        "n/a",
+        "na",
+        "n.a.",
+        "n.a",
+        "not applicable",
+        "does not apply",
+        "doesn't apply",
+        "don't know",
+        "dont know",
+        "do not know",
+        "i don't know",
+        "i do not know",
+        "not sure",
+        "no opinion",
+        "prefer not to say",
+        "prefer not to answer",
+        "no answer",
+        "-",
+        "–",
+        "—",
+    }
+)
+_NO_ANSWER_PREFIX = re.compile(r"^\s*-?\d{1,3}\s*[-–—:=]\s*")
 _LEADING_NUMBER = re.compile(r"^\s*(\d{1,2})(?:\.0+)?(?:\s*[-–—:=(]|\s*$|\s+\D)")
 
 
@@ -397,6 +424,17 @@ def default_choice(name: str, text: str) -> int | None:
     return words.get(" ".join(text.lower().replace("’", "'").split()))
 
 
+def is_no_answer(text: str) -> bool:
+    """Whether an answer text means "no answer" (N/A, Not applicable, Don't know …), also
+    behind a choice code ("6 - Not applicable")."""
+    words = " ".join(text.lower().replace("’", "'").split())
+    choice = _NO_ANSWER_PREFIX.sub("", words, count=1)
+    return any(
+        candidate in NO_ANSWER_TEXTS
+        for candidate in (words, words.rstrip("."), choice, choice.rstrip("."))
+    )
+
+
 def _whole_number(text: str) -> int | None:
     number = to_int(text)
     if number is not None:
@@ -455,7 +493,12 @@ def scan_file(file: SurveyFile, mapping: Mapping) -> FileFacts:
     for _, cells in file.rows():
         for name, position in scales:
             text = cells[position]
-            if text and text not in found[name] and _whole_number(text) is None:
+            if (
+                text
+                and text not in found[name]
+                and _whole_number(text) is None
+                and not is_no_answer(text)
+            ):
                 found[name][text] = None
                 if len(found[name]) > MAX_CHOICES:
                     raise ValidationFailed(
@@ -630,6 +673,8 @@ class RowReader:
         number = _whole_number(text)
         if number is None:
             number = self.choices[name].get(text)
+            if number is None and is_no_answer(text):
+                return None  # N/A, Don't know …: no answer to this question
             if number is None:
                 problems.append(
                     f"{FIELD_LABELS[name].split(' (')[0].lower()} “{text}” is not a number; "
