@@ -165,35 +165,11 @@ def open_demo_reviews(today: dt.date) -> list[int]:
 
 
 def _demo_summary(data: Any) -> str:
-    """Two short paragraphs from the figures, as a lead would write them."""
-    health = data.health
-    tiles = {tile.key: tile for tile in data.tiles}
+    """Two short paragraphs from the figures, as a lead would write them: the reviews
+    service's draft, so that "Refresh figures" writes it again while nobody edited it."""
+    from mls_tracker.services import reviews
 
-    def pct(key: str) -> str:
-        value = tiles[key].value if key in tiles else None
-        return "not measured" if value is None else f"{value:.0f}%"
-
-    first = (
-        f"{data.partnership.name} closed {data.period.label} with a health score of "
-        f"{health.score if health.score is not None else 'n/a'}"
-        f"{f' ({health.rag})' if health.rag else ''}. SLA attainment was {pct('sla')}, "
-        f"learner satisfaction {pct('satisfaction')} and action plan health {pct('actions')}."
-    )
-    breached = [row.code for row in data.slas.rows if row.status == "breached"]
-    gaps = [row.region for row in data.governance.coverage if row.gap]
-    asks = []
-    if breached:
-        asks.append(f"agree recovery plans for {', '.join(breached)}")
-    if data.actions.overdue:
-        asks.append(f"close the {data.actions.overdue} overdue actions before the next meeting")
-    if gaps:
-        asks.append(f"name a client sponsor for {', '.join(gaps)}")
-    second = (
-        "For the sponsors: " + "; ".join(asks) + "."
-        if asks
-        else "Nothing needs the sponsors' decision this month."
-    )
-    return f"{first}\n\n{second}"
+    return reviews.draft_summary(data)
 
 
 def has_users() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     HiddenField,
     RadioField,
     SelectField,
@@ -61,6 +62,10 @@ class IssueForm(FlaskForm):
 
     version = HiddenField(
         validators=[DataRequired("This page is out of date: look at the review again, then issue.")]
+    )
+    # Shown only when it applies: the lead's explicit go-ahead.
+    confirm_stale_summary = BooleanField(
+        "Issue the summary as it is, although it was written for other figures"
     )
     submit = SubmitField("Issue")
 

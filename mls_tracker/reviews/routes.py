@@ -231,6 +231,7 @@ def _render_show(
         my_deliveries=mine,
         acknowledge_urls=acknowledge_urls,
         has_previous=service.previous_review(review) is not None,
+        summary_check=service.summary_check(review) if may_manage else None,
     )
 
 
@@ -285,11 +286,27 @@ def refresh(partnership_id: int, review_id: int):
     form = ButtonForm()
     if form.validate_on_submit():
         try:
+            summary_before = review.executive_summary
             service.refresh_review(current_user, review.id, utc_today())
         except (ValidationFailed, Conflict) as error:
             flash(str(error), "warning")
         else:
-            flash("Figures computed again from today's data.", "success")
+            stale = service.summary_check(review)
+            if stale.stale:
+                flash(
+                    "Figures computed again from today's data. The executive summary was "
+                    f"written for other figures ({stale.text}): check it before issuing.",
+                    "warning",
+                )
+            elif summary_before and review.executive_summary != summary_before:
+                flash(
+                    "Figures computed again from today's data; the executive summary, "
+                    "written from the figures and not edited, was written again from the new "
+                    "ones.",
+                    "success",
+                )
+            else:
+                flash("Figures computed again from today's data.", "success")
     else:
         flash("This page is out of date: reload it and try again.", "warning")
     return redirect(url_for(".show", partnership_id=partnership_id, review_id=review.id))
@@ -326,7 +343,11 @@ def issue(partnership_id: int, review_id: int):
         )
         return redirect(back)
     try:
-        job_id = scorecard_service.submit_issue(current_user, review.id)
+        job_id = scorecard_service.submit_issue(
+            current_user,
+            review.id,
+            confirm_stale_summary=bool(form.confirm_stale_summary.data),
+        )
     except ValidationFailed as error:
         flash(str(error), "danger")
         return redirect(back)

@@ -33,7 +33,7 @@ from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.html import render_scorecard_html
 from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, dump, load
 from mls_tracker.services.errors import NotFound, ValidationFailed
-from mls_tracker.services.reviews import review_data
+from mls_tracker.services.reviews import check_summary_before_issue, review_data
 
 log = logging.getLogger("mls_tracker.scorecards")
 
@@ -218,10 +218,13 @@ def issue_scorecard(
     raise AssertionError("unreachable")
 
 
-def submit_issue(user: User, review_id: int) -> int:
-    """Queues issuing a new version of the review's scorecard; the job's id."""
+def submit_issue(user: User, review_id: int, *, confirm_stale_summary: bool = False) -> int:
+    """Queues issuing a new version of the review's scorecard; the job's id. A summary
+    written for other figures (the review was refreshed since) is issued only when the
+    lead confirms it."""
     review = _review(review_id)
     access.require(user, Action.MANAGE, review.partnership_id, message=ISSUE_MESSAGE)
+    check_summary_before_issue(review, confirmed=confirm_stale_summary)
     return jobs.submit(
         ISSUE_JOB,
         partnership_id=review.partnership_id,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from mls_tracker import access, jobs
+from mls_tracker import access, formatting, jobs
 from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
@@ -42,6 +42,7 @@ from mls_tracker.scorecards.snapshot import (
     ActionRow,
     ScorecardData,
     TargetChangeFacts,
+    Tile,
     WinFacts,
     dump,
     load,
@@ -222,6 +223,12 @@ def update_review(
     if len(wins) != len(ids):
         raise ValidationFailed("Choose wins of this partnership to feature.", "featured_win_ids")
     with acting_as(user.id), db.session.no_autoflush:  # one flush: the version moves once
+        if not summary:
+            review.summary_basis = None
+        elif summary != (review.executive_summary or "") or review.summary_basis is None:
+            # Written (again) now: for the figures the review shows now.
+            data = _stored_data(review)
+            review.summary_basis = summary_figures(data) if data is not None else None
         review.executive_summary = summary or None
         review.featured_wins = sorted(wins, key=lambda w: ids.index(w.id))
         # The wins live in another table: touch the row so the version moves with them.
@@ -231,9 +238,15 @@ def update_review(
 
 
 def refresh_review(user: User, review_id: int, today: dt.date) -> Review:
-    """Compute the review's figures again from the data as it stands today."""
+    """Compute the review's figures again from the data as it stands today. A summary
+    written from the figures and not edited since is written again from the new ones; an
+    edited one is kept, with the figures it was written for (``summary_check`` then says it
+    is stale and what changed)."""
     review = _get_review(review_id)
     access.require(user, Action.MANAGE, review.partnership_id, message=MANAGE_MESSAGE)
+    old = _stored_data(review)
+    summary = review.executive_summary or ""
+    untouched = bool(summary) and old is not None and summary == draft_summary(old)
     previous = _issued_figures(previous_review(review))
     data = build_scorecard_data(
         review.partnership_id,
@@ -245,9 +258,131 @@ def refresh_review(user: User, review_id: int, today: dt.date) -> Review:
     )
     with acting_as(user.id):
         review.snapshot = dump(data)
+        if untouched:
+            review.executive_summary = draft_summary(data)
+            review.summary_basis = summary_figures(data)
+        elif summary and review.summary_basis is None and old is not None:
+            # Written before the basis was kept: it was written for the figures until now.
+            review.summary_basis = summary_figures(old)
         review.updated_at = utcnow()
         commit_or_conflict(STALE_MESSAGE)
     return review
+
+
+def _stored_data(review: Review) -> ScorecardData | None:
+    if review.snapshot is None:
+        return None
+    try:
+        return load(review.snapshot)
+    except (ValueError, KeyError, TypeError):  # an older snapshot schema
+        return None
+
+
+# ----------------------------------------------------------------------------- the summary
+
+
+def _whole_percent(tile: Tile | None) -> str:
+    if tile is None or tile.value is None:
+        return "not measured"
+    return f"{formatting.number(tile.value, 0)}{tile.unit}"
+
+
+def draft_summary(data: ScorecardData) -> str:
+    """An executive summary written from the figures, two short paragraphs as a lead would
+    write them; refreshing the figures writes it again as long as nobody edited it."""
+    health = data.health
+    tiles = {tile.key: tile for tile in data.tiles}
+    score = "n/a" if health.score is None else str(health.score)
+    first = (
+        f"{data.partnership.name} closed {data.period.label} with a health score of "
+        f"{score}{f' ({health.rag})' if health.rag else ''}. "
+        f"SLA attainment was {_whole_percent(tiles.get('sla'))}, "
+        f"learner satisfaction {_whole_percent(tiles.get('satisfaction'))} and action plan "
+        f"health {_whole_percent(tiles.get('actions'))}."
+    )
+    breached = [row.code for row in data.slas.rows if row.status == Status.BREACHED.value]
+    gaps = [row.region for row in data.governance.coverage if row.gap]
+    asks = []
+    if breached:
+        asks.append(f"agree recovery plans for {', '.join(breached)}")
+    if data.actions.overdue:
+        asks.append(f"close the {data.actions.overdue} overdue actions before the next meeting")
+    if gaps:
+        asks.append(f"name a client sponsor for {', '.join(gaps)}")
+    second = (
+        "For the sponsors: " + "; ".join(asks) + "."
+        if asks
+        else "Nothing needs the sponsors' decision this month."
+    )
+    return f"{first}\n\n{second}"
+
+
+def summary_figures(data: ScorecardData) -> dict[str, str]:
+    """The figures a summary speaks of, as words: what it was written for."""
+    health = data.health
+    figures = {
+        "Health score": "not enough data"
+        if health.score is None
+        else f"{health.score}{f' ({health.rag})' if health.rag else ''}"
+    }
+    for tile in data.tiles:
+        figures[tile.label] = _whole_percent(tile)
+    breached = [row.code for row in data.slas.rows if row.status == Status.BREACHED.value]
+    figures["Breached SLAs"] = ", ".join(breached) or "none"
+    figures["Overdue actions"] = str(data.actions.overdue)
+    gaps = [row.region for row in data.governance.coverage if row.gap]
+    figures["Regions without a client sponsor"] = ", ".join(gaps) or "none"
+    return figures
+
+
+@dataclass(frozen=True, slots=True)
+class FigureWas:
+    label: str
+    written_for: str  # the figure when the summary was written
+    now: str
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryCheck:
+    """Whether the executive summary still speaks of the review's figures."""
+
+    stale: bool
+    changes: tuple[FigureWas, ...]  # old → new, for the figures that moved
+
+    @property
+    def text(self) -> str:
+        return "; ".join(f"{c.label}: {c.written_for} → {c.now}" for c in self.changes)
+
+
+def summary_check(review: Review) -> SummaryCheck:
+    """An edited summary is stale when the figures it was written for are not the review's
+    figures any more (after "Refresh figures")."""
+    basis = review.summary_basis
+    data = _stored_data(review)
+    if not review.executive_summary or not basis or data is None:
+        return SummaryCheck(False, ())
+    now = summary_figures(data)
+    changes = tuple(
+        FigureWas(label, basis.get(label, "—"), value)
+        for label, value in now.items()
+        if basis.get(label, value) != value
+    )
+    return SummaryCheck(bool(changes), changes)
+
+
+STALE_SUMMARY_MESSAGE = (
+    "The executive summary was written for other figures ({changes}). Edit it, or confirm "
+    "that it may be issued as it is."
+)
+
+
+def check_summary_before_issue(review: Review, *, confirmed: bool) -> None:
+    """Refuses to issue a stale summary unless the lead confirmed it."""
+    check = summary_check(review)
+    if check.stale and not confirmed:
+        raise ValidationFailed(
+            STALE_SUMMARY_MESSAGE.format(changes=check.text), "confirm_stale_summary"
+        )
 
 
 def review_data(review: Review) -> ScorecardData:

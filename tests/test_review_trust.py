@@ -1,0 +1,166 @@
+"""Reviews executives can trust (issue 15, points 6–8): after "Refresh figures" a summary
+written from the figures is written again, an edited one is flagged as stale with what
+changed and is issued only once the lead confirms it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from mls_tracker.extensions import db
+from mls_tracker.models import Review, ReviewKind, Scorecard
+from mls_tracker.scorecards import delivery, issuing
+from mls_tracker.services import reviews
+from mls_tracker.services.errors import ValidationFailed
+from tests.conftest import csrf_token, sign_in
+from tests.factories import add_measurement
+from tests.test_scorecard_data import OCT, TODAY, Small, build_small
+
+
+@pytest.fixture
+def small(world) -> Small:
+    return build_small(world)
+
+
+def _open_with_draft_summary(small: Small) -> Review:
+    """October's review with the summary written from its figures, as the demo opens it:
+    SLA attainment 40 % (3 of 4 SLAs measured, C-01 missing)."""
+    lead = small.world.lead
+    review = reviews.open_review(
+        lead, small.world.partnership.id, kind=ReviewKind.MONTHLY, first_month=OCT, today=TODAY
+    )
+    reviews.update_review(
+        lead,
+        review.id,
+        executive_summary=reviews.draft_summary(reviews.review_data(review)),
+        featured_win_ids=[],
+        expected_version=review.version,
+    )
+    return review
+
+
+def _late_actual(small: Small) -> None:
+    """C-01 (weight 2) met in October, confirmed late: attainment (1 + 1 + 2) ÷ 7 = 57.1 %."""
+    add_measurement(small.c, OCT, 95, confirmed_by=small.world.lead)
+    db.session.commit()
+
+
+def test_refresh_writes_an_untouched_summary_again_with_the_new_figures(small):
+    review = _open_with_draft_summary(small)
+    assert "SLA attainment was 40%" in review.executive_summary
+    _late_actual(small)
+    reviews.refresh_review(small.world.lead, review.id, TODAY)
+    data = reviews.review_data(review)
+    sla = next(tile for tile in data.tiles if tile.key == "sla")
+    assert sla.value == 57.1
+    assert "SLA attainment was 57%" in data.executive_summary
+    assert "40%" not in data.executive_summary
+    health = data.health.score
+    assert f"with a health score of {health}" in data.executive_summary
+    check = reviews.summary_check(review)
+    assert not check.stale and check.changes == ()
+
+
+def test_an_edited_summary_is_kept_flagged_stale_with_what_changed(small):
+    review = _open_with_draft_summary(small)
+    edited = "Attainment held at 40 %; we agreed a plan for C-01."
+    reviews.update_review(
+        small.world.lead,
+        review.id,
+        executive_summary=edited,
+        featured_win_ids=[],
+        expected_version=review.version,
+    )
+    assert not reviews.summary_check(review).stale, "written for the figures shown"
+    _late_actual(small)
+    reviews.refresh_review(small.world.lead, review.id, TODAY)
+    assert review.executive_summary == edited, "the lead's words are never rewritten"
+    check = reviews.summary_check(review)
+    assert check.stale
+    changes = {c.label: (c.written_for, c.now) for c in check.changes}
+    assert changes["SLA attainment"] == ("40%", "57%")
+    assert "SLA attainment: 40% → 57%" in check.text
+    # Saving the summary again (checked by the lead) makes it current.
+    reviews.update_review(
+        small.world.lead,
+        review.id,
+        executive_summary=edited + " C-01 is now met.",
+        featured_win_ids=[],
+        expected_version=review.version,
+    )
+    assert not reviews.summary_check(review).stale
+
+
+def test_a_stale_summary_is_issued_only_once_the_lead_confirms(small):
+    review = _open_with_draft_summary(small)
+    reviews.update_review(
+        small.world.lead,
+        review.id,
+        executive_summary="Our own words about 40 %.",
+        featured_win_ids=[],
+        expected_version=review.version,
+    )
+    _late_actual(small)
+    reviews.refresh_review(small.world.lead, review.id, TODAY)
+    with pytest.raises(ValidationFailed, match="written for other figures"):
+        issuing.submit_issue(small.world.lead, review.id)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Scorecard)) == 0
+    issuing.submit_issue(small.world.lead, review.id, confirm_stale_summary=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Scorecard)) == 1
+
+
+def test_a_reissued_version_and_its_mail_carry_the_new_figures(small):
+    review = _open_with_draft_summary(small)
+    issuing.submit_issue(small.world.lead, review.id)
+    _late_actual(small)
+    reviews.refresh_review(small.world.lead, review.id, TODAY)
+    issuing.submit_issue(small.world.lead, review.id)
+    first, second = db.session.scalars(
+        sa.select(Scorecard).where(Scorecard.review_id == review.id).order_by(Scorecard.version)
+    ).all()
+    assert "SLA attainment was 40%" in delivery.summarise(first).summary_paragraph
+    mail = delivery.summarise(second)
+    assert "SLA attainment was 57%" in mail.summary_paragraph
+    assert "40%" not in mail.summary_paragraph
+    assert any(t.label == "SLA attainment" and "57.1" in t.value for t in mail.tiles)
+
+
+def test_the_review_page_shows_the_stale_summary_and_asks_to_confirm(client, small):
+    review = _open_with_draft_summary(small)
+    reviews.update_review(
+        small.world.lead,
+        review.id,
+        executive_summary="Our own words about 40 %.",
+        featured_win_ids=[],
+        expected_version=review.version,
+    )
+    sign_in(client, small.world.lead.email)
+    url = f"/partnerships/{small.world.partnership.id}/reviews/{review.id}"
+    assert 'id="summary-stale"' not in client.get(url).get_data(as_text=True)
+    _late_actual(small)
+    refreshed = client.post(
+        f"{url}/refresh", data={"csrf_token": csrf_token(client, url)}, follow_redirects=True
+    )
+    page = refreshed.get_data(as_text=True)
+    assert "written for other figures" in page
+    assert 'id="summary-stale"' in page
+    assert "SLA attainment: 40% → <strong>57%</strong>" in page
+    assert 'name="confirm_stale_summary"' in page
+    version = str(db.session.get(Review, review.id).version)
+    refused = client.post(
+        f"{url}/issue",
+        data={"csrf_token": csrf_token(client, url), "version": version},
+        follow_redirects=True,
+    )
+    assert "Edit it, or confirm that it may be issued as it is" in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Scorecard)) == 0
+    issued = client.post(
+        f"{url}/issue",
+        data={
+            "csrf_token": csrf_token(client, url),
+            "version": version,
+            "confirm_stale_summary": "y",
+        },
+    )
+    assert issued.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Scorecard)) == 1
