@@ -18,7 +18,7 @@ from mls_tracker.models import (
     ReportedSatisfaction,
     Side,
 )
-from mls_tracker.periods import utc_today
+from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import dashboard, figures_cache
 from mls_tracker.services.health import ComponentKey, Rag, compare, health_score
 from tests import factories
@@ -258,3 +258,32 @@ def test_a_change_with_no_figure_now_says_so_not_no_earlier_figure(app):
     )
     assert "No figure this period · was 85.3 in Oct 2026" in template.render()
     assert "No earlier" not in template.render()
+
+
+def test_the_overview_calls_proposed_actuals_proposed_not_missing(app, world, client):
+    reviewed = dashboard.reviewed_month(utc_today())
+    sla = db.session.get(factories.Sla, world.ids["sla_id"])
+    factories.add_measurement(sla, reviewed, 95)  # proposed, awaiting a lead
+    other = factories.create_sla(world.partnership, None, "NON-01")  # nothing entered
+    db.session.commit()
+    assert other.id
+    sign_in(client, world.lead.email)
+    html = client.get(f"/partnerships/{world.partnership.id}").get_data(as_text=True)
+    tile = _text(html.split('id="tile-sla"')[1].split('id="tile-satisfaction"')[0])
+    assert "0 breached · 0 at risk · 1 missing · 1 proposed, not yet confirmed" in tile
+    assert "2 missing" not in tile
+
+
+def test_the_sla_headline_is_the_last_complete_month_not_the_month_in_progress(app, world, client):
+    now = Month.current(utc_today())
+    sla = db.session.get(factories.Sla, world.ids["sla_id"])
+    factories.add_measurement(sla, now.previous(), 95, confirmed_by=world.lead)  # met
+    factories.add_measurement(sla, now, 50, confirmed_by=world.lead)  # breached so far
+    db.session.commit()
+    sign_in(client, world.lead.email)
+    html = client.get(f"/partnerships/{world.partnership.id}/slas/").get_data(as_text=True)
+    summary = _text(html.split('class="sla-summary"')[1].split("</section>")[0])
+    assert f"Attainment, {now.previous().label}" in summary
+    assert f"Attainment, {now.label}" not in summary
+    assert 'id="attainment-now">100%' in html
+    assert f"{now.label} is in progress" in summary

@@ -172,6 +172,18 @@ def attainment(series_list: Sequence[SlaSeries], month: Month) -> Attainment:
     return Attainment(month, met_weight, measured_weight, counts, proposed)
 
 
+def headline_attainment(attainments: Sequence[Attainment], current: Month) -> Attainment | None:
+    """The attainment a page leads with: the newest *complete* month (before ``current``, the
+    month in progress) with confirmed actuals; else the newest complete month; None when
+    every month shown is in progress. Never the month in progress, whose actuals are still
+    being entered ("Dec 2026: 0 % · 12 missing" on 5 Dec is no headline)."""
+    complete = [a for a in attainments if a.month < current]
+    with_rate = [a for a in complete if a.rate is not None]
+    if with_rate:
+        return with_rate[-1]
+    return complete[-1] if complete else None
+
+
 def _is_proposed(series: SlaSeries, month: Month) -> bool:
     """An actual is entered for the month but not yet confirmed."""
     point = series.measurements.get(month)

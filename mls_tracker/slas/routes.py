@@ -26,6 +26,7 @@ from mls_tracker.models import Direction, Sla, SlaMeasurement, Unit
 from mls_tracker.periods import Month
 from mls_tracker.services import slas as service
 from mls_tracker.services.errors import ValidationFailed
+from mls_tracker.services.sla_figures import headline_attainment
 from mls_tracker.slas.forms import (
     ActualsForm,
     SlaEditForm,
@@ -72,10 +73,14 @@ def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
     last = _last_month(partnership.id)
     grid = service.month_grid(partnership.id, last)
+    # The headline: the last complete month with confirmed actuals, never the month in
+    # progress (issue 15).
+    headline = headline_attainment(grid.attainments, service.this_month()) or grid.newest
     return render_template(
         "slas/index.html",
         partnership=partnership,
         grid=grid,
+        headline=headline,
         last=last,
         inactive=service.inactive_slas(partnership.id),
         may_manage=can(current_user, Action.MANAGE, partnership.id),
