@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,21 @@ def checked(world, name: str, data: bytes | None = None):
     """(staged upload, proposed mapping, outcome of the whole-file check) for a sample."""
     data = data if data is not None else (SAMPLES / name).read_bytes()
     staged = service.stage_upload(world.lead, world.partnership.id, io.BytesIO(data), name)
-    file = service.open_staged(staged)
-    mapping = service.proposed_mapping(staged, file)
+    mapping = numbered(staged, service.proposed_mapping(staged, service.open_staged(staged)))
     outcome = service.check_upload(world.lead, staged, mapping)
     return staged, mapping, outcome
+
+
+def numbered(staged, mapping):
+    """``mapping`` with the number the mapping page proposes for each answer text."""
+    file = service.open_staged(staged)
+    file.include = frozenset(mapping.include)
+    facts = service.scan_file(file, mapping)
+    mapping.choices = {
+        scale: {text: service.default_choice(scale, text) for text in texts}
+        for scale, texts in facts.choice_values.items()
+    }
+    return mapping
 
 
 # ------------------------------------------------------------------ 15. a NUL in a heading
@@ -179,3 +191,129 @@ def test_google_forms_has_a_format_of_its_own_and_timestamp_is_the_submitted_at(
     assert record.file_format is SurveyFormat.GOOGLE_FORMS
     shown = service.preview_rows(survey, mapping, world.partnership.id, "mdy")
     assert shown[2].submitted_at == dt.datetime(2026, 11, 17, 9, 41, 3, tzinfo=dt.UTC)
+
+
+# ------------------------------------------------------------------ 11. Qualtrics statuses
+
+LEFT_OUT = {"test": 3, "preview": 1, "spam": 2, "unfinished": 2}
+
+
+def test_qualtrics_tests_previews_spam_and_unfinished_are_left_out_and_counted():
+    survey = open_sample("qualtrics_statuses.csv")
+    assert survey.detected_format is SurveyFormat.QUALTRICS
+    rows = list(survey.rows())
+    # 13 responses: 5 learners' finished answers, 3 tests, 1 preview, 2 spam, 2 unfinished.
+    assert [cells[8] for _, cells in rows] == ["R_st02", "R_st04", "R_st08", "R_st12", "R_st14"]
+    assert survey.left_out == LEFT_OUT
+
+    survey.include = frozenset({"unfinished", "spam"})
+    assert len(list(survey.rows())) == 9
+    assert survey.left_out == {"test": 3, "preview": 1}
+    assert survey.included == {"spam": 2, "unfinished": 2}
+
+
+def test_the_check_and_the_result_say_what_was_left_out(world):
+    staged, mapping, outcome = checked(world, "qualtrics_statuses.csv")
+    assert mapping.include == ()
+    assert (outcome.rows, outcome.new, outcome.errors) == (5, 5, 0), outcome.problems
+    assert outcome.left_out == LEFT_OUT
+    assert service.stored_check(staged, mapping).left_out == LEFT_OUT
+    assert service.commit_upload(world.lead, staged, mapping).rows_added == 5
+
+
+def test_the_lead_can_include_unfinished_responses(world):
+    staged = service.stage_upload(
+        world.lead,
+        world.partnership.id,
+        io.BytesIO((SAMPLES / "qualtrics_statuses.csv").read_bytes()),
+        "qualtrics_statuses.csv",
+    )
+    mapping = service.proposed_mapping(staged, service.open_staged(staged))
+    mapping.include = ("unfinished",)
+    mapping = numbered(staged, mapping)
+    outcome = service.check_upload(world.lead, staged, mapping)
+    # One of the two unfinished responses has no recommend score but a rating: it counts.
+    assert (outcome.rows, outcome.new, outcome.errors) == (7, 7, 0), outcome.problems
+    assert outcome.left_out == {"test": 3, "preview": 1, "spam": 2}
+    assert outcome.included == {"unfinished": 2}
+    assert service.commit_upload(world.lead, staged, mapping).rows_added == 7
+    remembered = service.saved_mapping(world.partnership.id, SurveyFormat.QUALTRICS)
+    assert service.Mapping.from_json(remembered.mapping).include == ("unfinished",)
+
+
+def test_a_file_of_test_responses_only_is_read_and_says_so(world):
+    survey = open_sample("qualtrics_only_tests.csv")  # once refused as having "no responses"
+    assert list(survey.rows()) == [] and survey.left_out == {"test": 3}
+    _staged, _mapping, outcome = checked(world, "qualtrics_only_tests.csv")
+    assert (outcome.rows, outcome.left_out) == (0, {"test": 3})
+
+
+def test_the_2016_export_single_quoted_import_id_row_is_a_heading_row():
+    survey = open_sample("qualtrics_2016.csv")
+    assert survey.detected_format is SurveyFormat.QUALTRICS
+    assert survey.header_rows == 3
+    assert [cells[8] for _, cells in survey.rows()] == ["R_2016a", "R_2016b", "R_2016c"]
+    columns = {c.key: c for c in survey.columns}
+    assert columns["RecordedDate"].timezone == "America/Denver"
+
+
+def test_the_pages_report_each_kind_left_out_and_let_the_lead_include_one(client, world):
+    from tests.conftest import csrf_token, sign_in
+    from tests.test_survey_import_pages import mapping_post, upload
+
+    sign_in(client, world.lead.email)
+    data = (SAMPLES / "qualtrics_statuses.csv").read_bytes()
+    mapping_url = upload(client, world, data, "qualtrics_statuses.csv").headers["Location"]
+    page = client.get(mapping_url).get_data(as_text=True)
+    assert "Include the 3 test responses" in page
+    assert "Include the 1 preview response" in page
+    assert "Include the 2 responses flagged as spam" in page
+    assert "Include the 2 unfinished responses" in page
+
+    preview = client.get(mapping_post(client, mapping_url).headers["Location"])
+    text = preview.get_data(as_text=True)
+    assert (
+        "Left out: 3 test responses, 1 preview response, 2 responses flagged as spam, "
+        "2 unfinished responses." in text
+    )
+    assert 'id="count-new">5<' in text
+
+    response = mapping_post(client, mapping_url, include=["unfinished"])
+    # An unfinished response answers "Dissatisfied", an answer the page now asks a number for.
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Dissatisfied" in page
+    assert 'value="unfinished" id="include-unfinished" checked' in page
+    data = {"include": ["unfinished"], "date_order": "auto"}
+    data["csrf_token"] = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    data["file_format"] = re.search(r'name="file_format"[^>]*value="([^"]*)"', page)[1]
+    for select in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option selected value="([^"]*)"', select[2])
+        data[select[1]] = chosen[1] if chosen else ""
+    for field in re.finditer(r'<input[^>]*name="(c_[^"]+)"[^>]*value="([^"]*)"', page):
+        data[field[1]] = field[2]
+    response = client.post(mapping_url, data=data)
+    text = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="count-new">7<' in text
+    assert "Left out: 3 test responses, 1 preview response, 2 responses flagged as spam." in text
+    assert "Included as you chose: 2 unfinished responses." in text
+    digest = re.search(r'name="digest" type="hidden" value="([^"]+)"', text)[1]
+    commit_url = re.search(r'id="commit-form" action="([^"]+)"', text)[1]
+    response = client.post(
+        commit_url, data={"csrf_token": csrf_token(client, mapping_url), "digest": digest}
+    )
+    result = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "7 responses added" in result
+    assert "Left out: 3 test responses, 1 preview response, 2 responses flagged as spam." in result
+    assert "Included as you chose: 2 unfinished responses." in result
+
+
+def test_a_file_of_test_responses_only_has_nothing_to_import(client, world):
+    from tests.conftest import sign_in
+    from tests.test_survey_import_pages import mapping_post, upload
+
+    sign_in(client, world.lead.email)
+    data = (SAMPLES / "qualtrics_only_tests.csv").read_bytes()
+    mapping_url = upload(client, world, data, "qualtrics_only_tests.csv").headers["Location"]
+    text = client.get(mapping_post(client, mapping_url).headers["Location"]).get_data(as_text=True)
+    assert "Left out: 3 test responses." in text
+    assert "Nothing to import" in text and 'id="commit-form"' not in text

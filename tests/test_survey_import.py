@@ -235,19 +235,22 @@ def test_row_errors_are_numbered(world):
         "R1,2026-03-04,4,9,EMEA\n"  # row 5: duplicate of row 2
         "R5,2026-03-05,4,11,Mars\n"  # row 6: recommend 11, unknown region
         "R6,2099-01-01,4,9,\n"  # row 7: future
-        "R7,2026-03-07,,,\n"  # row 8: neither score
+        "R7,2026-03-07,,,\n"  # row 8: neither score: left out and counted, not a problem
     )
     staged = stage(world, data.encode())
     outcome = service.check_upload(world.lead, staged, mapping_for(staged, world.partnership.id))
     problems = [p.numbered() for p in outcome.problems]
-    assert outcome.rows == 7 and outcome.errors == 6
+    assert (outcome.rows, outcome.errors, outcome.no_answer) == (7, 5, 1)
+    # The file-level message comes first and names the scale the ratings fit (1–7 here).
+    assert problems[0].startswith("Satisfaction ratings in this file run from 4 to 7")
+    assert "This looks like a 1–7 scale" in problems[0]
     assert any(p.startswith("Row 3:") and "7 is outside 1–5" in p for p in problems)
     assert any(p.startswith("Row 4:") and "not a date" in p for p in problems)
     assert any(p.startswith("Row 5:") and "also on row 2" in p for p in problems)
     assert any(p.startswith("Row 6:") and "11 is outside 0–10" in p for p in problems)
     assert any(p.startswith("Row 6:") and "“Mars”" in p and "APAC, EMEA" in p for p in problems)
     assert any(p.startswith("Row 7:") and "future" in p for p in problems)
-    assert any(p.startswith("Row 8:") and "neither" in p for p in problems)
+    assert not any(p.startswith("Row 8:") for p in problems)
     assert service.problems_csv_path(staged).read_text().count("\n") == 1 + len(problems)
 
 
@@ -260,7 +263,7 @@ def test_a_file_failing_on_its_last_row_leaves_nothing(world, monkeypatch):
     mapping = mapping_for(staged, world.partnership.id)
     with pytest.raises(service.ImportRefused) as refused:
         service.commit_upload(world.lead, staged, mapping)
-    assert refused.value.outcome.problems[0].row == 61
+    assert [p.row for p in refused.value.outcome.problems] == [None, 61]
     assert count() == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyImport)) == 0
 

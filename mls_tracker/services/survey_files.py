@@ -63,9 +63,43 @@ _BINARY_MAGICS = {
 # OOXML package (Excel's "Encrypt with Password") always has these two streams.
 _ENCRYPTION_STREAMS = ("EncryptionInfo".encode("utf-16-le"), "EncryptedPackage".encode("utf-16-le"))
 
-# Qualtrics "Status" values of responses the survey owner made while testing, in the choice-text
-# and numeric exports: they are not learners' answers.
-_QUALTRICS_TEST_STATUSES = frozenset({"Survey Preview", "Survey Test", "1", "2"})
+# Responses a Qualtrics export holds that are not learners' finished answers, by kind: the
+# "Status" column (choice text, or its number in numeric exports) marks the survey owner's
+# tests and previews and the responses Qualtrics flagged as spam; "Finished" is False (0) for
+# a response closed before its end. They are left out unless the lead includes them.
+LEFT_OUT_KINDS = ("test", "preview", "spam", "unfinished")
+LEFT_OUT_NAMES = {
+    "test": ("test response", "test responses"),
+    "preview": ("preview response", "preview responses"),
+    "spam": ("response flagged as spam", "responses flagged as spam"),
+    "unfinished": ("unfinished response", "unfinished responses"),
+}
+_QUALTRICS_STATUS_KINDS = {
+    "Survey Test": "test",
+    "2": "test",
+    "Survey Preview": "preview",
+    "1": "preview",
+    "Offline Survey Preview": "preview",
+    "17": "preview",
+    "Preview Spam": "preview",
+    "9": "preview",
+    "Spam": "spam",
+    "8": "spam",
+    "Imported Spam": "spam",
+    "12": "spam",
+}
+_NOT_FINISHED = frozenset({"false", "0"})
+
+
+def left_out_text(counts: dict[str, int]) -> str:
+    """ "3 test responses, 2 unfinished responses" for the kinds counted, in a fixed order."""
+    parts = []
+    for kind in LEFT_OUT_KINDS:
+        if count := counts.get(kind, 0):
+            one, many = LEFT_OUT_NAMES[kind]
+            parts.append(f"{count:,} {one if count == 1 else many}")
+    return ", ".join(parts)
+
 
 NOT_A_SURVEY_FILE = (
     "This file is not a CSV file or an Excel workbook ({what}). Export the survey responses "
@@ -154,29 +188,55 @@ class SurveyFile:
     encoding: str | None = None
     delimiter: str | None = None
     sheet_name: str | None = None  # xlsx only: the worksheet read
-    # Qualtrics only: index of the "Status" column. Responses with Status "Survey Preview" /
-    # "Survey Test" (numeric export: 1 / 2) were made by the survey's owner, not by learners,
-    # and rows() skips them unless skip_test_responses is turned off.
+    # Qualtrics only: indexes of the "Status" and "Finished" columns. rows() leaves out test,
+    # preview, spam and unfinished responses (LEFT_OUT_KINDS) but the kinds in ``include``,
+    # counting them in ``left_out`` and those it yields in ``included`` (both reset by each
+    # call); none when skip_test_responses is off.
     status_index: int | None = field(default=None, repr=False)
+    finished_index: int | None = field(default=None, repr=False)
     skip_test_responses: bool = True
+    include: frozenset[str] = frozenset()
+    left_out: dict[str, int] = field(default_factory=dict, repr=False)
+    included: dict[str, int] = field(default_factory=dict, repr=False)
     limits: Limits = field(default_factory=Limits, repr=False)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Each answer row as (spreadsheet row number, cells), reopening the file each call."""
         return self._rows(None)
 
-    def _rows(self, workbook: Workbook | None) -> Iterator[tuple[int, list[str]]]:
+    def left_out_kind(self, cells: list[str]) -> str | None:
+        """The kind of response (LEFT_OUT_KINDS) a row is that is not a finished answer."""
+        status, finished = self.status_index, self.finished_index
+        if status is not None and status < len(cells):
+            kind = _QUALTRICS_STATUS_KINDS.get(cells[status])
+            if kind is not None:
+                return kind
+        if (
+            finished is not None
+            and finished < len(cells)
+            and cells[finished].lower() in _NOT_FINISHED
+        ):
+            return "unfinished"
+        return None
+
+    def _rows(
+        self, workbook: Workbook | None, *, everything: bool = False
+    ) -> Iterator[tuple[int, list[str]]]:
         width = len(self.columns)
+        self.left_out, self.included = {}, {}
+        sort = (
+            self.skip_test_responses
+            and not everything
+            and (self.status_index is not None or self.finished_index is not None)
+        )
         for number, cells in _raw_rows(self, workbook):
             if number <= self.header_rows or not any(cells):
                 continue
-            if (
-                self.skip_test_responses
-                and self.status_index is not None
-                and self.status_index < len(cells)
-                and cells[self.status_index] in _QUALTRICS_TEST_STATUSES
-            ):
-                continue
+            if sort and (kind := self.left_out_kind(cells)):
+                counts = self.included if kind in self.include else self.left_out
+                counts[kind] = counts.get(kind, 0) + 1
+                if kind not in self.include:
+                    continue
             if len(cells) < width:
                 cells.extend([""] * (width - len(cells)))
             elif len(cells) > width:
@@ -254,6 +314,10 @@ def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbo
             i for i, (k, lbl) in enumerate(zip(keys, labels, strict=True)) if "Status" in (k, lbl)
         ]
         survey.status_index = named[0] if named else None
+        finished = [
+            i for i, (k, lbl) in enumerate(zip(keys, labels, strict=True)) if "Finished" in (k, lbl)
+        ]
+        survey.finished_index = finished[0] if finished else None
 
     # Columns with neither a heading nor any value (trailing delimiters) are still columns so
     # that indexes stay positional; samples come from the first answer rows.
@@ -263,7 +327,9 @@ def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbo
     ]
     samples: list[list[str]] = [[] for _ in keys]
     answered = 0
-    with closing(survey._rows(workbook)) as answers:
+    # Samples come from every response, those left out by default too: a file holding only
+    # test responses can still be mapped, and its check says they were left out.
+    with closing(survey._rows(workbook, everything=True)) as answers:
         for _, cells in itertools.islice(answers, _SAMPLE_ROWS):
             answered += 1
             for i, value in enumerate(cells):
@@ -282,10 +348,10 @@ def _import_id_time_zones(head: list[list[str]], header_rows: int) -> dict[int, 
     zones: dict[int, str] = {}
     for row in head[2:header_rows]:
         for index, cell in enumerate(row):
-            if index in zones or not cell.startswith('{"ImportId"'):
+            if index in zones or not cell.startswith(_IMPORT_ID_STARTS):
                 continue
             try:
-                zone = json.loads(cell).get("timeZone")
+                zone = json.loads(cell.replace("'", '"')).get("timeZone")
             except (ValueError, AttributeError):
                 continue
             if isinstance(zone, str) and zone:
@@ -352,9 +418,13 @@ def excel_serial_datetime(text: str) -> dt.datetime | None:
     return _EXCEL_EPOCH + dt.timedelta(days=int(days), seconds=seconds)
 
 
+# Current exports write {"ImportId":"QID1"}; the 2016 export {'ImportId': 'QID1'}.
+_IMPORT_ID_STARTS = ('{"ImportId"', "{'ImportId'")
+
+
 def _is_import_id_row(cells: list[str]) -> bool:
     filled = [c for c in cells if c]
-    return bool(filled) and all(c.startswith('{"ImportId"') for c in filled)
+    return bool(filled) and all(c.startswith(_IMPORT_ID_STARTS) for c in filled)
 
 
 def _is_surveymonkey_subheading(cells: list[str]) -> bool:

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import math
 import queue
 import re
 import secrets
@@ -14,6 +15,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -60,6 +62,9 @@ FIELD_LABELS = {
     "comment": "Comment",
 }
 SCALES = {"rating": (1, 5), "recommend": (0, 10)}
+# Scales a satisfaction question may be asked on: its answers are mapped linearly to 1–5.
+RATING_SCALES = {"1-5": (1, 5), "1-7": (1, 7), "1-10": (1, 10), "0-10": (0, 10)}
+RATING_SCALE_DEFAULT = "1-5"
 DATE_ORDERS = ("auto", "dmy", "mdy")
 BATCH_ROWS = 5_000
 MAX_CHOICES = 50  # distinct answer texts per scale a person can reasonably map by hand
@@ -331,6 +336,7 @@ class Mapping:
     columns: dict[str, str | None] = field(default_factory=dict)
     choices: dict[str, dict[str, int]] = field(default_factory=dict)
     date_order: str = "auto"
+    rating_scale: str = RATING_SCALE_DEFAULT  # the scale the satisfaction question was asked on
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -338,6 +344,11 @@ class Mapping:
             "columns": {name: self.columns.get(name) for name in FIELDS},
             "choices": {name: dict(values) for name, values in self.choices.items()},
             "date_order": self.date_order,
+            **(
+                {"rating_scale": self.rating_scale}
+                if self.rating_scale != RATING_SCALE_DEFAULT
+                else {}
+            ),
         }
 
     @classmethod
@@ -352,6 +363,9 @@ class Mapping:
                 if name in SCALES
             },
             date_order=data.get("date_order") if data.get("date_order") in DATE_ORDERS else "auto",
+            rating_scale=data.get("rating_scale")
+            if data.get("rating_scale") in RATING_SCALES
+            else RATING_SCALE_DEFAULT,
         )
 
     def digest(self) -> str:
@@ -410,6 +424,7 @@ def default_mapping(file: SurveyFile, saved: ImportMapping | None) -> Mapping:
         columns=columns,
         choices=remembered.choices,
         date_order=remembered.date_order,
+        rating_scale=remembered.rating_scale,
     )
 
 
@@ -568,6 +583,52 @@ def staged_mapping(staged: StagedUpload) -> tuple[Mapping, str | None] | None:
         return None
 
 
+def to_five(number: int, scale: str) -> int:
+    """An answer on ``scale`` (RATING_SCALES) mapped linearly to 1–5, rounded half up:
+    the low end is 1, the high end 5 (on 1–10: 1–2 → 1, 3–4 → 2, 5–6 → 3, 7–8 → 4, 9–10 → 5)."""
+    low, high = RATING_SCALES[scale]
+    exact = 1 + Fraction(4 * (number - low), high - low)
+    return math.floor(exact + Fraction(1, 2))
+
+
+def scale_label(scale: str) -> str:
+    low, high = RATING_SCALES[scale]
+    return f"{low}–{high}"
+
+
+def scale_note(scale: str) -> str | None:
+    """What the pages say about a satisfaction question asked on another scale than 1–5."""
+    if scale == RATING_SCALE_DEFAULT or scale not in RATING_SCALES:
+        return None
+    low, high = RATING_SCALES[scale]
+    groups: dict[int, list[int]] = {}
+    for answer in range(low, high + 1):
+        groups.setdefault(to_five(answer, scale), []).append(answer)
+    parts = ", ".join(
+        f"{a[0]}–{a[-1]} → {five}" if len(a) > 1 else f"{a[0]} → {five}"
+        for five, a in groups.items()
+    )
+    return (
+        f"Satisfaction was asked on a {scale_label(scale)} scale and mapped linearly to the "
+        f"1–5 figures, rounded half up: {parts}."
+    )
+
+
+def scale_found(low: int, high: int) -> str | None:
+    """The smallest known scale holding every rating from ``low`` to ``high``, if any."""
+    fits = [
+        name
+        for name, (start, end) in RATING_SCALES.items()
+        if start <= low and high <= end and (start == 1 or low == 0)
+    ]
+    return min(fits, key=lambda name: RATING_SCALES[name][1] - RATING_SCALES[name][0], default=None)
+
+
+# Returned by RowReader.parse for a respondent who answered neither question: left out and
+# counted, never a reason to refuse the file.
+NO_ANSWER = "no rating or recommend answer"
+
+
 # ----------------------------------------------------------------------------- parsing rows
 
 
@@ -654,6 +715,12 @@ class RowReader:
         }
         self.mapped = [self.positions[name] for name in FIELDS if name in self.positions]
         self.choices = {name: dict(mapping.choices.get(name, {})) for name in SCALES}
+        self.rating_scale = (
+            mapping.rating_scale if mapping.rating_scale in RATING_SCALES else RATING_SCALE_DEFAULT
+        )
+        # Numeric ratings outside the declared scale, and the range of every numeric rating.
+        self.ratings_outside = 0
+        self.rating_range: tuple[int, int] | None = None
         self.order = order
         self.regions: dict[str, tuple[int, str]] = {}
         for region in regions:
@@ -681,6 +748,17 @@ class RowReader:
                     "give it one on the mapping page"
                 )
                 return None
+        if name == "rating" and text not in self.choices[name]:
+            seen = self.rating_range
+            self.rating_range = (
+                (min(seen[0], number), max(seen[1], number)) if seen else (number, number)
+            )
+            low, high = RATING_SCALES[self.rating_scale]
+            if not low <= number <= high:
+                self.ratings_outside += 1
+                problems.append(f"satisfaction rating {text} is outside {low}–{high}")
+                return None
+            return to_five(number, self.rating_scale)
         low, high = SCALES[name]
         if not low <= number <= high:
             label = FIELD_LABELS[name].split(" (")[0].lower()
@@ -712,12 +790,14 @@ class RowReader:
         self.occurrences[digest] = seen
         return f"row:{digest}:{seen}"
 
-    def parse(self, number: int, cells: list[str]) -> ParsedRow | list[str]:
-        """The row's values, or its problems (a list of messages)."""
+    def parse(self, number: int, cells: list[str]) -> ParsedRow | list[str] | str:
+        """The row's values, or its problems (a list of messages), or NO_ANSWER for a
+        respondent who answered neither question (whatever else the row holds)."""
         problems: list[str] = []
         positions = self.positions
         row_key = None if "response_id" in positions else self.row_key(cells)
         when = self._when(cells[positions["submitted_at"]], problems)
+        answered = len(problems)  # problems before reading the two answers
         rating = (
             self._scale("rating", cells[positions["rating"]], problems)
             if ("rating" in positions)
@@ -728,8 +808,8 @@ class RowReader:
             if ("recommend" in positions)
             else None
         )
-        if rating is None and recommend is None and not problems:
-            problems.append("has neither a rating nor a recommend score")
+        if rating is None and recommend is None and len(problems) == answered:
+            return NO_ANSWER
         region_id = region_name = None
         if "region" in positions and (text := cells[positions["region"]]):
             found = self.regions.get(text.lower())
@@ -795,6 +875,8 @@ def preview_rows(
     try:
         for number, cells in rows:
             parsed = reader.parse(number, cells)
+            if parsed is NO_ANSWER:
+                continue  # left out of the import (the check counts them)
             shown.append(
                 parsed if isinstance(parsed, ParsedRow) else Problem(number, "; ".join(parsed))
             )
@@ -818,6 +900,7 @@ class Outcome:
     errors: int = 0  # rows with at least one problem
     problems: list[Problem] = field(default_factory=list)  # the first PROBLEMS_SHOWN
     problem_count: int = 0
+    no_answer: int = 0  # respondents who answered neither question: left out, counted
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -826,6 +909,7 @@ class Outcome:
             "duplicates": self.duplicates,
             "errors": self.errors,
             "problem_count": self.problem_count,
+            "no_answer": self.no_answer,
             "problems": [[p.row, p.message] for p in self.problems],
         }
 
@@ -837,6 +921,7 @@ class Outcome:
             duplicates=data["duplicates"],
             errors=data["errors"],
             problem_count=data["problem_count"],
+            no_answer=data.get("no_answer", 0),
             problems=[Problem(row, message) for row, message in data["problems"]],
         )
 
@@ -854,9 +939,11 @@ class _ProblemLog:
         if self.writer:
             self.writer.writerow(["row", "problem"])
 
-    def add(self, row: int | None, message: str) -> None:
+    def add(self, row: int | None, message: str, first: bool = False) -> None:
         self.outcome.problem_count += 1
-        if len(self.outcome.problems) < PROBLEMS_SHOWN:
+        if first:  # a message about the whole file, shown before the rows' problems
+            self.outcome.problems.insert(0, Problem(row, message))
+        elif len(self.outcome.problems) < PROBLEMS_SHOWN:
             self.outcome.problems.append(Problem(row, message))
         if self.writer:
             self.writer.writerow([row or "", message])
@@ -1061,6 +1148,9 @@ def process_file(
         for number, cells in file.rows():
             outcome.rows += 1
             parsed = reader.parse(number, cells)
+            if parsed is NO_ANSWER:
+                outcome.no_answer += 1
+                continue
             if type(parsed) is list:
                 outcome.errors += 1
                 for message in parsed:
@@ -1078,6 +1168,8 @@ def process_file(
             batch.append(parsed)
             if len(batch) >= BATCH_ROWS:
                 flush()
+        if reader.ratings_outside:
+            log.add(None, _scale_message(reader, outcome.rows), first=True)
         flush()
         if inserter is not None:
             inserter.close()
@@ -1090,6 +1182,30 @@ def process_file(
         if lookup is not None:
             lookup.close()
     return outcome
+
+
+def _scale_message(reader: RowReader, rows: int) -> str:
+    """The file-level message when ratings fall outside the declared scale: it names the
+    scale the file's ratings fit, and how to declare it."""
+    low, high = reader.rating_range or (0, 0)
+    outside = reader.ratings_outside
+    declared = scale_label(reader.rating_scale)
+    found = scale_found(low, high)
+    said = (
+        f"Satisfaction ratings in this file run from {low} to {high}: {outside:,} of "
+        f"{rows:,} row{'s' * (rows != 1)} {'are' if outside != 1 else 'is'} outside "
+        f"{declared}, the scale chosen for the question."
+    )
+    if found is None:
+        return (
+            f"{said} That fits no scale MLS Tracker can map (1–5, 1–7, 1–10, 0–10): check the "
+            "column mapped to the satisfaction rating."
+        )
+    return (
+        f"{said} This looks like a {scale_label(found)} scale: choose “{scale_label(found)}” "
+        "as the scale of the satisfaction question on the mapping page, and its answers are "
+        "mapped linearly to the 1–5 figures."
+    )
 
 
 # ----------------------------------------------------------------------------- use cases

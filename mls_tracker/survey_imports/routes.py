@@ -14,7 +14,12 @@ from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import SurveyFormat
 from mls_tracker.services import survey_import as service
 from mls_tracker.services.errors import ValidationFailed
-from mls_tracker.services.survey_files import FileRejected
+from mls_tracker.services.survey_files import (
+    LEFT_OUT_KINDS,
+    LEFT_OUT_NAMES,
+    FileRejected,
+    left_out_text,
+)
 from mls_tracker.survey_imports.forms import (
     FORMAT_NAMES,
     CommitForm,
@@ -51,6 +56,8 @@ def _helpers() -> dict:
             "google forms": "Google Forms",
         },
         "field_labels": service.FIELD_LABELS,
+        "left_out_names": LEFT_OUT_NAMES,
+        "left_out_text": left_out_text,
     }
 
 
@@ -120,13 +127,21 @@ def mapping(partnership_id: int, upload_token: str):
             date_order=request.form.get("date_order")
             if request.form.get("date_order") in service.DATE_ORDERS
             else "auto",
+            include=tuple(k for k in LEFT_OUT_KINDS if k in request.form.getlist("include")),
         )
+    # The scan reads every row: it counts the test, preview, spam and unfinished responses.
+    file.include = frozenset(proposed.include)
     scan_error = None
     try:
         facts = service.scan_file(file, proposed)
     except ValidationFailed as error:
         scan_error = error
         facts = service.FileFacts({}, None, False)
+    kinds_found = {
+        kind: file.left_out.get(kind, 0) + file.included.get(kind, 0)
+        for kind in LEFT_OUT_KINDS
+        if file.left_out.get(kind) or file.included.get(kind)
+    }
     form = mapping_form(file.columns, proposed, facts.choice_values)
     if scan_error is not None:
         attach_error(form, scan_error)
@@ -154,6 +169,7 @@ def mapping(partnership_id: int, upload_token: str):
             columns=proposed.columns,
             choices=choices,
             date_order=form.date_order.data,
+            include=proposed.include,
         )
         order = service.resolve_date_order(chosen, facts)
         try:
@@ -202,6 +218,8 @@ def mapping(partnership_id: int, upload_token: str):
         facts=facts,
         decided_order=decided,
         must_choose_order=must_choose_order,
+        kinds_found=kinds_found,
+        included=set(proposed.include),
     )
 
 
@@ -231,7 +249,8 @@ def preview(partnership_id: int, upload_token: str):
     if shown is None:
         return redirect(back)
     commit_form = None
-    if shown.outcome is not None and not shown.outcome.errors:
+    # A file whose every response is left out (only tests, say) has nothing to import.
+    if shown.outcome is not None and not shown.outcome.errors and shown.outcome.rows:
         commit_form = CommitForm(formdata=None, data={"digest": shown.mapping.digest()})
     return render_template(
         "survey_imports/preview.html",
