@@ -41,6 +41,7 @@ from mls_tracker.models.satisfaction import ImportState
 from mls_tracker.periods import Month
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.survey_files import (
+    LEFT_OUT_KINDS,
     FileRejected,
     Limits,
     SurveyFile,
@@ -337,6 +338,8 @@ class Mapping:
     choices: dict[str, dict[str, int]] = field(default_factory=dict)
     date_order: str = "auto"
     rating_scale: str = RATING_SCALE_DEFAULT  # the scale the satisfaction question was asked on
+    # Kinds of responses left out by default (survey_files.LEFT_OUT_KINDS) the lead includes.
+    include: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -349,6 +352,7 @@ class Mapping:
                 if self.rating_scale != RATING_SCALE_DEFAULT
                 else {}
             ),
+            **({"include": list(self.include)} if self.include else {}),
         }
 
     @classmethod
@@ -366,6 +370,7 @@ class Mapping:
             rating_scale=data.get("rating_scale")
             if data.get("rating_scale") in RATING_SCALES
             else RATING_SCALE_DEFAULT,
+            include=tuple(k for k in LEFT_OUT_KINDS if k in (data.get("include") or ())),
         )
 
     def digest(self) -> str:
@@ -425,6 +430,7 @@ def default_mapping(file: SurveyFile, saved: ImportMapping | None) -> Mapping:
         choices=remembered.choices,
         date_order=remembered.date_order,
         rating_scale=remembered.rating_scale,
+        include=remembered.include,
     )
 
 
@@ -901,6 +907,10 @@ class Outcome:
     problems: list[Problem] = field(default_factory=list)  # the first PROBLEMS_SHOWN
     problem_count: int = 0
     no_answer: int = 0  # respondents who answered neither question: left out, counted
+    # Responses that are not learners' finished answers (test, preview, spam, unfinished),
+    # by kind: left out of ``rows``, or included in them because the lead chose so.
+    left_out: dict[str, int] = field(default_factory=dict)
+    included: dict[str, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -911,6 +921,8 @@ class Outcome:
             "problem_count": self.problem_count,
             "no_answer": self.no_answer,
             "problems": [[p.row, p.message] for p in self.problems],
+            "left_out": self.left_out,
+            "included": self.included,
         }
 
     @classmethod
@@ -923,6 +935,8 @@ class Outcome:
             problem_count=data["problem_count"],
             no_answer=data.get("no_answer", 0),
             problems=[Problem(row, message) for row, message in data["problems"]],
+            left_out=data.get("left_out") or {},
+            included=data.get("included") or {},
         )
 
 
@@ -1171,6 +1185,7 @@ def process_file(
         if reader.ratings_outside:
             log.add(None, _scale_message(reader, outcome.rows), first=True)
         flush()
+        outcome.left_out, outcome.included = dict(file.left_out), dict(file.included)
         if inserter is not None:
             inserter.close()
     except BaseException as error:
@@ -1214,7 +1229,9 @@ def _scale_message(reader: RowReader, rows: int) -> str:
 def _staged_file(staged: StagedUpload, mapping: Mapping) -> SurveyFile:
     if not staged.data_path.exists():
         raise ValidationFailed("This upload has expired. Upload the file again.")
-    return open_staged(staged, mapping.format)
+    file = open_staged(staged, mapping.format)
+    file.include = frozenset(mapping.include)
+    return file
 
 
 def _order_for(file: SurveyFile, mapping: Mapping) -> str | None:
@@ -1487,6 +1504,7 @@ def preview_upload(staged: StagedUpload, check_job_id: int | None = None) -> Pre
     chosen, order = kept
     try:
         file = open_staged(staged, chosen.format)
+        file.include = frozenset(chosen.include)
         check_mapping(file, chosen)
     except ValidationFailed as error:
         raise MappingNeeded(str(error), error.field) from error
@@ -1718,6 +1736,9 @@ def run_commit(ctx: jobs.JobContext) -> dict[str, Any]:
         "rows_skipped": record.rows_skipped,
         "file_name": record.file_name,
         "state": record.state.value,
+        # The check the import follows read the same file with the same mapping.
+        "left_out": (stored_check(staged, mapping) or Outcome()).left_out,
+        "included": (stored_check(staged, mapping) or Outcome()).included,
     }
     discard_staged(staged)
     return result
