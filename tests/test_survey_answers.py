@@ -103,3 +103,96 @@ def test_words_that_are_not_no_answer_still_need_a_number(world):
     assert [p.numbered() for p in outcome.problems] == [
         "Row 3: satisfaction rating “Brilliant” is not a number; give it one on the mapping page"
     ]
+
+
+# ----------------------------------------------------------------------------- point 17
+
+TEN_POINT = SAMPLES / "satisfaction_1_to_10.csv"
+TEN_POINT_COLUMNS = {
+    "submitted_at": "Timestamp",
+    "rating": ("Overall how satisfied were you with the course? (1 = not at all 10 = completely)"),
+    "recommend": "Would you recommend it to a colleague (0-10)?",
+    "response_id": None,
+    "comment": None,
+    "program": None,
+    "region": None,
+}
+
+
+def test_a_1_to_10_question_is_refused_with_the_scale_it_fits(world):
+    staged = stage(world, TEN_POINT)
+    outcome = service.check_upload(
+        world.lead, staged, mapping_for(staged, world.partnership.id, **TEN_POINT_COLUMNS)
+    )
+    assert (outcome.rows, outcome.errors) == (68, 44)
+    assert outcome.problems[0].numbered() == (
+        "Satisfaction ratings in this file run from 1 to 10: 44 of 68 rows are outside 1–5, "
+        "the scale chosen for the question. This looks like a 1–10 scale: choose “1–10” as "
+        "the scale of the satisfaction question on the mapping page, and its answers are "
+        "mapped linearly to the 1–5 figures."
+    )
+    assert outcome.problems[1].numbered().endswith("satisfaction rating 10 is outside 1–5")
+
+
+def test_a_declared_1_to_10_scale_is_mapped_linearly_to_1_to_5(world):
+    from mls_tracker.periods import Month
+    from mls_tracker.services import satisfaction
+
+    staged = stage(world, TEN_POINT)
+    mapping = mapping_for(staged, world.partnership.id, rating_scale="1-10", **TEN_POINT_COLUMNS)
+    outcome = service.check_upload(world.lead, staged, mapping)
+    assert (outcome.rows, outcome.errors, outcome.new) == (68, 0, 68)
+    record = service.commit_upload(world.lead, staged, mapping)
+    assert record.rows_added == 68
+    counts = dict(
+        db.session.execute(
+            sa.select(SurveyResponse.rating, sa.func.count()).group_by(SurveyResponse.rating)
+        ).all()
+    )
+    # 1–2 → 1 (5), 3–4 → 2 (11), 5–6 → 3 (14), 7–8 → 4 (22), 9–10 → 5 (16).
+    assert counts == {1: 5, 2: 11, 3: 14, 4: 22, 5: 16}
+    figure = satisfaction.load_satisfaction(
+        world.partnership.id, Month(2026, 11), Month(2026, 11)
+    ).month_figure(Month(2026, 11))
+    assert (figure.n_rating, figure.csat, figure.mean_rating) == (68, 55.9, 3.49)
+    # The scale is remembered with the mapping.
+    remembered = service.saved_mapping(world.partnership.id, mapping.format)
+    assert service.Mapping.from_json(remembered.mapping).rating_scale == "1-10"
+
+
+@pytest.mark.parametrize(
+    ("scale", "note"),
+    [
+        ("1-10", "1–2 → 1, 3–4 → 2, 5–6 → 3, 7–8 → 4, 9–10 → 5"),
+        ("0-10", "0–1 → 1, 2–3 → 2, 4–6 → 3, 7–8 → 4, 9–10 → 5"),
+        ("1-7", "1 → 1, 2–3 → 2, 4 → 3, 5–6 → 4, 7 → 5"),
+    ],
+)
+def test_the_scale_note_says_how_answers_map(scale, note):
+    text = service.scale_note(scale)
+    assert text.endswith(f"rounded half up: {note}.")
+    assert service.scale_note("1-5") is None
+
+
+def test_ratings_fitting_no_known_scale_say_so(world):
+    data = b"submitted_at,rating\n2026-11-02T09:00:00,4\n2026-11-02T09:05:00,85\n"
+    staged = stage(world, data)
+    outcome = service.check_upload(world.lead, staged, mapping_for(staged, world.partnership.id))
+    assert outcome.problems[0].message.startswith(
+        "Satisfaction ratings in this file run from 4 to 85: 1 of 2 rows is outside 1–5"
+    )
+    assert "fits no scale MLS Tracker can map (1–5, 1–7, 1–10, 0–10)" in outcome.problems[0].message
+
+
+def test_respondents_who_answered_neither_question_are_left_out_and_counted(world):
+    staged = stage(world, SAMPLES / "empty_answers.csv")
+    mapping = mapping_for(staged, world.partnership.id)
+    outcome = service.check_upload(world.lead, staged, mapping)
+    # E-02, E-05 (N/A and Don't know), E-07 and E-09 (not even a date).
+    assert (outcome.rows, outcome.errors, outcome.no_answer, outcome.new) == (10, 0, 4, 6)
+    record = service.commit_upload(world.lead, staged, mapping)
+    assert record.rows_added == 6
+    keys = db.session.scalars(sa.select(SurveyResponse.response_key)).all()
+    assert sorted(keys) == ["E-01", "E-03", "E-04", "E-06", "E-08", "E-10"]
+    rows = service.preview_rows(service.open_staged(staged), mapping, world.partnership.id, "dmy")
+    assert [row.row for row in rows] == [2, 4, 5, 7, 9, 11]
