@@ -632,10 +632,10 @@ class HealthPoint:
     score: float | None  # 0–100; None when no component had data
 
 
-HEALTH_BANDS = (
-    ("red", 0.0, AMBER_FROM, f"Red < {AMBER_FROM:g}"),
-    ("amber", AMBER_FROM, GREEN_FROM, f"Amber {AMBER_FROM:g}–{GREEN_FROM:g}"),
-    ("green", GREEN_FROM, 100.0, f"Green ≥ {GREEN_FROM:g}"),
+HEALTH_BANDS = (  # labelled in the one wording of the bands (formatting.RAG_BAND_WORDS)
+    ("red", 0.0, AMBER_FROM, formatting.RAG_BAND_WORDS["red"]),
+    ("amber", AMBER_FROM, GREEN_FROM, formatting.RAG_BAND_WORDS["amber"]),
+    ("green", GREEN_FROM, 100.0, formatting.RAG_BAND_WORDS["green"]),
 )
 
 

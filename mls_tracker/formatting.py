@@ -65,6 +65,14 @@ def signed(value: float | None, digits: int = 1) -> str:
     return f"+{text}" if rounded(value, digits) > 0 else text
 
 
+def fixed(value: float | None, digits: int = 1) -> str:
+    """Always ``digits`` decimals, rounded half up: a mean of 4.125 is ``4.13`` (``'%.2f'``
+    and ``round`` give 4.12), ``72.0``; grouped thousands, true minus; ``—`` for none."""
+    if value is None:
+        return EMPTY
+    return f"{rounded(value, digits):,.{digits}f}".replace("-", MINUS)
+
+
 def percent(value: float | None) -> str:
     return EMPTY if value is None else f"{number(value)}%"
 
@@ -96,12 +104,15 @@ RAG_BADGES = {
 }
 NO_RAG = badge(NONE, NOT_ENOUGH_DATA)  # no score: too little of the weight has data
 NO_STATUS = badge(NONE, "No data")
-# The RAG bands in words: one wording on every page and in every PDF (the score is a whole
-# number, so "60–79" leaves nothing out).
-RAG_BANDS = (
-    f"Green ≥ {GREEN_FROM:.0f} · Amber {AMBER_FROM:.0f}–{GREEN_FROM - 1:.0f} · "
-    f"Red below {AMBER_FROM:.0f}"
-)
+# The RAG bands in words: one wording on every page, chart and PDF (the score is a whole
+# number, so "60–79" leaves nothing out): "Green ≥ 80 · Amber 60–79 · Red below 60".
+RAG_BAND_RANGES = {
+    "green": f"≥ {GREEN_FROM:.0f}",
+    "amber": f"{AMBER_FROM:.0f}–{GREEN_FROM - 1:.0f}",
+    "red": f"below {AMBER_FROM:.0f}",
+}
+RAG_BAND_WORDS = {key: f"{RAG_BADGES[key].word} {text}" for key, text in RAG_BAND_RANGES.items()}
+RAG_BANDS = " · ".join(RAG_BAND_WORDS.values())
 MIN_WEIGHT_PERCENT = f"{MIN_WEIGHT_SHARE * 100:.0f}"
 
 SLA_BADGES = {
@@ -265,7 +276,13 @@ def local_time(value: dt.datetime | None, fmt: str | None = None, zone: Any = No
 
 # --- registration ----------------------------------------------------------------------------
 
-FILTERS = {"number": number, "signed": signed, "percent": percent, "local_time": local_time}
+FILTERS = {
+    "number": number,
+    "signed": signed,
+    "fixed": fixed,
+    "percent": percent,
+    "local_time": local_time,
+}
 GLOBALS = {
     "change": change,
     "change_of": change_of,
@@ -274,6 +291,7 @@ GLOBALS = {
     "badge_of": badge,
     "SYMBOL": SYMBOL,
     "RAG_BANDS": RAG_BANDS,
+    "RAG_BAND_RANGES": RAG_BAND_RANGES,
     "MIN_WEIGHT_PERCENT": MIN_WEIGHT_PERCENT,
 }
 

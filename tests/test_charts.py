@@ -237,7 +237,8 @@ def test_health_trend_has_rag_bands_symbols_and_gaps():
     bands = [s for s in figure.layout.shapes if s.type == "rect"]
     assert [(s.y0, s.y1) for s in bands] == [(0, 60), (60, 80), (80, 100)]
     labels = [a.text for a in figure.layout.annotations]
-    assert labels == ["Red < 60", "Amber 60–80", "Green ≥ 80"]
+    # the one wording of the bands, as on the pages and the PDF's cover (issue 15)
+    assert labels == ["Red below 60", "Amber 60–79", "Green ≥ 80"]
     assert "no score" in line.hovertext[1] and "Green" in line.hovertext[0]
 
 

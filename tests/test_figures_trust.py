@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from mls_tracker import charts, formatting
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     OrganisationKind,
@@ -19,10 +20,13 @@ from mls_tracker.models import (
     Side,
 )
 from mls_tracker.periods import Month, utc_today
+from mls_tracker.scorecards import build as scorecard_build
 from mls_tracker.services import dashboard, figures_cache
+from mls_tracker.services import satisfaction as satisfaction_service
 from mls_tracker.services.health import ComponentKey, Rag, compare, health_score
 from tests import factories
 from tests.conftest import sign_in
+from tests.test_reports import render, text_of
 
 SLA, SAT, ACT, COV = (
     ComponentKey.SLA,
@@ -287,3 +291,47 @@ def test_the_sla_headline_is_the_last_complete_month_not_the_month_in_progress(a
     assert f"Attainment, {now.label}" not in summary
     assert 'id="attainment-now">100%' in html
     assert f"{now.label} is in progress" in summary
+
+
+# ----------------------------------------------------------------------------- 5. half up, bands
+
+
+def test_a_mean_of_4_125_shows_4_13_everywhere():
+    # 8 ratings summing to 33: a mean of 4.125 (round() and '%.2f' give 4.12)
+    figure = satisfaction_service.figure_from_counts(
+        satisfaction_service.Counts(n_rating=8, rating_sum=33, satisfied=7)
+    )
+    assert figure.mean_rating == 4.13
+    assert figure.csat == 87.5
+    assert formatting.fixed(4.125, 2) == "4.13"
+    assert formatting.fixed(Decimal("82.25"), 1) == "82.3"  # a CSAT reported by hand
+    assert formatting.number(4.125, 2) == "4.13"
+    # the scorecard's tiles and figures round half up too
+    assert scorecard_build._round(72.25) == 72.3
+
+
+def test_the_satisfaction_macros_round_half_up(app):
+    template = app.jinja_env.from_string(
+        '{% from "satisfaction/_macros.html" import mean, pct %}{{ mean(f) }}|{{ pct(82.25) }}'
+    )
+
+    class Reported:
+        mean_rating = Decimal("4.125")
+
+    assert template.render(f=Reported()) == "4.13|82.3%"
+
+
+def test_one_wording_of_the_rag_bands_on_pages_charts_and_the_pdf(app, world, client):
+    assert formatting.RAG_BANDS == "Green ≥ 80 · Amber 60–79 · Red below 60"
+    labels = [label for *_, label in charts.HEALTH_BANDS]
+    assert sorted(labels) == sorted(formatting.RAG_BAND_WORDS.values())
+    cover = text_of(render())
+    assert "● Green ≥ 80 · ◆ Amber 60–79 · ✖ Red below 60" in cover
+    assert "60–80" not in cover and "80 or more" not in cover
+    month = dashboard.reviewed_month(utc_today())
+    _slas_met_and_breached(world, month, 50, 39)
+    sign_in(client, world.lead.email)
+    overview = _text(client.get(f"/partnerships/{world.partnership.id}").get_data(as_text=True))
+    assert "Green ≥ 80 · Amber 60–79 · Red below 60" in overview
+    portfolio = _text(client.get("/portfolio").get_data(as_text=True))
+    assert "Green ≥ 80 · Amber 60–79 · Red below 60" in portfolio

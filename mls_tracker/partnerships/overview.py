@@ -371,7 +371,7 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec(
         "health",
         "Health score",
-        "by month, over its bands: green ≥ 80, amber ≥ 60, red below",
+        f"by month, over its bands: {formatting.RAG_BANDS}",
         _health_chart,
         _health_figures,
         (

@@ -38,6 +38,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from mls_tracker import formatting
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     CLOSED_STATUSES,
@@ -141,7 +142,8 @@ def period_label(kind: ReviewKind | str, first_month: Month, last_month: Month) 
 
 
 def _round(value: float | Decimal | None, places: int = 1) -> float | None:
-    return None if value is None else round(float(value), places)
+    """Rounded half up for display (never banker's ``round``: 72.25 → 72.3)."""
+    return None if value is None else float(formatting.rounded(float(value), places))
 
 
 # ----------------------------------------------------------------------------- SLAs
@@ -191,6 +193,7 @@ class _SlaPeriod:
     total: int
     breached: int
     at_risk: int
+    exact: float | None = None  # unrounded: what the health score is computed from
 
 
 def _sla_period(
@@ -211,6 +214,7 @@ def _sla_period(
         total=len(series),
         breached=total.counts[Status.BREACHED],
         at_risk=total.counts[Status.AT_RISK],
+        exact=total.exact_percent,
     )
 
 
@@ -353,12 +357,27 @@ def _empty_facts(label: str) -> SatisfactionFacts:
     )
 
 
+def _exact_satisfaction(
+    months: Sequence[Month], counts: dict[Month, satisfaction_service.Counts]
+) -> float | None:
+    """The satisfaction component of the period's responses, unrounded (CSAT, else the
+    scaled mean); None without responses (reported totals are used as entered)."""
+    total = satisfaction_service.Counts()
+    for month in months:
+        total += counts.get(month, satisfaction_service.Counts())
+    if not total.n_rating:
+        return None
+    return satisfaction_component(
+        100 * total.satisfied / total.n_rating, total.rating_sum / total.n_rating
+    )
+
+
 def _weighted(pairs: Iterable[tuple[float | None, int]]) -> Decimal | None:
     known = [(value, n) for value, n in pairs if value is not None and n]
     total = sum(n for _, n in known)
     if not total:
         return None
-    return Decimal(str(round(sum(value * n for value, n in known) / total, 2)))
+    return formatting.rounded(sum(float(value) * n for value, n in known) / total, 2)
 
 
 def _period_satisfaction(
@@ -527,13 +546,18 @@ class _Components:
     coverage: float | None  # 0–100
     regions_in_scope: int = 0
     regions_covered: int = 0
+    satisfaction_exact: float | None = None  # unrounded component, from the responses
 
     def values(self) -> dict[ComponentKey, float | None]:
+        """The components unrounded (issue 15: the score is rounded once, for display)."""
+        sat = self.satisfaction_exact
         return {
-            ComponentKey.SLA: self.sla.percent,
+            ComponentKey.SLA: self.sla.percent if self.sla.exact is None else self.sla.exact,
             ComponentKey.SATISFACTION: satisfaction_component(
                 self.satisfaction.csat, self.satisfaction.mean_rating
-            ),
+            )
+            if sat is None
+            else sat,
             ComponentKey.ACTIONS: self.actions.health,
             ComponentKey.COVERAGE: self.coverage,
         }
@@ -558,7 +582,7 @@ def tiles(now: _Components, before: dict[str, float | None], quarterly: bool) ->
             sat_detail += f" · NPS {sat.nps:+.0f} (n = {sat.n_recommend})"
     elif sat.mean_rating is not None:
         sat_label, sat_unit = SCALED_MEAN_LABEL, ""
-        sat_detail = f"Mean rating {sat.mean_rating:.2f} of 5 · n = {sat.n_rating}"
+        sat_detail = f"Mean rating {formatting.fixed(sat.mean_rating, 2)} of 5 · n = {sat.n_rating}"
     else:
         sat_label, sat_unit = TILE_LABELS[ComponentKey.SATISFACTION], "%"
         sat_detail = f"No ratings {where}"
@@ -866,6 +890,7 @@ def build_scorecard_data(
         coverage=None if matrix.coverage is None else matrix.coverage * 100,
         regions_in_scope=matrix.regions_in_scope,
         regions_covered=matrix.regions_covered,
+        satisfaction_exact=_exact_satisfaction(months, counts),
     )
     if previous is not None:
         before = _as_issued(previous)
@@ -877,6 +902,7 @@ def build_scorecard_data(
                 [partnership_id], previous_months[0], previous_months[-1], today
             )[partnership_id],
             coverage=figures[previous_months[-1]].coverage,
+            satisfaction_exact=_exact_satisfaction(previous_months, counts),
         )
         before = _computed_before(
             earlier, weights, period_label(kind, previous_months[0], previous_months[-1])
