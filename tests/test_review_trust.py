@@ -4,6 +4,9 @@ changed and is issued only once the lead confirms it."""
 
 from __future__ import annotations
 
+import subprocess
+from email.header import decode_header, make_header
+
 import pytest
 import sqlalchemy as sa
 
@@ -164,3 +167,79 @@ def test_the_review_page_shows_the_stale_summary_and_asks_to_confirm(client, sma
     )
     assert issued.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Scorecard)) == 1
+
+
+# ----------------------------------------------------------------------------- provisional
+
+
+def _pages(pdf: bytes, tmp_path) -> list[str]:
+    path = tmp_path / "scorecard.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    return [page for page in text.split("\f") if page.strip()]
+
+
+def _proposed_in_october(small: Small) -> None:
+    """C-01's October actual entered by the provider and not confirmed yet."""
+    add_measurement(small.c, OCT, 95, entered_by=small.world.provider)
+    db.session.commit()
+
+
+def test_the_issue_page_counts_the_proposed_actuals_and_links_to_confirm_them(client, small):
+    _proposed_in_october(small)
+    review = reviews.open_review(
+        small.world.lead, small.world.partnership.id, kind=ReviewKind.MONTHLY,
+        first_month=OCT, today=TODAY,
+    )  # fmt: skip
+    sign_in(client, small.world.lead.email)
+    pid = small.world.partnership.id
+    page = client.get(f"/partnerships/{pid}/reviews/{review.id}").get_data(as_text=True)
+    box = page[page.index('id="proposed-actuals"') :]
+    box = box[: box.index("</div>")]
+    assert "1 SLA actual of this period is still proposed, not confirmed." in box
+    assert f'href="/partnerships/{pid}/slas/actuals/2026-10"' in box
+    assert "Confirm 1 actual of Oct 2026" in box
+    assert "Issue version 1 as provisional" in page
+
+
+def test_a_scorecard_issued_with_proposed_actuals_says_provisional_on_every_page(
+    small, tmp_path, mailbox
+):
+    _proposed_in_october(small)
+    review = reviews.open_review(
+        small.world.lead, small.world.partnership.id, kind=ReviewKind.MONTHLY,
+        first_month=OCT, today=TODAY,
+    )  # fmt: skip
+    data = reviews.review_data(review)
+    assert data.slas.proposed == 1
+    assert data.provisional.startswith("Provisional: 1 SLA actual of October 2026 was not")
+    issuing.submit_issue(small.world.lead, review.id)
+    scorecard = db.session.scalar(sa.select(Scorecard))
+    pages = _pages(scorecard.pdf, tmp_path)
+    assert len(pages) == scorecard.page_count >= 4
+    assert [i for i, page in enumerate(pages, 1) if "PROVISIONAL" not in page] == []
+    assert "Provisional: 1 SLA actual of October 2026" in " ".join(pages[0].split())
+    delivery.send_scorecard(small.world.lead, scorecard)
+    assert mailbox
+    for message in mailbox:
+        subject = str(make_header(decode_header(message["Subject"])))
+        assert subject.startswith("Provisional scorecard: Global Learning")
+        said = "Provisional: 1 SLA actual of October 2026 was not confirmed"
+        for part in message.walk():
+            if part.get_content_type() in ("text/plain", "text/html"):
+                body = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+                assert said in " ".join(body.split()), part.get_content_type()
+
+
+def test_a_scorecard_with_every_actual_confirmed_is_not_provisional(small, tmp_path):
+    review = reviews.open_review(
+        small.world.lead, small.world.partnership.id, kind=ReviewKind.MONTHLY,
+        first_month=OCT, today=TODAY,
+    )  # fmt: skip
+    assert reviews.review_data(review).provisional is None
+    issuing.submit_issue(small.world.lead, review.id)
+    scorecard = db.session.scalar(sa.select(Scorecard))
+    assert not any("PROVISIONAL" in page for page in _pages(scorecard.pdf, tmp_path))
+    assert not delivery.summarise(scorecard).provisional

@@ -31,6 +31,7 @@ from mls_tracker.scorecards import html as reports
 from mls_tracker.scorecards import issuing as scorecard_service
 from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta
 from mls_tracker.services import reviews as service
+from mls_tracker.services import slas as sla_service
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 
 bp = Blueprint("reviews", __name__, url_prefix="/partnerships/<int:partnership_id>/reviews")
@@ -232,6 +233,9 @@ def _render_show(
         acknowledge_urls=acknowledge_urls,
         has_previous=service.previous_review(review) is not None,
         summary_check=service.summary_check(review) if may_manage else None,
+        proposed=sla_service.proposed_actuals(partnership.id, review.first_month, review.last_month)
+        if may_manage
+        else [],
     )
 
 

@@ -267,6 +267,7 @@ def sla_section(
         missing=period.missing,
         rows=tuple(rows),
         series=chart,
+        proposed=sum(1 for one in series for m in months if _status_text(one, m) == "proposed"),
     )
     return section, period
 

@@ -120,6 +120,8 @@ class ScorecardSummary:
     wins: tuple[WinSummary, ...]
     summary_paragraph: str
     filename: str
+    # Why the figures are provisional (SLA actuals not confirmed when issued), or None.
+    provisional: str | None = None
 
 
 # --- recipients --------------------------------------------------------------------------
@@ -241,12 +243,17 @@ def summarise(scorecard: Scorecard) -> ScorecardSummary:
             scorecard.review.last_month,
             scorecard.version,
         ),
+        provisional=data.provisional,
     )
 
 
 def subject_of(summary: ScorecardSummary) -> str:
     # A line break in a name would be a header injection: Flask-Mail refuses such messages.
     subject = f"Scorecard: {summary.partnership} — {summary.period} (version {summary.version})"
+    if summary.provisional:
+        subject = f"Provisional scorecard: {summary.partnership} — {summary.period} " + (
+            f"(version {summary.version})"
+        )
     return " ".join(subject.split())
 
 

@@ -140,6 +140,9 @@ class SlaSection:
     series: tuple[AttainmentPoint, ...]  # 12 months up to the period's end, for the chart
     # Addition (issue 15): targets changed in the trend months or set during the period.
     target_changes: tuple[TargetChangeFacts, ...] = ()
+    # Addition (issue 15): SLA-months of the period holding only a proposed actual (left out
+    # of attainment): a scorecard issued with any is provisional.
+    proposed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +283,20 @@ class ScorecardData:
     governance: GovernanceSection
     health_series: tuple[HealthPointFacts, ...]  # 12 months up to the period's end
     schema: int = SCHEMA_VERSION
+
+    @property
+    def provisional(self) -> str | None:
+        """Why the figures are provisional (SLA actuals of the period not confirmed when
+        they were computed), or None."""
+        count = self.slas.proposed
+        if not count:
+            return None
+        return (
+            f"Provisional: {count} SLA actual{'s' if count != 1 else ''} of "
+            f"{self.period.label} {'were' if count != 1 else 'was'} not confirmed when these "
+            "figures were computed; attainment and health leave "
+            f"{'them' if count != 1 else 'it'} out."
+        )
 
 
 @dataclass(frozen=True, slots=True)

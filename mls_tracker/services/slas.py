@@ -687,6 +687,25 @@ def month_measurements(partnership_id: int, month: Month) -> dict[int, SlaMeasur
     }
 
 
+def proposed_actuals(partnership_id: int, first: Month, last: Month) -> list[tuple[Month, int]]:
+    """Months from ``first`` to ``last`` with actuals of active SLAs still proposed (not
+    confirmed by a lead), and how many, oldest first; one query."""
+    rows = db.session.execute(
+        sa.select(SlaMeasurement.month, sa.func.count())
+        .join(Sla, Sla.id == SlaMeasurement.sla_id)
+        .where(
+            Sla.partnership_id == partnership_id,
+            Sla.active.is_(True),
+            SlaMeasurement.state == MeasurementState.PROPOSED,
+            SlaMeasurement.month >= first,
+            SlaMeasurement.month <= last,
+        )
+        .group_by(SlaMeasurement.month)
+        .order_by(SlaMeasurement.month)
+    )
+    return [(month, count) for month, count in rows]
+
+
 def month_slas(partnership_id: int) -> list[Sla]:
     return list(
         db.session.scalars(
