@@ -4,6 +4,7 @@ know") and respondents who answered neither question, as survey tools export the
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,57 @@ def test_respondents_who_answered_neither_question_are_left_out_and_counted(worl
     assert sorted(keys) == ["E-01", "E-03", "E-04", "E-06", "E-08", "E-10"]
     rows = service.preview_rows(service.open_staged(staged), mapping, world.partnership.id, "dmy")
     assert [row.row for row in rows] == [2, 4, 5, 7, 9, 11]
+
+
+# ----------------------------------------------------------------------------- the pages
+
+
+def _through_the_pages(client, world, path: Path, **changes) -> tuple[str, str]:
+    """Upload, map (with ``changes``), check and import a file as a user would: the preview
+    and the result pages' text."""
+    from tests.conftest import csrf_token, page_text
+    from tests.test_survey_import_pages import mapping_post, upload
+
+    mapping_url = upload(client, world, path.read_bytes(), path.name).headers["Location"]
+    response = mapping_post(client, mapping_url, **changes)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    preview = client.get(response.headers["Location"]).get_data(as_text=True)
+    digest = re.search(r'name="digest" type="hidden" value="([^"]+)"', preview)
+    if digest is None:
+        return page_text(preview), ""
+    commit_url = re.search(r'id="commit-form" action="([^"]+)"', preview)[1]
+    response = client.post(
+        commit_url, data={"csrf_token": csrf_token(client, mapping_url), "digest": digest[1]}
+    )
+    result = client.get(response.headers["Location"]).get_data(as_text=True)
+    return page_text(preview), page_text(result)
+
+
+def test_the_pages_name_the_scale_and_map_a_declared_one(client, world):
+    from tests.conftest import sign_in
+
+    sign_in(client, world.provider.email)
+    columns = {k: v or "" for k, v in TEN_POINT_COLUMNS.items()}
+    preview, result = _through_the_pages(client, world, TEN_POINT, **columns)
+    assert "run from 1 to 10: 44 of 68 rows are outside 1–5" in preview
+    assert "This looks like a 1–10 scale" in preview and not result
+    preview, result = _through_the_pages(client, world, TEN_POINT, rating_scale="1-10", **columns)
+    note = (
+        "Satisfaction was asked on a 1–10 scale and mapped linearly to the 1–5 figures, "
+        "rounded half up: 1–2 → 1, 3–4 → 2, 5–6 → 3, 7–8 → 4, 9–10 → 5."
+    )
+    assert note in preview and "Importing adds 68 responses" in preview
+    assert "68 responses added" in result and note in result
+    # A provider's import: the result page says it waits for a lead.
+    assert "Proposed: these responses count in no figure until a lead" in result
+
+
+def test_the_pages_count_respondents_who_answered_nothing(client, world):
+    from tests.conftest import sign_in
+
+    sign_in(client, world.lead.email)
+    preview, result = _through_the_pages(client, world, SAMPLES / "empty_answers.csv")
+    left_out = "4 responses with no rating or recommend answer left out."
+    assert left_out in preview and "Importing adds 6 responses" in preview
+    assert "6 responses added" in result and left_out in result
+    assert "Proposed" not in result

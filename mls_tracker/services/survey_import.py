@@ -376,6 +376,11 @@ class Mapping:
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.as_json(), sort_keys=True).encode()).hexdigest()
 
+    @property
+    def scale_note(self) -> str | None:
+        """What the pages say when the satisfaction question's scale is not 1–5."""
+        return scale_note(self.rating_scale)
+
 
 def saved_mapping(partnership_id: int, file_format: SurveyFormat) -> ImportMapping | None:
     return db.session.scalar(
@@ -1736,6 +1741,8 @@ def run_commit(ctx: jobs.JobContext) -> dict[str, Any]:
         "rows_skipped": record.rows_skipped,
         "file_name": record.file_name,
         "state": record.state.value,
+        "no_answer": (stored_check(staged, mapping) or Outcome()).no_answer,
+        "scale_note": scale_note(mapping.rating_scale),
         # The check the import follows read the same file with the same mapping.
         "left_out": (stored_check(staged, mapping) or Outcome()).left_out,
         "included": (stored_check(staged, mapping) or Outcome()).included,

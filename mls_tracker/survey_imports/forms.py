@@ -44,6 +44,16 @@ class MappingForm(FlaskForm):
     program = SelectField(service.FIELD_LABELS["program"], validate_choice=True)
     region = SelectField(service.FIELD_LABELS["region"], validate_choice=True)
     comment = SelectField(service.FIELD_LABELS["comment"], validate_choice=True)
+    rating_scale = SelectField(
+        "Scale of the satisfaction question",
+        choices=[
+            ("1-5", "1–5 (as the figures)"),
+            ("1-7", "1–7, mapped to 1–5"),
+            ("1-10", "1–10, mapped to 1–5"),
+            ("0-10", "0–10, mapped to 1–5"),
+        ],
+        default="1-5",
+    )
     date_order = RadioField(
         "Dates such as 03/11/2026 are",
         choices=[
@@ -97,6 +107,7 @@ def mapping_form(
     defaults.update({name: mapping.columns.get(name) or NOT_MAPPED for name in service.FIELDS})
     defaults["file_format"] = mapping.format.value
     defaults["date_order"] = mapping.date_order
+    defaults["rating_scale"] = mapping.rating_scale
     form = Form(data=defaults, **kwargs)
     options = [(NOT_MAPPED, "— not in this file —")] + [
         (column.key, _column_text(column)) for column in columns

@@ -128,6 +128,9 @@ def mapping(partnership_id: int, upload_token: str):
             if request.form.get("date_order") in service.DATE_ORDERS
             else "auto",
             include=tuple(k for k in LEFT_OUT_KINDS if k in request.form.getlist("include")),
+            rating_scale=request.form.get("rating_scale")
+            if request.form.get("rating_scale") in service.RATING_SCALES
+            else service.RATING_SCALE_DEFAULT,
         )
     # The scan reads every row: it counts the test, preview, spam and unfinished responses.
     file.include = frozenset(proposed.include)
@@ -170,6 +173,7 @@ def mapping(partnership_id: int, upload_token: str):
             choices=choices,
             date_order=form.date_order.data,
             include=proposed.include,
+            rating_scale=proposed.rating_scale,
         )
         order = service.resolve_date_order(chosen, facts)
         try:
