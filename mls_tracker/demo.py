@@ -12,7 +12,6 @@ import math
 import random
 import string
 import uuid
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,14 +94,22 @@ def load_demo(
     progress: ProgressFn = lambda s: None,
     today: dt.date | None = None,
     reviews: bool = True,
+    issued_months: int | None = None,
 ) -> str:
     """Load the demo in one transaction and return a short summary of what it created.
 
     The same ``seed`` and ``today`` always give the same data; history ends with the last
-    full month before ``today``. ``reviews``: also open each partnership's review of last
-    month (needs the current schema; the migration tests load the demo into the first one).
+    full month before ``today``. ``reviews``: also each partnership's reviews (needs the
+    current schema; the migration tests load the demo into the first one): the
+    ``issued_months`` (default ``ISSUED_MONTHS``) before last month issued with their
+    scorecards, and last month's review a draft.
     """
     today = today or dt.date.today()
+    months = ISSUED_MONTHS if issued_months is None else issued_months
+    if reviews and months:
+        from mls_tracker.scorecards import chart_images
+
+        chart_images.start()  # Chromium boots while the data is built
     try:
         if reset:
             progress("Deleting every row")
@@ -119,49 +126,97 @@ def load_demo(
         raise
     if not reviews:
         return summary
+    lines = [summary]
+    if months:
+        progress(f"Reviews of the {months} months before last, issued with their scorecards")
+        issued = issue_demo_reviews(today, months, progress)
+        last = Month.of(today).previous()
+        lines.append(
+            f"  {issued} scorecards issued ({last.shift(-months).label} to {last.previous().label})"
+        )
     progress("Reviews of the last complete month")
     opened = open_demo_reviews(today)
-    return f"{summary}\n  {len(opened)} reviews of {Month.of(today).previous().label} (drafts)"
+    lines.append(f"  {len(opened)} reviews of {Month.of(today).previous().label} (drafts)")
+    return "\n".join(lines)
+
+
+# Monthly reviews issued before last month's draft, so that the review pages can compare.
+ISSUED_MONTHS = 3
+
+
+def _leads() -> list[tuple[int, User]]:
+    """Each partnership's id and its first lead, who writes its reviews."""
+    return [
+        (partnership_id, db.session.get(User, lead_id))
+        for partnership_id, lead_id in db.session.execute(
+            sa.select(Membership.partnership_id, sa.func.min(Membership.user_id))
+            .where(Membership.role == Role.LEAD)
+            .group_by(Membership.partnership_id)
+            .order_by(Membership.partnership_id)
+        ).all()
+    ]
+
+
+def _open_with_summary(lead: User, partnership_id: int, month: Month, today: dt.date) -> Any:
+    """The month's review opened by the lead, with the executive summary written from its
+    own figures and the period's two latest wins featured."""
+    from mls_tracker.services import reviews
+
+    review = reviews.open_review(
+        lead, partnership_id, kind=ReviewKind.MONTHLY, first_month=month, today=today
+    )
+    data = reviews.review_data(review)
+    wins = db.session.scalars(
+        sa.select(Win.id)
+        .where(
+            Win.partnership_id == partnership_id,
+            Win.won_on <= month.last_day,
+            Win.won_on >= month.shift(-2).first_day,
+        )
+        .order_by(Win.won_on.desc())
+        .limit(2)
+    ).all()
+    return reviews.update_review(
+        lead,
+        review.id,
+        executive_summary=_demo_summary(data),
+        featured_win_ids=wins,
+        expected_version=review.version,
+    )
+
+
+def issue_demo_reviews(today: dt.date, months: int, progress: ProgressFn) -> int:
+    """Each partnership's monthly reviews of the ``months`` months before last month, oldest
+    first (each compared with the one issued before it), opened and issued by its lead through
+    the reviews service and the scorecard issuer: version 1 of each, PDF and snapshot. Without
+    Chromium (no charts, no PDF) the rest stay drafts and the progress says so. Returns how
+    many were issued."""
+    from mls_tracker.scorecards import chart_images
+    from mls_tracker.scorecards.issuing import issue_scorecard
+
+    last = Month.of(today).previous()
+    issued = 0
+    for partnership_id, lead in _leads():
+        for month in month_range(last.shift(-months), last.previous()):
+            review = _open_with_summary(lead, partnership_id, month, today)
+            try:
+                issue_scorecard(lead, review)
+            except chart_images.ChartExportUnavailable as error:
+                progress(f"Scorecards not issued (the reviews stay drafts): {error}")
+                return issued
+            issued += 1
+    return issued
 
 
 def open_demo_reviews(today: dt.date) -> list[int]:
     """Each partnership's review of the last complete month, opened by its lead with an
     executive summary written from the review's own figures and its two latest wins
     featured: drafts, ready to preview and issue. Returns their ids."""
-    from mls_tracker.services import reviews
-
     month = Month.of(today).previous()
-    opened = []
-    for partnership_id, lead_id in db.session.execute(
-        sa.select(Membership.partnership_id, sa.func.min(Membership.user_id))
-        .where(Membership.role == Role.LEAD)
-        .group_by(Membership.partnership_id)
-        .order_by(Membership.partnership_id)
-    ).all():
-        lead = db.session.get(User, lead_id)
-        review = reviews.open_review(
-            lead, partnership_id, kind=ReviewKind.MONTHLY, first_month=month, today=today
-        )
-        data = reviews.review_data(review)
-        wins = db.session.scalars(
-            sa.select(Win.id)
-            .where(
-                Win.partnership_id == partnership_id,
-                Win.won_on <= month.last_day,
-                Win.won_on >= month.shift(-2).first_day,
-            )
-            .order_by(Win.won_on.desc())
-            .limit(2)
-        ).all()
-        reviews.update_review(
-            lead,
-            review.id,
-            executive_summary=_demo_summary(data),
-            featured_win_ids=wins,
-            expected_version=review.version,
-        )
-        opened.append(review.id)
-    return opened
+    return [
+        _open_with_summary(lead, partnership_id, month, today).id
+        for partnership_id, lead in _leads()
+    ]
 
 
 def _demo_summary(data: Any) -> str:
@@ -397,6 +452,8 @@ class _PartnershipSpec:
     wins: tuple[tuple[Any, ...], ...] = ()
     expectations: dict[ExpectationCategory, tuple[str, Side]] = field(default_factory=dict)
     overdue_expectations: tuple[ExpectationCategory, ...] = ()
+    # Last month's SLA actuals confirmed by the lead (False: all still proposed).
+    confirms_last_month: bool = True
 
 
 _ALL = "all"
@@ -691,6 +748,7 @@ _CA = _PartnershipSpec(
                    "HD-01": {"target": 8, "at_risk": 12, "mean": 5.5, "spread": 0.8},
                    "LMS-01": {"target": 99.0, "at_risk": 98.5, "mean": 99.6, "spread": 0.2}},
     forced_breach=("LOC-01",),
+    confirms_last_month=False,
     sponsors=(
         _SponsorSpec("EMEA", Side.CLIENT, "Ingrid Olsen", "Chief Compliance Officer, EMEA",
                      "ingrid.olsen@northwind.example", 0.8, ends_after_meeting=14),
@@ -872,6 +930,23 @@ _PROVIDER_ACTIONS = (
     "Run an accessibility check on the new {program} modules",
     "Reconcile LMS completions with the HR system for {region}",
     "Send the {month} invoice back-up with the timesheets",
+)
+# Drawn only when the plan already has the action drawn from the pools above.
+_CLIENT_ACTIONS_MORE = (
+    "Confirm the {month} new-joiner list for {region}",
+    "Brief the {region} HR business partners on {program}",
+    "Book rooms for the {program} classroom sessions in {region}",
+    "Share the business priorities agreed in {month} with the provider",
+    "Collect manager feedback on {program} in {region}",
+    "Update the {program} audience rules in the HR system",
+)
+_PROVIDER_ACTIONS_MORE = (
+    "Send the {month} help-desk ticket analysis",
+    "Pilot a micro-learning version of {program} in {region}",
+    "Review where learners drop out of {program}",
+    "Prepare the {month} satisfaction deep-dive for {region}",
+    "Check the {region} translation of {program} with local reviewers",
+    "Propose a refresh plan for {program}",
 )
 _PROGRESS_NOTES = (
     "Started; first draft shared with the team.",
@@ -1373,12 +1448,15 @@ class _Builder:
                 entered = min(
                     self.today, month.next().first_day + dt.timedelta(days=rng.randint(2, 5))
                 )
+                entered_at = _at(entered, 8 if entered == self.today else 14)
                 confirmed_on = month.next().first_day + dt.timedelta(days=rng.randint(6, 9))
-                # Last month's actuals are confirmed once the lead has reviewed them, early in
-                # this month; one SLA in six (by code) is still awaiting confirmation.
-                proposed = month == self.last and (
-                    confirmed_on > self.today or zlib.crc32(code.encode()) % 6 == 0
-                )
+                confirmed_at = _at(confirmed_on, 11, 30)
+                # Last month's actuals, whatever the day the demo is loaded: confirmed by the
+                # lead as soon as they were entered, except where the partnership leaves them
+                # waiting (its scorecard then shows the provisional path).
+                proposed = month == self.last and not spec.confirms_last_month
+                if month == self.last and confirmed_on >= self.today:
+                    confirmed_at = max(entered_at, _at(self.today, 8)) + dt.timedelta(minutes=30)
                 db.session.add(
                     SlaMeasurement(
                         sla=sla,
@@ -1388,9 +1466,9 @@ class _Builder:
                         note=note,
                         state=MeasurementState.PROPOSED if proposed else MeasurementState.CONFIRMED,
                         entered_by=provider,
-                        entered_at=_at(entered, 8 if entered == self.today else 14),
+                        entered_at=entered_at,
                         confirmed_by=None if proposed else lead,
-                        confirmed_at=None if proposed else _at(confirmed_on, 11, 30),
+                        confirmed_at=None if proposed else confirmed_at,
                     )
                 )
 
@@ -1500,6 +1578,9 @@ class _Builder:
         spec = ctx.spec
         latest = len(meetings) - 1
         programs = list(spec.survey.programs)
+        # Titles already in the plan: an action agreed twice reads as a copy-paste slip.
+        titles = {c.action.title for c in spec.challenges if c.action}
+        titles.add("")
         for index, meeting in enumerate(meetings):
             breached = [
                 code
@@ -1515,7 +1596,10 @@ class _Builder:
                 sla_code = None
                 if number == 0 and breached:
                     side, sla_code = Side.PROVIDER, breached[0]
-                    title = f"Send a root-cause analysis for {ctx.slas[sla_code].name}"
+                    title = (
+                        f"Send a root-cause analysis of the {meeting.reviewed_month.label} "
+                        f"breach of {ctx.slas[sla_code].name}"
+                    )
                 else:
                     pool = _PROVIDER_ACTIONS if side is Side.PROVIDER else _CLIENT_ACTIONS
                     title = rng.choice(pool).format(
@@ -1523,6 +1607,7 @@ class _Builder:
                         program=rng.choice(programs),
                         month=meeting.reviewed_month.label,
                     )
+                    title = self._unused_title(ctx, title, pool, meeting.reviewed_month, titles)
                 owners = spec.providers if side is Side.PROVIDER else spec.leads
                 due = rng.choice((14, 21, 28, 35, 42))
                 status = self._random_status(meeting.held_on, due, index > latest - 3, rng)
@@ -1540,6 +1625,28 @@ class _Builder:
                     sla=sla_code,
                 )
                 self._action(ctx, meetings, index, action, None, rng)
+
+    def _unused_title(
+        self, ctx: _Ctx, title: str, pool: tuple[str, ...], month: Month, titles: set[str]
+    ) -> str:
+        """``title``, or another of the pool when the plan already has it: drawn from a
+        generator of its own, so the rest of the plan stays as the seed made it."""
+        rng = self.rng("titles", ctx.spec.key, month)
+        programs = list(ctx.spec.survey.programs)
+        more = _PROVIDER_ACTIONS_MORE if pool is _PROVIDER_ACTIONS else _CLIENT_ACTIONS_MORE
+        for _ in range(100):
+            if title not in titles:
+                break
+            title = rng.choice(pool + more).format(
+                region=rng.choice(ctx.spec.regions),
+                program=rng.choice(programs),
+                month=month.label,
+            )
+        base, number = title, 2
+        while title in titles:
+            title, number = f"{base} (part {number})", number + 1
+        titles.add(title)
+        return title
 
     def _random_status(
         self, held_on: dt.date, due_days: int, recent: bool, rng: random.Random
