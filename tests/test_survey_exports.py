@@ -317,3 +317,77 @@ def test_a_file_of_test_responses_only_has_nothing_to_import(client, world):
     text = client.get(mapping_post(client, mapping_url).headers["Location"]).get_data(as_text=True)
     assert "Left out: 3 test responses." in text
     assert "Nothing to import" in text and 'id="commit-form"' not in text
+
+
+# ------------------------------------------------------------------ 16. the column guesser
+
+
+def test_columns_are_proposed_only_when_their_answers_fit_the_field(world):
+    survey = open_sample("column_guesses.csv")
+    keys = [c.key for c in survey.columns]
+    assert keys[4:8] == [
+        "How likely are your kids to participate in the next session?",
+        "Why did you choose this program? | Recommended by a colleague",
+        "Why did you choose this program? | Required by my manager",
+        "Did the program meet your expectations?",
+    ]
+    staged = service.stage_upload(
+        world.lead,
+        world.partnership.id,
+        io.BytesIO((SAMPLES / "column_guesses.csv").read_bytes()),
+        "column_guesses.csv",
+    )
+    mapping = service.proposed_mapping(staged, service.open_staged(staged))
+    # Not the 1–5 "How likely your kids…", the yes/no "Why…" matrix or the yes/no "program".
+    assert mapping.columns == {
+        "response_id": "Respondent ID",
+        "submitted_at": "End Date",
+        "program": "Which program did you attend?",
+        "region": None,
+        "rating": "How satisfied were you with the program overall?",
+        "recommend": (
+            "How likely is it that you would recommend this program to a friend or colleague?"
+        ),
+        "comment": "What could we do better?",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "fits"),
+    [
+        ("recommend", ["1", "2", "3", "4", "5"], False),  # a 1–5 question
+        ("recommend", ["0", "3", "5"], False),  # nothing above 5: not shown to be 0–10
+        ("recommend", ["4", "9", "10"], True),
+        ("recommend", ["10 - Extremely likely", "7", "0 - Not at all likely"], True),
+        ("recommend", ["Very likely", "Somewhat likely"], False),
+        ("recommend", ["11", "9"], False),
+        ("rating", ["Very satisfied", "Satisfied", "3"], True),
+        ("rating", ["Yes", "No"], False),
+        ("comment", ["Yes", "No"], False),
+        ("comment", ["4", "5"], False),
+        ("comment", ["Too long", "More role play, less theory"], True),
+        ("program", ["Yes", "No"], False),
+        ("program", ["Family Coaching", "Parenting Teens"], True),
+        ("program", ["x" * 101], False),
+        ("region", ["EMEA", "APAC"], True),
+        ("comment", [], True),  # no answers in the first rows: nothing says otherwise
+    ],
+)
+def test_values_fit_the_field(name, values, fits):
+    from mls_tracker.services.survey_columns import values_fit
+
+    assert values_fit(name, values, service._scale_number) is fits
+
+
+def test_the_mapping_page_shows_sample_values_beside_each_proposal(client, world):
+    from tests.conftest import sign_in
+    from tests.test_survey_import_pages import upload
+
+    sign_in(client, world.lead.email)
+    data = (SAMPLES / "column_guesses.csv").read_bytes()
+    mapping_url = upload(client, world, data, "column_guesses.csv").headers["Location"]
+    page = client.get(mapping_url).get_data(as_text=True)
+    program = re.search(r'id="program-samples">(.*?)</p>', page, re.S)[1]
+    assert "Family Coaching" in program and "Parenting Teens" in program
+    recommend = re.search(r'id="recommend-samples">(.*?)</p>', page, re.S)[1]
+    assert '<span class="sample">9</span>' in recommend

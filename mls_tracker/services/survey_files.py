@@ -43,6 +43,7 @@ COMPRESSION_RATIO_FLOOR = 1024 * 1024
 
 DELIMITERS = (",", ";", "\t")
 SAMPLE_COUNT = 5
+VALUE_COUNT = 30
 _SAMPLE_ROWS = 100  # answer rows looked at for column samples
 _CHUNK = 256 * 1024
 _SNIFF_CHARS = 64 * 1024
@@ -172,6 +173,9 @@ class Column:
     # The time zone the export names for this column's times (Qualtrics' ImportId row,
     # e.g. "America/Denver"); None when the file does not say.
     timezone: str | None = None
+    # Up to VALUE_COUNT distinct non-empty values from the first answer rows (the samples
+    # first): what the column guesser judges a column by.
+    values: tuple[str, ...] = ()
 
 
 @dataclass
@@ -325,7 +329,7 @@ def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbo
         Column(i, k, lbl, (), zones.get(i))
         for i, (k, lbl) in enumerate(zip(keys, labels, strict=True))
     ]
-    samples: list[list[str]] = [[] for _ in keys]
+    samples: list[dict[str, None]] = [{} for _ in keys]
     answered = 0
     # Samples come from every response, those left out by default too: a file holding only
     # test responses can still be mapped, and its check says they were left out.
@@ -333,12 +337,20 @@ def _recognise(survey: SurveyFile, format: SurveyFormat | None, workbook: Workbo
         for _, cells in itertools.islice(answers, _SAMPLE_ROWS):
             answered += 1
             for i, value in enumerate(cells):
-                if value and len(samples[i]) < SAMPLE_COUNT and value not in samples[i]:
-                    samples[i].append(value)
+                if value and len(samples[i]) < VALUE_COUNT:
+                    samples[i][value] = None
     if not answered:
         raise FileRejected(NO_RESPONSES)
     survey.columns = [
-        Column(c.index, c.key, c.label, tuple(samples[c.index]), c.timezone) for c in survey.columns
+        Column(
+            c.index,
+            c.key,
+            c.label,
+            tuple(samples[c.index])[:SAMPLE_COUNT],
+            c.timezone,
+            tuple(samples[c.index]),
+        )
+        for c in survey.columns
     ]
 
 

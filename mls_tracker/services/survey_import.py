@@ -40,6 +40,7 @@ from mls_tracker.models import (
 from mls_tracker.models.satisfaction import ImportState
 from mls_tracker.periods import Month
 from mls_tracker.services.errors import NotFound, ValidationFailed
+from mls_tracker.services.survey_columns import values_fit
 from mls_tracker.services.survey_files import (
     LEFT_OUT_KINDS,
     FileRejected,
@@ -410,12 +411,27 @@ def _guess_columns(file: SurveyFile) -> dict[str, str | None]:
         else:
             coded = set()
         text = f"{column.key} {column.label}"
-        # The first keyword that matches decides what the column is about.
-        name = next((name for name, pattern in _KEYWORDS if pattern.search(text)), None)
+        # The first keyword that matches, among the fields the column's answers fit, decides
+        # what the column is about ("How likely …" answered 1–5 is not a recommend score).
+        values = column.values or column.samples
+        name = next(
+            (
+                name
+                for name, pattern in _KEYWORDS
+                if pattern.search(text) and values_fit(name, values, _scale_number)
+            ),
+            None,
+        )
         if name is not None and chosen[name] is None and name not in coded:
             chosen[name] = column.key
             used.add(column.key)
     return chosen
+
+
+def _scale_number(name: str, text: str) -> int | None:
+    """The number an answer stands for on ``name``'s scale, for the column guesser."""
+    number = _whole_number(text)
+    return number if number is not None else default_choice(name, text)
 
 
 def default_mapping(file: SurveyFile, saved: ImportMapping | None) -> Mapping:
