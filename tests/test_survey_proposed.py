@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
-from mls_tracker.models import SurveyImport
+from mls_tracker.models import PartnershipMonthFigures, SurveyImport
 from mls_tracker.models.satisfaction import ImportState
 from mls_tracker.periods import Month
 from mls_tracker.services import dashboard
@@ -50,6 +50,14 @@ def _import(world, actor, data: bytes, name: str) -> SurveyImport:
     return service.commit_upload(actor, staged, mapping)
 
 
+def _cached_rows(partnership_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PartnershipMonthFigures)
+        .where(PartnershipMonthFigures.partnership_id == partnership_id)
+    )
+
+
 def _november_csat(world) -> float | None:
     figure = figures.load_satisfaction(world.partnership.id, OCT, NOV).month_figure(NOV)
     return figure.csat if figure else None
@@ -83,6 +91,7 @@ def test_a_providers_import_counts_nowhere_until_a_lead_confirms_it(world):
     assert [c.text for c in figures.list_comments(pid).comments] == ["Said by L"]
     assert NOV not in figures.monthly_counts_many([pid], OCT, NOV)[pid]
     assert dashboard.month_figures([world.partnership], NOV, NOV, TODAY)[pid][0].n_rating == 0
+    assert _cached_rows(pid) == 1  # November is in the cache, without the proposed import
     waiting = service.proposed_responses(pid)
     assert (waiting.responses, waiting.imports) == (12, 1)
 
@@ -97,6 +106,7 @@ def test_a_providers_import_counts_nowhere_until_a_lead_confirms_it(world):
     assert _november_csat(world) is None
 
     service.confirm_import(world.lead, pid, record.id)
+    assert _cached_rows(pid) == 0  # confirming dropped the partnership's cached months
     db.session.refresh(record)
     assert record.state is ImportState.CONFIRMED and record.confirmed_by_id == world.lead.id
     assert _november_csat(world) == 75.0
