@@ -156,6 +156,10 @@ def test_pages_say_what_is_proposed_and_a_lead_confirms_it(client, world):
     assert "Confirmed" in history and "proposed import" not in history
     page = page_text(client.get(satisfaction_url).get_data(as_text=True))
     assert "still proposed" not in page
+    exported = client.get(history_url + "export.csv").get_data(as_text=True).splitlines()
+    assert "confirmed at (UTC),confirmed by" in exported[0]
+    assert exported[1].startswith("provider-november.csv,generic," + world.provider.display_name)
+    assert ",Confirmed," in exported[1] and exported[1].endswith(f"{world.lead.display_name},,")
     db.session.expire_all()
     assert db.session.get(SurveyImport, record.id).state is ImportState.CONFIRMED
 
