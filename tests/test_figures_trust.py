@@ -4,6 +4,7 @@ rounding with one set of RAG band words."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from decimal import Decimal
@@ -26,6 +27,7 @@ from mls_tracker.services import satisfaction as satisfaction_service
 from mls_tracker.services.health import ComponentKey, Rag, compare, health_score
 from tests import factories
 from tests.conftest import sign_in
+from tests.scorecard_samples import sample_data
 from tests.test_reports import render, text_of
 
 SLA, SAT, ACT, COV = (
@@ -335,3 +337,13 @@ def test_one_wording_of_the_rag_bands_on_pages_charts_and_the_pdf(app, world, cl
     assert "Green ≥ 80 · Amber 60–79 · Red below 60" in overview
     portfolio = _text(client.get("/portfolio").get_data(as_text=True))
     assert "Green ≥ 80 · Amber 60–79 · Red below 60" in portfolio
+
+
+def test_the_scorecard_tile_without_a_figure_this_period_names_the_earlier_one():
+    data = sample_data()
+    sla_tile = dataclasses.replace(data.tiles[0], value=None, previous=85.3)
+    data = dataclasses.replace(data, tiles=(sla_tile, *data.tiles[1:]))
+    cover = text_of(render(data))
+    assert "Not measured" in cover
+    assert "No figure this period · was 85.3" in cover
+    assert "No earlier figure" not in cover.split("Not measured")[1].split("%")[0]
