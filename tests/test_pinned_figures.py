@@ -393,7 +393,12 @@ def test_out_of_range_scores_are_row_numbered_problems(app, world, _after_march)
     )
     outcome = survey_service.check_upload(world.lead, staged, mapping, "dmy")
     assert (outcome.rows, outcome.errors, outcome.new) == (6, 4, 2)
-    problems = [(p.row, p.message) for p in outcome.problems]
+    # First one message about the whole file: its ratings (0 to 6) are not on 1–5.
+    assert outcome.problems[0].row is None
+    assert outcome.problems[0].message.startswith(
+        "Satisfaction ratings in this file run from 0 to 6: 2 of 6 rows are outside 1–5"
+    )
+    problems = [(p.row, p.message) for p in outcome.problems[1:]]
     assert [row for row, _ in problems] == [2, 3, 4, 5]
     for (row, message), expected in zip(
         problems,
