@@ -18,11 +18,13 @@ from mls_tracker.models import (
     OrganisationKind,
     PartnershipMonthFigures,
     ReportedSatisfaction,
+    ReviewKind,
     Side,
 )
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards import build as scorecard_build
 from mls_tracker.services import dashboard, figures_cache
+from mls_tracker.services import reviews as reviews_service
 from mls_tracker.services import satisfaction as satisfaction_service
 from mls_tracker.services.health import ComponentKey, Rag, compare, health_score
 from tests import factories
@@ -347,3 +349,23 @@ def test_the_scorecard_tile_without_a_figure_this_period_names_the_earlier_one()
     assert "Not measured" in cover
     assert "No figure this period · was 85.3" in cover
     assert "No earlier figure" not in cover.split("Not measured")[1].split("%")[0]
+
+
+def test_a_review_with_too_little_data_says_not_enough_data_and_what_is_missing(app, world, client):
+    # The world's partnership has only sponsor coverage last month (15 % of the weight).
+    review = reviews_service.open_review(
+        world.lead,
+        world.partnership.id,
+        kind=ReviewKind.MONTHLY,
+        first_month=Month.current().previous(),
+        today=Month.current().first_day,
+    )
+    db.session.commit()
+    sign_in(client, world.lead.email)
+    html = client.get(f"/partnerships/{world.partnership.id}/reviews/{review.id}").get_data(
+        as_text=True
+    )
+    tile = _text(html.split('id="tile-health"')[1].split('id="tile-sla"')[0])
+    assert "○ Not enough data: SLA attainment, Learner satisfaction, Action plan health" in tile
+    assert "a score needs parts carrying at least 50 % of the weight" in tile
+    assert "No component has data" not in tile
