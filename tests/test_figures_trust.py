@@ -254,6 +254,9 @@ def test_the_overview_names_what_is_missing(app, world, client):
     ) in tile
     assert "/100" not in tile
     assert "A score needs parts carrying at least 50 % of the weight" in tile
+    csv = client.get(f"/partnerships/{world.partnership.id}/charts/health.csv")
+    row = next(r for r in csv.get_data(as_text=True).splitlines() if r.startswith(str(reviewed)))
+    assert row.startswith(f"{reviewed},,Not enough data,")
 
 
 # ----------------------------------------------------------------------------- 4. what is missing

@@ -197,7 +197,7 @@ def _health_rows(figures):
             (
                 str(f.month),
                 _pct(health.score if health else None),
-                health.rag.label if health and health.rag else "",
+                health.rag.label if health and health.rag else formatting.NOT_ENOUGH_DATA,
                 *(_pct(v) for v in values),
                 "; ".join(c.label for c in health.left_out) if health else "",
             )
