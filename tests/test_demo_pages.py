@@ -14,6 +14,7 @@ from mls_tracker.access import visible_partnerships
 from mls_tracker.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 from mls_tracker.extensions import db, limiter
 from mls_tracker.models import Partnership, User
+from mls_tracker.scorecards import chart_images
 from tests.conftest import empty_database, sign_in
 
 TODAY = dt.date(2026, 11, 15)  # the day tests/test_demo.py loads the demo for
@@ -29,6 +30,12 @@ TABS = (
     "wins.index",
     "reviews.index",
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_chart_server() -> Iterator[None]:
+    yield  # the demo issues scorecards: their charts start a Chromium
+    chart_images.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
-from mls_tracker.models import Review, User
-from mls_tracker.periods import utc_today
+from mls_tracker.models import Partnership, Review, User
+from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards import issuing as scorecards
 from mls_tracker.scorecards.html import percent
@@ -38,10 +38,21 @@ def run(*command: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
+def last_months_review(name: str) -> Review:
+    """The partnership's review of last month: the demo's draft, which `make run` issues."""
+    last_month = Month.of(utc_today()).previous()
+    return db.session.scalars(
+        sa.select(Review)
+        .join(Partnership, Partnership.id == Review.partnership_id)
+        .where(Partnership.name == name, Review.first_month == last_month)
+    ).one()
+
+
 def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path: Path):
     load_demo(today=utc_today())
     lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
-    review = db.session.scalars(sa.select(Review).order_by(Review.id)).first()
+    review = last_months_review("Global Learning Services")
+    assert review.scorecards == []
     scorecard = scorecards.issue_scorecard(lead, review)
     data = load(scorecard.snapshot)
     path = tmp_path / "demo.pdf"
@@ -63,6 +74,10 @@ def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path
     for tile in data.tiles:
         shown = "Not measured" if tile.value is None else percent(tile.value)
         assert shown in cover, (tile.label, shown)
+    # Last month's actuals are confirmed in the demo: SLA attainment is measured, for good.
+    tiles = {tile.key: tile for tile in data.tiles}
+    assert tiles["sla"].value is not None and data.health.score is not None
+    assert data.provisional is None and "PROVISIONAL" not in text
     for row in data.slas.rows:
         assert row.code in text
     assert data.slas.rows, "the demo measures SLAs"
@@ -76,3 +91,17 @@ def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path
     fonts = run("pdffonts", str(path)).splitlines()[2:]
     assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts
     run("qpdf", "--check", str(path))
+
+
+def test_compliance_academys_last_month_waits_for_the_lead_so_its_scorecard_is_provisional(
+    app, tmp_path: Path
+):
+    load_demo(today=utc_today())
+    lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
+    scorecard = scorecards.issue_scorecard(lead, last_months_review("Compliance Academy"))
+    data = load(scorecard.snapshot)
+    assert data.provisional is not None and "12 SLA actuals" in data.provisional
+    path = tmp_path / "provisional.pdf"
+    path.write_bytes(scorecard.pdf)
+    pages = run("pdftotext", "-layout", str(path), "-").split("\f")[:-1]
+    assert pages and all("PROVISIONAL" in page for page in pages)
