@@ -171,7 +171,7 @@ def _open_with_summary(lead: User, partnership_id: int, month: Month, today: dt.
         .where(
             Win.partnership_id == partnership_id,
             Win.won_on <= month.last_day,
-            Win.won_on >= month.shift(-2).first_day,
+            Win.won_on >= month.first_day,  # the period's wins, as the scorecard lists them
         )
         .order_by(Win.won_on.desc())
         .limit(2)

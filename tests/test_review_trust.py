@@ -4,20 +4,32 @@ changed and is issued only once the lead confirms it."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import subprocess
 from email.header import decode_header, make_header
 
 import pytest
 import sqlalchemy as sa
 
+from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
-from mls_tracker.models import Review, ReviewKind, Scorecard
-from mls_tracker.scorecards import delivery, issuing
+from mls_tracker.models import Partnership, Review, ReviewKind, Scorecard, User, Win
+from mls_tracker.periods import Month, utc_today
+from mls_tracker.scorecards import chart_images, delivery, issuing
+from mls_tracker.scorecards.html import render_scorecard_html
+from mls_tracker.scorecards.snapshot import ScorecardMeta
 from mls_tracker.services import reviews
 from mls_tracker.services.errors import ValidationFailed
 from tests.conftest import csrf_token, sign_in
 from tests.factories import add_measurement
 from tests.test_scorecard_data import OCT, TODAY, Small, build_small
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_chart_server():
+    yield
+    chart_images.shutdown()
 
 
 @pytest.fixture
@@ -220,7 +232,9 @@ def test_a_scorecard_issued_with_proposed_actuals_says_provisional_on_every_page
     pages = _pages(scorecard.pdf, tmp_path)
     assert len(pages) == scorecard.page_count >= 4
     assert [i for i, page in enumerate(pages, 1) if "PROVISIONAL" not in page] == []
-    assert "Provisional: 1 SLA actual of October 2026" in " ".join(pages[0].split())
+    assert "PROVISIONAL · 1 SLA actual of October 2026 not confirmed" in pages[0]
+    text = " ".join(" ".join(pages).split())
+    assert "Provisional: 1 SLA actual of October 2026 was not confirmed" in text
     delivery.send_scorecard(small.world.lead, scorecard)
     assert mailbox
     for message in mailbox:
@@ -243,3 +257,94 @@ def test_a_scorecard_with_every_actual_confirmed_is_not_provisional(small, tmp_p
     scorecard = db.session.scalar(sa.select(Scorecard))
     assert not any("PROVISIONAL" in page for page in _pages(scorecard.pdf, tmp_path))
     assert not delivery.summarise(scorecard).provisional
+
+
+# ----------------------------------------------------------------------------- one story
+
+
+def test_the_cover_features_only_wins_the_governance_page_lists(small):
+    """One definition of the period's wins: a win of 25 Sep cannot be the October cover's
+    top win while page 5 says no win was recorded in the period."""
+    review = reviews.open_review(
+        small.world.lead, small.world.partnership.id, kind=ReviewKind.MONTHLY,
+        first_month=OCT, today=TODAY,
+    )  # fmt: skip
+    earlier = Win(
+        partnership_id=small.world.partnership.id, title="Pilot renewed",
+        won_on=dt.date(2026, 9, 25),
+    )  # fmt: skip
+    db.session.add(earlier)
+    db.session.commit()
+    assert [text for _, text in reviews.win_choices(review)] == ["Award shortlisted · 12 Oct 2026"]
+    with pytest.raises(ValidationFailed, match="Feature wins of October 2026 only") as refused:
+        reviews.update_review(
+            small.world.lead, review.id, executive_summary="", featured_win_ids=[earlier.id],
+            expected_version=review.version,
+        )  # fmt: skip
+    assert "“Pilot renewed” was won on 25 Sep 2026" in str(refused.value)
+    reviews.update_review(
+        small.world.lead, review.id, executive_summary="", featured_win_ids=[small.win.id],
+        expected_version=review.version,
+    )  # fmt: skip
+    data = reviews.review_data(review)
+    assert [w.title for w in data.featured_wins] == ["Award shortlisted"]
+    assert {w.title for w in data.featured_wins} <= {w.title for w in data.governance.wins}
+    html = " ".join(
+        re.sub(
+            r"<[^>]+>", " ", render_scorecard_html(data, ScorecardMeta(1, None, None), {})
+        ).split()
+    )
+    assert "No win recorded in this period" not in html
+    assert html.count("Award shortlisted") == 2, "on the cover and on the governance page"
+
+
+def test_a_win_featured_before_the_rule_is_left_off_the_cover(small):
+    review = reviews.open_review(
+        small.world.lead, small.world.partnership.id, kind=ReviewKind.MONTHLY,
+        first_month=OCT, today=TODAY,
+    )  # fmt: skip
+    earlier = Win(
+        partnership_id=small.world.partnership.id, title="Pilot renewed",
+        won_on=dt.date(2026, 9, 25),
+    )  # fmt: skip
+    review.featured_wins = [earlier, small.win]
+    db.session.commit()
+    assert [w.title for w in reviews.review_data(review).featured_wins] == ["Award shortlisted"]
+
+
+def test_the_sla_grid_and_the_scorecard_show_the_at_risk_threshold_beside_the_target(client, small):
+    """B-01: ≤ 24 h, at risk up to 48 h; 30 h in July is at risk only because of the 48."""
+    sign_in(client, small.world.lead.email)
+    page = client.get(f"/partnerships/{small.world.partnership.id}/slas/?to=2026-10")
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
+    assert "B-01 · ≤ 24 h · at risk ≤ 48 h" in text
+    assert "(target ≤ 24 hours, at risk ≤ 48 hours)" in page.get_data(as_text=True)
+    review = reviews.open_review(
+        small.world.lead, small.world.partnership.id, kind=ReviewKind.MONTHLY,
+        first_month=OCT, today=TODAY,
+    )  # fmt: skip
+    html = render_scorecard_html(reviews.review_data(review), ScorecardMeta(1, None, None), {})
+    row = html[html.index('<span class="code">B-01</span>') :]
+    row = " ".join(re.sub(r"<[^>]+>", " ", row[: row.index("</tr>")]).split())
+    assert "≤ 24 h · at risk ≤ 48 h" in row
+
+
+def test_the_demo_scorecards_end_without_a_mostly_blank_page(app, tmp_path):
+    """Global Learning Services' scorecard used to end on a page holding only "Wins: No win
+    recorded in this period"; Compliance Academy's on one with two short tables."""
+    load_demo(today=utc_today())
+    lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
+    last_month = Month.of(utc_today()).previous()
+    for name in ("Global Learning Services", "Compliance Academy"):
+        review = db.session.scalars(
+            sa.select(Review)
+            .join(Partnership, Partnership.id == Review.partnership_id)
+            .where(Partnership.name == name, Review.first_month == last_month)
+        ).one()
+        scorecard = issuing.issue_scorecard(lead, review)
+        pages = _pages(scorecard.pdf, tmp_path)
+        lines = [line for line in pages[-1].splitlines() if line.strip()]
+        assert len(lines) >= 20, (name, len(pages), lines)
+        data = reviews.review_data(review)
+        listed = {win.title for win in data.governance.wins}
+        assert {win.title for win in data.featured_wins} <= listed, name

@@ -154,8 +154,8 @@ def test_an_admin_may_open(small):
 
 def test_update_summary_and_featured_wins(small):
     review = _open(small)
-    second = Win(
-        partnership_id=small.world.partnership.id, title="Second", won_on=dt.date(2026, 9, 1)
+    second = Win(  # of the period: the cover features only wins the scorecard lists
+        partnership_id=small.world.partnership.id, title="Second", won_on=dt.date(2026, 10, 1)
     )
     db.session.add(second)
     db.session.commit()

@@ -18,7 +18,7 @@ from mls_tracker.scorecards.snapshot import ScorecardData
 # The overview page draws SLA attainment against the health score's green band.
 ATTAINMENT_TARGET = 80.0
 FULL_WIDTH = 680  # px at 96 dpi ≈ 180 mm; the print CSS scales the image to the column
-CHART_HEIGHT = 260
+CHART_HEIGHT = 220
 TREND_HEIGHT = 240
 # A printed chart needs no hover labels; a smaller type suits a ~70%-scaled page.
 PRINT_FONT_SIZE = 11

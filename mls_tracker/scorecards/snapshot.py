@@ -298,6 +298,17 @@ class ScorecardData:
             f"{'them' if count != 1 else 'it'} out."
         )
 
+    @property
+    def provisional_mark(self) -> str | None:
+        """The provisional mark in a few words, for the PDF's cover band and running footer."""
+        count = self.slas.proposed
+        if not count:
+            return None
+        return (
+            f"PROVISIONAL · {count} SLA actual{'s' if count != 1 else ''} of "
+            f"{self.period.label} not confirmed"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ScorecardMeta:

@@ -222,6 +222,15 @@ def update_review(
     )
     if len(wins) != len(ids):
         raise ValidationFailed("Choose wins of this partnership to feature.", "featured_win_ids")
+    # One definition of the period's wins for the cover and the governance page.
+    outside = [w for w in wins if not _in_period(review, w.won_on)]
+    if outside:
+        label = period_label(review.kind, review.first_month, review.last_month)
+        raise ValidationFailed(
+            f"Feature wins of {label} only: “{outside[0].title}” was won on "
+            f"{outside[0].won_on.day} {outside[0].won_on:%b %Y}.",
+            "featured_win_ids",
+        )
     with acting_as(user.id), db.session.no_autoflush:  # one flush: the version moves once
         if not summary:
             review.summary_basis = None
@@ -385,6 +394,10 @@ def check_summary_before_issue(review: Review, *, confirmed: bool) -> None:
         )
 
 
+def _in_period(review: Review, day: dt.date) -> bool:
+    return review.first_month.first_day <= day <= review.last_month.last_day
+
+
 def review_data(review: Review) -> ScorecardData:
     """The review's frozen figures with the lead's current summary and featured wins: what
     a preview shows and what issuing freezes."""
@@ -395,7 +408,11 @@ def review_data(review: Review) -> ScorecardData:
         sa.select(Win)
         .options(so.joinedload(Win.region))
         .join(review_featured_wins, review_featured_wins.c.win_id == Win.id)
-        .where(review_featured_wins.c.review_id == review.id)
+        .where(
+            review_featured_wins.c.review_id == review.id,
+            # Featured before wins had to be of the period: the period's only, as page 5 lists.
+            Win.won_on.between(review.first_month.first_day, review.last_month.last_day),
+        )
         .order_by(Win.won_on.desc(), Win.id)
     ).all()
     return dataclasses.replace(
@@ -422,8 +439,6 @@ SORTS = ("period", "issued", "kind")
 # How far back the "open a review" form offers periods.
 MONTHS_OFFERED = 24
 QUARTERS_OFFERED = 8
-# Wins offered for featuring: those of the period and of the months just before it.
-WIN_MONTHS_BEFORE = 2
 # The jobs the review pages follow.
 JOB_KINDS = ("scorecard_issue", "scorecard_send")
 
@@ -698,18 +713,13 @@ def is_issued(review_id: int) -> bool:
 
 
 def win_choices(review: Review) -> list[tuple[int, str]]:
-    """Wins to feature: those of the period and the months just before, and any already
-    featured."""
-    first_day = review.first_month.shift(-WIN_MONTHS_BEFORE).first_day
-    featured = {win.id for win in review.featured_wins}
+    """Wins to feature: those of the period — the wins the scorecard's governance page
+    lists, so that the cover's top wins are among them."""
     wins = db.session.scalars(
         sa.select(Win)
         .where(
             Win.partnership_id == review.partnership_id,
-            sa.or_(
-                Win.won_on.between(first_day, review.last_month.last_day),
-                Win.id.in_(featured or {0}),
-            ),
+            Win.won_on.between(review.first_month.first_day, review.last_month.last_day),
         )
         .order_by(Win.won_on.desc(), Win.id.desc())
     )
