@@ -245,6 +245,10 @@ def test_the_compare_page_shows_the_target_change_behind_a_resolved_breach(clien
     page = client.get(
         f"/partnerships/{world.partnership.id}/reviews/{october.id}/compare"
     ).get_data(as_text=True)
+    resolved = _plain(
+        page[page.index('id="resolved-breaches"') : page.index('id="actions-closed"')]
+    )
+    assert "TTH-01" in resolved and "was breached · its target changed meanwhile" in resolved
     section = _plain(page[page.index('id="target-changes"') : page.index('id="sponsors-changed"')])
     assert "TTH-01" in section
     assert "≤ 30 d · at risk ≤ 40 d → ≤ 45 d · at risk ≤ 60 d" in section
