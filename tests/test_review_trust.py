@@ -16,7 +16,7 @@ from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, ReviewKind, Scorecard, User, Win
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.scorecards import chart_images, delivery, issuing
+from mls_tracker.scorecards import batch, chart_images, delivery, issuing
 from mls_tracker.scorecards.html import render_scorecard_html
 from mls_tracker.scorecards.snapshot import ScorecardMeta
 from mls_tracker.services import reviews
@@ -122,6 +122,21 @@ def test_a_stale_summary_is_issued_only_once_the_lead_confirms(small):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Scorecard)) == 0
     issuing.submit_issue(small.world.lead, review.id, confirm_stale_summary=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Scorecard)) == 1
+
+
+def test_the_command_line_leaves_a_stale_summary_for_the_lead(small):
+    review = _open_with_draft_summary(small)
+    reviews.update_review(
+        small.world.lead, review.id, executive_summary="Our own words about 40 %.",
+        featured_win_ids=[], expected_version=review.version,
+    )  # fmt: skip
+    _late_actual(small)
+    reviews.refresh_review(small.world.lead, review.id, TODAY)
+    outcome = batch.issue_one(small.world.partnership.id, OCT, TODAY, None, False)
+    assert outcome.scorecard_id is None
+    assert "written for other figures (" in outcome.error
+    assert "SLA attainment: 40% → 57%" in outcome.error
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Scorecard)) == 0
 
 
 def test_a_reissued_version_and_its_mail_carry_the_new_figures(small):

@@ -34,6 +34,7 @@ from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards.delivery import scorecard_filename, send_scorecard
 from mls_tracker.scorecards.issuing import issue_scorecard
 from mls_tracker.services.errors import DomainError
+from mls_tracker.services.reviews import check_summary_before_issue
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,8 @@ def issue_one(
     try:
         chart_images.start()  # Chromium boots while the month's figures are computed
         review = month_review(partnership_id, month, today)
+        # Nobody confirms at the command line: a summary written for other figures waits.
+        check_summary_before_issue(review, confirmed=False)
         scorecard = issue_scorecard(None, review)
         path = None
         if out is not None:
