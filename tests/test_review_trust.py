@@ -334,6 +334,9 @@ def test_the_sla_grid_and_the_scorecard_show_the_at_risk_threshold_beside_the_ta
     text = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
     assert "B-01 · ≤ 24 h · at risk ≤ 48 h" in text
     assert "(target ≤ 24 hours, at risk ≤ 48 hours)" in page.get_data(as_text=True)
+    detail = client.get(f"/partnerships/{small.world.partnership.id}/slas/{small.b.id}")
+    text = " ".join(re.sub(r"<[^>]+>", " ", detail.get_data(as_text=True)).split())
+    assert "≤ 24 h · at risk ≤ 48 h" in text, "the SLA's months, each with its target"
     review = reviews.open_review(
         small.world.lead, small.world.partnership.id, kind=ReviewKind.MONTHLY,
         first_month=OCT, today=TODAY,
