@@ -373,4 +373,7 @@ def test_scorecard_figures_from_a_stored_snapshot_without_the_database(small):
 
 def test_scorecard_figures_leave_out_charts_without_data(world):
     data = build_scorecard_data(world.other.id, ReviewKind.MONTHLY, OCT, OCT, TODAY)
-    assert [f.name for f in scorecard_figures(data)] == ["health_trend"]
+    # Nothing entered: no month has enough data for a health score (issue 15, point 3), so
+    # not even the health chart is drawn.
+    assert all(point.score is None for point in data.health_series)
+    assert [f.name for f in scorecard_figures(data)] == []
