@@ -105,3 +105,14 @@ def test_compliance_academys_last_month_waits_for_the_lead_so_its_scorecard_is_p
     path.write_bytes(scorecard.pdf)
     pages = run("pdftotext", "-layout", str(path), "-").split("\f")[:-1]
     assert pages and all("PROVISIONAL" in page for page in pages)
+    # Its SLA attainment is left out this month, not last: the change since October's issued
+    # scorecard is on the three parts both months have, and the cover says so (issue 15, 2).
+    note = data.health.previous_note
+    assert note.startswith("compared on the three parts both months have ("), note
+    before, now = (int(n) for n in re.findall(r"\d+", note))
+    assert now == data.health.score and data.health.previous == data.health.score - (now - before)
+    cover = re.sub(r"\s+", " ", pages[0])
+    assert f"Change {note}." in cover, cover[:600]
+    # Its twelve actuals are proposed, not missing.
+    sla_tile = next(tile for tile in data.tiles if tile.key == "sla")
+    assert "12 proposed, not yet confirmed" in sla_tile.detail and "missing" not in sla_tile.detail

@@ -91,6 +91,7 @@ from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.expectations import ExpectationView, list_expectations
 from mls_tracker.services.health import (
     ComponentKey,
+    compare,
     health_score,
     partnership_weights,
     satisfaction_component,
@@ -194,17 +195,22 @@ class _SlaPeriod:
     breached: int
     at_risk: int
     exact: float | None = None  # unrounded: what the health score is computed from
+    proposed: int = 0  # of the SLAs not measured: an actual awaits the lead's confirmation
 
 
 def _sla_period(
     series: Sequence[SlaSeries], by_month: dict[Month, Attainment], months: Sequence[Month]
 ) -> _SlaPeriod:
     total = _sum_attainment([by_month[m] for m in months], months[-1])
-    measured = missing = 0
+    measured = missing = proposed = 0
     for one in series:
         statuses = [status_of(one, m, confirmed_only=True) for m in months]
         if any(s in _MEASURED for s in statuses):
             measured += 1
+        elif any(
+            (point := one.measurements.get(m)) is not None and not point.confirmed for m in months
+        ):
+            proposed += 1  # issue 15: proposed, not missing
         elif Status.MISSING in statuses:
             missing += 1
     return _SlaPeriod(
@@ -215,6 +221,7 @@ def _sla_period(
         breached=total.counts[Status.BREACHED],
         at_risk=total.counts[Status.AT_RISK],
         exact=total.exact_percent,
+        proposed=proposed,
     )
 
 
@@ -569,8 +576,10 @@ def tiles(now: _Components, before: dict[str, float | None], quarterly: bool) ->
     values = now.values()
     sla = now.sla
     where = "in the quarter" if quarterly else "this month"
-    if sla.measured or sla.missing:
+    if sla.measured or sla.missing or sla.proposed:
         sla_detail = f"{sla.measured} of {sla.total} SLAs measured"
+        if sla.proposed:
+            sla_detail += f" · {sla.proposed} proposed, not yet confirmed"
         if sla.missing:
             sla_detail += f" · {sla.missing} missing"
     else:
@@ -620,11 +629,30 @@ def health_facts(values: dict[ComponentKey, float | None], weights: dict) -> Hea
         rag=None if score.rag is None else score.rag.value,
         previous=None,
         left_out=tuple(c.label for c in score.left_out),
+        missing=score.missing_text,
         weights=tuple(
             (c.label, round(c.effective_weight * 100, 1))
             for c in score.components
             if c.effective_weight is not None
         ),
+    )
+
+
+def _with_previous(
+    facts: HealthFacts, now: _Components, before: _Before, weights: dict, kind: ReviewKind
+) -> HealthFacts:
+    """The health facts with the earlier score to compare with, like for like: when the two
+    periods do not have the same parts, the change is the one on the parts both have, and
+    the note says so (issue 15)."""
+    earlier = {key: before.tiles.get(key.value) for key in ComponentKey}
+    change = compare(health_score(now.values(), weights), health_score(earlier, weights))
+    if not change.partial or change.delta is None or facts.score is None:
+        return dataclasses.replace(facts, previous=before.health)
+    periods = "quarters" if kind is ReviewKind.QUARTERLY else "months"
+    return dataclasses.replace(
+        facts,
+        previous=int(facts.score - change.delta),
+        previous_note=change.note_for(periods),
     )
 
 
@@ -914,7 +942,7 @@ def build_scorecard_data(
         period=period_facts(kind, first_month, last_month),
         computed_on=today,
         previous_label=before.label,
-        health=dataclasses.replace(health_facts(now.values(), weights), previous=before.health),
+        health=_with_previous(health_facts(now.values(), weights), now, before, weights, kind),
         tiles=tiles(now, before.tiles, kind is ReviewKind.QUARTERLY),
         executive_summary=executive_summary or "",
         featured_wins=featured_wins(wins, featured_win_ids),

@@ -113,7 +113,7 @@ class ScorecardSummary:
     issued_on: dt.date
     health_score: int | None
     rag: str | None  # "green" | "amber" | "red"
-    rag_word: str  # "Green", "No score"
+    rag_word: str  # "Green", "Not enough data"
     health_change: str
     compared_with: str | None
     tiles: tuple[TileSummary, ...]
@@ -222,7 +222,7 @@ def summarise(scorecard: Scorecard) -> ScorecardSummary:
         issued_on=scorecard.issued_at.date(),
         health_score=health.score,
         rag=health.rag,
-        rag_word=health.rag.capitalize() if health.rag else "No score",
+        rag_word=health.rag.capitalize() if health.rag else "Not enough data",
         health_change=_change(
             None if health.score is None else float(health.score),
             None if health.previous is None else float(health.previous),

@@ -67,6 +67,11 @@ class HealthFacts:
     previous: int | None
     left_out: tuple[str, ...]  # labels of components without data (weights re-normalised)
     weights: tuple[tuple[str, float], ...]  # (component label, effective share 0–100) used
+    # Issue 15: why there is no score ("" with one), and how the change was compared when the
+    # two periods do not have the same parts ("compared on the three parts both months have
+    # (64 → 54)"; ``previous`` is then the score shown minus that like-for-like change).
+    missing: str = ""
+    previous_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
