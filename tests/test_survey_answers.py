@@ -11,8 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
-from mls_tracker.models import SurveyResponse
+from mls_tracker.models import ReviewKind, SurveyResponse
+from mls_tracker.periods import Month
+from mls_tracker.scorecards.build import build_scorecard_data
 from mls_tracker.services import survey_import as service
+from tests.test_reports import render, text_of
 from tests.test_survey_import import mapping_for, stage
 
 SAMPLES = Path(__file__).parent / "data" / "surveys"
@@ -251,3 +254,25 @@ def test_the_pages_count_respondents_who_answered_nothing(client, world):
     assert left_out in preview and "Importing adds 6 responses" in preview
     assert "6 responses added" in result and left_out in result
     assert "Proposed" not in result
+
+
+def test_the_scorecard_says_how_a_declared_scale_was_mapped(world):
+    """Point 17: 'the pages and scorecard say so' — the scorecard of a period whose counted
+    responses were asked on 1–10 names the scale and how its answers map to 1–5."""
+    staged = stage(world, TEN_POINT)
+    mapping = mapping_for(staged, world.partnership.id, rating_scale="1-10", **TEN_POINT_COLUMNS)
+    service.commit_upload(world.lead, staged, mapping)
+    november = Month(2026, 11)
+    data = build_scorecard_data(
+        world.partnership.id, ReviewKind.MONTHLY, november, november, dt.date(2027, 1, 15)
+    )
+    note = service.scale_note("1-10")
+    assert data.satisfaction.scale_notes == (note,)
+    assert "1–2 → 1, 3–4 → 2, 5–6 → 3, 7–8 → 4, 9–10 → 5" in note
+    assert " ".join(note.split()) in text_of(render(data))
+    # Another month's scorecard has no such line.
+    october = Month(2026, 10)
+    earlier = build_scorecard_data(
+        world.partnership.id, ReviewKind.MONTHLY, october, october, dt.date(2027, 1, 15)
+    )
+    assert earlier.satisfaction.scale_notes == ()

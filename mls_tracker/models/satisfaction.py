@@ -50,6 +50,9 @@ class SurveyImport(Audited, Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     rows_added: so.Mapped[int] = so.mapped_column(default=0)
     rows_skipped: so.Mapped[int] = so.mapped_column(default=0)
+    # The scale the satisfaction question was asked on when it was not 1–5 ("1-10"): its
+    # answers were mapped linearly to 1–5, and the scorecard says so.
+    rating_scale: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     undone_at: so.Mapped[dt.datetime | None]
     undone_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")

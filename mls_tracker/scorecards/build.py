@@ -50,8 +50,11 @@ from mls_tracker.models import (
     ReviewKind,
     Sla,
     SlaTarget,
+    SurveyImport,
+    SurveyResponse,
     User,
 )
+from mls_tracker.models.satisfaction import ImportState
 from mls_tracker.periods import Month, month_range
 from mls_tracker.scorecards.snapshot import (
     ActionRow,
@@ -106,6 +109,7 @@ from mls_tracker.services.sla_figures import (
 )
 from mls_tracker.services.slas import rejudged_texts
 from mls_tracker.services.sponsors import HELD_STATES, CoverageMatrix, SponsorView, coverage_matrix
+from mls_tracker.services.survey_import import scale_note
 from mls_tracker.services.wins import WinView, list_wins
 
 SERIES_MONTHS = 12  # the charts' months, up to the period's end
@@ -721,6 +725,27 @@ def satisfaction_section(
     )
 
 
+def scale_notes(partnership_id: int, first_month: Month, last_month: Month) -> tuple[str, ...]:
+    """One line per scale other than 1–5 that the period's counted responses were asked on,
+    saying how its answers were mapped to 1–5 ("Satisfaction was asked on a 1–10 scale …")."""
+    scales = db.session.scalars(
+        sa.select(SurveyImport.rating_scale)
+        .where(
+            SurveyImport.partnership_id == partnership_id,
+            SurveyImport.rating_scale.is_not(None),
+            SurveyImport.undone_at.is_(None),
+            SurveyImport.state == ImportState.CONFIRMED,
+            sa.exists().where(
+                SurveyResponse.import_id == SurveyImport.id,
+                SurveyResponse.month.between(first_month, last_month),
+            ),
+        )
+        .distinct()
+        .order_by(SurveyImport.rating_scale)
+    )
+    return tuple(note for scale in scales if (note := scale_note(scale)))
+
+
 def action_section(
     act: ActionFigures,
     rows: tuple[tuple[ActionRow, ...], tuple[ActionRow, ...], tuple[ActionRow, ...]],
@@ -886,7 +911,10 @@ def build_scorecard_data(
     ]
     report = satisfaction_service.load_satisfaction(partnership_id, first_month, last_month)
     total = _period_satisfaction(months, counts, figures, "All")
-    satisfaction = satisfaction_section(total, chart_months, figures, report)
+    satisfaction = dataclasses.replace(
+        satisfaction_section(total, chart_months, figures, report),
+        scale_notes=scale_notes(partnership_id, first_month, last_month),
+    )
 
     act = action_figures([partnership_id], first_month, last_month, today)[partnership_id]
     next_review_on = _next_review_on(partnership_id, as_of, last_month.shift(length).last_day)

@@ -172,6 +172,9 @@ class SatisfactionSection:
     by_month: tuple[SatisfactionFacts, ...]  # 12 months up to the period's end, for the chart
     by_region: tuple[SatisfactionFacts, ...]  # within the period
     by_program: tuple[SatisfactionFacts, ...]  # within the period
+    # How answers asked on another scale than 1–5 were mapped, one line per scale used by the
+    # period's confirmed imports (issue 15, point 17).
+    scale_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

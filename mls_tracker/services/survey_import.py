@@ -1341,6 +1341,9 @@ def commit_upload(
             state=ImportState.CONFIRMED if lead else ImportState.PROPOSED,
             confirmed_by_id=actor.id if lead else None,
             confirmed_at=utcnow() if lead else None,
+            rating_scale=None
+            if mapping.rating_scale == RATING_SCALE_DEFAULT
+            else mapping.rating_scale,
         )
         db.session.add(record)
         db.session.flush()
