@@ -21,7 +21,7 @@ from mls_tracker.scorecards.html import render_scorecard_html
 from mls_tracker.scorecards.snapshot import ScorecardMeta
 from mls_tracker.services import reviews
 from mls_tracker.services.errors import ValidationFailed
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import csrf_token, sign_in, text_of
 from tests.factories import add_measurement
 from tests.test_scorecard_data import OCT, TODAY, Small, build_small
 
@@ -232,7 +232,7 @@ def test_the_issue_page_counts_the_proposed_actuals_and_links_to_confirm_them(cl
 
 
 def test_a_scorecard_issued_with_proposed_actuals_says_provisional_on_every_page(
-    small, tmp_path, mailbox
+    small, tmp_path, mailbox, client
 ):
     _proposed_in_october(small)
     review = reviews.open_review(
@@ -260,6 +260,11 @@ def test_a_scorecard_issued_with_proposed_actuals_says_provisional_on_every_page
             if part.get_content_type() in ("text/plain", "text/html"):
                 body = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
                 assert said in " ".join(body.split()), part.get_content_type()
+    # The sponsor's acknowledgement page says so too.
+    link = re.search(r"https?://\S+(/acknowledge/[\w.\-]+)", text_of(mailbox[0]))
+    assert link, "no acknowledgement link"
+    page = " ".join(client.get(link.group(1)).get_data(as_text=True).split())
+    assert 'id="provisional"' in page and said in page
 
 
 def test_a_scorecard_with_every_actual_confirmed_is_not_provisional(small, tmp_path):
