@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -44,14 +45,34 @@ def demo(app: Flask) -> None:
     load_demo(issued_months=0)  # no scorecards: a browser test issues its own
 
 
+def watch_errors(page: Page) -> list[str]:
+    """The page's script errors, console errors and warnings (CSP violations among them), as
+    they happen: a browser test asserts the list is empty at its end."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type in {"error", "warning"} else None)
+    return errors
+
+
+def shoot(page: Page, name: str) -> None:
+    """With SHOTS_DIR set, the whole page photographed at 1366 and 390 px wide."""
+    folder = os.environ.get("SHOTS_DIR")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    page.wait_for_load_state("load")
+    for width, height in ((1366, 768), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 768})
+
+
 @pytest.fixture
 def page(browser: Browser, live_server: LiveServer, demo: None) -> Iterator[Page]:
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768})
     context.set_default_timeout(10_000)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type in {"error", "warning"} else None)
+    errors = watch_errors(page)
     try:
         yield page
         assert errors == [], "console errors or CSP violations"

@@ -17,10 +17,9 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from mls_tracker.setup.cli import setup_command
-from tests.browser_fixtures import browser, live_server  # noqa: F401 — fixtures
+from tests.browser_fixtures import shoot, watch_errors
 from tests.conftest import text_of
 from tests.live_server import LiveServer
-from tests.test_browser_survey_import import shoot
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +35,7 @@ REGIONS = [
 
 
 @pytest.fixture
-def contexts(browser: Browser, live_server: LiveServer, app: Flask) -> Iterator[list]:  # noqa: F811
+def contexts(browser: Browser, live_server: LiveServer, app: Flask) -> Iterator[list]:
     """New browser contexts on the live server (one per person), each failing the test on
     a console error or CSP violation; ``app`` leaves the database empty."""
     made: list[tuple[BrowserContext, list[str]]] = []
@@ -46,13 +45,8 @@ def contexts(browser: Browser, live_server: LiveServer, app: Flask) -> Iterator[
             base_url=live_server.url, viewport={"width": 1366, "height": 768}
         )
         context.set_default_timeout(15_000)
-        errors: list[str] = []
         page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "console", lambda m: errors.append(m.text) if m.type in {"error", "warning"} else None
-        )
-        made.append((context, errors))
+        made.append((context, watch_errors(page)))
         return page
 
     yield [new]

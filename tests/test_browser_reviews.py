@@ -20,21 +20,9 @@ from playwright.sync_api import Page, expect
 from mls_tracker import jobs
 from mls_tracker.extensions import db
 from mls_tracker.models import Scorecard
-from tests.browser_fixtures import sign_in
+from tests.browser_fixtures import shoot, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def shoot(page: Page, name: str) -> None:
-    folder = os.environ.get("SHOTS_DIR")
-    if not folder:
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    page.wait_for_load_state("load")
-    for width, height in ((1366, 768), (390, 844)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 768})
 
 
 @pytest.fixture

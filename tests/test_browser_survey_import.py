@@ -5,7 +5,6 @@ With SHOTS_DIR set, every page is also photographed at 1366 and 390 px wide."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mls_tracker.services import survey_import as service
-from tests.browser_fixtures import sign_in
+from tests.browser_fixtures import shoot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,18 +22,6 @@ CSV = (
     "BR-2,2026-03-12T09:30:00+02:00,Data Literacy,APAC,Satisfied,10,\n"
     "BR-3,2026-03-13T16:45:00Z,Leadership,emea,4,7,Too long\n"
 )
-
-
-def shoot(page: Page, name: str) -> None:
-    folder = os.environ.get("SHOTS_DIR")
-    if not folder:
-        return
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    page.wait_for_load_state("load")
-    for width, height in ((1366, 768), (390, 844)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 768})
 
 
 def test_lead_uploads_maps_previews_and_imports(page: Page, tmp_path: Path, monkeypatch) -> None:
