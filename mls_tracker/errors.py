@@ -14,6 +14,7 @@ from mls_tracker.services.errors import (
     DomainError,
     NotFound,
     PermissionDenied,
+    Unavailable,
     ValidationFailed,
 )
 
@@ -79,6 +80,8 @@ def domain_status(error: DomainError) -> int:
         return 409
     if isinstance(error, ValidationFailed):
         return 422
+    if isinstance(error, Unavailable):
+        return 503
     return 400
 
 
@@ -87,7 +90,7 @@ def _domain_error(error: DomainError):
     status = domain_status(error)
     # A hidden denial or a missing object reads the same as any 404: nothing to learn from it.
     # A 403 keeps the service's own generic wording ("Only a lead … can …").
-    detail = str(error) if status in (403, 409, 422) else None
+    detail = str(error) if status in (403, 409, 422, 503) else None
     return error_response(status, detail)
 
 

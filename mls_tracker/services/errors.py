@@ -41,3 +41,8 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """Someone else saved the record first (optimistic locking)."""
+
+
+class Unavailable(DomainError):
+    """Something the app needs cannot be used just now (the job queue, the file store): nothing
+    was done, and the message says what to do. The edge answers 503."""
