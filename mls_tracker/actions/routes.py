@@ -236,6 +236,7 @@ def edit(partnership_id: int, action_id: int):
         form.challenge_id.data = item.challenge_id or NONE
         form.version.data = str(item.version)
     conflict = None
+    saved = None
     if form.validate_on_submit():
         try:
             service.edit_action(
@@ -249,8 +250,9 @@ def edit(partnership_id: int, action_id: int):
             attach_error(form, error)
         except Conflict as error:
             conflict = str(error)
+            saved = service.saved_action(item.id)
             # Saving again now is a deliberate choice to replace what is shown as current.
-            form.version.data = str(item.version)
+            form.version.data = str(saved.version if saved else item.version)
         else:
             flash("Action saved.", "success")
             return redirect(url_for(".show", partnership_id=partnership.id, action_id=item.id))
@@ -261,6 +263,7 @@ def edit(partnership_id: int, action_id: int):
         item=item,
         meeting=item.meeting,
         conflict=conflict,
+        saved=saved,
     )
 
 
@@ -280,6 +283,8 @@ def _show(
     db_item = service.load_item(item_id)
     if db_item is None:
         raise NotFound()
+    # After a refused save: what is stored now, beside the form that keeps what was typed.
+    saved = service.saved_action(db_item.id) if conflict else None
     may_update = service.may_update(current_user, db_item)
     may_manage = can(current_user, Action.MANAGE, partnership.id)
     version = str(db_item.version)
@@ -307,6 +312,7 @@ def _show(
             verify_form=verify_form,
             reopen_form=reopen_form,
             conflict=conflict,
+            saved=saved,
         ),
         status,
     )

@@ -288,6 +288,7 @@ def hold(partnership_id: int, meeting_id: int):
         else {p.key for p in people if p.present}
     )
     conflict_message = None
+    saved = None
     if form.validate_on_submit():
         was_planned = meeting.state is MeetingState.PLANNED
         try:
@@ -305,11 +306,11 @@ def hold(partnership_id: int, meeting_id: int):
             attach_error(form, error)
         except Conflict as error:
             conflict_message = str(error)
-            form = HoldForm(formdata=None, obj=meeting)
-            form.challenges.data = "\n".join(c.title for c in meeting.challenges)
-            form.version.data = str(meeting.version)
+            # What the other person saved, beside the form that keeps what was typed (and
+            # ticked); saving again is a deliberate choice to replace theirs.
+            saved = service.saved_record(meeting)
+            form.version.data = str(saved.version)
             people = service.attendees(meeting)
-            present = {p.key for p in people if p.present}
         else:
             if was_planned:
                 flash(
@@ -328,6 +329,7 @@ def hold(partnership_id: int, meeting_id: int):
         people=people,
         present=present,
         conflict_message=conflict_message,
+        saved=saved,
     )
 
 

@@ -48,7 +48,7 @@ from mls_tracker.models import (
 )
 from mls_tracker.pagination import page_window
 from mls_tracker.services.errors import ValidationFailed
-from mls_tracker.services.locking import check_version, commit_or_conflict
+from mls_tracker.services.locking import check_version, guarded_save
 from mls_tracker.services.mail import send_templated
 
 MANAGE_MESSAGE = "Only a lead of this partnership can do this."
@@ -368,6 +368,72 @@ def load_item(item_id: int) -> ActionItem | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SavedUpdate:
+    """One timeline entry as stored."""
+
+    author_name: str | None
+    created_at: dt.datetime
+    text: str | None
+    old_status: ActionStatus | None
+    new_status: ActionStatus | None
+    evidence_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAction:
+    """An action item as stored now, shown beside a form whose save was refused because
+    someone else saved the item first (the form keeps what the user typed)."""
+
+    version: int
+    title: str
+    description: str | None
+    owner_side: Side
+    owner_name: str | None
+    due_on: dt.date
+    priority: Priority
+    status: ActionStatus
+    evidence_url: str | None
+    sla_label: str | None
+    challenge_title: str | None
+    verified: bool
+    latest: tuple[SavedUpdate, ...]  # the newest timeline entries, newest first
+
+
+def saved_action(item_id: int, latest: int = 3) -> SavedAction | None:
+    """The item as stored now, with its ``latest`` timeline entries. Read after a refused
+    save (whose guard rolled the session back), so it is what the other person saved."""
+    item = load_item(item_id)
+    if item is None:
+        return None
+    entries = sorted(item.updates, key=lambda u: (u.created_at, u.id), reverse=True)[:latest]
+    return SavedAction(
+        version=item.version,
+        title=item.title,
+        description=item.description,
+        owner_side=item.owner_side,
+        owner_name=_owner_name(item.owner),
+        due_on=item.due_on,
+        priority=item.priority,
+        status=item.status,
+        evidence_url=item.evidence_url,
+        sla_label=f"{item.sla.code} — {item.sla.name}" if item.sla else None,
+        challenge_title=item.challenge.title if item.challenge else None,
+        verified=item.verified_at is not None,
+        latest=tuple(
+            SavedUpdate(
+                author_name=_owner_name(entry.author),
+                created_at=entry.created_at,
+                text=entry.text,
+                old_status=entry.old_status,
+                new_status=entry.new_status,
+                evidence_url=entry.evidence_url,
+            )
+            for entry in entries
+        ),
+    )
+
+
 def _update_action(item: ActionItem) -> Action:
     """Leads update any item; providers only provider-side ones. (A lead's role allows every
     action, so "manage, or update a provider-side item" is this one action per side.)"""
@@ -600,7 +666,7 @@ def edit_action(
         sla_id=sla_id,
         challenge_id=challenge_id,
     )
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         old_status = item.status
         for key in (
             "title",
@@ -623,7 +689,6 @@ def edit_action(
                     new_status=values.status,
                 )
             )
-        commit_or_conflict(STALE_MESSAGE)
     return item
 
 
@@ -650,7 +715,7 @@ def post_update(
         raise ValidationFailed(
             "Write a progress note, add an evidence link or change the status.", field="note"
         )
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         old_status = item.status
         _apply_status(item, status, today)
         if evidence_url:
@@ -664,7 +729,6 @@ def post_update(
             evidence_url=evidence_url,
         )
         item.updates.append(update)
-        commit_or_conflict(STALE_MESSAGE)
     return update
 
 
@@ -676,11 +740,10 @@ def verify_action(actor: User, item: ActionItem, *, expected_version: int | None
         raise ValidationFailed("Only a done item can be verified.")
     if item.verified_at is not None:
         raise ValidationFailed("This item is already verified.")
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         item.verified_by_id = actor.id
         item.verified_at = utcnow()
         item.updates.append(ActionUpdate(author_id=actor.id, text="Verified as done."))
-        commit_or_conflict(STALE_MESSAGE)
 
 
 def reopen_action(
@@ -694,7 +757,7 @@ def reopen_action(
         raise ValidationFailed("Say why the item is reopened.", field="reason")
     if item.status not in CLOSED_STATUSES:
         raise ValidationFailed("Only a done or cancelled item can be reopened.")
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         old_status = item.status
         item.status = ActionStatus.OPEN
         item.closed_on = None
@@ -708,7 +771,6 @@ def reopen_action(
                 new_status=ActionStatus.OPEN,
             )
         )
-        commit_or_conflict(STALE_MESSAGE)
 
 
 # ----------------------------------------------------------------------------- reminders

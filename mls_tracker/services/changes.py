@@ -35,7 +35,7 @@ from mls_tracker.models import (
     partnership_regions,
 )
 from mls_tracker.services.errors import ValidationFailed
-from mls_tracker.services.locking import check_version, commit_or_conflict
+from mls_tracker.services.locking import check_version, guarded_save
 
 SOON_DAYS = 30
 SORTS = ("planned", "status", "title")
@@ -283,10 +283,9 @@ def update_change(actor: User, change: Change, *, expected_version: int | None, 
     clean = _clean(
         change.partnership_id, **values, current_region_ids=[r.id for r in change.regions]
     )
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         for key, value in clean.items():
             setattr(change, key, value)
-        commit_or_conflict(STALE_MESSAGE)
     return change
 
 
@@ -294,6 +293,5 @@ def delete_change(actor: User, change: Change, *, expected_version: int | None) 
     """Delete a change (leads)."""
     access.require(actor, Action.MANAGE, change.partnership_id, message=DENIED_MESSAGE)
     check_version(change, expected_version, STALE_MESSAGE)
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         db.session.delete(change)
-        commit_or_conflict(STALE_MESSAGE)

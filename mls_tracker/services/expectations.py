@@ -29,7 +29,7 @@ from mls_tracker.models import (
     User,
 )
 from mls_tracker.services.errors import ValidationFailed
-from mls_tracker.services.locking import check_version, commit_or_conflict
+from mls_tracker.services.locking import check_version, guarded_save
 
 MANAGE_MESSAGE = "Only a lead of this partnership can change its expectations."
 STALE_MESSAGE = (
@@ -297,7 +297,7 @@ def update_expectation(
         agreed_on=agreed_on,
         revisit_by=revisit_by,
     )
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         if values["statement"] != expectation.statement:
             expectation.revisions.append(
                 ExpectationRevision(
@@ -308,7 +308,6 @@ def update_expectation(
             )
         for key, value in values.items():
             setattr(expectation, key, value)
-        commit_or_conflict(STALE_MESSAGE)
     return expectation
 
 
@@ -348,7 +347,7 @@ def revisit_expectation(
     note = (note or "").strip() or None
     if note and len(note) > STATEMENT_MAX:
         raise ValidationFailed(f"Keep the note to {STATEMENT_MAX} characters.", field="note")
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         revision = ExpectationRevision(
             kind=RevisionKind.REVISITED,
             revisited_on=revisited_on,
@@ -358,5 +357,4 @@ def revisit_expectation(
         )
         expectation.revisions.append(revision)
         expectation.revisit_by = next_revisit_by
-        commit_or_conflict(STALE_MESSAGE)
     return revision

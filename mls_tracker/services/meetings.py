@@ -40,7 +40,7 @@ from mls_tracker.models.base import utcnow
 from mls_tracker.periods import Month
 from mls_tracker.services import agenda
 from mls_tracker.services.errors import ValidationFailed
-from mls_tracker.services.locking import check_version, commit_or_conflict
+from mls_tracker.services.locking import check_version, guarded_save
 
 MANAGE_MESSAGE = "Only the partnership's leads can change meetings."
 STALE_MESSAGE = (
@@ -124,6 +124,36 @@ def attendees(meeting: Meeting) -> list[Attendee]:
         if sponsor.is_active_on(meeting.held_on) or sponsor.id in recorded_sponsors
     ]
     return people
+
+
+@dataclass(frozen=True, slots=True)
+class SavedRecord:
+    """A meeting's record as stored now, shown beside the hold form after a save refused
+    because someone else saved the meeting first (the form keeps what the user typed)."""
+
+    version: int
+    state: MeetingState
+    present: tuple[str, ...]  # names of those recorded present
+    absent: tuple[str, ...]  # names of those recorded absent
+    minutes: str | None
+    successes: str | None
+    challenges: tuple[str, ...]
+    decisions: str | None
+
+
+def saved_record(meeting: Meeting) -> SavedRecord:
+    """Read after a refused save (whose guard rolled the session back): the other person's."""
+    people = attendees(meeting)
+    return SavedRecord(
+        version=meeting.version,
+        state=meeting.state,
+        present=tuple(p.name for p in people if p.present),
+        absent=tuple(p.name for p in people if p.present is False),
+        minutes=meeting.minutes,
+        successes=meeting.successes,
+        challenges=tuple(c.title for c in meeting.challenges),
+        decisions=meeting.decisions,
+    )
 
 
 def action_items(meeting: Meeting) -> list[ActionItem]:
@@ -227,10 +257,9 @@ def update_meeting(
     if meeting.state is not MeetingState.PLANNED:
         raise ValidationFailed("Only a planned meeting can be rescheduled: this one has been held.")
     values = _clean(held_on, kind, reviewed_month)
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         for key, value in values.items():
             setattr(meeting, key, value)
-        commit_or_conflict(STALE_MESSAGE)
     return meeting
 
 
@@ -396,7 +425,7 @@ def hold_meeting(
     check_version(meeting, expected_version, STALE_MESSAGE)
     _require_not_approved(meeting)
     known = {person.key: person for person in attendees(meeting)}
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         by_key = {
             (f"user-{a.user_id}" if a.user_id else f"sponsor-{a.sponsor_id}"): a
             for a in meeting.attendances
@@ -428,7 +457,6 @@ def hold_meeting(
         if meeting.state is MeetingState.PLANNED:
             meeting.state = MeetingState.HELD
             carried = carry_forward(meeting)
-        commit_or_conflict(STALE_MESSAGE)
     return carried
 
 
@@ -440,9 +468,8 @@ def approve_minutes(actor: User, meeting: Meeting, *, expected_version: int | No
             "Only the minutes of a held meeting can be approved: record the meeting as held first."
         )
     _require_not_approved(meeting)
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         meeting.state = MeetingState.MINUTES_APPROVED
         meeting.approved_by_id = actor.id
         meeting.approved_at = utcnow()
-        commit_or_conflict(STALE_MESSAGE)
     return meeting

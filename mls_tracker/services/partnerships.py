@@ -43,7 +43,7 @@ from mls_tracker.services import invitations, organisations
 from mls_tracker.services import regions as regions_service
 from mls_tracker.services.errors import NotFound, PermissionDenied, ValidationFailed
 from mls_tracker.services.health import WEIGHT_COLUMNS, ComponentKey
-from mls_tracker.services.locking import check_version, commit_or_conflict
+from mls_tracker.services.locking import check_version, guarded_save
 
 PER_PAGE = 25
 
@@ -222,8 +222,8 @@ def save_weights(
     )
     check_version(partnership, version, message)
     check_weights(weights)
-    _set_weights(partnership, weights)
-    commit_or_conflict(message)
+    with guarded_save(message):
+        _set_weights(partnership, weights)
 
 
 # ISO 4217 currency codes in use (2024).
@@ -396,12 +396,8 @@ def update_partnership(
     ):
         raise PermissionDenied("Only an administrator may change the client or the provider.")
     check_version(partnership, version, CHANGED_MESSAGE)
-    try:
+    with guarded_save(CHANGED_MESSAGE):  # a refused save (ValidationFailed too) is rolled back
         _apply(partnership, values, creating=False)
-    except ValidationFailed:
-        db.session.rollback()
-        raise
-    commit_or_conflict(CHANGED_MESSAGE)
 
 
 def archive(actor: User, partnership: Partnership, version: int | None) -> None:
@@ -409,17 +405,17 @@ def archive(actor: User, partnership: Partnership, version: int | None) -> None:
     Administrators only."""
     access.require_admin(actor)
     check_version(partnership, version, CHANGED_MESSAGE)
-    if partnership.archived_at is None:
-        partnership.archived_at = utcnow()
-    commit_or_conflict(CHANGED_MESSAGE)
+    with guarded_save(CHANGED_MESSAGE):
+        if partnership.archived_at is None:
+            partnership.archived_at = utcnow()
 
 
 def reopen(actor: User, partnership: Partnership, version: int | None) -> None:
     """Opens an archived partnership again. Administrators only."""
     access.require_admin(actor)
     check_version(partnership, version, CHANGED_MESSAGE)
-    partnership.archived_at = None
-    commit_or_conflict(CHANGED_MESSAGE)
+    with guarded_save(CHANGED_MESSAGE):
+        partnership.archived_at = None
 
 
 def get_for_admin(actor: User, partnership_id: int) -> Partnership:

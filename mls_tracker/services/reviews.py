@@ -48,7 +48,7 @@ from mls_tracker.scorecards.snapshot import (
     load,
 )
 from mls_tracker.services.errors import NotFound, ValidationFailed
-from mls_tracker.services.locking import check_version, commit_or_conflict
+from mls_tracker.services.locking import check_version, guarded_save
 from mls_tracker.services.sla_figures import Status
 
 SUMMARY_MAX = 4000
@@ -231,7 +231,8 @@ def update_review(
             f"{outside[0].won_on.day} {outside[0].won_on:%b %Y}.",
             "featured_win_ids",
         )
-    with acting_as(user.id), db.session.no_autoflush:  # one flush: the version moves once
+    # One flush: the version moves once.
+    with acting_as(user.id), guarded_save(STALE_MESSAGE), db.session.no_autoflush:
         if not summary:
             review.summary_basis = None
         elif summary != (review.executive_summary or "") or review.summary_basis is None:
@@ -242,7 +243,6 @@ def update_review(
         review.featured_wins = sorted(wins, key=lambda w: ids.index(w.id))
         # The wins live in another table: touch the row so the version moves with them.
         review.updated_at = utcnow()
-        commit_or_conflict(STALE_MESSAGE)
     return review
 
 
@@ -265,7 +265,7 @@ def refresh_review(user: User, review_id: int, today: dt.date) -> Review:
         today,
         previous=previous,
     )
-    with acting_as(user.id):
+    with acting_as(user.id), guarded_save(STALE_MESSAGE):
         review.snapshot = dump(data)
         if untouched:
             review.executive_summary = draft_summary(data)
@@ -274,7 +274,6 @@ def refresh_review(user: User, review_id: int, today: dt.date) -> Review:
             # Written before the basis was kept: it was written for the figures until now.
             review.summary_basis = summary_figures(old)
         review.updated_at = utcnow()
-        commit_or_conflict(STALE_MESSAGE)
     return review
 
 

@@ -52,7 +52,7 @@ from mls_tracker.models import (
 )
 from mls_tracker.periods import Month
 from mls_tracker.services.errors import ValidationFailed
-from mls_tracker.services.locking import check_version, commit_or_conflict
+from mls_tracker.services.locking import check_version, guarded_save
 
 ENGAGEMENT_WINDOW_MONTHS = 3
 DISENGAGED_AFTER_MEETINGS = 3
@@ -499,10 +499,9 @@ def update_sponsorship(
         end_date=end_date,
         current_region_id=sponsor.region_id,
     )
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         for key, value in values.items():
             setattr(sponsor, key, value)
-        commit_or_conflict(STALE_MESSAGE)
     return sponsor
 
 
@@ -524,7 +523,6 @@ def end_sponsorship(
             f"({sponsor.start_date.day} {sponsor.start_date:%b %Y}).",
             field="end_date",
         )
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         sponsor.end_date = end_date
-        commit_or_conflict(STALE_MESSAGE)
     return sponsor

@@ -24,7 +24,7 @@ from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, User, Win, partnership_regions
 from mls_tracker.services.errors import ValidationFailed
-from mls_tracker.services.locking import check_version, commit_or_conflict
+from mls_tracker.services.locking import check_version, guarded_save
 
 SORTS = ("date", "title", "region")
 TITLE_MAX = 200
@@ -202,10 +202,9 @@ def update_win(
     access.require(actor, Action.MANAGE, win.partnership_id, message=DENIED_MESSAGE)
     check_version(win, expected_version, STALE_MESSAGE)
     clean = _clean(win.partnership_id, today, **values, current_region_id=win.region_id)
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         for key, value in clean.items():
             setattr(win, key, value)
-        commit_or_conflict(STALE_MESSAGE)
     return win
 
 
@@ -213,6 +212,5 @@ def delete_win(actor: User, win: Win, *, expected_version: int | None) -> None:
     """Delete a win (leads)."""
     access.require(actor, Action.MANAGE, win.partnership_id, message=DENIED_MESSAGE)
     check_version(win, expected_version, STALE_MESSAGE)
-    with acting_as(actor.id):
+    with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         db.session.delete(win)
-        commit_or_conflict(STALE_MESSAGE)
