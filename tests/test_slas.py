@@ -219,8 +219,11 @@ def test_changing_the_target_keeps_earlier_months_judged_by_the_old_one(client, 
     url = f"{_base(world)}/{sla.id}/target"
     form = client.get(url).get_data(as_text=True)
     assert f'value="{service.this_month().next()}"' in form, "defaults to next month"
+    version = str(_sla(world).version)  # the form carries the SLA's version it was filled from
     asked = _post(
-        client, url, {"target": "95", "at_risk_threshold": "93", "applies_from": "2025-08"}
+        client,
+        url,
+        {"target": "95", "at_risk_threshold": "93", "applies_from": "2025-08", "version": version},
     )
     assert asked.status_code == 200, "August was judged already: the lead must confirm"
     assert "Aug 2025: met → breached" in asked.get_data(as_text=True)
@@ -233,6 +236,7 @@ def test_changing_the_target_keeps_earlier_months_judged_by_the_old_one(client, 
             "applies_from": "2025-08",
             "rejudged": "Aug 2025: met → breached",
             "confirm_rejudged": "y",
+            "version": version,
         },
     )
     assert response.status_code == 302
@@ -242,7 +246,12 @@ def test_changing_the_target_keeps_earlier_months_judged_by_the_old_one(client, 
     page = client.get(f"{_base(world)}/{sla.id}").get_data(as_text=True)
     assert "Jan 2025 – Jul 2025" in page and "Aug 2025 – now" in page
     # The same month again corrects that target rather than adding another.
-    corrected = {"target": "94", "at_risk_threshold": "92", "applies_from": "2025-08"}
+    corrected = {
+        "target": "94",
+        "at_risk_threshold": "92",
+        "applies_from": "2025-08",
+        "version": str(_sla(world).version),
+    }
     _post(
         client,
         url,
@@ -262,7 +271,9 @@ def test_a_target_with_the_threshold_on_the_wrong_side_is_refused(client, world)
     sign_in(client, world.lead.email)
     url = f"{_base(world)}/{world.ids['sla_id']}/target"
     response = _post(
-        client, url, {"target": "90", "at_risk_threshold": "95", "applies_from": "2025-09"}
+        client,
+        url,
+        {"target": "90", "at_risk_threshold": "95", "applies_from": "2025-09", "version": "1"},
     )
     assert response.status_code == 200
     assert "the at-risk threshold must be at or below the target" in response.get_data(as_text=True)

@@ -162,7 +162,12 @@ def test_a_target_from_a_future_month_or_changing_no_status_needs_no_confirmatio
 def test_the_target_page_names_the_months_and_asks_for_confirmation(client, world, days_sla):
     sign_in(client, world.lead.email)
     url = f"/partnerships/{world.partnership.id}/slas/{days_sla.id}/target"
-    form = {"target": "45", "at_risk_threshold": "60", "applies_from": "2026-09"}
+    form = {
+        "target": "45",
+        "at_risk_threshold": "60",
+        "applies_from": "2026-09",
+        "version": str(days_sla.version),
+    }
     asked = client.post(url, data={**form, "csrf_token": csrf_token(client, url)})
     page = asked.get_data(as_text=True)
     assert asked.status_code == 200

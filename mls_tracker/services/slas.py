@@ -38,6 +38,7 @@ from mls_tracker.models import (
 )
 from mls_tracker.periods import Month, month_range
 from mls_tracker.services.errors import Conflict, ValidationFailed
+from mls_tracker.services.locking import check_version, guarded_save
 from mls_tracker.services.sla_figures import (
     Attainment,
     EarlyWarning,
@@ -208,6 +209,52 @@ class SlaChanged(Conflict):
         self.saved = saved
 
 
+TARGET_STALE_MESSAGE = (
+    "Someone else saved a target of this SLA while you were working on it; here is what is "
+    "saved now — your target was not saved."
+)
+
+
+@dataclass(frozen=True)
+class SavedTarget:
+    """The target stored for the month a lead's refused target form was for, shown beside the
+    form after a conflict. ``target`` is None when no target is in force that month; a target
+    in force from an earlier month has ``effective_from`` before ``applies_from``."""
+
+    version: int
+    applies_from: Month
+    effective_from: Month | None
+    target: Decimal | None
+    at_risk_threshold: Decimal | None
+    set_by: str | None
+    set_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, sla: Sla, month: Month) -> SavedTarget:
+        point = sla.target_for(month)
+        if point is None:
+            return cls(sla.version, month, None, None, None, None, None)
+        setter = db.session.get(User, point.set_by_id) if point.set_by_id else None
+        return cls(
+            sla.version,
+            month,
+            point.effective_from,
+            point.target,
+            point.at_risk_threshold,
+            (setter.display_name or setter.email) if setter else None,
+            point.created_at,
+        )
+
+
+class TargetChanged(Conflict):
+    """Someone else saved a target of the SLA (so a new version of it) while a lead was
+    filling the target form; ``saved`` is what is stored now for the form's month."""
+
+    def __init__(self, message: str, saved: SavedTarget) -> None:
+        super().__init__(message)
+        self.saved = saved
+
+
 def definition_problems(
     partnership_id: int,
     *,
@@ -318,8 +365,8 @@ def create_sla(
             set_by_id=actor.id,
         )
     )
-    db.session.add(sla)
-    _commit_or_conflict("code", "Another SLA of this partnership has this code.")
+    with _guarded("code", "Another SLA of this partnership has this code."):
+        db.session.add(sla)
     return sla
 
 
@@ -340,11 +387,11 @@ def update_sla(
             _check_target(
                 cleaned["unit"], cleaned["direction"], point.target, point.at_risk_threshold
             )
-    for key, value in cleaned.items():
-        setattr(sla, key, value)
-    sla.active = active
     try:
-        _commit_or_conflict("code", "Another SLA of this partnership has this code.")
+        with _guarded("code", "Another SLA of this partnership has this code."):
+            for key, value in cleaned.items():
+                setattr(sla, key, value)
+            sla.active = active
     except Conflict as error:
         # Rolled back: reading the SLA now loads the version that was saved meanwhile.
         raise SlaChanged(str(error), SavedSla.of(sla)) from error
@@ -429,12 +476,22 @@ def set_target(
     applies_from: Month,
     confirmed_changes: Sequence[str] = (),
     today: dt.date | None = None,
+    expected_version: int | None = None,
 ) -> SlaTarget:
     """A new target from ``applies_from`` on; earlier months keep the target then in force.
     A target already starting that month is replaced. When it changes the status of months
     up to now, ``confirmed_changes`` must name exactly those changes (``Rejudgement.text``,
-    as shown to the lead); they are stored on the target, and so in the audit log."""
+    as shown to the lead); they are stored on the target, and so in the audit log.
+
+    Setting a target is a save of the SLA: its version moves, and a form filled from another
+    version (``expected_version``, the SLA's version the form was filled from; the target form
+    always sends one) is refused with ``TargetChanged``, as is a save that loses a race to
+    another at the flush."""
     access.require(actor, Action.MANAGE, sla.partnership_id, message=MANAGE_MESSAGE)
+    try:
+        check_version(sla, expected_version, TARGET_STALE_MESSAGE, optional=True)
+    except Conflict as error:
+        raise TargetChanged(str(error), SavedTarget.of(sla, applies_from)) from error
     _check_target(sla.unit, sla.direction, target, at_risk_threshold)
     changes = rejudgements(
         sla,
@@ -445,29 +502,34 @@ def set_target(
     )
     if changes and list(confirmed_changes) != [change.text for change in changes]:
         raise RejudgementNeeded(changes)
-    point = next((t for t in sla.targets if t.effective_from == applies_from), None)
-    if point is None:
-        point = SlaTarget(effective_from=applies_from, target=target, at_risk_threshold=0)
-        sla.targets.append(point)
-    point.target = target
-    point.at_risk_threshold = at_risk_threshold
-    point.set_by_id = actor.id
-    point.created_at = utcnow()
-    point.rejudged = [change.as_json() for change in changes] or None
-    with acting_as(actor.id):  # the audit entry names the lead outside a request too
-        _commit_or_conflict("applies_from", "A target was set for that month meanwhile; try again.")
+    # The audit entry names the lead outside a request too.
+    try:
+        with acting_as(actor.id), guarded_save(TARGET_STALE_MESSAGE):
+            point = next((t for t in sla.targets if t.effective_from == applies_from), None)
+            if point is None:
+                point = SlaTarget(effective_from=applies_from, target=target, at_risk_threshold=0)
+                sla.targets.append(point)
+            point.target = target
+            point.at_risk_threshold = at_risk_threshold
+            point.set_by_id = actor.id
+            point.created_at = utcnow()
+            point.rejudged = [change.as_json() for change in changes] or None
+            # The target lives in another table: touch the SLA so that its version moves.
+            sla.updated_at = utcnow()
+    except Conflict as error:
+        # Rolled back: reading the SLA now loads what was saved meanwhile.
+        raise TargetChanged(str(error), SavedTarget.of(sla, applies_from)) from error
     return point
 
 
-def _commit_or_conflict(field_name: str, message: str) -> None:
-    try:
-        db.session.commit()
-    except sa.exc.IntegrityError as error:
-        db.session.rollback()
-        raise ValidationFailed(message, field=field_name) from error
-    except StaleDataError as error:
-        db.session.rollback()
-        raise Conflict("Someone else saved this meanwhile; nothing was saved.") from error
+SAVED_MEANWHILE_MESSAGE = "Someone else saved this meanwhile; nothing was saved."
+
+
+def _guarded(field_name: str, duplicate_message: str):
+    """A guarded save of an SLA whose unique key (its code) a concurrent save may take."""
+    return guarded_save(
+        SAVED_MEANWHILE_MESSAGE, duplicate_message=duplicate_message, duplicate_field=field_name
+    )
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,13 @@ class TargetForm(FlaskForm):
     # to the lead (one per line) and their explicit agreement.
     rejudged = HiddenField()
     confirm_rejudged = BooleanField("Yes, re-judge these months with the new target")
+    # The SLA's version the form was filled from: a target saved by someone else meanwhile
+    # moves it, and this save is then refused with both targets shown.
+    version = HiddenField(
+        validators=[
+            InputRequired("This form is out of date: open the page again and redo your change.")
+        ]
+    )
     submit = SubmitField("Set target")
 
     def confirmed_changes(self) -> list[str]:

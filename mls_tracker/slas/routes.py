@@ -249,6 +249,7 @@ def target(partnership_id: int, sla_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
     form = TargetForm()
     if request.method == "GET":
+        form.version.data = str(sla.version)
         form.applies_from.data = str(service.this_month().next())
         current = sla.target_for(service.this_month())
         if current is not None:
@@ -264,6 +265,7 @@ def target(partnership_id: int, sla_id: int):
         )
         valid = valid and not any(field.errors for field in form)
     rejudged: list[service.Rejudgement] = []
+    conflict = None
     if valid:
         applies_from = Month.parse(form.applies_from.data)
         try:
@@ -274,7 +276,16 @@ def target(partnership_id: int, sla_id: int):
                 at_risk_threshold=form.at_risk_threshold.data,
                 applies_from=applies_from,
                 confirmed_changes=form.confirmed_changes(),
+                expected_version=to_int(form.version.data),
             )
+        except service.TargetChanged as error:
+            form.form_errors.append(str(error))
+            conflict = error.saved
+            # The typed target stays in the form; saving again is a deliberate choice to
+            # replace what is shown as saved now.
+            form.version.data = str(conflict.version)
+            form.rejudged.data = ""
+            form.confirm_rejudged.data = False
         except service.RejudgementNeeded as needed:
             rejudged = needed.changes
             form.rejudged.data = "\n".join(change.text for change in rejudged)
@@ -299,6 +310,7 @@ def target(partnership_id: int, sla_id: int):
         sla=sla,
         form=form,
         rejudged=rejudged,
+        conflict=conflict,
         history=service.target_history(sla),
     )
 
