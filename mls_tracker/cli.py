@@ -138,18 +138,28 @@ def issue_command(
     if everyone == bool(partnership_ids):
         raise click.UsageError("Give --partnership ID (one or more) or --all.")
     ids = batch.partnerships_to_issue(partnership_ids, everyone)
+    if out is not None and ids:
+        # Files of scorecards issued earlier that never reached the folder (a full disk, a
+        # crash): written now from the archive, nothing issued again for them.
+        out.mkdir(parents=True, exist_ok=True)
+        repairs = batch.write_missing_files(ids, month, str(out))
+    else:
+        repairs = []
     if missing_only:
         issued = batch.issued_for(ids, month)
         if issued:
             click.echo(f"Skipping {len(issued)} partnership(s) already issued for {month.label}.")
         ids = [pid for pid in ids if pid not in issued]
         if not ids:
+            _repairs_summary(repairs)
             click.echo("Nothing to issue.")
+            _files_not_written_hint(sum(1 for r in repairs if r.error), out)
+            if any(r.error for r in repairs):
+                raise SystemExit(1)
             return
     if not ids:
         raise click.ClickException("No partnership to issue a scorecard for.")
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+    _repairs_summary(repairs)
     started = time.perf_counter()
     results = batch.issue_month(
         ids,
@@ -168,25 +178,61 @@ def issue_command(
             outcomes.append(outcome)
             bar.update(1)
     _issue_summary(outcomes, time.perf_counter() - started, workers)
-    if any(outcome.error for outcome in outcomes):
+    not_written = sum(1 for o in outcomes if o.file_error) + sum(1 for r in repairs if r.error)
+    _files_not_written_hint(not_written, out)
+    if any(outcome.error for outcome in outcomes) or not_written:
         raise SystemExit(1)
+
+
+def _repairs_summary(repairs: list[batch.FileRepair]) -> None:
+    for repair in sorted(repairs, key=lambda r: r.name):
+        if repair.error is None:
+            click.echo(
+                f"  file written from the archive  {repair.name} (#{repair.partnership_id}): "
+                f"v{repair.version} → {repair.path} (issued before, not issued again)"
+            )
+        else:
+            click.echo(
+                f"  file not written: {repair.error}  {repair.name} (#{repair.partnership_id}): "
+                f"v{repair.version} → {repair.path} (issued before, in the archive)"
+            )
+
+
+def _files_not_written_hint(count: int, out: Path | None) -> None:
+    if count:
+        click.echo(
+            f"{count} file(s) not written into {out}: the scorecards are issued and in the "
+            "archive. Make room, then run the same command with --missing-only: it writes "
+            "the missing files from the archive and issues nothing again.",
+            err=True,
+        )
 
 
 def _issue_summary(outcomes: list[batch.Outcome], seconds: float, workers: int) -> None:
     issued = [o for o in outcomes if o.error is None]
     failed = [o for o in outcomes if o.error is not None]
     for outcome in sorted(issued, key=lambda o: o.name):
-        line = f"  issued  {outcome.name} (#{outcome.partnership_id}): v{outcome.version}"
-        if outcome.path:
-            line += f" → {outcome.path}"
+        if outcome.file_error:
+            line = (
+                f"  issued, file not written: {outcome.file_error}  {outcome.name} "
+                f"(#{outcome.partnership_id}): v{outcome.version} is in the archive, "
+                f"{outcome.path} was not written"
+            )
+        else:
+            line = f"  issued  {outcome.name} (#{outcome.partnership_id}): v{outcome.version}"
+            if outcome.path:
+                line += f" → {outcome.path}"
         if outcome.sent:
             line += f"; {outcome.sent}"
         click.echo(line)
     for outcome in sorted(failed, key=lambda o: o.name):
         click.echo(f"  FAILED  {outcome.name} (#{outcome.partnership_id}): {outcome.error}")
+    not_written = sum(1 for o in issued if o.file_error)
     rate = len(issued) / seconds * 60 if seconds > 0 else 0.0
     click.echo(
-        f"Issued {len(issued)}, failed {len(failed)} in {seconds:.1f} s "
+        f"Issued {len(issued)}, failed {len(failed)}"
+        + (f", files not written {not_written}" if not_written else "")
+        + f" in {seconds:.1f} s "
         f"({rate:.1f} scorecards/min, {workers} worker{'s' if workers != 1 else ''})."
     )
 
@@ -246,6 +292,12 @@ def worker(workers: int) -> None:
         jobs.run_worker(workers, click.echo)
     except jobs.JobFailed as error:
         raise click.ClickException(str(error)) from error
+
+
+@jobs_cli.command("sweep")
+def sweep_jobs() -> None:
+    """Fail the jobs whose worker stopped (or that no worker started) within their lease."""
+    click.echo(f"{jobs.sweep()} job(s) failed by the sweep.")
 
 
 def register_commands(app: Flask) -> None:

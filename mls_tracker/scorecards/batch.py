@@ -2,6 +2,13 @@
 process or in several forked ones, and checking every stored PDF (``flask scorecards verify``
 uses ``issuing.verify_scorecards``).
 
+Files (``--out``): each PDF is written atomically — a temporary file in the same folder,
+flushed to disk, then renamed over the final name — so a full disk or a crash never leaves a
+truncated PDF under a scorecard's name. A scorecard is issued (stored in the archive) before
+its file is written: when only the file fails, the outcome says "issued, file not written"
+(``file_error``), and ``write_missing_files`` writes it later from the archive without issuing
+anything again.
+
 Workers are forked processes: each disposes of the database connections it inherited and
 starts its own kaleido/Chromium on first use (``chart_images`` checks the pid), so nothing is
 shared between them but the database.
@@ -9,9 +16,13 @@ shared between them but the database.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import multiprocessing
 import multiprocessing.util
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -45,7 +56,72 @@ class Outcome:
     version: int | None = None
     path: str | None = None
     sent: str | None = None  # "3 sent, 0 failed"
+    error: str | None = None  # not issued
+    file_error: str | None = None  # issued (in the archive), but its file was not written
+
+
+@dataclass(frozen=True, slots=True)
+class FileRepair:
+    """An archived scorecard whose file was missing or incomplete in the ``--out`` folder:
+    written again from the archive (``error`` is None) or not (why)."""
+
+    partnership_id: int
+    name: str
+    scorecard_id: int
+    version: int
+    path: str
     error: str | None = None
+
+
+def _os_reason(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """``data`` under ``target``, all of it or nothing: written to a temporary file in the same
+    folder, flushed to disk (fsync), then renamed over ``target``. On any error the temporary
+    file is removed and ``target`` is left as it was; the ``OSError`` propagates."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _remove_quietly(temporary)
+        raise
+    os.close(fd)
+    try:
+        os.replace(temporary, target)
+    except BaseException:
+        _remove_quietly(temporary)
+        raise
+    try:  # the rename itself survives a crash once the folder is flushed too
+        folder = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def file_is_complete(target: Path, sha256: str, size: int) -> bool:
+    """Whether ``target`` holds exactly the archived bytes (size, then SHA-256)."""
+    try:
+        if target.stat().st_size != size:
+            return False
+        return hashlib.sha256(target.read_bytes()).hexdigest() == sha256
+    except OSError:
+        return False
 
 
 def month_review(partnership_id: int, month: Month, today: dt.date) -> Review:
@@ -82,7 +158,8 @@ def issue_one(
     base_url: str | None = None,
 ) -> Outcome:
     """Opens (if needed) and issues one partnership's scorecard of the month. Never raises:
-    a failure is the outcome's ``error``."""
+    a failure is the outcome's ``error``; a scorecard issued whose file could not be written
+    is the outcome's ``file_error`` (it is in the archive: not a failure to issue)."""
     name = db.session.scalar(sa.select(Partnership.name).where(Partnership.id == partnership_id))
     if name is None:
         return Outcome(partnership_id, f"#{partnership_id}", error="no such partnership")
@@ -92,13 +169,6 @@ def issue_one(
         # Nobody confirms at the command line: a summary written for other figures waits.
         check_summary_before_issue(review, confirmed=False)
         scorecard = issue_scorecard(None, review)
-        path = None
-        if out is not None:
-            target = Path(out) / scorecard_filename(name, month, month, scorecard.version)
-            target.write_bytes(scorecard.pdf)
-            path = str(target)
-        sent = _send(scorecard, base_url) if send else None
-        return Outcome(partnership_id, name, scorecard.id, scorecard.version, path, sent)
     except (DomainError, OSError) as error:
         db.session.rollback()
         return Outcome(partnership_id, name, error=str(error))
@@ -106,6 +176,68 @@ def issue_one(
         db.session.rollback()
         current_app.logger.exception("issuing partnership %s failed", partnership_id)
         return Outcome(partnership_id, name, error=f"unexpected error: {error!r}")
+    # Issued and committed: whatever happens to its file or its e-mails, it is in the archive.
+    path, file_error = None, None
+    if out is not None:
+        target = Path(out) / scorecard_filename(name, month, month, scorecard.version)
+        path = str(target)
+        try:
+            write_atomically(target, scorecard.pdf)
+        except OSError as error:
+            file_error = _os_reason(error)
+    try:
+        sent = _send(scorecard, base_url) if send else None
+    except Exception as error:
+        db.session.rollback()
+        current_app.logger.exception("sending partnership %s's scorecard failed", partnership_id)
+        sent = f"not sent: {error}"
+    return Outcome(
+        partnership_id, name, scorecard.id, scorecard.version, path, sent, file_error=file_error
+    )
+
+
+def write_missing_files(ids: Sequence[int], month: Month, out: str) -> list[FileRepair]:
+    """For each of these partnerships whose review of ``month`` has an issued scorecard: its
+    latest version's file in ``out``, written from the archive when it is missing or does not
+    hold the archived bytes (a truncated or stale file). Issues nothing. One ``FileRepair``
+    per file written or not written; complete files are left alone."""
+    latest = (
+        sa.select(
+            Review.partnership_id,
+            Partnership.name,
+            Scorecard.id,
+            Scorecard.version,
+            Scorecard.sha256,
+            Scorecard.size_bytes,
+        )
+        .join(Scorecard, Scorecard.review_id == Review.id)
+        .join(Partnership, Partnership.id == Review.partnership_id)
+        .where(
+            Review.partnership_id.in_(list(ids)),
+            Review.first_month == month,
+            Review.last_month == month,
+        )
+        .order_by(Review.partnership_id, Scorecard.version.desc())
+    )
+    repairs: list[FileRepair] = []
+    seen: set[int] = set()
+    for row in db.session.execute(latest).all():
+        if row.partnership_id in seen:
+            continue
+        seen.add(row.partnership_id)
+        target = Path(out) / scorecard_filename(row.name, month, month, row.version)
+        if file_is_complete(target, row.sha256, row.size_bytes):
+            continue
+        pdf = db.session.scalar(sa.select(Scorecard.pdf).where(Scorecard.id == row.id))
+        error = None
+        try:
+            write_atomically(target, pdf or b"")
+        except OSError as failure:
+            error = _os_reason(failure)
+        repairs.append(
+            FileRepair(row.partnership_id, row.name, row.id, row.version, str(target), error)
+        )
+    return repairs
 
 
 # --- Worker processes --------------------------------------------------------------------------
