@@ -26,6 +26,17 @@ the job as failed with that message (details, JSON-able, become the result); any
 ends it as failed with a generic message and a logged traceback. Either way the handler's
 session is rolled back first.
 
+Leases: a worker beats for the job it runs (a thread, every quarter of the lease, in the
+queue's key-value store and in the job's row, each in its own short write so that it never
+waits on the job's transaction). A sweeper fails a running job whose worker has not beaten
+for ``JOB_LEASE_SECONDS`` (the worker died: "The worker running this job stopped …") and a job
+left queued for ``JOB_QUEUED_LEASE_SECONDS`` (its queue message was lost, or taken by a worker
+that died before starting it). It runs in the worker every ``JOB_SWEEP_SECONDS`` and whenever
+a job's status is read, so a page stops saying "running" even with no worker left. Recording
+a job and queueing it succeed or fail together: when the queue cannot be written, the job is
+removed again and ``submit`` raises ``Unavailable``. ``JOB_PLUGINS`` (comma-separated module
+names) are imported at start-up to register more job kinds (tests use it for a slow job).
+
 Pages show progress with the generic partial ``templates/jobs/_progress.html``:
 ``{% include "jobs/_progress.html" %}`` with ``job`` (a JobView) and ``done_url`` in the
 context; its script (static/js/job-progress.js) polls ``url_for('jobs.status', job_id=…)``
@@ -35,14 +46,18 @@ context; its script (static/js/job-progress.js) polls ``url_for('jobs.status', j
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import logging
 import os
+import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, jsonify
 from flask_login import current_user
 from flask_security import auth_required
@@ -52,7 +67,7 @@ from mls_tracker import access
 from mls_tracker.access import Action
 from mls_tracker.extensions import db
 from mls_tracker.models import Job, JobState, utcnow
-from mls_tracker.services.errors import DomainError, NotFound
+from mls_tracker.services.errors import DomainError, NotFound, Unavailable
 
 log = logging.getLogger("mls_tracker.jobs")
 
@@ -60,6 +75,12 @@ Handler = Callable[["JobContext"], dict[str, Any] | None]
 _HANDLERS: dict[str, Handler] = {}
 
 GENERIC_FAILURE = "The job stopped on an unexpected error. It has been logged; try again."
+QUEUE_UNAVAILABLE = (
+    "The job queue cannot be written just now, so nothing was started. Try again in a few "
+    "minutes; if it goes on, tell your administrator."
+)
+# Lease defaults, in seconds (settings or environment variables of the same names).
+LEASES = {"JOB_LEASE_SECONDS": 60.0, "JOB_QUEUED_LEASE_SECONDS": 900.0, "JOB_SWEEP_SECONDS": 15.0}
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -159,6 +180,20 @@ def _progress_key(job_id: int) -> str:
     return f"mls-job-progress:{job_id}"
 
 
+def _beat_key(job_id: int) -> str:
+    return f"mls-job-beat:{job_id}"
+
+
+def setting(app: Flask, name: str) -> float:
+    """A lease setting (LEASES): the app's config, else the environment, else the default."""
+    value = app.config.get(name) or os.environ.get(name) or LEASES[name]
+    return float(value)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
 def _queue() -> _Queue:
     return current_app.extensions["mls_jobs"]
 
@@ -167,11 +202,13 @@ def _make_huey(app: Flask) -> Huey:
     if app.config.get("HUEY_IMMEDIATE"):
         return MemoryHuey("mls_tracker", immediate=True)
     redis_url = app.config.get("REDIS_URL")
+    # HUEY_NAME keeps apart several installations (or test runs) sharing one Redis.
+    name = app.config.get("HUEY_NAME") or os.environ.get("HUEY_NAME") or "mls_tracker"
     if redis_url:
-        return RedisHuey("mls_tracker", url=redis_url)
+        return RedisHuey(name, url=redis_url)
     path = Path(app.instance_path) / "huey.db"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("mls_tracker", filename=str(path))
+    return SqliteHuey(name, filename=str(path))
 
 
 def submit(
@@ -184,12 +221,33 @@ def submit(
     """Records a job, commits, and queues it. In immediate mode it has run on return."""
     if kind not in _HANDLERS:
         raise KeyError(f"no handler for job kind {kind!r}")
-    job = Job(kind=kind, partnership_id=partnership_id, user_id=user_id, params=params or {})
+    job = Job(
+        kind=kind,
+        partnership_id=partnership_id,
+        user_id=user_id,
+        params=params or {},
+        queued_at=utcnow(),
+    )
     db.session.add(job)
     db.session.commit()
     job_id = job.id
-    _queue().task(job_id)
+    try:
+        _queue().task(job_id)
+    except Exception as error:
+        # The row must not stay "Waiting for a worker…" for a message that was never queued.
+        log.exception("job %s (%s) could not be queued; removed", job_id, kind)
+        db.session.rollback()
+        _forget(job_id)
+        raise Unavailable(QUEUE_UNAVAILABLE) from error
     return job_id
+
+
+def _forget(job_id: int) -> None:
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(sa.delete(Job).where(Job.id == job_id))
+    except Exception:  # the database is failing too: the sweeper ends the row later
+        log.exception("job %s could not be removed after its queueing failed", job_id)
 
 
 def retry(job_id: int) -> None:
@@ -197,20 +255,47 @@ def retry(job_id: int) -> None:
     job = db.session.get(Job, job_id)
     if job is None or job.state != JobState.FAILED:
         raise JobFailed("Only a failed job can be retried.")
+    previous = job.error, job.result, job.finished_at
     job.state = JobState.QUEUED
     job.error = None
     job.result = None
     job.finished_at = None
+    job.queued_at = utcnow()
+    job.worker = None
+    job.heartbeat_at = None
     db.session.commit()
-    _queue().huey.delete(_progress_key(job_id))
-    _queue().task(job_id)
+    queue = _queue()
+    try:
+        queue.huey.delete(_progress_key(job_id))
+        queue.task(job_id)
+    except Exception as error:
+        log.exception("job %s could not be queued again", job_id)
+        db.session.rollback()
+        job = db.session.get(Job, job_id)
+        if job is not None and job.state == JobState.QUEUED:
+            job.state = JobState.FAILED
+            job.error, job.result, job.finished_at = previous
+            db.session.commit()
+        raise Unavailable(QUEUE_UNAVAILABLE) from error
 
 
 def get(job_id: int) -> JobView | None:
+    """A job's state and progress. A job whose lease has run out is failed first (see
+    ``sweep``), so that a page never says "running" for a job no worker runs any more."""
     job = db.session.get(Job, job_id)
     if job is None:
         return None
     db.session.refresh(job)
+    if job.state in (JobState.QUEUED, JobState.RUNNING) and _sweep_job(
+        current_app,
+        job.id,
+        job.state,
+        job.attempts,
+        job.kind,
+        job.queued_at or job.created_at,
+        _last_alive(job),
+    ):
+        db.session.refresh(job)
     done, total, message = 0, None, None
     if job.state == JobState.RUNNING:
         raw = _queue().huey.get(_progress_key(job_id), peek=True)
@@ -234,17 +319,181 @@ def get(job_id: int) -> JobView | None:
     )
 
 
+# ----------------------------------------------------------------------------- leases
+
+
+class _Heartbeat:
+    """Says, while a job runs, that its worker is alive: a thread writing the time to the
+    queue's key-value store and to the job's row every quarter of the lease. Each write is
+    its own short one on its own connection; a row write that has to wait (SQLite's write
+    lock held by the job's own transaction) is skipped, the key-value beat still counts."""
+
+    def __init__(self, app: Flask, job_id: int, attempt: int) -> None:
+        self.huey = app.extensions["mls_jobs"].huey
+        with app.app_context():
+            self.engine = db.engine
+        self.job_id, self.attempt = job_id, attempt
+        self.interval = max(0.2, setting(app, "JOB_LEASE_SECONDS") / 4)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"job-{job_id}-beat", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            now = utcnow()
+            try:
+                self.huey.put(_beat_key(self.job_id), now.isoformat())
+            except Exception:
+                log.warning("job %s: heartbeat not stored in the queue", self.job_id)
+            try:
+                with self.engine.connect() as connection:
+                    if connection.dialect.name == "sqlite":
+                        connection.exec_driver_sql("PRAGMA busy_timeout = 50")
+                    connection.execute(
+                        sa.update(Job)
+                        .where(Job.id == self.job_id, Job.attempts == self.attempt)
+                        .values(heartbeat_at=now)
+                    )
+                    connection.commit()
+            except Exception:
+                log.debug("job %s: heartbeat not written to its row", self.job_id)
+
+
+def _kv_beat(job_id: int) -> dt.datetime | None:
+    try:
+        raw = _queue().huey.get(_beat_key(job_id), peek=True)
+        return dt.datetime.fromisoformat(raw) if raw else None
+    except Exception:
+        return None
+
+
+def _last_alive(job: Job) -> dt.datetime | None:
+    """When the worker running ``job`` was last known alive."""
+    times = [t for t in (job.started_at, job.heartbeat_at, _kv_beat(job.id)) if t is not None]
+    return max(times) if times else None
+
+
+def stopped_message(job_id: int, kind: str) -> str:
+    """The error of a job whose worker died, with how far it had got."""
+    where = ""
+    try:
+        raw = _queue().huey.get(_progress_key(job_id), peek=True)
+        done, total, _message = json.loads(raw) if raw else (0, None, None)
+    except Exception:
+        done, total = 0, None
+    unit = " rows" if "import" in kind else ""
+    if total:
+        where = f" (at {int(done):,} of {int(total):,}{unit})"
+    elif done:
+        where = f" (at {int(done):,}{unit})"
+    return f"The worker running this job stopped{where}. Nothing of it was saved; retry it."
+
+
+NOT_STARTED = (
+    "No worker started this job: the job queue lost it, or no worker is running. Nothing of "
+    "it was saved; retry it."
+)
+
+
+def _sweep_job(
+    app: Flask,
+    job_id: int,
+    state: str,
+    attempt: int,
+    kind: str,
+    queued_at: dt.datetime,
+    alive_at: dt.datetime | None,
+) -> bool:
+    """Fails one job whose lease has run out; True when it did. The write is conditional
+    (same state, same attempt) and on its own connection, apart from the caller's session."""
+    now = utcnow()
+    if state == JobState.RUNNING:
+        lease = dt.timedelta(seconds=setting(app, "JOB_LEASE_SECONDS"))
+        if alive_at is not None and alive_at > now - lease:
+            return False
+        error = stopped_message(job_id, kind)
+    else:
+        lease = dt.timedelta(seconds=setting(app, "JOB_QUEUED_LEASE_SECONDS"))
+        if queued_at > now - lease:
+            return False
+        error = NOT_STARTED
+    with db.engine.begin() as connection:
+        swept = connection.execute(
+            sa.update(Job)
+            .where(Job.id == job_id, Job.state == state, Job.attempts == attempt)
+            .values(state=JobState.FAILED, error=error, finished_at=now)
+        ).rowcount
+    if swept:
+        log.warning("job %s (%s) failed by the sweeper: %s", job_id, kind, error)
+    return bool(swept)
+
+
+def sweep() -> int:
+    """Fails every job whose lease has run out (``flask jobs sweep``, and every
+    JOB_SWEEP_SECONDS in the worker); returns how many."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    rows = db.session.scalars(
+        sa.select(Job).where(Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
+    ).all()
+    swept = 0
+    for job in rows:
+        swept += _sweep_job(
+            app,
+            job.id,
+            job.state,
+            job.attempts,
+            job.kind,
+            job.queued_at or job.created_at,
+            _last_alive(job),
+        )
+    db.session.rollback()
+    return swept
+
+
+def _sweep_every(app: Flask, stopped: threading.Event) -> None:
+    interval = setting(app, "JOB_SWEEP_SECONDS")
+    while not stopped.wait(interval):
+        try:
+            with app.app_context():
+                sweep()
+        except Exception:
+            log.exception("the job sweeper failed; it runs again in %s s", interval)
+
+
+# ----------------------------------------------------------------------------- running
+
+
 def _execute(job_id: int) -> None:
     """Runs one job in the current app context: marks it running, calls its handler, and
     records the outcome. Never raises: a failure is the job's state."""
+    now, me = utcnow(), worker_name()
+    # Claimed with one conditional write: a second message for the same job (a retry while
+    # the first one still waited), or a job the sweeper has failed meanwhile, is skipped.
+    claimed = db.session.execute(
+        sa.update(Job)
+        .where(Job.id == job_id, Job.state == JobState.QUEUED)
+        .values(
+            state=JobState.RUNNING,
+            started_at=now,
+            attempts=Job.attempts + 1,
+            worker=me,
+            heartbeat_at=now,
+        )
+    )
+    db.session.commit()
     job = db.session.get(Job, job_id)
-    if job is None or job.state not in (JobState.QUEUED, JobState.RUNNING):
+    if claimed.rowcount != 1 or job is None:
         log.warning("job %s skipped: %s", job_id, "missing" if job is None else job.state)
         return
-    job.state = JobState.RUNNING
-    job.started_at = utcnow()
-    job.attempts += 1
-    db.session.commit()
+    attempt = job.attempts
+    beating = _Heartbeat(current_app._get_current_object(), job_id, attempt)  # type: ignore[attr-defined]
+    beating.start()
     context = JobContext(
         job_id=job.id,
         kind=job.kind,
@@ -266,11 +515,18 @@ def _execute(job_id: int) -> None:
         db.session.rollback()
         log.exception("job %s (%s) failed", job_id, context.kind)
         state, error = JobState.FAILED, GENERIC_FAILURE
-    job = db.session.get(Job, job_id)
-    assert job is not None
-    job.state, job.result, job.error, job.finished_at = state, result, error, utcnow()
+    finally:
+        beating.stop()
+    # Written even when a sweeper failed the job meanwhile (this worker was slow, not dead):
+    # what the handler did is the truth. Not when the job has been retried since.
+    db.session.execute(
+        sa.update(Job)
+        .where(Job.id == job_id, Job.attempts == attempt)
+        .values(state=state, result=result, error=error, finished_at=utcnow())
+    )
     db.session.commit()
     _queue().huey.delete(_progress_key(job_id))
+    _queue().huey.delete(_beat_key(job_id))
     log.info("job %s (%s) %s", job_id, context.kind, state)
 
 
@@ -293,6 +549,9 @@ def init_app(app: Flask) -> None:
 
     app.extensions["mls_jobs"] = _Queue(huey, run_job)
     app.register_blueprint(bp)
+    plugins = app.config.get("JOB_PLUGINS") or os.environ.get("JOB_PLUGINS") or ""
+    for module in filter(None, (name.strip() for name in plugins.split(","))):
+        importlib.import_module(module)
 
 
 @bp.get("/<int:job_id>")
@@ -318,4 +577,13 @@ def run_worker(workers: int, announce: Callable[[str], None]) -> None:
     if queue.huey.immediate:
         raise JobFailed("Jobs run inline in this configuration; no worker needed.")
     announce(f"Job worker: {workers} process(es), storage {type(queue.huey).__name__}")
-    queue.huey.create_consumer(workers=workers, worker_type="process").run()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stopped = threading.Event()
+    sweeper = threading.Thread(
+        target=_sweep_every, args=(app, stopped), name="job-sweeper", daemon=True
+    )
+    sweeper.start()
+    try:
+        queue.huey.create_consumer(workers=workers, worker_type="process").run()
+    finally:
+        stopped.set()

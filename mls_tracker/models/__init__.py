@@ -73,6 +73,7 @@ from mls_tracker.models.sla import (
     SlaTarget,
     Unit,
 )
+from mls_tracker.models.staged_file import StagedFile
 
 __all__ = [
     "Job",
@@ -126,6 +127,7 @@ __all__ = [
     "Sla",
     "SlaMeasurement",
     "SlaTarget",
+    "StagedFile",
     "Sponsor",
     "SurveyFormat",
     "SurveyImport",

@@ -1,5 +1,6 @@
 """Background jobs: what was asked, by whom, and how it ended. Progress while a job runs is
-kept outside the database (see ``mls_tracker.jobs``)."""
+kept outside the database (see ``mls_tracker.jobs``); so are uploads waiting for a job
+(``StagedFile``, in the database so that a worker on any machine can read them)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,9 @@ class Job(Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     started_at: so.Mapped[dt.datetime | None]
     finished_at: so.Mapped[dt.datetime | None]
+    # The lease (``mls_tracker.jobs``): when the job was last queued, which worker runs it
+    # ("host:pid") and when that worker last said it was alive. A sweeper fails a job whose
+    # lease has run out.
+    queued_at: so.Mapped[dt.datetime | None]
+    worker: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    heartbeat_at: so.Mapped[dt.datetime | None]
