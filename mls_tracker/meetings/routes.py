@@ -132,6 +132,7 @@ def edit(partnership_id: int, meeting_id: int):
         form.kind.data = meeting.kind.value
         form.version.data = str(meeting.version)
     conflict_message = None
+    saved = None
     if form.validate_on_submit():
         try:
             service.update_meeting(
@@ -146,9 +147,10 @@ def edit(partnership_id: int, meeting_id: int):
             attach_error(form, error)
         except Conflict as error:
             conflict_message = str(error)
-            form = EditMeetingForm(formdata=None, obj=meeting)
-            form.kind.data = meeting.kind.value
-            form.version.data = str(meeting.version)
+            # What is saved now beside the form, which keeps what was typed; saving again is
+            # a deliberate choice to replace it.
+            saved = service.saved_record(meeting)
+            form.version.data = str(saved.version)
         else:
             flash("Meeting saved. Refresh the agenda if the reviewed month changed.", "success")
             return redirect(_show_url(meeting))
@@ -158,6 +160,7 @@ def edit(partnership_id: int, meeting_id: int):
         form=form,
         meeting=meeting,
         conflict_message=conflict_message,
+        saved=saved,
     )
 
 

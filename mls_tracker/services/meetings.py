@@ -128,11 +128,14 @@ def attendees(meeting: Meeting) -> list[Attendee]:
 
 @dataclass(frozen=True, slots=True)
 class SavedRecord:
-    """A meeting's record as stored now, shown beside the hold form after a save refused
+    """A meeting as stored now, shown beside the hold or reschedule form after a save refused
     because someone else saved the meeting first (the form keeps what the user typed)."""
 
     version: int
     state: MeetingState
+    held_on: dt.date
+    kind: MeetingKind
+    reviewed_month: Month
     present: tuple[str, ...]  # names of those recorded present
     absent: tuple[str, ...]  # names of those recorded absent
     minutes: str | None
@@ -147,6 +150,9 @@ def saved_record(meeting: Meeting) -> SavedRecord:
     return SavedRecord(
         version=meeting.version,
         state=meeting.state,
+        held_on=meeting.held_on,
+        kind=meeting.kind,
+        reviewed_month=meeting.reviewed_month,
         present=tuple(p.name for p in people if p.present),
         absent=tuple(p.name for p in people if p.present is False),
         minutes=meeting.minutes,
