@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import html
+import os
 
 import sqlalchemy as sa
 from flask import (
@@ -79,6 +80,7 @@ _SQLITE_BUSY = ("database is locked", "database table is locked")
 # The file system refused a write: read-only, full, over quota, not permitted.
 STORAGE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES})
 _SQLITE_STORAGE = ("attempt to write a readonly database", "database or disk is full")
+_SQLITE_CANT_OPEN = "unable to open database file"
 _RETRIED = "_mls_contention_retried"
 
 
@@ -110,11 +112,26 @@ def storage_failure(error: BaseException) -> BaseException | None:
             return cause
         if isinstance(cause, sa.exc.DBAPIError):
             cause = cause.orig
-        if type(cause).__module__ == "sqlite3" and any(
-            m in str(cause).lower() for m in _SQLITE_STORAGE
-        ):
-            return cause
+        if type(cause).__module__ == "sqlite3":
+            text = str(cause).lower()
+            if any(m in text for m in _SQLITE_STORAGE):
+                return cause
+            if _SQLITE_CANT_OPEN in text and _sqlite_folder_unwritable():
+                return cause
     return None
+
+
+def _sqlite_folder_unwritable() -> bool:
+    """SQLite says only "unable to open database file" when its folder is read-only (it must
+    create the write-ahead log beside the file) or full: ask the file system which."""
+    try:
+        database = db.engine.url.database
+        if db.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return False
+        stat = os.statvfs(os.path.dirname(os.path.abspath(database)))
+    except Exception:
+        return False
+    return bool(stat.f_flag & os.ST_RDONLY) or stat.f_bavail == 0
 
 
 def wants_json() -> bool:
