@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-sqlite test-postgres system-deps system-deps-test lint format clean bench mutate
+.PHONY: run test test-sqlite test-postgres system-deps system-deps-test lint format clean bench bench-load mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,14 @@ test-postgres: $(VENV)/.installed-test
 # runs it on PostgreSQL; BENCH_ARGS passes options (see benchmarks/README.md).
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# Load (issue 16): a fresh PostgreSQL database with the demo, gunicorn with 4 workers, 3,000
+# mixed reads and concurrent writes on the same records from 8 threads, then every accepted
+# write looked for; exit 1 on any 500 or lost write. Not part of `make test`. A few minutes.
+# BENCH_LOAD_ARGS passes options (--quick, --requests N, --threads N, --workers N, --redis,
+# --database-url …; see benchmarks/README.md).
+bench-load: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/load_bench.py $(BENCH_LOAD_ARGS)
 
 # Mutation testing (not part of `make test`): mutmut plants small bugs one at a time in the
 # figure modules and access.py (the scope is in scripts/mutation_score.py, the tests it runs
