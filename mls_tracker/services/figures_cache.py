@@ -13,7 +13,13 @@ and how they are computed is the caller's (``services/dashboard.month_figures`` 
 - a row written by an older version of the figures (``CACHE_VERSION``, stored in the row's
   data under ``VERSION_KEY``) is recomputed — bump the version when what is stored changes
   meaning (version 2: exact, unrounded components, issue 15);
-- what is missing is computed for every missing (partnership, month) at once and upserted;
+- what is missing is computed for every missing (partnership, month) at once and upserted,
+  in one statement, in a fixed order (partnership, then month);
+- filling the cache never waits on another transaction for long, so readers cannot deadlock
+  (issue 16): on PostgreSQL the upsert runs in a savepoint with a short ``lock_timeout``; when
+  another transaction holds those rows (it is filling them too, or a use case holds them in
+  its open transaction) the savepoint is rolled back and the figures are returned without
+  being stored — the next reader stores them;
 - the rows filled are committed here at once, unless the session's transaction holds a write
   of the caller (a use case that reads figures and will commit later): then they stay in that
   transaction, committed or rolled back with it, since they may be computed from it.
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -39,12 +46,20 @@ from mls_tracker.models import PartnershipMonthFigures
 from mls_tracker.models.base import Audited
 from mls_tracker.periods import Month, month_range
 
+log = logging.getLogger("mls_tracker.figures_cache")
+
 Data = dict[str, Any]
 Compute = Callable[[Sequence[int], Month, Month, dt.date], Mapping[int, Mapping[Month, Data]]]
 
 # The version of what the rows hold; a row of another version (or none) is recomputed.
 CACHE_VERSION = 2
 VERSION_KEY = "_cache_version"
+
+# How long filling the cache waits for rows another transaction holds before leaving them
+# out; PostgreSQL's SQLSTATEs of such a collision (lock not available, deadlock detected,
+# serialization failure).
+LOCK_TIMEOUT_MS = 200
+COLLISION_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 
 # session.info key: the session's transaction holds a write that is not the cache's own.
 _CALLER_WROTE = "figures_cache_caller_wrote"
@@ -105,11 +120,56 @@ def cached_figures(
             }
             for pid, month in missing
         ]
-        _upsert(rows)
-        _commit_if_alone()
+        if _store(rows):
+            _commit_if_alone()
         for pid, month in missing:
             found[(pid, month)] = dict(computed[pid][month])
     return found
+
+
+def _collided(error: sa.exc.DBAPIError) -> bool:
+    """Another transaction held the rows: a lock not granted in time, a deadlock, a
+    serialization failure (PostgreSQL), or SQLite's write lock held past its busy timeout."""
+    if getattr(error.orig, "sqlstate", None) in COLLISION_SQLSTATES:
+        return True
+    return type(error.orig).__module__ == "sqlite3" and "database is locked" in str(error.orig)
+
+
+def _store(rows: list[dict[str, Any]]) -> bool:
+    """Upsert the rows without waiting on another transaction for long; False when they were
+    left out because another transaction holds some of them."""
+    session = db.session()
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite has one writer at a time (its busy timeout waits for it): no deadlock.
+        _upsert(rows)
+        return True
+    own = {_OWN: True}
+    try:
+        with session.begin_nested():
+            previous = session.execute(
+                sa.text(
+                    "SELECT current_setting('lock_timeout'), set_config('lock_timeout', :t, true)"
+                ),
+                {"t": f"{LOCK_TIMEOUT_MS}ms"},
+                execution_options=own,
+            ).scalar_one()
+            _upsert(rows)
+            # back to what the caller's transaction had (a use case's own waits are its own)
+            session.execute(
+                sa.text("SELECT set_config('lock_timeout', :t, true)"),
+                {"t": previous},
+                execution_options=own,
+            )
+    except sa.exc.DBAPIError as error:
+        if not _collided(error):
+            raise
+        log.info(
+            "figures cache: %d row(s) left unstored, another transaction holds them (%s)",
+            len(rows),
+            getattr(error.orig, "sqlstate", None) or error.orig,
+        )
+        return False
+    return True
 
 
 def _upsert(rows: list[dict[str, Any]]) -> None:
