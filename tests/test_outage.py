@@ -219,3 +219,25 @@ def test_a_committed_write_answers_its_page_even_if_the_database_goes_right_afte
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert response.get_data(as_text=True) == "Saved"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_an_error_page_that_cannot_be_drawn_is_still_our_own_plain_page(make_app, caplog):
+    """Whatever breaks while the error page is drawn (here every template's context), the
+    answer is our plain page with the security headers, never the server's bare one."""
+    app = make_app(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/broken")
+    def broken():
+        raise RuntimeError("the view failed")
+
+    @app.context_processor
+    def unavailable_context() -> dict:
+        raise RuntimeError("drawing any page fails")
+
+    response = app.test_client().get("/broken")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Something went wrong" in body and "The error was logged" in body
+    assert "Internal Server Error" not in body and "Traceback" not in body
+    for name in SECURITY_HEADERS:
+        assert response.headers.get(name), name
