@@ -46,6 +46,7 @@ from mls_tracker.services.errors import (
     Unavailable,
     ValidationFailed,
 )
+from mls_tracker.services.locking import is_contention
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
@@ -74,9 +75,6 @@ STORAGE = (
 
 # PostgreSQL's SQLSTATEs of two transactions colliding: deadlock detected, serialization
 # failure, lock not available (a lock_timeout ran out).
-CONTENTION_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
-# SQLite's: another connection held the write lock for longer than the busy timeout.
-_SQLITE_BUSY = ("database is locked", "database table is locked")
 # The file system refused a write: read-only, full, over quota, not permitted.
 STORAGE_ERRNOS = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES})
 _SQLITE_STORAGE = ("attempt to write a readonly database", "database or disk is full")
@@ -92,17 +90,6 @@ def _causes(error: BaseException):
         seen.add(id(current))
         yield current
         current = current.__cause__ or current.__context__
-
-
-def is_contention(error: BaseException) -> bool:
-    """Two transactions collided: the database is up, and the work can be done again."""
-    if not isinstance(error, sa.exc.DBAPIError):
-        return False
-    orig = error.orig
-    if getattr(orig, "sqlstate", None) in CONTENTION_SQLSTATES:
-        return True
-    text = str(orig).lower()
-    return type(orig).__module__ == "sqlite3" and any(m in text for m in _SQLITE_BUSY)
 
 
 def storage_failure(error: BaseException) -> BaseException | None:

@@ -45,6 +45,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import PartnershipMonthFigures
 from mls_tracker.models.base import Audited
 from mls_tracker.periods import Month, month_range
+from mls_tracker.services.locking import is_contention
 
 log = logging.getLogger("mls_tracker.figures_cache")
 
@@ -59,7 +60,6 @@ VERSION_KEY = "_cache_version"
 # out; PostgreSQL's SQLSTATEs of such a collision (lock not available, deadlock detected,
 # serialization failure).
 LOCK_TIMEOUT_MS = 200
-COLLISION_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
 
 # session.info key: the session's transaction holds a write that is not the cache's own.
 _CALLER_WROTE = "figures_cache_caller_wrote"
@@ -127,14 +127,6 @@ def cached_figures(
     return found
 
 
-def _collided(error: sa.exc.DBAPIError) -> bool:
-    """Another transaction held the rows: a lock not granted in time, a deadlock, a
-    serialization failure (PostgreSQL), or SQLite's write lock held past its busy timeout."""
-    if getattr(error.orig, "sqlstate", None) in COLLISION_SQLSTATES:
-        return True
-    return type(error.orig).__module__ == "sqlite3" and "database is locked" in str(error.orig)
-
-
 def _store(rows: list[dict[str, Any]]) -> bool:
     """Upsert the rows without waiting on another transaction for long; False when they were
     left out because another transaction holds some of them."""
@@ -161,7 +153,7 @@ def _store(rows: list[dict[str, Any]]) -> bool:
                 execution_options=own,
             )
     except sa.exc.DBAPIError as error:
-        if not _collided(error):
+        if not is_contention(error):
             raise
         log.info(
             "figures cache: %d row(s) left unstored, another transaction holds them (%s)",

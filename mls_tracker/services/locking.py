@@ -18,15 +18,13 @@ import sqlalchemy.orm as so
 from mls_tracker.extensions import db
 from mls_tracker.services.errors import Conflict, ValidationFailed
 
-# PostgreSQL's SQLSTATEs of a save that lost a race for a row or a key.
+# PostgreSQL's SQLSTATE of a save that lost a race for a key.
 _UNIQUE_VIOLATION = "23505"
-_LOST_LOCK_RACE = frozenset(
-    {
-        "40001",  # serialization_failure
-        "40P01",  # deadlock_detected
-        "55P03",  # lock_not_available (lock_timeout)
-    }
-)
+# PostgreSQL's SQLSTATEs of transactions that collided: serialization failure, deadlock,
+# lock not granted within lock_timeout.
+CONTENTION_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+# SQLite's: another connection held the write lock for longer than the busy timeout.
+_SQLITE_BUSY = ("database is locked", "database table is locked")
 
 
 def check_version(
@@ -54,15 +52,16 @@ def is_unique_violation(error: sa.exc.DBAPIError) -> bool:
     )
 
 
-def is_lost_lock_race(error: sa.exc.DBAPIError) -> bool:
-    """Another transaction held what this save needed: a PostgreSQL deadlock, serialization
-    failure or lock timeout, or SQLite's "database is locked" (another writer kept the
-    database past the busy timeout). Nothing was saved; saving again can succeed."""
-    if _sqlstate(error) in _LOST_LOCK_RACE:
+def is_contention(error: BaseException) -> bool:
+    """Two transactions collided — a PostgreSQL deadlock, serialization failure or lock
+    timeout, or SQLite's write lock held past the busy timeout: the database is up, nothing
+    of the loser was saved, and doing it again can succeed."""
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if _sqlstate(error) in CONTENTION_SQLSTATES:
         return True
-    return isinstance(error.orig, sqlite3.OperationalError) and "database is locked" in str(
-        error.orig
-    )
+    text = str(error.orig).lower()
+    return isinstance(error.orig, sqlite3.Error) and any(m in text for m in _SQLITE_BUSY)
 
 
 @contextmanager
@@ -97,7 +96,7 @@ def guarded_save(
         raise Conflict(message) from error
     except sa.exc.OperationalError as error:
         db.session.rollback()
-        if not is_lost_lock_race(error):
+        if not is_contention(error):
             raise
         raise Conflict(message) from error
     except BaseException:
