@@ -28,6 +28,8 @@ SCOPED = {
     ("GET", "contract_imports.preview"): MANAGE,
     ("POST", "contract_imports.preview"): MANAGE,
     ("GET", "contract_imports.result"): MANAGE,
+    # Retrying a job that has not failed says so and goes back to it.
+    ("POST", "contract_imports.retry"): {**MANAGE, "admin": 302, "lead": 302},
 }
 
 

@@ -41,6 +41,8 @@ SCOPED = {
     ("GET", "survey_imports.undo"): MANAGE,
     ("POST", "survey_imports.undo"): MANAGE,
     ("POST", "survey_imports.confirm"): CONFIRM,
+    # Retrying a job that has not failed (or whose upload is gone) says so and goes back.
+    ("POST", "survey_imports.retry"): COMMIT,
 }
 
 _FILE = (
@@ -72,4 +74,9 @@ def prepare(world) -> dict:
     )
     db.session.add(record)
     db.session.flush()
-    return {"upload_token": staged.token, "import_job_id": job_id, "import_id": record.id}
+    return {
+        "upload_token": staged.token,
+        "import_job_id": job_id,
+        "survey_job_id": job_id,
+        "import_id": record.id,
+    }

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask.testing import EnvironBuilder
 
 from mls_tracker.extensions import db
-from mls_tracker.models import Region, Side, Sponsor
+from mls_tracker.models import Region, Side, Sponsor, StagedFile
 from mls_tracker.periods import utc_today
 from mls_tracker.scorecards import delivery as delivery_service
 from mls_tracker.services import survey_import as service
@@ -54,9 +54,10 @@ def _upload(client, world, data: bytes, name: str):
         builder.close()
 
 
-def _staged(app) -> set[Path]:
-    root = Path(app.instance_path) / "uploads"
-    return {p for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
+def _staged(app) -> set[str]:
+    """The tokens of every staged upload (kept in the database, issue 16 point 6)."""
+    db.session.rollback()
+    return set(db.session.scalars(sa.select(StagedFile.token)))
 
 
 def _stage(world, data: bytes, name: str = "responses.csv"):

@@ -14,9 +14,11 @@ from mls_tracker.extensions import db
 from mls_tracker.models import (
     AuditEntry,
     ImportMapping,
+    StagedFile,
     SurveyFormat,
     SurveyImport,
     SurveyResponse,
+    utcnow,
 )
 from mls_tracker.periods import Month
 from mls_tracker.services import survey_import as service
@@ -167,11 +169,11 @@ def test_semicolon_cp1252_generic_sample(regions):
 )
 def test_bad_files_are_refused_and_nothing_is_staged(world, name):
     # Other tests' uploads (of other partnerships) may be staged already: compare before/after.
-    before = set(service.uploads_root().glob("*"))
+    before = set(db.session.scalars(sa.select(StagedFile.token)))
     with pytest.raises(FileRejected) as refused:
         stage(world, SAMPLES / name)
     assert str(refused.value)
-    assert set(service.uploads_root().glob("*")) == before
+    assert set(db.session.scalars(sa.select(StagedFile.token))) == before
 
 
 def test_oversized_file_is_refused_with_the_limit(app, world):
@@ -194,13 +196,16 @@ def test_staged_upload_is_bound_to_its_partnership(world):
 
 
 def test_old_staged_uploads_are_swept(world):
-    import os
-
     old = stage(world, GENERIC.encode())
-    long_ago = (dt.datetime.now() - dt.timedelta(hours=25)).timestamp()
-    os.utime(old.directory, (long_ago, long_ago))
-    stage(world, GENERIC.encode())
-    assert not old.directory.exists()
+    kept = stage(world, GENERIC.encode())
+    service.sweep_staged(now=utcnow() + dt.timedelta(hours=25))
+    with pytest.raises(service.UploadNotFound):
+        service.get_staged(world.partnership.id, old.token)
+    with pytest.raises(service.UploadNotFound):
+        service.get_staged(world.partnership.id, kept.token)
+    fresh = stage(world, GENERIC.encode())
+    service.sweep_staged()
+    assert service.get_staged(world.partnership.id, fresh.token) == fresh
 
 
 # ----------------------------------------------------------------------------- rules

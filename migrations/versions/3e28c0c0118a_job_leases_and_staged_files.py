@@ -29,7 +29,6 @@ def upgrade():
         sa.Column("file_name", sa.String(length=255), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.Column("extra", sa.JSON(), nullable=False),
         sa.Column("problems_csv", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -57,6 +56,19 @@ def upgrade():
             batch_op.f("ix_staged_files_partnership_id"), ["partnership_id"], unique=False
         )
 
+    op.create_table(
+        "staged_file_chunks",
+        sa.Column("staged_file_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["staged_file_id"],
+            ["staged_files.id"],
+            name=op.f("fk_staged_file_chunks_staged_file_id_staged_files"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("staged_file_id", "seq", name=op.f("pk_staged_file_chunks")),
+    )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("queued_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("worker", sa.String(length=120), nullable=True))
@@ -72,6 +84,9 @@ def downgrade():
         batch_op.drop_column("worker")
         batch_op.drop_column("queued_at")
 
+    # IF EXISTS: databases upgraded by this revision's first draft (the same day) have no
+    # chunks table; they can still be taken down and up again.
+    op.execute("DROP TABLE IF EXISTS staged_file_chunks")
     with op.batch_alter_table("staged_files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staged_files_partnership_id"))
         batch_op.drop_index(batch_op.f("ix_staged_files_expires_at"))

@@ -73,3 +73,9 @@ def decisions_of(form: DecisionsForm) -> service.Decisions:
             if (value := getattr(form, name).data)
         },
     )
+
+
+class RetryForm(FlaskForm):
+    """Only a button: the CSRF token is its content."""
+
+    submit = SubmitField("Retry")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import jobs
 from mls_tracker.access import Action, get_partnership
-from mls_tracker.contract_imports.forms import UploadForm, decisions_form, decisions_of
+from mls_tracker.contract_imports.forms import (
+    RetryForm,
+    UploadForm,
+    decisions_form,
+    decisions_of,
+)
 from mls_tracker.services import contract_import as service
 from mls_tracker.services import contract_workbook as workbook
 from mls_tracker.services.errors import ValidationFailed
@@ -102,4 +108,23 @@ def result(partnership_id: int, workbook_job_id: int):
         partnership=partnership,
         job=job,
         done_url=request.url,
+        retry_form=RetryForm(formdata=None) if service.retryable(partnership.id, job) else None,
+    )
+
+
+@bp.post("/partnerships/<int:partnership_id>/import/jobs/<int:workbook_job_id>/retry")
+@auth_required()
+def retry(partnership_id: int, workbook_job_id: int):
+    """Queues a failed import again (its worker stopped, say)."""
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = RetryForm()
+    if not form.validate_on_submit():
+        flash("This page is out of date: reload it and try again.", "warning")
+    else:
+        try:
+            service.retry(current_user, partnership.id, workbook_job_id)
+        except (jobs.JobFailed, ValidationFailed) as error:
+            flash(str(error), "warning")
+    return redirect(
+        url_for(".result", partnership_id=partnership.id, workbook_job_id=workbook_job_id)
     )

@@ -73,7 +73,7 @@ from mls_tracker.models.sla import (
     SlaTarget,
     Unit,
 )
-from mls_tracker.models.staged_file import StagedFile
+from mls_tracker.models.staged_file import StagedFile, StagedFileChunk
 
 __all__ = [
     "Job",
@@ -128,6 +128,7 @@ __all__ = [
     "SlaMeasurement",
     "SlaTarget",
     "StagedFile",
+    "StagedFileChunk",
     "Sponsor",
     "SurveyFormat",
     "SurveyImport",

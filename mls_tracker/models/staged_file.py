@@ -27,10 +27,22 @@ class StagedFile(Base):
     file_name: so.Mapped[str] = so.mapped_column(sa.String(255))
     size: so.Mapped[int]
     sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
-    content: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary, deferred=True)
     # What the pages and jobs keep beside the file: the chosen mapping, the last check's
     # outcome, and every problem of that check as CSV.
     extra: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
     problems_csv: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary, deferred=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     expires_at: so.Mapped[dt.datetime] = so.mapped_column(index=True)
+
+
+class StagedFileChunk(Base):
+    """A staged file's bytes, 1 MB a row: written and read a chunk at a time, so that a
+    50 MB upload never sits in memory whole."""
+
+    __tablename__ = "staged_file_chunks"
+
+    staged_file_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("staged_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    data: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)

@@ -8,10 +8,8 @@ month)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
+import hashlib
 import re
-import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -19,7 +17,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from mls_tracker import access, audit, jobs
 from mls_tracker.access import Action
@@ -30,6 +27,7 @@ from mls_tracker.models import (
     Direction,
     Expectation,
     ExpectationCategory,
+    Job,
     MeasurementState,
     Membership,
     Partnership,
@@ -48,6 +46,7 @@ from mls_tracker.models import (
 from mls_tracker.models.people import region_code_from
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import slas as sla_rules
+from mls_tracker.services import staged_files
 from mls_tracker.services.contract_workbook import Problem, Workbook, read_workbook
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.survey_files import FileRejected
@@ -55,12 +54,12 @@ from mls_tracker.services.survey_import import display_name, upload_limit, uploa
 
 JOB = "contract_import"
 STAGED_TTL = dt.timedelta(hours=24)
+STAGED_KIND = "contract"
 PROBLEMS_SHOWN = 500
 BATCH = 2_000
 ROLE_REFUSED = "Only a lead of this partnership can import a workbook into it."
 NEW_REGION = "new"
 INVITE_ROLES = (Role.PROVIDER, Role.LEAD, Role.VIEWER)
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NOT_APPLICABLE = {"n/a", "na", "n.a.", "not applicable"}
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.BLOCKED)
@@ -71,45 +70,37 @@ OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS, ActionStatus.BLOCK
 
 @dataclass(frozen=True)
 class StagedWorkbook:
+    """A workbook kept in the database (``services.staged_files``) until it is imported or
+    expires, so that its import runs on any worker."""
+
     token: str
     partnership_id: int
-    uploader_id: int
+    uploader_id: int | None
     file_name: str
     created_at: dt.datetime
 
     @property
     def path(self) -> Path:
-        return _root() / self.token / "data"
-
-
-def _root() -> Path:
-    return Path(current_app.instance_path) / "contract_uploads"
-
-
-def _sweep() -> None:
-    root = _root()
-    if not root.is_dir():
-        return
-    limit = utcnow() - STAGED_TTL
-    for directory in root.iterdir():
-        changed = dt.datetime.fromtimestamp(directory.stat().st_mtime, dt.UTC)
-        if directory.is_dir() and changed < limit:
-            shutil.rmtree(directory, ignore_errors=True)
+        """A local copy of the workbook; NotFound when it is gone."""
+        path = staged_files.local_copy(self.token)
+        if path is None:
+            raise NotFound()
+        return path
 
 
 def stage_upload(
     actor: User, partnership_id: int, stream: IO[bytes], file_name: str | None
 ) -> StagedWorkbook:
     """Keep an uploaded workbook for its preview. A file that cannot be read at all is
-    refused (FileRejected) and nothing stays on disk."""
+    refused (FileRejected) and nothing is kept."""
     access.require(actor, Action.MANAGE, partnership_id, message=ROLE_REFUSED)
-    _sweep()
-    token = secrets.token_urlsafe(24)
-    directory = _root() / token
-    directory.mkdir(parents=True, mode=0o700)
+    staged_files.sweep()
+    token = staged_files.new_token()
+    path = staged_files.cache_path(token)
+    digest = hashlib.sha256()
+    size = 0
     try:
-        size = 0
-        with (directory / "data").open("wb") as out:
+        with path.open("wb") as out:
             while chunk := stream.read(1024 * 1024):
                 size += len(chunk)
                 if size > upload_limit():
@@ -117,42 +108,39 @@ def stage_upload(
                         f"The file is larger than {upload_limit_text()}, the most this "
                         "installation accepts."
                     )
+                digest.update(chunk)
                 out.write(chunk)
         if not size:
             raise FileRejected("The file is empty.")
         name = display_name(file_name)
-        read_workbook(directory / "data", name)  # refuses what cannot be read at all
-        staged = StagedWorkbook(token, partnership_id, actor.id, name, utcnow())
-        meta = {
-            "token": token,
-            "partnership_id": partnership_id,
-            "uploader_id": actor.id,
-            "file_name": name,
-            "created_at": staged.created_at.isoformat(),
-        }
-        (directory / "meta.json").write_text(json.dumps(meta))
+        read_workbook(path, name)  # refuses what cannot be read at all
+        row = staged_files.store(
+            path,
+            token=token,
+            kind=STAGED_KIND,
+            partnership_id=partnership_id,
+            user_id=actor.id,
+            file_name=name,
+            size=size,
+            sha256=digest.hexdigest(),
+            ttl=STAGED_TTL,
+        )
     except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
+        staged_files.drop_local(token)
         raise
-    return staged
+    return StagedWorkbook(token, partnership_id, actor.id, name, row.created_at)
 
 
 def staged_workbook(partnership_id: int, token: str) -> StagedWorkbook:
     """The staged workbook ``token`` of this partnership; NotFound (404) otherwise."""
-    if not isinstance(token, str) or not _TOKEN_RE.match(token):
+    row = staged_files.find(STAGED_KIND, partnership_id, token)
+    if row is None:
         raise NotFound()
-    try:
-        meta = json.loads((_root() / token / "meta.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise NotFound() from exc
-    if meta.get("partnership_id") != partnership_id:
-        raise NotFound()
-    meta["created_at"] = dt.datetime.fromisoformat(meta["created_at"])
-    return StagedWorkbook(**meta)
+    return StagedWorkbook(row.token, row.partnership_id, row.user_id, row.file_name, row.created_at)
 
 
 def discard(staged: StagedWorkbook) -> None:
-    shutil.rmtree(staged.path.parent, ignore_errors=True)
+    staged_files.discard(staged.token)
 
 
 # ----------------------------------------------------------------------------- decisions
@@ -843,6 +831,29 @@ def job_view(partnership_id: int, job_id: int) -> jobs.JobView:
     if view is None or view.partnership_id != partnership_id or view.kind != JOB:
         raise NotFound()
     return view
+
+
+def retry(actor: User, partnership_id: int, job_id: int) -> jobs.JobView:
+    """Queues again a failed import of this partnership (its worker stopped, say) while its
+    workbook is still staged. NotFound for another partnership's job, JobFailed when it has
+    not failed, ValidationFailed when the workbook has expired."""
+    access.require(actor, Action.MANAGE, partnership_id, message=ROLE_REFUSED)
+    view = job_view(partnership_id, job_id)
+    job = db.session.get(Job, job_id)
+    token = (job.params or {}).get("token") if job is not None else None
+    if staged_files.find(STAGED_KIND, partnership_id, str(token or "")) is None:
+        raise ValidationFailed("This workbook has expired. Upload it again.")
+    jobs.retry(job_id)
+    return view
+
+
+def retryable(partnership_id: int, view: jobs.JobView) -> bool:
+    """Whether a failed import's workbook is still staged, so that it can be retried."""
+    if view.state != "failed":
+        return False
+    job = db.session.get(Job, view.id)
+    token = (job.params or {}).get("token") if job is not None else None
+    return staged_files.find(STAGED_KIND, partnership_id, str(token or "")) is not None
 
 
 @jobs.handler(JOB)

@@ -10,11 +10,10 @@ import json
 import math
 import queue
 import re
-import secrets
-import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
@@ -29,8 +28,10 @@ from mls_tracker.extensions import db
 from mls_tracker.formhelp import to_int
 from mls_tracker.models import (
     ImportMapping,
+    Job,
     Partnership,
     Region,
+    StagedFile,
     SurveyFormat,
     SurveyImport,
     SurveyResponse,
@@ -39,6 +40,7 @@ from mls_tracker.models import (
 )
 from mls_tracker.models.satisfaction import ImportState
 from mls_tracker.periods import Month
+from mls_tracker.services import staged_files
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.survey_columns import values_fit
 from mls_tracker.services.survey_files import (
@@ -73,6 +75,7 @@ MAX_CHOICES = 50  # distinct answer texts per scale a person can reasonably map 
 PROBLEMS_SHOWN = 500
 PREVIEW_ROWS = 20
 STAGED_TTL = dt.timedelta(hours=24)
+STAGED_KIND = "survey"
 # Clocks differ and times without a zone are taken as UTC: only this far ahead is "future".
 FUTURE_SLACK = dt.timedelta(hours=14)
 CHECK_JOB = "survey_import_check"
@@ -187,25 +190,25 @@ class UploadNotFound(LookupError):
 
 @dataclass(frozen=True)
 class StagedUpload:
+    """An upload kept in the database (``services.staged_files``) until it is imported or
+    expires, so that its check and import run on any worker."""
+
     token: str
     partnership_id: int
-    uploader_id: int
+    uploader_id: int | None
     file_name: str  # for display only: never part of a path
     size: int
     sha256: str
     created_at: dt.datetime
 
     @property
-    def directory(self) -> Path:
-        return uploads_root() / self.token
-
-    @property
     def data_path(self) -> Path:
-        return self.directory / "data"
-
-
-def uploads_root() -> Path:
-    return Path(current_app.instance_path) / "uploads"
+        """A local copy of the file (fetched from the database on this machine's first
+        use); UploadNotFound when the upload is gone."""
+        path = staged_files.local_copy(self.token)
+        if path is None:
+            raise UploadNotFound(self.token)
+        return path
 
 
 def upload_limit() -> int:
@@ -240,37 +243,24 @@ def display_name(file_name: str | None) -> str:
 
 
 def sweep_staged(now: dt.datetime | None = None) -> int:
-    """Remove staged uploads older than a day; returns how many were removed."""
-    root = uploads_root()
-    if not root.is_dir():
-        return 0
-    limit = (now or utcnow()) - STAGED_TTL
-    removed = 0
-    for directory in root.iterdir():
-        if not directory.is_dir():
-            continue
-        changed = dt.datetime.fromtimestamp(directory.stat().st_mtime, dt.UTC)
-        if changed < limit:
-            shutil.rmtree(directory, ignore_errors=True)
-            removed += 1
-    return removed
+    """Remove expired staged uploads (a day after they were staged); returns how many."""
+    return staged_files.sweep(now)
 
 
 def stage_upload(
     actor: User, partnership_id: int, stream: IO[bytes], file_name: str | None
 ) -> StagedUpload:
-    """Copy an uploaded file to its own directory and recognise it; a file that cannot be
-    read is refused (FileRejected) and nothing stays on disk."""
+    """Keep an uploaded file in the database and recognise it; a file that cannot be read
+    is refused (FileRejected) and nothing is kept."""
     access.require(actor, Action.UPLOAD_SURVEYS, partnership_id, message=ROLE_REFUSED)
     sweep_staged()
-    token = secrets.token_urlsafe(24)
-    directory = uploads_root() / token
-    directory.mkdir(parents=True, mode=0o700)
+    token = staged_files.new_token()
+    path = staged_files.cache_path(token)
     digest = hashlib.sha256()
     size = 0
     limit = upload_limit()
     try:
-        with (directory / "data").open("wb") as out:
+        with path.open("wb") as out:
             while chunk := stream.read(1024 * 1024):
                 size += len(chunk)
                 if size > limit:
@@ -283,42 +273,48 @@ def stage_upload(
         if size == 0:
             raise FileRejected("The file is empty.")
         name = display_name(file_name)
-        # The whole file is read once here so that a row breaking the limits anywhere in it is
-        # refused now, with nothing staged, rather than on the mapping page or in the check.
-        check_shape(open_survey_file(directory / "data", name, limits=file_limits()))
-        staged = StagedUpload(
+        # The whole file is read once here so that a row breaking the limits anywhere in it
+        # is refused now, with nothing staged, rather than on the mapping page or in the check.
+        check_shape(open_survey_file(path, name, limits=file_limits()))
+        row = staged_files.store(
+            path,
             token=token,
+            kind=STAGED_KIND,
             partnership_id=partnership_id,
-            uploader_id=actor.id,
+            user_id=actor.id,
             file_name=name,
             size=size,
             sha256=digest.hexdigest(),
-            created_at=utcnow(),
+            ttl=STAGED_TTL,
         )
-        meta = {**asdict(staged), "created_at": staged.created_at.isoformat()}
-        (directory / "meta.json").write_text(json.dumps(meta))
     except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
+        staged_files.drop_local(token)
         raise
-    return staged
+    return _staged_view(row)
+
+
+def _staged_view(row: StagedFile) -> StagedUpload:
+    return StagedUpload(
+        token=row.token,
+        partnership_id=row.partnership_id,
+        uploader_id=row.user_id,
+        file_name=row.file_name,
+        size=row.size,
+        sha256=row.sha256,
+        created_at=row.created_at,
+    )
 
 
 def get_staged(partnership_id: int, token: str) -> StagedUpload:
     """The staged upload ``token`` of this partnership; UploadNotFound otherwise."""
-    if not isinstance(token, str) or not _TOKEN_RE.match(token):
+    row = staged_files.find(STAGED_KIND, partnership_id, token)
+    if row is None:
         raise UploadNotFound(token)
-    try:
-        meta = json.loads((uploads_root() / token / "meta.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise UploadNotFound(token) from exc
-    if meta.get("partnership_id") != partnership_id:
-        raise UploadNotFound(token)
-    meta["created_at"] = dt.datetime.fromisoformat(meta["created_at"])
-    return StagedUpload(**meta)
+    return _staged_view(row)
 
 
 def discard_staged(staged: StagedUpload) -> None:
-    shutil.rmtree(staged.directory, ignore_errors=True)
+    staged_files.discard(staged.token)
 
 
 def open_staged(staged: StagedUpload, file_format: SurveyFormat | None = None) -> SurveyFile:
@@ -598,13 +594,12 @@ def save_mapping(actor: User, partnership_id: int, mapping: Mapping) -> None:
 def store_mapping(staged: StagedUpload, mapping: Mapping, order: str | None) -> None:
     """Keep the mapping chosen for a staged upload (and the date order it resolved to)."""
     data = {"mapping": mapping.as_json(), "order": order}
-    (staged.directory / "mapping.json").write_text(json.dumps(data))
-    (staged.directory / "check.json").unlink(missing_ok=True)
+    staged_files.update(staged.token, mapping=data, check=None)
 
 
 def staged_mapping(staged: StagedUpload) -> tuple[Mapping, str | None] | None:
     try:
-        data = json.loads((staged.directory / "mapping.json").read_text())
+        data = staged_files.notes(staged.token)["mapping"]
         return Mapping.from_json(data["mapping"]), data.get("order")
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -1248,9 +1243,10 @@ def _scale_message(reader: RowReader, rows: int) -> str:
 
 
 def _staged_file(staged: StagedUpload, mapping: Mapping) -> SurveyFile:
-    if not staged.data_path.exists():
-        raise ValidationFailed("This upload has expired. Upload the file again.")
-    file = open_staged(staged, mapping.format)
+    try:
+        file = open_staged(staged, mapping.format)
+    except UploadNotFound as gone:
+        raise ValidationFailed("This upload has expired. Upload the file again.") from gone
     file.include = frozenset(mapping.include)
     return file
 
@@ -1272,34 +1268,34 @@ def check_upload(
     problem) are kept beside the upload for the preview page."""
     access.require(actor, Action.UPLOAD_SURVEYS, staged.partnership_id, message=ROLE_REFUSED)
     file = _staged_file(staged, mapping)
-    outcome = process_file(
-        file,
-        mapping,
-        staged.partnership_id,
-        order=order or _order_for(file, mapping),
-        problems_path=staged.directory / "problems.csv",
-        progress=progress,
-    )
-    (staged.directory / "check.json").write_text(
-        json.dumps({"digest": mapping.digest(), "outcome": outcome.as_json()})
-    )
+    with tempfile.TemporaryDirectory(prefix="mls-check-") as folder:
+        problems = Path(folder) / "problems.csv"
+        outcome = process_file(
+            file,
+            mapping,
+            staged.partnership_id,
+            order=order or _order_for(file, mapping),
+            problems_path=problems,
+            progress=progress,
+        )
+        staged_files.update(
+            staged.token,
+            check={"digest": mapping.digest(), "outcome": outcome.as_json()},
+            problems_csv=problems.read_bytes(),
+        )
     return outcome
 
 
 def stored_check(staged: StagedUpload, mapping: Mapping) -> Outcome | None:
     """The outcome of the last check of this upload with this very mapping, if any."""
-    try:
-        data = json.loads((staged.directory / "check.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if data.get("digest") != mapping.digest():
+    data = staged_files.notes(staged.token).get("check")
+    if not isinstance(data, dict) or data.get("digest") != mapping.digest():
         return None
     return Outcome.from_json(data["outcome"])
 
 
 def problems_csv_path(staged: StagedUpload) -> Path | None:
-    path = staged.directory / "problems.csv"
-    return path if path.exists() else None
+    return staged_files.problems_copy(staged.token)
 
 
 class ImportRefused(ValidationFailed):
@@ -1581,13 +1577,38 @@ def submit_commit(actor: User, partnership_id: int, token: str, digest: str | No
     )
 
 
+def job_token(job_id: int) -> str | None:
+    job = db.session.get(Job, job_id)
+    token = (job.params or {}).get("token") if job is not None else None
+    return token if isinstance(token, str) else None
+
+
+def retry_job(actor: User, partnership_id: int, job_id: int) -> jobs.JobView:
+    """Queues again a failed check or import of this partnership (its worker stopped, say)
+    while its upload is still staged; the job as it was. NotFound for another partnership's
+    job, JobFailed when it has not failed, ValidationFailed when the upload has expired."""
+    access.require(actor, Action.UPLOAD_SURVEYS, partnership_id, message=ROLE_REFUSED)
+    view = jobs.get(job_id)
+    if view is None or view.partnership_id != partnership_id:
+        raise NotFound()
+    if view.kind not in (CHECK_JOB, COMMIT_JOB):
+        raise NotFound()
+    token = job_token(job_id)
+    try:
+        get_staged(partnership_id, token or "")
+    except UploadNotFound as gone:
+        raise ValidationFailed("This upload has expired. Upload the file again.") from gone
+    jobs.retry(job_id)
+    return view
+
+
 def import_result(partnership_id: int, job_id: int) -> ImportResult:
     """An import job of this partnership (NotFound otherwise) and, when it failed, the token
     of its upload if that is still staged."""
     job = job_of(partnership_id, job_id, COMMIT_JOB)
     if job is None:
         raise NotFound()
-    token = (job.result or {}).get("token") if job.state == "failed" else None
+    token = job_token(job.id) if job.state == "failed" else None
     if token:
         try:
             get_staged(partnership_id, token)

@@ -130,6 +130,12 @@ class CommitForm(FlaskForm):
     submit = SubmitField("Import")
 
 
+class RetryForm(FlaskForm):
+    """Only a button: the CSRF token is its content."""
+
+    submit = SubmitField("Retry")
+
+
 class UndoForm(FlaskForm):
     confirm = HiddenField(validators=[InputRequired()], default="yes")
     submit = SubmitField("Undo this import")

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import jobs
 from mls_tracker.access import Action, can, get_partnership
 from mls_tracker.errors import error_response
 from mls_tracker.exports import csv_response
@@ -23,6 +24,7 @@ from mls_tracker.services.survey_files import (
 from mls_tracker.survey_imports.forms import (
     FORMAT_NAMES,
     CommitForm,
+    RetryForm,
     UndoForm,
     UploadForm,
     mapping_form,
@@ -268,6 +270,7 @@ def preview(partnership_id: int, upload_token: str):
         outcome=shown.outcome,
         check_job=shown.check_job,
         commit_form=commit_form,
+        retry_form=RetryForm(formdata=None),
         problems_shown=service.PROBLEMS_SHOWN,
     )
 
@@ -317,7 +320,30 @@ def result(partnership_id: int, import_job_id: int):
         partnership=partnership,
         job=shown.job,
         token=shown.token,
+        retry_form=RetryForm(formdata=None) if shown.token else None,
     )
+
+
+@bp.post("/jobs/<int:survey_job_id>/retry")
+@auth_required()
+def retry(partnership_id: int, survey_job_id: int):
+    """Queues a failed check or import again (its worker stopped, say)."""
+    partnership = get_partnership(partnership_id, Action.UPLOAD_SURVEYS)
+    form = RetryForm()
+    if not form.validate_on_submit():
+        flash("This page is out of date: reload it and try again.", "warning")
+        return redirect(url_for(".index", partnership_id=partnership.id))
+    try:
+        view = service.retry_job(current_user, partnership.id, survey_job_id)
+    except (jobs.JobFailed, ValidationFailed) as error:
+        flash(str(error), "warning")
+        return redirect(url_for(".index", partnership_id=partnership.id))
+    if view.kind == service.CHECK_JOB:
+        token = (view.result or {}).get("token") or service.job_token(view.id)
+        return redirect(
+            url_for(".preview", partnership_id=partnership.id, upload_token=token, check=view.id)
+        )
+    return redirect(url_for(".result", partnership_id=partnership.id, import_job_id=view.id))
 
 
 # ----------------------------------------------------------------------------- history and undo
