@@ -124,3 +124,49 @@ def test_a_failed_import_offers_retry_to_those_who_may_import(
         # Queued again (read without jobs.get: its 0 s queued lease would end it at once).
         job = db.session.get(Job, job_id)
         assert (job.state, job.error) == ("queued", None)
+
+
+def test_an_import_the_queue_cannot_take_answers_503_and_leaves_no_job(make_app, world):
+    """The job queue cannot be written (no Redis where it is said to be): the person is told
+    so on a 503 page, and no job is left "Waiting for a worker…"."""
+    from tests.conftest import csrf_token, page_text
+
+    app = make_app(HUEY_IMMEDIATE=False, REDIS_URL="redis://127.0.0.1:1/0", HUEY_NAME="x")
+    with app.app_context():
+        pid = world.partnership.id
+        staged = service.stage_upload(world.lead, pid, io.BytesIO(GENERIC.encode()), "a.csv")
+        mapping = service.proposed_mapping(staged, service.open_staged(staged))
+        service.store_mapping(staged, mapping, None)
+        service.check_upload(world.lead, staged, mapping)
+    client = app.test_client()
+    sign_in(client, world.lead.email)
+    preview = f"/partnerships/{pid}/satisfaction/imports/{staged.token}/preview"
+    answer = client.post(
+        f"/partnerships/{pid}/satisfaction/imports/{staged.token}/commit",
+        data={"csrf_token": csrf_token(client, preview), "digest": mapping.digest()},
+    )
+    assert answer.status_code == 503
+    assert "nothing was started" in page_text(answer.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+
+
+def test_a_failed_check_offers_retry(make_app, world, tmp_path, monkeypatch):
+    from tests.conftest import page_text
+
+    monkeypatch.setenv("MLS_INSTANCE_PATH", str(tmp_path))
+    app = make_app(HUEY_IMMEDIATE=False, JOB_QUEUED_LEASE_SECONDS=0.001)
+    with app.app_context():
+        pid = world.partnership.id
+        staged = service.stage_upload(world.lead, pid, io.BytesIO(GENERIC.encode()), "a.csv")
+        mapping = service.proposed_mapping(staged, service.open_staged(staged))
+        check_id = service.submit_check(world.lead, pid, staged.token, mapping, None)
+    client = app.test_client()
+    sign_in(client, world.provider.email)
+    page = client.get(
+        f"/partnerships/{pid}/satisfaction/imports/{staged.token}/preview?check={check_id}"
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "The file could not be checked" in page_text(html) and jobs.NOT_STARTED in html
+    assert f"/satisfaction/imports/jobs/{check_id}/retry" in html
