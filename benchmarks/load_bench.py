@@ -44,6 +44,7 @@ import os
 import random
 import re
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
@@ -60,7 +61,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import PASSWORD, PASSWORD_SALT, ROOT, log, sqlalchemy_url  # noqa: E402
-from benchmarks.pages_bench import Server, Session, fetch, sign_in  # noqa: E402
+from benchmarks.pages_bench import (  # noqa: E402
+    Session,
+    fetch,
+    free_port,
+    request_once,
+    sign_in,
+)
 
 LEAD = "lead@example.com"
 PROVIDER = "provider@example.com"
@@ -81,6 +88,71 @@ _ALERT_RE = re.compile(
     re.S,
 )
 _TAG_RE = re.compile(r"<[^>]+>")
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class Server:
+    """gunicorn serving the app (benchmarks/bench_wsgi.py, as the page benchmark does) on a
+    free port of 127.0.0.1 in production settings, with its own instance folder. Given up to
+    ``STARTUP_SECONDS`` to answer: 4 workers importing the app on a loaded machine can take
+    longer than the page benchmark's 60 s."""
+
+    STARTUP_SECONDS = 300
+
+    def __init__(self, url: str, workers: int, threads: int, redis: str | None) -> None:
+        self.port = free_port()
+        self.instance = tempfile.TemporaryDirectory(prefix="mls-load-")
+        env = flask_env(url, self.instance.name, redis)
+        env.update(
+            MLS_ENV="production",
+            SESSION_COOKIE_SECURE="0",  # plain http on loopback
+            SECRET_KEY=secrets.token_urlsafe(32),
+            EXTERNAL_URL=f"http://127.0.0.1:{self.port}",
+        )
+        self.log_path = Path(self.instance.name) / "gunicorn.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115
+        command = [
+            str(Path(sys.executable).parent / "gunicorn"),
+            *("--workers", str(workers), "--threads", str(threads)),
+            *("--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120"),
+            *("--bind", f"127.0.0.1:{self.port}", "--chdir", str(ROOT)),
+            *("--log-level", "warning", "benchmarks.bench_wsgi:app"),
+        ]
+        self.process = subprocess.Popen(  # noqa: S603
+            command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        deadline = time.monotonic() + self.STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited early:\n{self.output()}")
+            try:
+                if request_once(self.port, "GET", "/__hello")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        tail = self.output()
+        self.stop()
+        raise SystemExit(f"gunicorn did not answer within {self.STARTUP_SECONDS} s:\n{tail}")
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        self.instance.cleanup()
 
 
 # --------------------------------------------------------------------------- forms
@@ -197,6 +269,8 @@ class WriteSpec:
     field: str | None = None
     version_field: str = "version"
     append: bool = False
+    # other fields set at random on each save (an action item's status)
+    choices: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     # who may save it (the preflight says), and whether its form carries the version read
     users: list[str] = dataclasses.field(default_factory=list)
     versioned: bool | None = None
@@ -245,7 +319,16 @@ def find_records(url: str) -> tuple[int, list[WriteSpec], list[str], str]:
         if action:
             a = f"{base}/actions/{action}"
             specs.append(WriteSpec("action update", a, f"{a}/update", "note", append=True))
-            specs.append(WriteSpec("action item", f"{a}/edit", f"{a}/edit", "description"))
+            statuses = ("open", "in progress", "blocked")
+            specs.append(
+                WriteSpec(
+                    "action item (status)",
+                    f"{a}/edit",
+                    f"{a}/edit",
+                    "description",
+                    choices={"status": statuses},
+                )
+            )
         meeting = db.session.scalar(
             sa.select(m.Meeting.id)
             .where(m.Meeting.partnership_id == pid)
@@ -255,8 +338,18 @@ def find_records(url: str) -> tuple[int, list[WriteSpec], list[str], str]:
         if meeting:
             mt = f"{base}/meetings/{meeting}"
             specs.append(WriteSpec("meeting record", f"{mt}/hold", f"{mt}/hold", "minutes"))
-            item = first(m.AgendaItem, m.AgendaItem.meeting_id == meeting)
+            item = db.session.scalar(
+                sa.select(m.AgendaItem.id)
+                .join(m.Meeting, m.Meeting.id == m.AgendaItem.meeting_id)
+                .where(m.Meeting.partnership_id == pid)
+                .order_by(m.AgendaItem.id.desc())
+                .limit(1)
+            )
             if item:
+                agenda_meeting = db.session.scalar(
+                    sa.select(m.AgendaItem.meeting_id).where(m.AgendaItem.id == item)
+                )
+                mt = f"{base}/meetings/{agenda_meeting}"
                 it = f"{mt}/agenda/{item}/edit"
                 specs.append(WriteSpec("agenda item", it, it, "detail"))
         sla = first(m.Sla, m.Sla.partnership_id == pid, m.Sla.active.is_(True))
@@ -386,7 +479,10 @@ class Client:
             return "unavailable"
         version = form.values.get(spec.version_field)
         spec.versioned = version is not None
-        fields = [(k, marker if k == name else v) for k, v in form.fields]
+        fields = [
+            (k, marker if k == name else random.choice(spec.choices[k]) if k in spec.choices else v)
+            for k, v in form.fields
+        ]
         body = urllib.parse.urlencode(fields)
         status, location, data = self.send(who, "write (POST)", "POST", spec.post, body)
         outcome = classify_post(status, location, data, spec.post)
@@ -681,19 +777,11 @@ def main(argv: list[str] | None = None) -> int:
         flask(env, "demo", "load", "--reset")
         log(f"demo loaded in {time.perf_counter() - began:.1f} s")
     pid, specs, pages, month = find_records(url)
-    saved_env = dict(os.environ)
-    os.environ.update(SECURITY_PASSWORD_SALT=PASSWORD_SALT, EXTERNAL_URL="http://127.0.0.1")
-    if args.redis:
-        os.environ["REDIS_URL"] = args.redis
-    else:
-        os.environ.pop("REDIS_URL", None)
     log(
         f"gunicorn --workers {args.workers} --threads {args.server_threads}"
         f"{' with Redis ' + args.redis if args.redis else ''}; partnership {pid}, SLA month {month}"
     )
-    server = Server(url, args.workers, args.server_threads)
-    os.environ.clear()
-    os.environ.update(saved_env)
+    server = Server(url, args.workers, args.server_threads, args.redis)
     try:
         sessions = {who: sign_in(server.port, who, PASSWORD) for who in (LEAD, PROVIDER)}
         notes = preflight(server.port, sessions, specs)
