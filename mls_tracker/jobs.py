@@ -286,16 +286,22 @@ def get(job_id: int) -> JobView | None:
     if job is None:
         return None
     db.session.refresh(job)
-    if job.state in (JobState.QUEUED, JobState.RUNNING) and _sweep_job(
-        current_app,
-        job.id,
-        job.state,
-        job.attempts,
-        job.kind,
-        job.queued_at or job.created_at,
-        _last_alive(job),
-    ):
-        db.session.refresh(job)
+    if job.state in (JobState.QUEUED, JobState.RUNNING):
+        try:
+            swept = _sweep_job(
+                current_app,
+                job.id,
+                job.state,
+                job.attempts,
+                job.kind,
+                job.queued_at or job.created_at,
+                _last_alive(job),
+            )
+        except sa.exc.SQLAlchemyError:  # a status read must not fail on the sweep: next time
+            log.warning("job %s: the sweep on reading it failed", job_id, exc_info=True)
+            swept = False
+        if swept:
+            db.session.refresh(job)
     done, total, message = 0, None, None
     if job.state == JobState.RUNNING:
         raw = _queue().huey.get(_progress_key(job_id), peek=True)

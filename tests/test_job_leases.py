@@ -232,3 +232,18 @@ def test_a_job_that_cannot_be_queued_is_not_left_waiting(make_app, world):
             jobs.submit(SLOW_KIND, partnership_id=world.partnership.id, user_id=None, params={})
         assert "nothing was started" in str(refused.value)
         assert db.session.query(Job).count() == before
+
+
+def test_flask_jobs_sweep_fails_jobs_past_their_lease(make_app, world, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLS_INSTANCE_PATH", str(tmp_path))
+    app = make_app(HUEY_IMMEDIATE=False, **{**SETTINGS, "JOB_QUEUED_LEASE_SECONDS": 0.001})
+    with app.app_context():
+        job_id = jobs.submit(
+            SLOW_KIND, partnership_id=world.partnership.id, user_id=None, params={"rows": 1}
+        )
+    with app.app_context():  # as `flask` pushes it (the test runner does not)
+        result = app.test_cli_runner().invoke(args=["jobs", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "1 job(s) failed by the sweep." in result.output
+    with app.app_context():
+        assert db.session.get(Job, job_id).error == jobs.NOT_STARTED
