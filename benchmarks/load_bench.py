@@ -395,6 +395,7 @@ def find_records(url: str) -> tuple[int, list[WriteSpec], list[str], str]:
         if action:
             pages.append(f"{base}/actions/{action}")
         db.session.remove()
+        db.engine.dispose()  # no connection left open behind the benchmark
     return pid, specs, pages, last.label
 
 
@@ -642,6 +643,8 @@ def lost_writes(url: str, port: int, sessions: dict[str, Session], tally: Tally)
         elif newest(latest) < 0 and saved.strip() not in {s.marker for s in saves}:
             lost.append(f"{kind}: holds none of its accepted saves (its form has no version)")
     client.close()
+    with app.app_context():
+        db.engine.dispose()
     return lost
 
 
