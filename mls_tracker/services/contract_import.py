@@ -8,7 +8,6 @@ month)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,7 +48,6 @@ from mls_tracker.services import slas as sla_rules
 from mls_tracker.services import staged_files
 from mls_tracker.services.contract_workbook import Problem, Workbook, read_workbook
 from mls_tracker.services.errors import NotFound, ValidationFailed
-from mls_tracker.services.survey_files import FileRejected
 from mls_tracker.services.survey_import import display_name, upload_limit, upload_limit_text
 
 JOB = "contract_import"
@@ -95,40 +93,20 @@ def stage_upload(
     refused (FileRejected) and nothing is kept."""
     access.require(actor, Action.MANAGE, partnership_id, message=ROLE_REFUSED)
     staged_files.sweep()
-    token = staged_files.new_token()
-    path = staged_files.cache_path(token)
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with path.open("wb") as out:
-            while chunk := stream.read(1024 * 1024):
-                size += len(chunk)
-                if size > upload_limit():
-                    raise FileRejected(
-                        f"The file is larger than {upload_limit_text()}, the most this "
-                        "installation accepts."
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-        if not size:
-            raise FileRejected("The file is empty.")
-        name = display_name(file_name)
-        read_workbook(path, name)  # refuses what cannot be read at all
-        row = staged_files.store(
-            path,
-            token=token,
-            kind=STAGED_KIND,
-            partnership_id=partnership_id,
-            user_id=actor.id,
-            file_name=name,
-            size=size,
-            sha256=digest.hexdigest(),
-            ttl=STAGED_TTL,
-        )
-    except BaseException:
-        staged_files.drop_local(token)
-        raise
-    return StagedWorkbook(token, partnership_id, actor.id, name, row.created_at)
+    name = display_name(file_name)
+    row = staged_files.receive(
+        stream,
+        kind=STAGED_KIND,
+        partnership_id=partnership_id,
+        user_id=actor.id,
+        file_name=name,
+        limit=upload_limit(),
+        too_large=f"The file is larger than {upload_limit_text()}, the most this "
+        "installation accepts.",
+        ttl=STAGED_TTL,
+        check=lambda path: read_workbook(path, name),  # refuses what cannot be read at all
+    )
+    return StagedWorkbook(row.token, partnership_id, actor.id, name, row.created_at)
 
 
 def staged_workbook(partnership_id: int, token: str) -> StagedWorkbook:

@@ -8,20 +8,23 @@ removed with the upload. The copy is only a cache; the row is the upload."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from mls_tracker.extensions import db
 from mls_tracker.models import StagedFile, StagedFileChunk, utcnow
+from mls_tracker.services.survey_files import FileRejected
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 CACHE_TTL = dt.timedelta(hours=25)
@@ -42,6 +45,52 @@ def cache_path(token: str, suffix: str = "") -> Path:
     if not TOKEN_RE.match(token):
         raise ValueError("not a staged upload token")
     return cache_root() / f"{token}{suffix}"
+
+
+def receive(
+    stream: IO[bytes],
+    *,
+    kind: str,
+    partnership_id: int,
+    user_id: int | None,
+    file_name: str,
+    limit: int,
+    too_large: str,
+    ttl: dt.timedelta,
+    check: Callable[[Path], object],
+) -> StagedFile:
+    """Takes an upload: copies ``stream`` into the local cache (refused with ``too_large``
+    past ``limit`` bytes, or when empty), lets ``check`` refuse a file it cannot read
+    (FileRejected), then keeps it in the database. Nothing is kept of a refused file."""
+    token = new_token()
+    path = cache_path(token)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise FileRejected(too_large)
+                digest.update(chunk)
+                out.write(chunk)
+        if not size:
+            raise FileRejected("The file is empty.")
+        check(path)
+        return store(
+            path,
+            token=token,
+            kind=kind,
+            partnership_id=partnership_id,
+            user_id=user_id,
+            file_name=file_name,
+            size=size,
+            sha256=digest.hexdigest(),
+            ttl=ttl,
+        )
+    except BaseException:
+        drop_local(token)
+        raise
 
 
 def store(

@@ -254,42 +254,21 @@ def stage_upload(
     is refused (FileRejected) and nothing is kept."""
     access.require(actor, Action.UPLOAD_SURVEYS, partnership_id, message=ROLE_REFUSED)
     sweep_staged()
-    token = staged_files.new_token()
-    path = staged_files.cache_path(token)
-    digest = hashlib.sha256()
-    size = 0
-    limit = upload_limit()
-    try:
-        with path.open("wb") as out:
-            while chunk := stream.read(1024 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise FileRejected(
-                        f"The file is larger than {upload_limit_text()}, the most this "
-                        "installation accepts. Split it into smaller files."
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            raise FileRejected("The file is empty.")
-        name = display_name(file_name)
+    name = display_name(file_name)
+    row = staged_files.receive(
+        stream,
+        kind=STAGED_KIND,
+        partnership_id=partnership_id,
+        user_id=actor.id,
+        file_name=name,
+        limit=upload_limit(),
+        too_large=f"The file is larger than {upload_limit_text()}, the most this "
+        "installation accepts. Split it into smaller files.",
+        ttl=STAGED_TTL,
         # The whole file is read once here so that a row breaking the limits anywhere in it
         # is refused now, with nothing staged, rather than on the mapping page or in the check.
-        check_shape(open_survey_file(path, name, limits=file_limits()))
-        row = staged_files.store(
-            path,
-            token=token,
-            kind=STAGED_KIND,
-            partnership_id=partnership_id,
-            user_id=actor.id,
-            file_name=name,
-            size=size,
-            sha256=digest.hexdigest(),
-            ttl=STAGED_TTL,
-        )
-    except BaseException:
-        staged_files.drop_local(token)
-        raise
+        check=lambda path: check_shape(open_survey_file(path, name, limits=file_limits())),
+    )
     return _staged_view(row)
 
 
