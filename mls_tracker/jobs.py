@@ -288,15 +288,7 @@ def get(job_id: int) -> JobView | None:
     db.session.refresh(job)
     if job.state in (JobState.QUEUED, JobState.RUNNING):
         try:
-            swept = _sweep_job(
-                current_app,
-                job.id,
-                job.state,
-                job.attempts,
-                job.kind,
-                job.queued_at or job.created_at,
-                _last_alive(job),
-            )
+            swept = _sweep_row(current_app, job)
         except sa.exc.SQLAlchemyError:  # a status read must not fail on the sweep: next time
             log.warning("job %s: the sweep on reading it failed", job_id, exc_info=True)
             swept = False
@@ -407,6 +399,19 @@ NOT_STARTED = (
 )
 
 
+def _sweep_row(app: Flask, job: Job) -> bool:
+    """``_sweep_job`` for a job row as loaded."""
+    return _sweep_job(
+        app,
+        job.id,
+        job.state,
+        job.attempts,
+        job.kind,
+        job.queued_at or job.created_at,
+        _last_alive(job),
+    )
+
+
 def _sweep_job(
     app: Flask,
     job_id: int,
@@ -449,15 +454,7 @@ def sweep() -> int:
     ).all()
     swept = 0
     for job in rows:
-        swept += _sweep_job(
-            app,
-            job.id,
-            job.state,
-            job.attempts,
-            job.kind,
-            job.queued_at or job.created_at,
-            _last_alive(job),
-        )
+        swept += _sweep_row(app, job)
     db.session.rollback()
     return swept
 
