@@ -403,8 +403,9 @@ def test_query_count_does_not_grow_with_the_data(world):
                 build_scorecard_data(partnership.id, kind, first, last, TODAY)
             counts.append(len(statements))
     assert counts[0] == counts[2] and counts[1] == counts[3], counts
-    # the first build computes the monthly figures cache, the second reads it
-    assert max(counts) <= 70, counts
+    # the first build computes the monthly figures cache, the second reads it; on PostgreSQL
+    # storing it adds the lock_timeout set and restored around the upsert (two statements)
+    assert max(counts) <= 74, counts
 
 
 # ----------------------------------------------------------------------------- the demo
