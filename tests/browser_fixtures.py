@@ -14,7 +14,8 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from mls_tracker.chromium import CHROMIUM_ARGS, CHROMIUM_PATH
-from mls_tracker.demo import DEMO_PASSWORD, load_demo
+from mls_tracker.demo import DEMO_PASSWORD
+from tests.demo_snapshot import demo_database
 from tests.live_server import LiveServer
 
 
@@ -42,7 +43,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def demo(app: Flask) -> None:
-    load_demo(issued_months=0)  # no scorecards: a browser test issues its own
+    demo_database(issued_months=0)  # no scorecards: a browser test issues its own
 
 
 def watch_errors(page: Page) -> list[str]:

@@ -52,6 +52,7 @@ from mls_tracker.periods import Month, month_range
 from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards.snapshot import load
 from tests.conftest import page_text, sign_in
+from tests.demo_snapshot import demo_database
 
 TODAY = dt.date(2026, 11, 15)
 LAST_MONTH = Month(2026, 10)
@@ -60,10 +61,6 @@ GLS, SE, CA = "Global Learning Services", "Sales Enablement", "Compliance Academ
 
 # Issued with their scorecards by the demo; LAST_MONTH's review is a draft.
 ISSUED = month_range(LAST_MONTH.shift(-3), LAST_MONTH.shift(-1))
-
-# The digest of the demo loaded for TODAY, so the (slow) load runs once for the module and
-# again only after a test replaced it.
-_loaded: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -75,9 +72,7 @@ def _stop_the_chart_server() -> Iterator[None]:
 @pytest.fixture
 def demo(session_app: Flask) -> Iterator[Flask]:
     with session_app.app_context():
-        if not _loaded or _digest(full=False) != _loaded["digest"]:
-            load_demo(reset=True, today=TODAY)
-            _loaded["digest"] = _digest(full=False)
+        demo_database(today=TODAY)  # loaded once per session, restored for every test
         yield session_app
         db.session.remove()
 

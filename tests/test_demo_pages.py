@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from flask import Flask, url_for
 
 from mls_tracker.access import visible_partnerships
-from mls_tracker.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+from mls_tracker.demo import DEMO_PASSWORD, DEMO_USERS
 from mls_tracker.extensions import db, limiter
 from mls_tracker.models import Partnership, User
 from mls_tracker.scorecards import chart_images
 from tests.conftest import empty_database, sign_in
+from tests.demo_snapshot import demo_database
 
 TODAY = dt.date(2026, 11, 15)  # the day tests/test_demo.py loads the demo for
 TABS = (
@@ -42,7 +43,7 @@ def _stop_the_chart_server() -> Iterator[None]:
 def demo(session_app: Flask) -> Iterator[Flask]:
     """The demo, loaded once for the module."""
     with session_app.app_context():
-        load_demo(reset=True, today=TODAY)
+        demo_database(today=TODAY)
         yield session_app
         empty_database()
         db.session.remove()

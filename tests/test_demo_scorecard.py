@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, User
 from mls_tracker.periods import Month, utc_today
@@ -18,6 +17,7 @@ from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards import issuing as scorecards
 from mls_tracker.scorecards.html import percent
 from mls_tracker.scorecards.snapshot import load
+from tests.demo_snapshot import demo_database
 
 SECTIONS = (
     "Executive summary",
@@ -49,7 +49,7 @@ def last_months_review(name: str) -> Review:
 
 
 def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path: Path):
-    load_demo(today=utc_today())
+    demo_database(today=utc_today())
     lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
     review = last_months_review("Global Learning Services")
     assert review.scorecards == []
@@ -96,7 +96,7 @@ def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path
 def test_compliance_academys_last_month_waits_for_the_lead_so_its_scorecard_is_provisional(
     app, tmp_path: Path
 ):
-    load_demo(today=utc_today())
+    demo_database(today=utc_today())
     lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
     scorecard = scorecards.issue_scorecard(lead, last_months_review("Compliance Academy"))
     data = load(scorecard.snapshot)

@@ -12,7 +12,6 @@ from email.header import decode_header, make_header
 import pytest
 import sqlalchemy as sa
 
-from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, ReviewKind, Scorecard, User, Win
 from mls_tracker.periods import Month, utc_today
@@ -22,6 +21,7 @@ from mls_tracker.scorecards.snapshot import ScorecardMeta
 from mls_tracker.services import reviews
 from mls_tracker.services.errors import ValidationFailed
 from tests.conftest import csrf_token, sign_in, text_of
+from tests.demo_snapshot import demo_database
 from tests.factories import add_measurement
 from tests.test_scorecard_data import OCT, TODAY, Small, build_small
 
@@ -355,7 +355,7 @@ def test_the_sla_grid_and_the_scorecard_show_the_at_risk_threshold_beside_the_ta
 def test_the_demo_scorecards_end_without_a_mostly_blank_page(app, tmp_path):
     """Global Learning Services' scorecard used to end on a page holding only "Wins: No win
     recorded in this period"; Compliance Academy's on one with two short tables."""
-    load_demo(today=utc_today())
+    demo_database(today=utc_today())
     lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
     last_month = Month.of(utc_today()).previous()
     for name in ("Global Learning Services", "Compliance Academy"):

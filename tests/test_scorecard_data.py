@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
-from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     ActionStatus,
@@ -32,6 +31,7 @@ from mls_tracker.periods import Month
 from mls_tracker.scorecards.build import build_scorecard_data
 from mls_tracker.scorecards.snapshot import dump, load
 from mls_tracker.services import dashboard
+from tests.demo_snapshot import demo_database
 from tests.factories import (
     World,
     add_measurement,
@@ -412,7 +412,7 @@ def test_query_count_does_not_grow_with_the_data(world):
 
 
 def test_every_demo_partnership_builds(app):
-    load_demo(reset=True, today=TODAY)
+    demo_database(today=TODAY)
     partnerships = db.session.scalars(sa.select(Partnership)).all()
     assert partnerships
     for partnership in partnerships:

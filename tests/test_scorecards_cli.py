@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from flask import Flask
 
 from mls_tracker.cli import scorecards_cli
-from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard, ScorecardDelivery
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards.delivery import scorecard_filename
+from tests.demo_snapshot import demo_database
 
 LAST_MONTH = Month.of(utc_today()).previous()
 
@@ -29,7 +29,7 @@ def _stop_the_chart_server() -> Iterator[None]:
 @pytest.fixture
 def demo(app: Flask) -> Flask:
     # No scorecards issued by the demo: these tests count the ones the command issues.
-    load_demo(today=utc_today(), issued_months=0)
+    demo_database(today=utc_today(), issued_months=0)
     if "scorecards" not in app.cli.commands:  # until the app registers the group itself
         app.cli.add_command(scorecards_cli)
     return app

@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from flask import Flask
 
 from mls_tracker.cli import scorecards_cli
-from mls_tracker.demo import load_demo
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards.delivery import scorecard_filename
+from tests.demo_snapshot import demo_database
 
 LAST_MONTH = Month.of(utc_today()).previous()
 PAGE = 4096
@@ -39,7 +39,7 @@ def _stop_the_chart_server() -> Iterator[None]:
 
 @pytest.fixture
 def demo(app: Flask) -> Flask:
-    load_demo(today=utc_today(), issued_months=0)
+    demo_database(today=utc_today(), issued_months=0)
     if "scorecards" not in app.cli.commands:
         app.cli.add_command(scorecards_cli)
     return app
