@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
@@ -104,6 +103,14 @@ def app_factory(
             "SERVER_NAME": None,
             # Jobs run inline, in memory (tests/test_jobs.py also runs a real worker).
             "HUEY_IMMEDIATE": True,
+            # Still argon2id, with the least work it allows: production's parameters (64 MB,
+            # 3 passes, 4 lanes) cost 0.15–1.1 s a sign-in on the test machines, and the
+            # suite signs in over a thousand times. Passwords are checked exactly as before.
+            "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": {
+                "argon2__memory_cost": 8,
+                "argon2__rounds": 1,
+                "argon2__parallelism": 1,
+            },
         }
         config.update(overrides)
         app = create_app(config)
