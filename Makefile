@@ -55,7 +55,8 @@ endif
 
 # With PostgreSQL, the two suites run side by side (one process each, the machines have two
 # cores); each one's output is printed when both have ended. The outage test
-# (tests/test_outage.py) starts a PostgreSQL server of its own: it runs once, in the SQLite suite.
+# (tests/test_outage.py) starts a PostgreSQL server of its own: it runs once, in the SQLite suite,
+# as do the browser tests and the heavy tests marked `once` (their subject is not the database).
 test: system-deps-test $(VENV)/.installed-test lint
 	@if [ -z "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-sqlite test-postgres; exit $$?; fi; \
 	logs=$$(mktemp -d); \
@@ -74,7 +75,7 @@ test-sqlite: $(VENV)/.installed-test
 test-postgres: $(VENV)/.installed-test
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== test suite on PostgreSQL ($$TEST_DATABASE_URL) =="; \
-		$(BIN)/python -m pytest -m "not browser and not outage" $(PYTEST_ARGS); \
+		$(BIN)/python -m pytest -m "not browser and not outage and not once" $(PYTEST_ARGS); \
 	else \
 		echo "PostgreSQL run skipped: TEST_DATABASE_URL is not set (.ci/run sets it)."; \
 	fi
