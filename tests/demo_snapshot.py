@@ -84,13 +84,7 @@ def _take(number: int) -> str:
         _folder.append(Path(tempfile.mkdtemp(prefix="demo-snapshots-")))
         atexit.register(shutil.rmtree, _folder[0], ignore_errors=True)
     path = str(_folder[0] / f"demo-{number}.db")
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql("ATTACH DATABASE ? AS snap", (path,))
-        try:
-            _copy(conn, "main", "snap", create=True)
-            conn.commit()
-        finally:
-            conn.exec_driver_sql("DETACH DATABASE snap")
+    _with_sqlite_copy(path, "main", "snap", create=True)
     return path
 
 
@@ -105,10 +99,15 @@ def _restore(where: str) -> None:
                     {"name": f'public."{name}"', "value": value},
                 )
         return
+    _with_sqlite_copy(where, "snap", "main", create=False)
+
+
+def _with_sqlite_copy(path: str, source: str, target: str, *, create: bool) -> None:
+    """``_copy`` between the test database (main) and the copy in ``path`` (snap)."""
     with db.engine.connect() as conn:
-        conn.exec_driver_sql("ATTACH DATABASE ? AS snap", (where,))
+        conn.exec_driver_sql("ATTACH DATABASE ? AS snap", (path,))
         try:
-            _copy(conn, "snap", "main", create=False)
+            _copy(conn, source, target, create=create)
             conn.commit()
         finally:
             conn.exec_driver_sql("DETACH DATABASE snap")
