@@ -1,0 +1,7 @@
+"""The actions resource (issue 17)."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+blp = Blueprint("api_actions", __name__, url_prefix="/partnerships", description="actions")
