@@ -70,10 +70,10 @@ def test_one_bad_response_in_a_thousand_saves_nothing_and_every_problem_is_liste
         "Nothing was saved: 3 rows have problems. Fix them and send the whole batch again."
     )
     assert [(p.row, p.field, p.message) for p in refused.value.outcome.problems] == [
-        (500, "rating", "satisfaction rating 7 is outside 1–5"),
-        (700, "submitted_at", "submitted at “yesterday” is not a date and time"),
-        (700, "region", "region “Mars” is not one of this partnership's regions (APAC, EMEA)"),
-        (900, "response_id", "response id “R1” is also on row 1"),
+        (499, "rating", "satisfaction rating 7 is outside 1–5"),
+        (699, "submitted_at", "submitted at “yesterday” is not a date and time"),
+        (699, "region", "region “Mars” is not one of this partnership's regions (APAC, EMEA)"),
+        (899, "response_id", "response id “R1” is also in responses[0]"),
     ]
     db.session.rollback()
     assert _stored(pid) == 0 and _imports() == 0
@@ -89,7 +89,7 @@ def test_every_problem_is_listed_however_many(world):
     problems = refused.value.outcome.problems
     assert len(problems) == 1000
     assert (problems[-1].row, problems[-1].field, problems[-1].message) == (
-        1000,
+        999,
         "rating",
         "satisfaction rating “very good” is not a number; send the number it stands for",
     )
@@ -117,8 +117,8 @@ def test_the_push_reads_values_as_a_file_import_reads_the_same_cells(world):
     )
     mapping = survey_import.default_mapping(survey_import.open_staged(staged), None)
     checked = survey_import.check_upload(world.lead, staged, mapping, order=None)
-    # The file's row 2 is the push's row 1 (row 1 of the file holds the headings).
-    from_file = [(p.row - 1, p.message) for p in checked.problems if p.row is not None]
+    # The file's row 2 is the push's responses[0] (row 1 of the file holds the headings).
+    from_file = [(p.row - 2, p.message) for p in checked.problems if p.row is not None]
     assert pushed == from_file
     assert len(pushed) == 6
 

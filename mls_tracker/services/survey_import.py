@@ -1181,11 +1181,13 @@ def process_rows(
     import_id: int | None = None,
     progress: Progress | None = None,
     total: int | None = None,
+    where: Callable[[int], str] = "on row {}".format,
 ) -> None:
     """Every row (number, cells) parsed and checked into ``log.outcome``: problems logged,
     rows already in the partnership (or earlier in ``rows``) counted as duplicates; with
     ``import_id``, new rows inserted in batches into the current transaction while no row has
-    a problem. A response id met twice in ``rows`` is a problem of the later row."""
+    a problem. A response id met twice in ``rows`` is a problem of the later row, saying
+    ``where`` the first is."""
     outcome = log.outcome
     inserter = _Inserter(partnership_id, import_id) if import_id is not None else None
     seen: dict[str, int] = {}  # key → first row
@@ -1225,7 +1227,7 @@ def process_rows(
             if first is not None:
                 if parsed.response_id:
                     outcome.errors += 1
-                    message = f"response id “{parsed.key}” is also on row {first}"
+                    message = f"response id “{parsed.key}” is also {where(first)}"
                     log.add(Problem(number, message, "response_id"))
                 else:
                     outcome.duplicates += 1  # the very same answers twice

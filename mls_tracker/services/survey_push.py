@@ -51,8 +51,8 @@ class PushResult:
 
 
 class PushRefused(imports.ImportRefused):
-    """Some responses have problems (``outcome.problems``, row 1 = the first response):
-    nothing was saved."""
+    """Some responses have problems (``outcome.problems``, each ``row`` the response's index
+    in the batch, from 0): nothing was saved."""
 
     def __init__(self, outcome: imports.Outcome) -> None:
         super().__init__(outcome, ADVICE)
@@ -74,7 +74,7 @@ def cell(value: Any) -> str:
 
 
 def _rows(responses: Sequence[Mapping[str, Any]]) -> Iterator[tuple[int, list[str]]]:
-    for number, response in enumerate(responses, start=1):
+    for number, response in enumerate(responses):
         yield number, [cell(response.get(name)) for name in FIELDS]
 
 
@@ -125,7 +125,14 @@ def push_responses(
         outcome = imports.Outcome()
         # Every problem is answered, not the first few hundred: the batch is bounded.
         log = imports.ProblemLog(outcome, None, shown=None)
-        imports.process_rows(_rows(responses), reader, partnership_id, log, import_id=import_id)
+        imports.process_rows(
+            _rows(responses),
+            reader,
+            partnership_id,
+            log,
+            import_id=import_id,
+            where="in responses[{}]".format,
+        )
         return outcome
 
     with audit.acting_as(actor.id), locking.guarded_save(BUSY):
