@@ -8,8 +8,12 @@ from flask import Flask
 
 from mls_tracker.api import core
 from mls_tracker.api.actions import blp as actions_blp
+from mls_tracker.api.expectations import blp as expectations_blp
+from mls_tracker.api.meetings import blp as meetings_blp
 from mls_tracker.api.partnerships import blp as partnerships_blp
 from mls_tracker.api.slas import blp as slas_blp
+from mls_tracker.api.sponsors import blp as sponsors_blp
+from mls_tracker.api.survey_responses import blp as survey_responses_blp
 from mls_tracker.extensions import limiter
 
 # One line per resource blueprint (in the order the documentation lists them).
@@ -17,6 +21,10 @@ BLUEPRINTS = [
     partnerships_blp,
     slas_blp,
     actions_blp,
+    survey_responses_blp,
+    meetings_blp,
+    sponsors_blp,
+    expectations_blp,
 ]
 
 # Every token (or address without one) shares one budget over the whole API; module-level,
