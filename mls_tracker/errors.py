@@ -248,8 +248,10 @@ def _http_error(error: HTTPException):
     detail = None
     if isinstance(error, CSRFError):
         detail = "This form has expired or was not sent from this site. Please reload and retry."
-    elif is_api_request() and error.description:
-        detail = error.description  # what the API said in particular (401's reason, …)
+    elif is_api_request():
+        # What the API said in particular (401's reason, flask_smorest.abort's message …).
+        data = getattr(error, "data", None)
+        detail = (data.get("message") if isinstance(data, dict) else None) or error.description
     response = error_response(status, detail, errors=validation_errors(error))
     # Keep what the exception adds: Allow on 405, Retry-After on 429 …
     for name, value in error.get_headers():
@@ -279,7 +281,10 @@ def _domain_error(error: DomainError):
     # A hidden denial or a missing object reads the same as any 404: nothing to learn from it.
     # A 403 keeps the service's own generic wording ("Only a lead … can …").
     detail = str(error) if status in (403, 409, 422, 503) else None
-    return error_response(status, detail)
+    errors = None
+    if is_api_request() and isinstance(error, ValidationFailed) and error.field:
+        errors = {"json": {error.field: [str(error)]}}
+    return error_response(status, detail, errors=errors)
 
 
 def _contention(error: Exception):
