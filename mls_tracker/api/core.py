@@ -9,6 +9,7 @@ Views act through the same services as the pages, as the token's user (``current
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http
 from typing import Any
@@ -177,18 +178,20 @@ def _add_etag(response: Any) -> Any:
 
 
 class SelectPage(Page):
-    """flask-smorest's page pagination over a SQLAlchemy select: counted and cut in SQL."""
+    """flask-smorest's page pagination over a SQLAlchemy select: counted and cut in SQL. A
+    page past the end is empty (without asking the database for an impossible offset)."""
 
-    @property
-    def item_count(self) -> int:
+    @functools.cached_property
+    def item_count(self) -> int:  # type: ignore[override]
         query = self.collection
         return int(db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())))
 
     @property
     def items(self) -> list[Any]:
-        query = self.collection.limit(self.page_params.page_size).offset(
-            self.page_params.first_item
-        )
+        first = self.page_params.first_item
+        if first >= self.item_count:
+            return []
+        query = self.collection.limit(self.page_params.page_size).offset(first)
         return list(db.session.scalars(query))
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 import secrets
+import uuid
 
 import sqlalchemy as sa
 
 from mls_tracker import access
+from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
-from mls_tracker.models import ApiToken, TokenScope, User, utcnow
+from mls_tracker.models import ApiToken, Membership, Partnership, Role, TokenScope, User, utcnow
 from mls_tracker.services.errors import NotFound, ValidationFailed
 
 # Raw tokens look like "mls_<43 url-safe characters>"; lists show the first 12 characters.
@@ -91,8 +94,9 @@ def create_token(
         scope=scope,
         expires_at=expires_at,
     )
-    db.session.add(token)
-    db.session.commit()
+    with acting_as(actor.id):
+        db.session.add(token)
+        db.session.commit()
     return CreatedToken(token=token, raw=raw)
 
 
@@ -116,8 +120,9 @@ def revoke_token(actor: User, token_id: int) -> ApiToken:
         raise NotFound()
     _owner_of(actor, token.user)
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        db.session.commit()
+        with acting_as(actor.id):
+            token.revoked_at = utcnow()
+            db.session.commit()
     return token
 
 
@@ -147,3 +152,49 @@ def authenticate(raw: str | None) -> ApiToken:
         )
         db.session.commit()
     return token
+
+
+SERVICE_DOMAIN = "service-accounts.invalid"
+
+
+def create_service_account(
+    actor: User, name: str, memberships: list[tuple[int, Role | str]]
+) -> User:
+    """A service account (administrators only): a user with no password that can never sign
+    in on the web, whose memberships (a role per partnership) decide what its API tokens may
+    do there, exactly as for a person. Its address is made up (``…@service-accounts.invalid``)
+    and receives nothing."""
+    access.require_admin(actor)
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise ValidationFailed("Name the service account (at most 120 characters).", "name")
+    roles: dict[int, Role] = {}
+    for partnership_id, role in memberships:
+        try:
+            roles[partnership_id] = Role(role)
+        except ValueError:
+            raise ValidationFailed(f"“{role}” is not a role.", "memberships") from None
+        if db.session.get(Partnership, partnership_id) is None:
+            raise ValidationFailed(f"There is no partnership {partnership_id}.", "memberships")
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "service"
+    with acting_as(actor.id):
+        user = User(
+            email=f"{slug}-{secrets.token_hex(4)}@{SERVICE_DOMAIN}",
+            display_name=name,
+            password=None,
+            is_service_account=True,
+            fs_uniquifier=uuid.uuid4().hex,
+        )
+        db.session.add(user)
+        db.session.flush()
+        for partnership_id, role in roles.items():
+            db.session.add(
+                Membership(
+                    user_id=user.id,
+                    partnership_id=partnership_id,
+                    role=role,
+                    invited_by_id=actor.id,
+                )
+            )
+        db.session.commit()
+    return user
