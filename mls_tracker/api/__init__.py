@@ -8,9 +8,11 @@ from flask import Flask
 
 from mls_tracker.api import core
 from mls_tracker.api.actions import blp as actions_blp
+from mls_tracker.api.audit_log import blp as audit_log_blp
 from mls_tracker.api.expectations import blp as expectations_blp
 from mls_tracker.api.meetings import blp as meetings_blp
 from mls_tracker.api.partnerships import blp as partnerships_blp
+from mls_tracker.api.reviews import blp as reviews_blp
 from mls_tracker.api.slas import blp as slas_blp
 from mls_tracker.api.sponsors import blp as sponsors_blp
 from mls_tracker.api.survey_responses import blp as survey_responses_blp
@@ -25,6 +27,8 @@ BLUEPRINTS = [
     meetings_blp,
     sponsors_blp,
     expectations_blp,
+    reviews_blp,
+    audit_log_blp,
 ]
 
 # Every token (or address without one) shares one budget over the whole API; module-level,
