@@ -48,5 +48,6 @@ def prepare(world) -> dict[str, int]:
     db.session.flush()
     return {"meeting_id": meeting.id, "import_id": record.id}
 
+
 # URL arguments for the tests that use made-up ids (the 401 test).
 SAMPLE_ARGS = {"import_id": 1, "meeting_id": 1, "sponsor_id": 1, "expectation_id": 1}
