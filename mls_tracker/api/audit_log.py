@@ -18,6 +18,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from mls_tracker import access
+from mls_tracker.api.reviews import ID
 from mls_tracker.models import AuditAction
 from mls_tracker.services import audit_log as service
 from mls_tracker.services.errors import PermissionDenied
@@ -33,7 +34,9 @@ READERS_ONLY = "Only the partnership's leads and administrators may read its aud
 
 
 class AuditQuerySchema(ma.Schema):
-    person = ma.fields.Integer(load_default=None, metadata={"description": "The acting user's id"})
+    person = ma.fields.Integer(
+        load_default=None, validate=ID, metadata={"description": "The acting user's id"}
+    )
     object_type = ma.fields.String(
         load_default=None,
         validate=ma.validate.Regexp(r"^[A-Za-z]{1,60}$"),
@@ -41,7 +44,11 @@ class AuditQuerySchema(ma.Schema):
     )
     object_id = ma.fields.String(
         load_default=None,
-        validate=ma.validate.Regexp(r"^[0-9,]{1,60}$"),
+        # An id (an SQL integer), or ids as the log keeps them ("3,7")
+        validate=[
+            ma.validate.Length(max=60),
+            ma.validate.Regexp(r"^(?:[0-9]{1,9}|[0-9]*,[0-9,]*)$"),
+        ],
         metadata={"description": "With object_type: that object's history, its rows' too"},
     )
     action = ma.fields.Enum(AuditAction, by_value=True, load_default=None)
@@ -54,6 +61,7 @@ class AuditQuerySchema(ma.Schema):
 class GlobalQuerySchema(AuditQuerySchema):
     partnership = ma.fields.Integer(
         load_default=None,
+        validate=ID,
         metadata={"description": "Only this partnership's (one you may read)"},
     )
 

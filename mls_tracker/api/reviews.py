@@ -39,6 +39,8 @@ blp = Blueprint(
 MONTH = {"description": "YYYY-MM"}
 SNAPSHOT = {"type": "object", "additionalProperties": True}
 PDF = {"type": "string", "format": "binary"}
+# Ids are SQL integers: anything larger names nothing (422, not a database error).
+ID = ma.validate.Range(min=1, max=2**31 - 1)
 
 
 class ReviewRowSchema(ma.Schema):
@@ -103,7 +105,7 @@ class ReviewQuerySchema(ma.Schema):
 
 class ScorecardQuerySchema(ma.Schema):
     review_id = ma.fields.Integer(
-        load_default=None, metadata={"description": "Only this review's versions"}
+        load_default=None, validate=ID, metadata={"description": "Only this review's versions"}
     )
 
 
