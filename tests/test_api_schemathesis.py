@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
 
 from mls_tracker.extensions import db
 from tests.api_routes_core import prepare
+from tests.api_routes_reviews import prepare as prepare_reviews
 from tests.api_routes_surveys import prepare as prepare_surveys
 
 CHECKS = [
@@ -31,6 +32,7 @@ CHECKS = [
 def seeded(app, world, api_token):
     world.ids.update(prepare(world))
     world.ids.update(prepare_surveys(world))
+    world.ids.update(prepare_reviews(world))
     db.session.commit()
     return world, api_token(world.lead, "write")
 
