@@ -255,3 +255,12 @@ def test_the_openapi_document_is_3_1(client):
     assert spec["openapi"] == "3.1.0"
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert f"{API}/partnerships/{{partnership_id}}/actuals/{{month}}" in spec["paths"]
+
+
+def test_the_reference_page_is_served_by_the_app_without_any_script(client):
+    response = client.get(f"{API}/docs")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "/api/v1/partnerships/{partnership_id}/actuals/{month}" in html
+    assert "<script" not in html.split("</main>")[0].split("<main")[-1]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
