@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
-from mls_tracker.models import ActionItem, ApiToken, Side, utcnow
+from mls_tracker.models import ActionItem, ApiToken, utcnow
 from mls_tracker.services import api_tokens
 from tests.api_fixtures import API
+from tests.api_routes_core import prepare
 from tests.conftest import sign_in
 
 
@@ -38,13 +39,8 @@ def _token_row(raw: str) -> ApiToken:
 
 
 def _action(world) -> ActionItem:
-    item = ActionItem(
-        partnership_id=world.partnership.id,
-        title="Send the completion report",
-        owner_side=Side.PROVIDER,
-        due_on=dt.date(2026, 1, 31),
-    )
-    db.session.add(item)
+    """A provider-side action item of the partnership (the matrix's own)."""
+    item = db.session.get(ActionItem, prepare(world)["action_id"])
     db.session.commit()
     return item
 
