@@ -49,7 +49,11 @@ SCOPED = {
 # Routes outside any partnership: status by role (anyone with a token).
 GLOBAL = {
     ("GET", "api_partnerships.Partnerships"): statuses(200, 200, 200, 200, 200, 200),
+    ("GET", "api_docs"): statuses(200, 200, 200, 200, 200, 200),
 }
+
+# Routes anyone may read without a token (the reference page, as the OpenAPI document).
+PUBLIC = {("GET", "api_docs")}
 
 # URL arguments that are not objects of the world (the month of the actuals routes).
 SAMPLE_ARGS = {"month": "2025-06"}

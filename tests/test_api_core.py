@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
-from mls_tracker.models import ActionItem, ApiToken, Side, utcnow
+from mls_tracker.models import ActionItem, ApiToken, utcnow
 from mls_tracker.services import api_tokens
 from tests.api_fixtures import API
+from tests.api_routes_core import prepare
 from tests.conftest import sign_in
 
 
@@ -38,13 +39,8 @@ def _token_row(raw: str) -> ApiToken:
 
 
 def _action(world) -> ActionItem:
-    item = ActionItem(
-        partnership_id=world.partnership.id,
-        title="Send the completion report",
-        owner_side=Side.PROVIDER,
-        due_on=dt.date(2026, 1, 31),
-    )
-    db.session.add(item)
+    """A provider-side action item of the partnership (the matrix's own)."""
+    item = db.session.get(ActionItem, prepare(world)["action_id"])
     db.session.commit()
     return item
 
@@ -255,3 +251,12 @@ def test_the_openapi_document_is_3_1(client):
     assert spec["openapi"] == "3.1.0"
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert f"{API}/partnerships/{{partnership_id}}/actuals/{{month}}" in spec["paths"]
+
+
+def test_the_reference_page_is_served_by_the_app_without_any_script(client):
+    response = client.get(f"{API}/docs")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "/api/v1/partnerships/{partnership_id}/actuals/{month}" in html
+    assert "<script" not in html.split("</main>")[0].split("<main")[-1]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]

@@ -225,3 +225,12 @@ def init_app(app: Flask, blueprints: list[Any]) -> None:
         api.register_blueprint(blp, url_prefix=PREFIX + blp.url_prefix)
     app.before_request(authenticate_request)
     app.after_request(_add_etag)
+    app.add_url_rule(f"{PREFIX}/docs", "api_docs", _docs)
+
+
+def _docs() -> str:
+    """The API's reference, drawn on the server from the OpenAPI document: no script, no CDN
+    (the app's Content-Security-Policy stands). Public, as the document itself."""
+    from flask import render_template
+
+    return render_template("api/docs.html", spec=api.spec.to_dict(), prefix=PREFIX)

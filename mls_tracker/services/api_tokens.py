@@ -112,13 +112,20 @@ def list_tokens(actor: User, user: User) -> list[ApiToken]:
     )
 
 
-def revoke_token(actor: User, token_id: int) -> ApiToken:
-    """Revoke one of the actor's tokens (or a service account's, for an administrator).
-    Revoking twice is harmless."""
+def own_token(actor: User, token_id: int) -> ApiToken:
+    """One of the actor's tokens (or a service account's, for an administrator); 404
+    otherwise."""
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise NotFound()
     _owner_of(actor, token.user)
+    return token
+
+
+def revoke_token(actor: User, token_id: int) -> ApiToken:
+    """Revoke one of the actor's tokens (or a service account's, for an administrator).
+    Revoking twice is harmless."""
+    token = own_token(actor, token_id)
     if token.revoked_at is None:
         with acting_as(actor.id):
             token.revoked_at = utcnow()
@@ -135,6 +142,8 @@ def authenticate(raw: str | None) -> ApiToken:
         sa.select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(raw))
+        # Always as stored now: a revocation by another session counts at once.
+        .execution_options(populate_existing=True)
     ).first()
     if row is None:
         raise InvalidToken("This API token is not valid.")
