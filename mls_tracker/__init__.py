@@ -188,6 +188,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(contract_imports_bp)
     app.register_blueprint(history_bp)
 
+    from mls_tracker import api
+
+    api.init_app(app)
+
     # How figures, changes and statuses are written, the same as in the PDF and e-mails.
     formatting.init_app(app)
 

@@ -31,6 +31,7 @@ figures_cli = AppGroup("figures", help="The dashboards' figures cache.")
 scorecards_cli = AppGroup("scorecards", help="Issued PDF scorecards.")
 actions_cli = AppGroup("actions", help="Action items.")
 jobs_cli = click.Group("jobs", help="Background jobs.")
+api_cli = AppGroup("api", help="The JSON API: service accounts and their tokens.")
 
 
 @demo_cli.command("load")
@@ -300,7 +301,48 @@ def sweep_jobs() -> None:
     click.echo(f"{jobs.sweep()} job(s) failed by the sweep.")
 
 
+@api_cli.command("service-account")
+@click.option("--name", required=True, help="What the account is for, e.g. 'Reporting bot'.")
+@click.option("--by", "admin_email", required=True, help="The administrator creating it.")
+@click.option(
+    "--member",
+    "members",
+    multiple=True,
+    metavar="PARTNERSHIP_ID:ROLE",
+    help="A membership, e.g. 3:viewer (repeatable).",
+)
+@click.option("--scope", type=click.Choice(["read", "write"]), default="read", show_default=True)
+@click.option("--days", type=int, default=90, show_default=True, help="Token lifetime.")
+def api_service_account(
+    name: str, admin_email: str, members: tuple[str, ...], scope: str, days: int
+) -> None:
+    """Create a service account with its memberships and a first token (shown once)."""
+    from mls_tracker.extensions import security
+    from mls_tracker.services import api_tokens
+    from mls_tracker.services.errors import DomainError
+
+    admin = security.datastore.find_user(case_insensitive=True, email=admin_email)
+    if admin is None:
+        raise click.ClickException(f"No user {admin_email}.")
+    memberships = []
+    for member in members:
+        partnership_id, _, role = member.partition(":")
+        if not partnership_id.isdigit() or not role:
+            raise click.ClickException(f"Write a membership as PARTNERSHIP_ID:ROLE, not {member}.")
+        memberships.append((int(partnership_id), role))
+    try:
+        account = api_tokens.create_service_account(admin, name, memberships)
+        created = api_tokens.create_token(
+            admin, account, name=f"{name} token", scope=scope, expires_in_days=days
+        )
+    except DomainError as error:
+        raise click.ClickException(str(error) or "Not allowed.") from error
+    click.echo(f"Service account {account.display_name} <{account.email}> created.")
+    click.echo(f"Its {scope} token (shown once, keep it secret): {created.raw}")
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(api_cli)
     for group in (demo_cli, users_cli, figures_cli, actions_cli, scorecards_cli, jobs_cli):
         app.cli.add_command(group)
     app.cli.add_command(setup_command)

@@ -241,4 +241,6 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "RESET_RATE_PER_ACCOUNT": os.environ.get("RESET_RATE_PER_ACCOUNT", "3 per hour"),
         "RESET_RATE_PER_ADDRESS": os.environ.get("RESET_RATE_PER_ADDRESS", "10 per hour"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        # JSON API requests allowed per token (per address without one), then 429.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
     }

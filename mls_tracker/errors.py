@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import html
 import os
+from typing import Any
 
 import sqlalchemy as sa
 from flask import (
@@ -55,6 +56,7 @@ MESSAGES = {
     404: ("Not found", "There is nothing here, or it is not shared with you."),
     405: ("Not allowed", "That action is not possible on this page."),
     409: ("Saved by someone else", "Someone else saved this first. Please reload and retry."),
+    412: ("Changed since you read it", "This changed since you read it: read it again (If-Match)."),
     413: ("File too large", "The file is larger than this installation accepts."),
     422: ("Not accepted", "The request breaks a rule of this partnership."),
     429: ("Too many attempts", "Please wait a few minutes before trying again."),
@@ -121,6 +123,38 @@ def _sqlite_folder_unwritable() -> bool:
     return bool(stat.f_flag & os.ST_RDONLY) or stat.f_bavail == 0
 
 
+API_PREFIX = "/api/v1"
+PROBLEM_JSON = "application/problem+json"
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX + "/")
+
+
+def problem_body(
+    status: int, title: str, detail: str, errors: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def validation_errors(error: BaseException) -> dict[str, Any] | None:
+    """The field errors webargs attached to a 422 (location → field → messages)."""
+    data = getattr(error, "data", None)
+    if isinstance(data, dict):
+        found = data.get("errors") or data.get("messages")
+        if isinstance(found, dict):
+            return found
+    return None
+
+
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
@@ -130,12 +164,21 @@ def wants_json() -> bool:
     )
 
 
-def error_response(status: int, detail: str | None = None, title: str | None = None) -> Response:
+def error_response(
+    status: int,
+    detail: str | None = None,
+    title: str | None = None,
+    errors: dict | None = None,
+) -> Response:
     default_title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
     title = title or default_title
     message = detail or message
     try:
-        if wants_json():
+        if is_api_request():
+            # The JSON API answers every error as RFC 9457 problem details.
+            response = jsonify(problem_body(status, title, message, errors))
+            response.mimetype = PROBLEM_JSON
+        elif wants_json():
             response = jsonify(error={"status": status, "title": title, "message": message})
         else:
             if status >= 500:
@@ -205,7 +248,11 @@ def _http_error(error: HTTPException):
     detail = None
     if isinstance(error, CSRFError):
         detail = "This form has expired or was not sent from this site. Please reload and retry."
-    response = error_response(status, detail)
+    elif is_api_request():
+        # What the API said in particular (401's reason, flask_smorest.abort's message …).
+        data = getattr(error, "data", None)
+        detail = (data.get("message") if isinstance(data, dict) else None) or error.description
+    response = error_response(status, detail, errors=validation_errors(error))
     # Keep what the exception adds: Allow on 405, Retry-After on 429 …
     for name, value in error.get_headers():
         if name.lower() != "content-type":
@@ -234,7 +281,10 @@ def _domain_error(error: DomainError):
     # A hidden denial or a missing object reads the same as any 404: nothing to learn from it.
     # A 403 keeps the service's own generic wording ("Only a lead … can …").
     detail = str(error) if status in (403, 409, 422, 503) else None
-    return error_response(status, detail)
+    errors = None
+    if is_api_request() and isinstance(error, ValidationFailed) and error.field:
+        errors = {"json": {error.field: [str(error)]}}
+    return error_response(status, detail, errors=errors)
 
 
 def _contention(error: Exception):

@@ -39,8 +39,26 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
     """A CSV attachment, UTF-8 with a byte-order mark so Excel reads accents correctly."""
-    body = "\ufeff" + csv_text(header, rows)
-    response = Response(body, mimetype="text/csv")
+    return attachment("\ufeff" + csv_text(header, rows), "text/csv", filename)
+
+
+def attachment(body: str | bytes, mimetype: str, filename: str) -> Response:
+    """A download, never kept in a cache."""
+    response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def scorecard_pdf(partnership_name: str, scorecard: Any) -> Response:
+    """An issued scorecard's stored PDF as a download (the page's and the API's); its ETag is
+    its SHA-256."""
+    from mls_tracker.scorecards.delivery import scorecard_filename
+
+    review = scorecard.review
+    name = scorecard_filename(
+        partnership_name, review.first_month, review.last_month, scorecard.version
+    )
+    response = attachment(scorecard.pdf, "application/pdf", name)
+    response.set_etag(scorecard.sha256)
     return response

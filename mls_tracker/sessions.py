@@ -109,7 +109,7 @@ def _load_user(user_id: str) -> User | None:
     user = g.pop("_session_user", None)
     if user is None or user.fs_uniquifier != str(user_id):
         user = security.datastore.find_user(fs_uniquifier=str(user_id)) if user_id else None
-    if user is None or not user.active:
+    if user is None or not user.active or user.is_service_account:
         return None
     set_request_attr("fs_authn_via", "session")
     set_request_attr("fs_paa", session.get("fs_paa", 0))

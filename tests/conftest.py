@@ -23,8 +23,9 @@ from tests import factories
 
 PASSWORD = factories.PASSWORD
 
-# The browser tests' fixtures (live_server, browser, demo, page) live in their own module.
-pytest_plugins = ["tests.browser_fixtures"]
+# The browser tests' fixtures (live_server, browser, demo, page) and the API tests' (api_token,
+# api_client) live in their own modules.
+pytest_plugins = ["tests.browser_fixtures", "tests.api_fixtures"]
 
 
 class _Collector:

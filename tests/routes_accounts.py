@@ -28,6 +28,11 @@ GLOBAL = {
     # Anyone's own account; an empty POST shows the form again with its messages.
     ("GET", "accounts.account"): {"anonymous": 302, **SIGNED_IN},
     ("POST", "accounts.account"): {"anonymous": 302, **SIGNED_IN},
+    # Anyone's own API tokens; someone else's (here: none) is not there for them.
+    ("GET", "accounts.tokens"): {"anonymous": 302, **SIGNED_IN},
+    ("POST", "accounts.tokens"): {"anonymous": 302, **SIGNED_IN},
+    ("GET", "accounts.revoke_token"): {"anonymous": 302, **dict.fromkeys(SIGNED_IN, 404)},
+    ("POST", "accounts.revoke_token"): {"anonymous": 302, **dict.fromkeys(SIGNED_IN, 404)},
 }
 
-SAMPLE_ARGS = {"user_id": 1}
+SAMPLE_ARGS = {"user_id": 1, "token_id": 999999}

@@ -95,3 +95,27 @@ class AccountForm(FlaskForm):
     )
     time_zone = SelectField("Time zone", default="")
     submit = SubmitField("Save")
+
+
+TOKEN_LIFETIMES = [("30", "30 days"), ("90", "90 days"), ("366", "One year"), ("7", "7 days")]
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired(message="Give the token a name, so that you can recognise it later."),
+            Length(max=120, message="The name can be at most 120 characters long."),
+        ],
+        description="What it is for, e.g. “Power BI refresh”.",
+    )
+    scope = SelectField(
+        "Scope",
+        choices=[
+            ("read", "Read — only reads"),
+            ("write", "Write — reads and writes, as your role allows"),
+        ],
+        default="read",
+    )
+    expires_in_days = SelectField("Expires after", choices=TOKEN_LIFETIMES, default="90")
+    submit = SubmitField("Create token")

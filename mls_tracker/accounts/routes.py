@@ -11,6 +11,7 @@ from mls_tracker.accounts.forms import (
     NONE,
     AccountForm,
     AddMembershipForm,
+    ApiTokenForm,
     ChoiceForm,
     ConfirmForm,
     InviteUserForm,
@@ -19,9 +20,10 @@ from mls_tracker.accounts.forms import (
 )
 from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import attach_error, to_int
-from mls_tracker.models import Role
+from mls_tracker.models import Role, utcnow
 from mls_tracker.periods import utc_today
 from mls_tracker.services import accounts as service
+from mls_tracker.services import api_tokens
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.invitations import invite_to_product
 
@@ -302,3 +304,47 @@ def account():
             flash("Your account settings are saved.", "success")
             return redirect(url_for(".account"))
     return render_template("accounts/account.html", form=form)
+
+
+# ----------------------------------------------------------------------------- API tokens
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@auth_required()
+def tokens():
+    """The person's API tokens: create one (its value shown once, on this answer only), see
+    the others, revoke one."""
+    form = ApiTokenForm()
+    created = None
+    if form.validate_on_submit():
+        try:
+            created = api_tokens.create_token(
+                current_user,
+                current_user,
+                name=form.name.data,
+                scope=form.scope.data,
+                expires_in_days=to_int(form.expires_in_days.data),
+            )
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            form = ApiTokenForm(formdata=None)
+    return render_template(
+        "accounts/tokens.html",
+        form=form,
+        created=created,
+        tokens=api_tokens.list_tokens(current_user, current_user),
+        now=utcnow(),
+    )
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@auth_required()
+def revoke_token(token_id: int):
+    token = api_tokens.own_token(current_user, token_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        api_tokens.revoke_token(current_user, token.id)
+        flash(f"The token “{token.name}” is revoked: it no longer works.", "success")
+        return redirect(url_for(".tokens"))
+    return render_template("accounts/token_revoke.html", token=token, form=form)

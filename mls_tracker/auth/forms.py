@@ -25,7 +25,10 @@ class LoginForm(SecurityLoginForm):
     def validate(self, **kwargs: Any) -> bool:
         # Counted here, where the password check decided, whatever the request's format.
         if super().validate(**kwargs):
-            return True
+            if not getattr(self.user, "is_service_account", False):
+                return True
+            # A service account never signs in on the web (it has no password anyway).
+            self.form_errors.append("This account cannot sign in.")
         throttling.count_failed_check()
         return False
 

@@ -133,6 +133,9 @@ class User(Audited, Timestamped, Base, UserMixin):
     tf_phone_number: so.Mapped[str | None] = so.mapped_column(sa.String(128))
     # An IANA zone ("Europe/London") for showing times; None shows them in DISPLAY_TIME_ZONE.
     time_zone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # A service account: no password, never signs in on the web; it acts through API tokens
+    # only, with the roles its memberships give it.
+    is_service_account: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     organisation: so.Mapped[Organisation | None] = so.relationship(back_populates="users")
     roles: so.Mapped[list[SecurityRole]] = so.relationship(secondary=user_security_roles)
@@ -234,8 +237,17 @@ class UserSession(Base):
     __table_args__ = (sa.Index("ix_user_sessions_user_id", "user_id"),)
 
 
+class TokenScope(enum.StrEnum):
+    """What an API token may do: ``write`` implies ``read``. The user's role in each
+    partnership still decides what the token may do there."""
+
+    READ = "read"
+    WRITE = "write"
+
+
 class ApiToken(Audited, Base):
-    """A bearer token for the JSON API; only its hash is stored."""
+    """A bearer token for the JSON API; only its hash is stored (and a short prefix of the
+    raw token, shown in lists so that people can tell their tokens apart)."""
 
     __tablename__ = "api_tokens"
     __audit_exclude__ = ("token_hash", "last_used_at")
@@ -244,9 +256,16 @@ class ApiToken(Audited, Base):
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     name: so.Mapped[str] = so.mapped_column(sa.String(120))
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    prefix: so.Mapped[str] = so.mapped_column(sa.String(16), default="", server_default="")
+    scope: so.Mapped[TokenScope] = so.mapped_column(
+        enum_column(TokenScope, "scope"), default=TokenScope.READ, server_default="read"
+    )
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    expires_at: so.Mapped[dt.datetime | None]
     last_used_at: so.Mapped[dt.datetime | None]
     revoked_at: so.Mapped[dt.datetime | None]
+
+    user: so.Mapped[User] = so.relationship()
 
     __table_args__ = (sa.Index("ix_api_tokens_user_id", "user_id"),)
 

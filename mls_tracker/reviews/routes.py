@@ -12,8 +12,8 @@ from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker import assets, jobs
-from mls_tracker.access import Action, can, check, get_object, get_partnership
-from mls_tracker.exports import csv_response
+from mls_tracker.access import Action, can, get_object, get_partnership
+from mls_tracker.exports import csv_response, scorecard_pdf
 from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import (
@@ -169,10 +169,7 @@ def new(partnership_id: int):
 def _get_review(partnership_id: int, review_id: int, action: Action = Action.VIEW) -> Review:
     """A review of the partnership. Drafts (never issued) are the leads': anyone else gets
     a 403, as for any page they may not use; another partnership's review is a 404."""
-    review = get_object(Review, review_id, partnership_id, action)
-    if action is Action.VIEW and not service.is_issued(review.id):
-        check(Action.MANAGE, partnership_id)
-    return review
+    return service.get_review(current_user, partnership_id, review_id, action)
 
 
 def _review_form(review: Review, formdata: bool) -> ReviewForm:
@@ -493,15 +490,7 @@ def download_scorecard(partnership_id: int, scorecard_id: int):
     partnership = get_partnership(partnership_id)
     # 404 for another partnership's scorecard or a missing one.
     scorecard = scorecard_service.scorecard_for_download(current_user, partnership.id, scorecard_id)
-    review = scorecard.review
-    name = delivery_service.scorecard_filename(
-        partnership.name, review.first_month, review.last_month, scorecard.version
-    )
-    response = Response(scorecard.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.set_etag(scorecard.sha256)
-    return response
+    return scorecard_pdf(partnership.name, scorecard)
 
 
 # ----------------------------------------------------------------------------- compare

@@ -699,6 +699,19 @@ def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardVie
     ]
 
 
+def get_review(user: User, partnership_id: int, review_id: int, action: Action) -> Review:
+    """A review of the partnership that ``user`` may ``action``. Drafts (never issued) are
+    the leads': anyone else is refused (403), as for any page they may not use; another
+    partnership's review, or a missing one, is NotFound."""
+    access.require(user, action, partnership_id)
+    review = db.session.get(Review, review_id)
+    if review is None or review.partnership_id != partnership_id:
+        raise NotFound()
+    if action is Action.VIEW and not is_issued(review.id):
+        access.require(user, Action.MANAGE, partnership_id)
+    return review
+
+
 def is_issued(review_id: int) -> bool:
     """Whether the review has at least one issued scorecard (else it is a lead's draft)."""
     return (

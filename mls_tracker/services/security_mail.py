@@ -26,7 +26,8 @@ def _send_password_reset(ctx: jobs.JobContext) -> None:
     user = security.datastore.find_user(case_insensitive=True, email=ctx.params["email"])
     # The same conditions as Flask-Security's own form: no mail for a disabled or locked
     # account; the job ends the same way either way, so its record tells nothing either.
-    if user is None or not user.is_active or user.is_locked():
+    # A service account never has a password: it acts through API tokens only.
+    if user is None or not user.is_active or user.is_locked() or user.is_service_account:
         return
     with external_links():
         send_reset_password_instructions(user)

@@ -12,7 +12,7 @@ import queue
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -45,6 +45,7 @@ from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.survey_columns import values_fit
 from mls_tracker.services.survey_files import (
     LEFT_OUT_KINDS,
+    Column,
     FileRejected,
     Limits,
     SurveyFile,
@@ -499,7 +500,7 @@ def check_mapping(file: SurveyFile, mapping: Mapping) -> None:
 
 def scan_file(file: SurveyFile, mapping: Mapping) -> FileFacts:
     """One pass over the mapped rating, recommend and submitted-at columns."""
-    index = _column_index(file)
+    index = _column_index(file.columns)
     scales = [
         (name, index[key]) for name in SCALES if (key := mapping.columns.get(name)) and key in index
     ]
@@ -637,6 +638,7 @@ NO_ANSWER = "no rating or recommend answer"
 class Problem:
     row: int | None
     message: str
+    field: str | None = None  # the response field (FIELDS) it is about; None: the whole row/file
 
     def numbered(self) -> str:
         return f"Row {self.row}: {self.message}" if self.row else self.message
@@ -664,9 +666,9 @@ class ParsedRow:
         return Month(self.submitted_at.year, self.submitted_at.month)
 
 
-def _column_index(file: SurveyFile) -> dict[str, int]:
+def _column_index(columns: Sequence[Column]) -> dict[str, int]:
     index: dict[str, int] = {}
-    for column in file.columns:
+    for column in columns:
         index.setdefault(column.key, column.index)
     return index
 
@@ -704,13 +706,24 @@ def parse_when(text: str, order: str | None, zone: dt.tzinfo = dt.UTC) -> dt.dat
     return value.astimezone(dt.UTC)
 
 
+# What a row's problem says to do about a choice text that is not a number.
+CHOICE_HINT = "give it one on the mapping page"
+
+
 class RowReader:
-    """Turns a file's rows into values as they will be stored, or problems."""
+    """Turns a file's rows into values as they will be stored, or problems: the one row
+    validation, for files and for responses pushed through the API alike."""
 
     def __init__(
-        self, file: SurveyFile, mapping: Mapping, regions: Iterable[Region], order: str | None
+        self,
+        columns: Sequence[Column],
+        mapping: Mapping,
+        regions: Iterable[Region],
+        order: str | None,
+        *,
+        choice_hint: str = CHOICE_HINT,
     ) -> None:
-        index = _column_index(file)
+        index = _column_index(columns)
         self.positions = {
             name: index[key] for name, key in mapping.columns.items() if key and key in index
         }
@@ -730,12 +743,11 @@ class RowReader:
         self.latest = clock() + FUTURE_SLACK
         # Rows without a response id: how often each whole raw row was met so far.
         self.occurrences: dict[str, int] = {}
-        column = next(
-            (c for c in file.columns if c.index == self.positions.get("submitted_at")), None
-        )
+        self.choice_hint = choice_hint
+        column = next((c for c in columns if c.index == self.positions.get("submitted_at")), None)
         self.zone: dt.tzinfo = ZoneInfo(column.timezone) if column and column.timezone else dt.UTC
 
-    def _scale(self, name: str, text: str, problems: list[str]) -> int | None:
+    def _scale(self, name: str, text: str, problems: list[tuple[str, str]]) -> int | None:
         if not text:
             return None
         number = _whole_number(text)
@@ -745,8 +757,11 @@ class RowReader:
                 return None  # N/A, Don't know …: no answer to this question
             if number is None:
                 problems.append(
-                    f"{FIELD_LABELS[name].split(' (')[0].lower()} “{text}” is not a number; "
-                    "give it one on the mapping page"
+                    (
+                        name,
+                        f"{FIELD_LABELS[name].split(' (')[0].lower()} “{text}” is not a number; "
+                        + self.choice_hint,
+                    )
                 )
                 return None
         if name == "rating" and text not in self.choices[name]:
@@ -757,27 +772,27 @@ class RowReader:
             low, high = RATING_SCALES[self.rating_scale]
             if not low <= number <= high:
                 self.ratings_outside += 1
-                problems.append(f"satisfaction rating {text} is outside {low}–{high}")
+                problems.append((name, f"satisfaction rating {text} is outside {low}–{high}"))
                 return None
             return to_five(number, self.rating_scale)
         low, high = SCALES[name]
         if not low <= number <= high:
             label = FIELD_LABELS[name].split(" (")[0].lower()
-            problems.append(f"{label} {text} is outside {low}–{high}")
+            problems.append((name, f"{label} {text} is outside {low}–{high}"))
             return None
         return number
 
-    def _when(self, text: str, problems: list[str]) -> dt.datetime | None:
+    def _when(self, text: str, problems: list[tuple[str, str]]) -> dt.datetime | None:
         if not text:
-            problems.append("submitted at is empty")
+            problems.append(("submitted_at", "submitted at is empty"))
             return None
         try:
             when = parse_when(text, self.order, self.zone)
         except ValueError:
-            problems.append(f"submitted at “{text}” is not a date and time")
+            problems.append(("submitted_at", f"submitted at “{text}” is not a date and time"))
             return None
         if when > self.latest:
-            problems.append(f"submitted at {text} is in the future")
+            problems.append(("submitted_at", f"submitted at {text} is in the future"))
             return None
         return when
 
@@ -791,10 +806,10 @@ class RowReader:
         self.occurrences[digest] = seen
         return f"row:{digest}:{seen}"
 
-    def parse(self, number: int, cells: list[str]) -> ParsedRow | list[str] | str:
-        """The row's values, or its problems (a list of messages), or NO_ANSWER for a
+    def parse(self, number: int, cells: list[str]) -> ParsedRow | list[Problem] | str:
+        """The row's values, or its problems (each naming its field), or NO_ANSWER for a
         respondent who answered neither question (whatever else the row holds)."""
-        problems: list[str] = []
+        problems: list[tuple[str, str]] = []
         positions = self.positions
         row_key = None if "response_id" in positions else self.row_key(cells)
         when = self._when(cells[positions["submitted_at"]], problems)
@@ -816,22 +831,25 @@ class RowReader:
             found = self.regions.get(text.lower())
             if found is None:
                 problems.append(
-                    f"region “{text}” is not one of this partnership's regions "
-                    f"({self.region_names or 'none defined'})"
+                    (
+                        "region",
+                        f"region “{text}” is not one of this partnership's regions "
+                        f"({self.region_names or 'none defined'})",
+                    )
                 )
             else:
                 region_id, region_name = found
         program = cells[positions["program"]] or None if "program" in positions else None
         if program and len(program) > 200:
-            problems.append("program is longer than 200 characters")
+            problems.append(("program", "program is longer than 200 characters"))
         response_id = cells[positions["response_id"]] if "response_id" in positions else None
         if response_id is not None:
             if not response_id:
-                problems.append("response id is empty")
+                problems.append(("response_id", "response id is empty"))
             elif len(response_id) > 128:
-                problems.append("response id is longer than 128 characters")
+                problems.append(("response_id", "response id is longer than 128 characters"))
         if problems:
-            return problems
+            return [Problem(number, message, name) for name, message in problems]
         legacy_key = None
         if response_id:
             key = response_id
@@ -857,7 +875,7 @@ class RowReader:
         )
 
 
-def _regions(partnership_id: int) -> list[Region]:
+def partnership_regions(partnership_id: int) -> list[Region]:
     partnership = db.session.get(Partnership, partnership_id)
     return list(partnership.regions) if partnership else []
 
@@ -870,7 +888,7 @@ def preview_rows(
     limit: int = PREVIEW_ROWS,
 ) -> list[ParsedRow | Problem]:
     """The first rows as they will be stored (or their problems)."""
-    reader = RowReader(file, mapping, _regions(partnership_id), order)
+    reader = RowReader(file.columns, mapping, partnership_regions(partnership_id), order)
     shown: list[ParsedRow | Problem] = []
     rows = file.rows()
     try:
@@ -879,7 +897,9 @@ def preview_rows(
             if parsed is NO_ANSWER:
                 continue  # left out of the import (the check counts them)
             shown.append(
-                parsed if isinstance(parsed, ParsedRow) else Problem(number, "; ".join(parsed))
+                parsed
+                if isinstance(parsed, ParsedRow)
+                else Problem(number, "; ".join(p.message for p in parsed))
             )
             if len(shown) >= limit:
                 break
@@ -938,24 +958,27 @@ class Outcome:
 Progress = Callable[[int, int | None, str], None]
 
 
-class _ProblemLog:
+class ProblemLog:
     """Keeps the first problems in memory and, optionally, all of them in a CSV file."""
 
-    def __init__(self, outcome: Outcome, path: Path | None) -> None:
+    def __init__(
+        self, outcome: Outcome, path: Path | None, shown: int | None = PROBLEMS_SHOWN
+    ) -> None:
         self.outcome = outcome
+        self.shown = shown  # None: keep every problem in memory
         self.handle = path.open("w", newline="", encoding="utf-8") if path else None
         self.writer = csv.writer(self.handle) if self.handle else None
         if self.writer:
             self.writer.writerow(["row", "problem"])
 
-    def add(self, row: int | None, message: str, first: bool = False) -> None:
+    def add(self, problem: Problem, first: bool = False) -> None:
         self.outcome.problem_count += 1
         if first:  # a message about the whole file, shown before the rows' problems
-            self.outcome.problems.insert(0, Problem(row, message))
-        elif len(self.outcome.problems) < PROBLEMS_SHOWN:
-            self.outcome.problems.append(Problem(row, message))
+            self.outcome.problems.insert(0, problem)
+        elif self.shown is None or len(self.outcome.problems) < self.shown:
+            self.outcome.problems.append(problem)
         if self.writer:
-            self.writer.writerow([row or "", message])
+            self.writer.writerow([problem.row or "", problem.message])
 
     def close(self) -> None:
         if self.handle:
@@ -1124,20 +1147,55 @@ def process_file(
     progress: Progress | None = None,
     total: int | None = None,
 ) -> Outcome:
-    """One streaming pass: every row parsed and checked; with ``import_id``, new rows are
-    inserted in batches into the current transaction (the caller rolls it back when the
-    outcome has errors). Memory holds one batch and the keys seen so far."""
+    """One streaming pass over a file: every row parsed and checked; with ``import_id``, new
+    rows are inserted in batches into the current transaction (the caller rolls it back when
+    the outcome has errors). Memory holds one batch and the keys seen so far."""
     check_mapping(file, mapping)
-    reader = RowReader(file, mapping, _regions(partnership_id), order)
-    inserter = _Inserter(partnership_id, import_id) if import_id is not None else None
+    reader = RowReader(file.columns, mapping, partnership_regions(partnership_id), order)
     outcome = Outcome()
-    log = _ProblemLog(outcome, problems_path)
+    log = ProblemLog(outcome, problems_path)
+    try:
+        process_rows(
+            file.rows(),
+            reader,
+            partnership_id,
+            log,
+            import_id=import_id,
+            progress=progress,
+            total=total,
+        )
+        if reader.ratings_outside:
+            log.add(Problem(None, _scale_message(reader, outcome.rows)), first=True)
+        outcome.left_out, outcome.included = dict(file.left_out), dict(file.included)
+    finally:
+        log.close()
+    return outcome
+
+
+def process_rows(
+    rows: Iterable[tuple[int, list[str]]],
+    reader: RowReader,
+    partnership_id: int,
+    log: ProblemLog,
+    *,
+    import_id: int | None = None,
+    progress: Progress | None = None,
+    total: int | None = None,
+    where: Callable[[int], str] = "on row {}".format,
+) -> None:
+    """Every row (number, cells) parsed and checked into ``log.outcome``: problems logged,
+    rows already in the partnership (or earlier in ``rows``) counted as duplicates; with
+    ``import_id``, new rows inserted in batches into the current transaction while no row has
+    a problem. A response id met twice in ``rows`` is a problem of the later row, saying
+    ``where`` the first is."""
+    outcome = log.outcome
+    inserter = _Inserter(partnership_id, import_id) if import_id is not None else None
     seen: dict[str, int] = {}  # key → first row
     batch: list[ParsedRow] = []
     verb = "Importing" if inserter else "Checking"
 
     # While a COPY streams on the session's connection, look keys up on another one (it
-    # sees committed rows; this file's own rows are in ``seen``).
+    # sees committed rows; these rows' own keys are in ``seen``).
     lookup = db.engine.connect() if inserter is not None and inserter.streaming else None
 
     def flush() -> None:
@@ -1154,7 +1212,7 @@ def process_file(
             progress(outcome.rows, total, f"{verb}: {outcome.rows:,} rows read")
 
     try:
-        for number, cells in file.rows():
+        for number, cells in rows:
             outcome.rows += 1
             parsed = reader.parse(number, cells)
             if parsed is NO_ANSWER:
@@ -1162,14 +1220,15 @@ def process_file(
                 continue
             if type(parsed) is list:
                 outcome.errors += 1
-                for message in parsed:
-                    log.add(number, message)
+                for problem in parsed:
+                    log.add(problem)
                 continue
             first = seen.get(parsed.key)
             if first is not None:
                 if parsed.response_id:
                     outcome.errors += 1
-                    log.add(number, f"response id “{parsed.key}” is also on row {first}")
+                    message = f"response id “{parsed.key}” is also {where(first)}"
+                    log.add(Problem(number, message, "response_id"))
                 else:
                     outcome.duplicates += 1  # the very same answers twice
                 continue
@@ -1177,10 +1236,7 @@ def process_file(
             batch.append(parsed)
             if len(batch) >= BATCH_ROWS:
                 flush()
-        if reader.ratings_outside:
-            log.add(None, _scale_message(reader, outcome.rows), first=True)
         flush()
-        outcome.left_out, outcome.included = dict(file.left_out), dict(file.included)
         if inserter is not None:
             inserter.close()
     except BaseException as error:
@@ -1188,10 +1244,8 @@ def process_file(
             inserter.close(error)
         raise
     finally:
-        log.close()
         if lookup is not None:
             lookup.close()
-    return outcome
 
 
 def _scale_message(reader: RowReader, rows: int) -> str:
@@ -1277,16 +1331,56 @@ def problems_csv_path(staged: StagedUpload) -> Path | None:
     return staged_files.problems_copy(staged.token)
 
 
-class ImportRefused(ValidationFailed):
-    """The file has row problems: nothing was saved."""
+FILE_ADVICE = "Fix the file or the mapping and try again."
 
-    def __init__(self, outcome: Outcome) -> None:
+
+class ImportRefused(ValidationFailed):
+    """The rows have problems: nothing was saved."""
+
+    def __init__(self, outcome: Outcome, advice: str = FILE_ADVICE) -> None:
         rows = outcome.errors
         super().__init__(
             f"Nothing was saved: {rows:,} row{'s' * (rows != 1)} "
-            f"{'have' if rows != 1 else 'has'} problems. Fix the file or the mapping and try again."
+            f"{'have' if rows != 1 else 'has'} problems. {advice}"
         )
         self.outcome = outcome
+
+
+def record_import(
+    actor: User,
+    partnership_id: int,
+    run: Callable[[int], Outcome],
+    *,
+    advice: str = FILE_ADVICE,
+    **fields: Any,
+) -> tuple[SurveyImport, Outcome]:
+    """A new import of ``actor`` (the SurveyImport ``fields``) filled by ``run(import_id)``,
+    all rows or none: when any row has a problem the transaction is rolled back and
+    ImportRefused raised. The governance rule lives here: a lead's import counts at once,
+    anyone else's (a provider's) is proposed until a lead confirms it. The caller commits,
+    acting as ``actor`` (``audit.acting_as``)."""
+    lead = access.can(actor, Action.MANAGE, partnership_id)
+    record = SurveyImport(
+        partnership_id=partnership_id,
+        uploaded_by_id=actor.id,
+        state=ImportState.CONFIRMED if lead else ImportState.PROPOSED,
+        confirmed_by_id=actor.id if lead else None,
+        confirmed_at=utcnow() if lead else None,
+        **fields,
+    )
+    db.session.add(record)
+    db.session.flush()
+    try:
+        outcome = run(record.id)
+    except BaseException:
+        db.session.rollback()
+        raise
+    if outcome.errors:
+        db.session.rollback()
+        raise ImportRefused(outcome, advice)
+    record.rows_added = outcome.new
+    record.rows_skipped = outcome.duplicates
+    return record, outcome
 
 
 def commit_upload(
@@ -1305,41 +1399,25 @@ def commit_upload(
     if order is None:
         raise ValidationFailed("Choose whether dates are day-first or month-first.", "date_order")
     with audit.acting_as(actor.id):
-        # A lead's import counts at once; a provider's is proposed until a lead confirms it.
-        lead = access.can(actor, Action.MANAGE, staged.partnership_id)
-        record = SurveyImport(
-            partnership_id=staged.partnership_id,
-            file_name=staged.file_name,
-            file_format=mapping.format,
-            file_sha256=staged.sha256,
-            uploaded_by_id=actor.id,
-            state=ImportState.CONFIRMED if lead else ImportState.PROPOSED,
-            confirmed_by_id=actor.id if lead else None,
-            confirmed_at=utcnow() if lead else None,
-            rating_scale=None
-            if mapping.rating_scale == RATING_SCALE_DEFAULT
-            else mapping.rating_scale,
-        )
-        db.session.add(record)
-        db.session.flush()
-        try:
-            outcome = process_file(
+        record, _ = record_import(
+            actor,
+            staged.partnership_id,
+            lambda import_id: process_file(
                 file,
                 mapping,
                 staged.partnership_id,
                 order=order,
-                import_id=record.id,
+                import_id=import_id,
                 progress=progress,
                 total=total,
-            )
-        except BaseException:
-            db.session.rollback()
-            raise
-        if outcome.errors:
-            db.session.rollback()
-            raise ImportRefused(outcome)
-        record.rows_added = outcome.new
-        record.rows_skipped = outcome.duplicates
+            ),
+            file_name=staged.file_name,
+            file_format=mapping.format,
+            file_sha256=staged.sha256,
+            rating_scale=None
+            if mapping.rating_scale == RATING_SCALE_DEFAULT
+            else mapping.rating_scale,
+        )
         save_mapping(actor, staged.partnership_id, mapping)
         db.session.commit()
     return record
