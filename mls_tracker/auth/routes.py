@@ -142,6 +142,8 @@ def sso_start():
     provider = oidc.client()
     if provider is None:
         abort(404)
+    if current_user.is_authenticated:
+        return redirect(url_for(current_app.config["SECURITY_POST_LOGIN_VIEW"]))
     if not SingleSignOnForm().validate_on_submit():
         flash("The sign-in page had expired; please try again.", "error")
         return redirect(url_for("security.login"))
