@@ -60,15 +60,19 @@ def provider() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+def sso_settings(issuer: str, **extra: object) -> dict[str, object]:
+    return {
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT_ID": CLIENT_ID,
+        "OIDC_CLIENT_SECRET": "client-secret",
+        "OIDC_ALLOWED_DOMAINS": ["test.example"],
+        **extra,
+    }
+
+
 @pytest.fixture
 def sso_app(make_app, world, provider):
-    return make_app(
-        OIDC_ISSUER=provider,
-        OIDC_CLIENT_ID=CLIENT_ID,
-        OIDC_CLIENT_SECRET="client-secret",
-        OIDC_ALLOWED_DOMAINS=["test.example"],
-        OIDC_BUTTON_LABEL="Sign in with Okta",
-    )
+    return make_app(**sso_settings(provider, OIDC_BUTTON_LABEL="Sign in with Okta"))
 
 
 @pytest.fixture
@@ -288,12 +292,7 @@ def test_provider_refusal_is_a_message(sso_client, provider):
 
 
 def test_unreachable_provider_is_a_friendly_message(make_app, world):
-    app = make_app(
-        OIDC_ISSUER="http://127.0.0.1:9",  # the discard port: nothing listens
-        OIDC_CLIENT_ID=CLIENT_ID,
-        OIDC_CLIENT_SECRET="client-secret",
-        OIDC_ALLOWED_DOMAINS=["test.example"],
-    )
+    app = make_app(**sso_settings("http://127.0.0.1:9"))  # the discard port: nothing listens
     client = app.test_client()
     token = csrf_token(client, "/login")
     response = client.post("/auth/sso/login", data={"csrf_token": token})
@@ -302,13 +301,7 @@ def test_unreachable_provider_is_a_friendly_message(make_app, world):
 
 
 def test_refused_callbacks_count_towards_the_sign_in_limit(make_app, world, provider):
-    app = make_app(
-        OIDC_ISSUER=provider,
-        OIDC_CLIENT_ID=CLIENT_ID,
-        OIDC_CLIENT_SECRET="client-secret",
-        OIDC_ALLOWED_DOMAINS=["test.example"],
-        LOGIN_RATE_PER_ADDRESS="3 per 15 minutes",
-    )
+    app = make_app(**sso_settings(provider, LOGIN_RATE_PER_ADDRESS="3 per 15 minutes"))
     client = app.test_client()
     for _ in range(3):
         assert client.get("/auth/sso/callback?code=x&state=guess").status_code == 302
@@ -375,13 +368,7 @@ def test_without_sso_no_button_and_no_callback(client, world):
 def test_the_identity_provider_does_the_second_factor(make_app, world, provider):
     """Administrators who must use our two-factor sign-in with a password are not asked for
     it after single sign-on (the provider asks for its own); a password sign-in still is."""
-    app = make_app(
-        OIDC_ISSUER=provider,
-        OIDC_CLIENT_ID=CLIENT_ID,
-        OIDC_CLIENT_SECRET="client-secret",
-        OIDC_ALLOWED_DOMAINS=["test.example"],
-        REQUIRE_ADMIN_2FA=True,
-    )
+    app = make_app(**sso_settings(provider, REQUIRE_ADMIN_2FA=True))
     with_password = app.test_client()
     sign_in(with_password, world.admin.email)
     assert "/tf-setup" in with_password.get("/partnerships/").headers["Location"]
@@ -410,3 +397,19 @@ def test_reset_link_sent_before_sso_only_chooses_no_password(sso_client, world):
     assert "there is no password to choose" in page_text(response.get_data(as_text=True))
     with sso_client.application.app_context():
         assert db.session.get(User, world.lead.id).password == world.lead.password
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    from mls_tracker.config import ConfigError, single_sign_on
+
+    assert single_sign_on()["OIDC_ISSUER"] is None  # off unless set
+    monkeypatch.setenv("OIDC_ISSUER", "https://login.example.com/")
+    with pytest.raises(ConfigError, match="OIDC_CLIENT_ID"):
+        single_sign_on()
+    monkeypatch.setenv("OIDC_CLIENT_ID", "tracker")
+    monkeypatch.setenv("OIDC_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("OIDC_ALLOWED_DOMAINS", " Example.com, @example.co.uk ,")
+    settings = single_sign_on()
+    assert settings["OIDC_ISSUER"] == "https://login.example.com"
+    assert settings["OIDC_ALLOWED_DOMAINS"] == ["example.com", "example.co.uk"]
+    assert settings["OIDC_BUTTON_LABEL"] == "Sign in with single sign-on"
