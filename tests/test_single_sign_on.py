@@ -402,6 +402,7 @@ def test_reset_link_sent_before_sso_only_chooses_no_password(sso_client, world):
 def test_settings_come_from_the_environment(monkeypatch):
     from mls_tracker.config import ConfigError, single_sign_on
 
+    monkeypatch.delenv("OIDC_ISSUER", raising=False)
     assert single_sign_on()["OIDC_ISSUER"] is None  # off unless set
     monkeypatch.setenv("OIDC_ISSUER", "https://login.example.com/")
     with pytest.raises(ConfigError, match="OIDC_CLIENT_ID"):
