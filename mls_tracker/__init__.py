@@ -142,6 +142,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.acknowledgements.routes import bp as acknowledgements_bp
     from mls_tracker.actions.routes import bp as actions_bp
     from mls_tracker.admin.routes import bp as admin_bp
+    from mls_tracker.auth import oidc
     from mls_tracker.auth.routes import bp as auth_bp
     from mls_tracker.changes.routes import bp as changes_bp
     from mls_tracker.contract_imports.routes import bp as contract_imports_bp
@@ -167,6 +168,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     jobs.init_app(app)
+    oidc.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(partnerships_bp)
     app.register_blueprint(sponsors_bp)

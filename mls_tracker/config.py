@@ -94,6 +94,34 @@ def display_time_zone() -> str:
     return name
 
 
+def single_sign_on() -> dict[str, Any]:
+    """OpenID Connect single sign-on: off unless OIDC_ISSUER is set, and then the client id
+    and secret the provider gave are required; OIDC_ALLOWED_DOMAINS (comma-separated) are the
+    e-mail domains that may sign in this way."""
+    issuer = (os.environ.get("OIDC_ISSUER") or "").strip().rstrip("/") or None
+    client_id = (os.environ.get("OIDC_CLIENT_ID") or "").strip() or None
+    client_secret = os.environ.get("OIDC_CLIENT_SECRET") or None
+    domains = [
+        d.strip().lower().lstrip("@")
+        for d in os.environ.get("OIDC_ALLOWED_DOMAINS", "").split(",")
+        if d.strip()
+    ]
+    if issuer and not (client_id and client_secret and domains):
+        raise ConfigError(
+            "With OIDC_ISSUER set, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_ALLOWED_DOMAINS "
+            "(comma-separated e-mail domains, e.g. example.com) must be set too"
+        )
+    return {
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT_ID": client_id,
+        "OIDC_CLIENT_SECRET": client_secret,
+        "OIDC_ALLOWED_DOMAINS": domains,
+        "OIDC_BUTTON_LABEL": (
+            os.environ.get("OIDC_BUTTON_LABEL") or "Sign in with single sign-on"
+        ).strip(),
+    }
+
+
 def load_settings(instance_path: Path) -> dict[str, Any]:
     env = os.environ.get("MLS_ENV", "development").strip().lower()
     if env not in {"development", "production", "testing"}:
@@ -243,4 +271,7 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         # JSON API requests allowed per token (per address without one), then 429.
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        # How long the OpenID provider has to answer (discovery, keys, token exchange).
+        "OIDC_TIMEOUT_SECONDS": float(os.environ.get("OIDC_TIMEOUT_SECONDS", "10")),
+        **single_sign_on(),
     }

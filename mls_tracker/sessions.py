@@ -19,6 +19,9 @@ from mls_tracker.extensions import db, security
 from mls_tracker.models import User, UserSession, utcnow
 
 SESSION_KEY = "mls_sid"
+# Set by the single sign-on callback after ``login_user``: the identity provider did the
+# second factor, so ours is not asked for (auth/routes.py).
+SIGNED_IN_WITH_SSO = "mls_sso"
 log = logging.getLogger("mls_tracker.sessions")
 _TOUCH_EVERY = dt.timedelta(seconds=60)
 
@@ -39,11 +42,13 @@ def _start(sender: Flask, user: Any, **_extra: Any) -> None:
     )
     db.session.commit()
     session[SESSION_KEY] = token
+    session.pop(SIGNED_IN_WITH_SSO, None)
     log.info("sign-in: user=%s address=%s", user.id, request.remote_addr)
 
 
 def _end(sender: Flask, user: Any, **_extra: Any) -> None:
     log.info("sign-out: user=%s", getattr(user, "id", None))
+    session.pop(SIGNED_IN_WITH_SSO, None)
     token = session.pop(SESSION_KEY, None)
     if token:
         db.session.execute(
@@ -55,7 +60,16 @@ def _end(sender: Flask, user: Any, **_extra: Any) -> None:
 
 
 def _sign_out_locally() -> None:
-    for key in ("_user_id", "_fresh", "_id", "fs_cc", "fs_paa", "_permanent", SESSION_KEY):
+    for key in (
+        "_user_id",
+        "_fresh",
+        "_id",
+        "fs_cc",
+        "fs_paa",
+        "_permanent",
+        SESSION_KEY,
+        SIGNED_IN_WITH_SSO,
+    ):
         session.pop(key, None)
 
 

@@ -12,7 +12,8 @@ request time from the configuration:
   guessing spread over many addresses;
 - ``LOGIN_RATE_PER_ADDRESS`` — per address, whatever accounts it tries.
 
-The sign-in and the two-factor step share these counters. Every password-reset request
+The sign-in and the two-factor step share these counters; refused single sign-on callbacks
+count towards the per-address one (:func:`sso_callback_limit`). Every password-reset request
 (``POST /reset``, which sends a mail) counts towards ``RESET_RATE_PER_ACCOUNT`` (per address
 typed) and ``RESET_RATE_PER_ADDRESS``. Counters live in Redis when ``REDIS_URL`` is set
 (``RATELIMIT_STORAGE_URI``), so that every worker sees the same ones.
@@ -134,6 +135,18 @@ def _sign_in_limits(
             ),
         ]
     return limits
+
+
+def sso_callback_limit(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The single sign-on callback: every refused identity counts towards the same
+    per-address limit as a wrong password."""
+    return limiter.shared_limit(
+        _per_address,
+        scope="sign-in-address",
+        key_func=_address_key,
+        methods=["GET"],
+        deduct_when=_failed,
+    )(view)
 
 
 def _reset_request_limits() -> list[Callable[[Callable[..., Any]], Callable[..., Any]]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField, SubmitField
+from wtforms import BooleanField, RadioField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
 from mls_tracker.services.organisations import NAME_MAX as ORGANISATION_NAME_MAX
@@ -38,7 +38,14 @@ class RenameOrganisationForm(FlaskForm):
             Length(max=ORGANISATION_NAME_MAX),
         ],
     )
-    submit = SubmitField("Save name")
+    sso_only = BooleanField(
+        "Single sign-on only",
+        description=(
+            "Its people sign in only through the identity provider: no password sign-in and "
+            "no password reset. Applies while single sign-on is configured."
+        ),
+    )
+    submit = SubmitField("Save")
 
 
 class RegionForm(FlaskForm):

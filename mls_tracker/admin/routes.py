@@ -125,13 +125,17 @@ def organisation_edit(organisation_id: int):
     form = RenameOrganisationForm()
     if not form.is_submitted():
         form.name.data = organisation.name
+        form.sso_only.data = organisation.sso_only
     if form.validate_on_submit():
         try:
-            organisations.rename(current_user, organisation, name=form.name.data)
+            organisations.rename(
+                current_user, organisation, name=form.name.data, sso_only=form.sso_only.data
+            )
         except ValidationFailed as error:
             attach_error(form, error)
         else:
-            flash(f"The organisation is now called {organisation.name}.", "success")
+            sso = " It signs in with single sign-on only." if organisation.sso_only else ""
+            flash(f"The organisation is now called {organisation.name}.{sso}", "success")
             return redirect(url_for(".organisations_index"))
     return render_template(
         "admin/organisation_edit.html",

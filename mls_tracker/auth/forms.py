@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 from flask_security import ForgotPasswordForm as SecurityForgotPasswordForm
 from flask_security import LoginForm as SecurityLoginForm
+from flask_security import ResetPasswordForm as SecurityResetPasswordForm
 from flask_security import TwoFactorVerifyCodeForm as SecurityTwoFactorVerifyCodeForm
 from flask_security.mail_util import EmailValidateException
 from flask_wtf import FlaskForm
@@ -15,7 +16,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from mls_tracker import throttling
 from mls_tracker.models import Role
-from mls_tracker.services import security_mail
+from mls_tracker.services import security_mail, single_sign_on
 
 
 class LoginForm(SecurityLoginForm):
@@ -24,13 +25,21 @@ class LoginForm(SecurityLoginForm):
 
     def validate(self, **kwargs: Any) -> bool:
         # Counted here, where the password check decided, whatever the request's format.
-        if super().validate(**kwargs):
-            if not getattr(self.user, "is_service_account", False):
-                return True
+        if not super().validate(**kwargs):
+            throttling.count_failed_check()
+            return False
+        if getattr(self.user, "is_service_account", False):
             # A service account never signs in on the web (it has no password anyway).
             self.form_errors.append("This account cannot sign in.")
-        throttling.count_failed_check()
-        return False
+            throttling.count_failed_check()
+            return False
+        if not single_sign_on.password_sign_in_allowed(self.user):
+            self.form_errors.append(
+                "Your organisation signs in with single sign-on: use the "
+                f"“{current_app.config['OIDC_BUTTON_LABEL']}” button above."
+            )
+            return False
+        return True
 
 
 class TwoFactorVerifyCodeForm(SecurityTwoFactorVerifyCodeForm):
@@ -62,9 +71,26 @@ class ForgotPasswordForm(SecurityForgotPasswordForm):
         return False
 
 
+class ResetPasswordForm(SecurityResetPasswordForm):
+    """A reset link mailed before the organisation turned to single sign-on only chooses
+    no password."""
+
+    def validate(self, **kwargs: Any) -> bool:
+        if not super().validate(**kwargs):
+            return False
+        if not single_sign_on.password_sign_in_allowed(getattr(self, "user", None)):
+            self.form_errors.append(
+                "Your organisation signs in with single sign-on: there is no password to "
+                "choose. Use the single sign-on button on the sign-in page."
+            )
+            return False
+        return True
+
+
 # Given to Flask-Security's init_app: its views use these instead of its own.
 SECURITY_FORMS: dict[str, type] = {
     "login_form": LoginForm,
+    "reset_password_form": ResetPasswordForm,
     "two_factor_verify_code_form": TwoFactorVerifyCodeForm,
     "forgot_password_form": ForgotPasswordForm,
 }
@@ -123,3 +149,9 @@ class AcceptInvitationForm(FlaskForm):
 
 class JoinForm(FlaskForm):
     submit = SubmitField("Join the partnership")
+
+
+class SingleSignOnForm(FlaskForm):
+    """The sign-in page's single sign-on button (a POST, so it carries the CSRF token)."""
+
+    submit = SubmitField("Sign in with single sign-on")

@@ -3,12 +3,28 @@ administrators' two-factor requirement."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client import MismatchingStateError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_security import login_user
+from joserfc.errors import JoseError
 
-from mls_tracker.auth.forms import AcceptInvitationForm, JoinForm
+from mls_tracker.auth import oidc
+from mls_tracker.auth.forms import AcceptInvitationForm, JoinForm, SingleSignOnForm
 from mls_tracker.errors import error_response, wants_json
+from mls_tracker.services import single_sign_on
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.invitations import (
     InvitationState,
@@ -17,6 +33,8 @@ from mls_tracker.services.invitations import (
     find_invitation,
     save_sign_in,
 )
+from mls_tracker.sessions import SIGNED_IN_WITH_SSO
+from mls_tracker.throttling import count_failed_check, sso_callback_limit
 
 bp = Blueprint("auth", __name__)
 
@@ -49,7 +67,8 @@ def require_two_factor_for_administrators():
         return None
     if not (current_user.is_authenticated and current_user.is_admin):
         return None
-    if current_user.tf_primary_method:
+    # Signed in through the identity provider, which asks for its own second factor.
+    if current_user.tf_primary_method or session.get(SIGNED_IN_WITH_SSO):
         return None
     if wants_json():
         return error_response(
@@ -108,3 +127,82 @@ def accept_invitation_view(token: str):
             flash(f"Welcome, {user.display_name}. {joined}", "success")
             return redirect(landing)
     return render_template("auth/invitation_accept.html", invitation=invitation, form=form)
+
+
+def _refused(message: str):
+    count_failed_check()
+    current_app.logger.info("single sign-on refused: %s", message)
+    flash(message, "error")
+    return redirect(url_for("security.login"))
+
+
+@bp.post("/auth/sso/login")
+def sso_start():
+    """Off to the identity provider (authorization code with PKCE, state and nonce)."""
+    provider = oidc.client()
+    if provider is None:
+        abort(404)
+    if current_user.is_authenticated:
+        return redirect(url_for(current_app.config["SECURITY_POST_LOGIN_VIEW"]))
+    if not SingleSignOnForm().validate_on_submit():
+        flash("The sign-in page had expired; please try again.", "error")
+        return redirect(url_for("security.login"))
+    try:
+        return provider.authorize_redirect(url_for(".sso_callback", _external=True))
+    except requests.RequestException as error:
+        current_app.logger.warning("identity provider unreachable: %s", error)
+        flash(UNREACHABLE, "error")
+        return redirect(url_for("security.login"))
+
+
+UNREACHABLE = (
+    "The identity provider cannot be reached just now. Please try again in a few minutes, "
+    "or sign in with your password."
+)
+
+
+@bp.get("/auth/sso/callback")
+@sso_callback_limit
+def sso_callback():
+    """The provider's answer: the ID token checked (signature, issuer, audience, expiry,
+    nonce), then the person it names signed in as any password sign-in is."""
+    provider = oidc.client()
+    if provider is None:
+        abort(404)
+    if request.args.get("error"):
+        return _refused("Single sign-on was cancelled or refused by your identity provider.")
+    try:
+        token = provider.authorize_access_token(claims_options=oidc.claims_options())
+    except MismatchingStateError:
+        return _refused(
+            "This single sign-on answer does not belong to a sign-in started here, or it was "
+            "already used. Please start again."
+        )
+    except requests.RequestException as error:
+        current_app.logger.warning("identity provider unreachable: %s", error)
+        flash(UNREACHABLE, "error")
+        return redirect(url_for("security.login"))
+    except (AuthlibBaseError, JoseError) as error:
+        current_app.logger.warning("identity provider answer refused: %r", error)
+        return _refused(
+            "Your identity provider's answer could not be verified, so you are not signed "
+            "in. Please start again."
+        )
+    claims = token.get("userinfo")
+    if not claims or not claims.get("sub"):
+        return _refused("Your identity provider did not say who you are. Please start again.")
+    identity = single_sign_on.ProviderIdentity(
+        issuer=current_app.config["OIDC_ISSUER"],
+        subject=str(claims["sub"]),
+        email=claims.get("email"),
+        email_verified=claims.get("email_verified") is True,
+        name=claims.get("name"),
+    )
+    try:
+        user = single_sign_on.user_for_identity(identity)
+    except single_sign_on.SignInRefused as error:
+        return _refused(str(error))
+    login_user(user, authn_via=["sso"])
+    session[SIGNED_IN_WITH_SSO] = True
+    save_sign_in()
+    return redirect(url_for(current_app.config["SECURITY_POST_LOGIN_VIEW"]))

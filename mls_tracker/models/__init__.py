@@ -3,6 +3,7 @@
 from mls_tracker.models.audit import AuditAction, AuditEntry
 from mls_tracker.models.base import Base, utcnow
 from mls_tracker.models.figures import PartnershipMonthFigures
+from mls_tracker.models.identity import SsoIdentity
 from mls_tracker.models.job import Job, JobState
 from mls_tracker.models.meeting import (
     CLOSED_STATUSES,
@@ -79,6 +80,7 @@ from mls_tracker.models.staged_file import StagedFile, StagedFileChunk
 __all__ = [
     "Job",
     "JobState",
+    "SsoIdentity",
     "ActionItem",
     "ActionStatus",
     "ActionUpdate",

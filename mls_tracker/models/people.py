@@ -37,6 +37,9 @@ class Organisation(Audited, Timestamped, Base):
     # Retired organisations stay (partnerships and people refer to them) but are offered for
     # nothing new.
     retired_at: so.Mapped[dt.datetime | None]
+    # Its people sign in only through single sign-on (no password sign-in, no reset) while
+    # single sign-on is configured (OIDC_ISSUER).
+    sso_only: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     users: so.WriteOnlyMapped[User] = so.relationship(
         back_populates="organisation", passive_deletes=True

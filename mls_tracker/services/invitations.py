@@ -193,21 +193,25 @@ def accept_invitation(
     signed_in: User | None,
     display_name: str | None = None,
     password: str | None = None,
+    *,
+    single_sign_on: bool = False,
 ) -> User:
     """Accept as the signed-in user, or as a new account: join the invited partnership (if
-    any), take the organisation (if they have none) and the administrator role (if given)."""
+    any), take the organisation (if they have none) and the administrator role (if given).
+    With ``single_sign_on`` the identity provider vouched for the address: the new account
+    has no password (it signs in through the provider until one is set by a reset)."""
     user = db.session.scalar(sa.select(User).where(User.email == invitation.email))
     if signed_in is not None and signed_in.email != invitation.email:
         raise ValidationFailed(
             f"This invitation is for {invitation.email}; you are signed in as {signed_in.email}."
         )
     if user is None:
-        if not password or not display_name:
+        if not (password or single_sign_on) or not display_name:
             raise ValidationFailed("Choose your name and a password to create your account.")
         user = User(
             email=invitation.email,
             display_name=display_name.strip(),
-            password=hash_password(password),
+            password=hash_password(password) if password else None,
             active=True,
             fs_uniquifier=uuid.uuid4().hex,
             confirmed_at=utcnow(),

@@ -132,11 +132,17 @@ def create(actor: User, *, name: str | None, kind: str | None) -> Organisation:
     return organisation
 
 
-def rename(actor: User, organisation: Organisation, *, name: str | None) -> Organisation:
+def rename(
+    actor: User, organisation: Organisation, *, name: str | None, sso_only: bool | None = None
+) -> Organisation:
+    """Rename it, and (when given) set whether its people sign in only through single
+    sign-on."""
     access.require_admin(actor)
     clean_name = _clean_name(name, except_id=organisation.id)
     with acting_as(actor.id):
         organisation.name = clean_name
+        if sso_only is not None:
+            organisation.sso_only = sso_only
         _commit_name()
     return organisation
 
