@@ -74,6 +74,7 @@ from mls_tracker.models.sla import (
     Unit,
 )
 from mls_tracker.models.staged_file import StagedFile, StagedFileChunk
+from mls_tracker.models.webhook import DeliveryState, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Job",
@@ -93,6 +94,7 @@ __all__ = [
     "ChangeStatus",
     "ChangeType",
     "DeliveryResult",
+    "DeliveryState",
     "Direction",
     "EngagementModel",
     "Expectation",
@@ -136,6 +138,8 @@ __all__ = [
     "Unit",
     "User",
     "UserSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Win",
     "change_regions",
     "normalise_email",
