@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField
-from wtforms.validators import Length
+from wtforms import HiddenField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length
 
 from mls_tracker.reviews.forms import CheckboxesField
 from mls_tracker.services.webhooks import EVENTS
@@ -27,3 +27,9 @@ class EndpointForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A button that changes something: the form carries only the CSRF token."""
+
+
+class DeleteForm(FlaskForm):
+    """Deleting asks for the confirmation page's own field, so that no stray POST deletes."""
+
+    confirm = HiddenField(default="delete", validators=[InputRequired("Confirm on this page.")])

@@ -11,7 +11,7 @@ from mls_tracker.access import Action, can, get_partnership
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.services import webhooks as service
 from mls_tracker.services.errors import ValidationFailed
-from mls_tracker.webhooks.forms import ButtonForm, EndpointForm
+from mls_tracker.webhooks.forms import ButtonForm, DeleteForm, EndpointForm
 
 bp = Blueprint("webhooks", __name__, url_prefix="/partnerships/<int:partnership_id>/webhooks")
 
@@ -169,7 +169,7 @@ def disable(partnership_id: int, endpoint_id: int):
 def delete(partnership_id: int, endpoint_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
     endpoint = service.get_endpoint(current_user, partnership.id, endpoint_id)
-    form = ButtonForm()
+    form = DeleteForm()
     if form.validate_on_submit():
         service.delete_endpoint(current_user, partnership.id, endpoint.id)
         flash("Endpoint deleted, with its delivery log.", "success")
