@@ -26,7 +26,7 @@ SCOPED = {
     ("GET", "webhooks.delete"): MANAGE,
     ("POST", "webhooks.delete"): MANAGE,
     ("POST", "webhooks.send_test"): BUTTON,
-    ("POST", "webhooks.rotate"): BUTTON,
+    ("POST", "webhooks.rotate"): MANAGE,  # the new secret is shown at once
     ("POST", "webhooks.enable"): BUTTON,
     ("POST", "webhooks.disable"): BUTTON,
     ("POST", "webhooks.redeliver"): BUTTON,

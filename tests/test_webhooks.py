@@ -25,9 +25,8 @@ from mls_tracker.models import (
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards import issuing as scorecards
-from mls_tracker.services import slas
+from mls_tracker.services import slas, webhooks
 from mls_tracker.services import survey_import as surveys
-from mls_tracker.services import webhooks
 from mls_tracker.services.errors import PermissionDenied, ValidationFailed
 from tests import factories, webhook_receiver
 from tests.conftest import csrf_token, page_text, sign_in, text_of
