@@ -34,14 +34,6 @@ def index(partnership_id: int):
     )
 
 
-def _values(form: EndpointForm) -> dict:
-    return {
-        "url": form.url.data or "",
-        "events": form.events.data or [],
-        "description": form.description.data,
-    }
-
-
 def _secret_page(partnership, endpoint, secret: str, created: bool):
     return render_template(
         "webhooks/secret.html",
@@ -62,7 +54,11 @@ def new(partnership_id: int):
     if form.validate_on_submit():
         try:
             endpoint, secret = service.create_endpoint(
-                current_user, partnership.id, **_values(form)
+                current_user,
+                partnership.id,
+                form.url.data,
+                form.events.data or [],
+                form.description.data,
             )
         except ValidationFailed as error:
             attach_error(form, error)
@@ -97,7 +93,14 @@ def edit(partnership_id: int, endpoint_id: int):
     form = EndpointForm(obj=None if request.method == "POST" else endpoint)
     if form.validate_on_submit():
         try:
-            service.update_endpoint(current_user, partnership.id, endpoint.id, **_values(form))
+            service.update_endpoint(
+                current_user,
+                partnership.id,
+                endpoint.id,
+                form.url.data,
+                form.events.data or [],
+                form.description.data,
+            )
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -141,29 +144,24 @@ def rotate(partnership_id: int, endpoint_id: int):
     return _secret_page(partnership, endpoint, secret, created=False)
 
 
-ENABLED_MESSAGES = {
-    True: "Endpoint enabled: events are sent to it again.",
-    False: "Endpoint disabled: no events are sent to it until it is enabled.",
-}
-
-
+@bp.post("/<int:endpoint_id>/enable")
 @auth_required()
-def set_enabled(partnership_id: int, endpoint_id: int, enabled: bool):
+def enable(partnership_id: int, endpoint_id: int):
     get_partnership(partnership_id, Action.MANAGE)
     if ButtonForm().validate_on_submit():
-        service.set_enabled(current_user, partnership_id, endpoint_id, enabled)
-        flash(ENABLED_MESSAGES[enabled], "success")
+        service.set_enabled(current_user, partnership_id, endpoint_id, True)
+        flash("Endpoint enabled: events are sent to it again.", "success")
     return _back(partnership_id, endpoint_id)
 
 
-for _name, _enabled in (("enable", True), ("disable", False)):
-    bp.add_url_rule(
-        f"/<int:endpoint_id>/{_name}",
-        endpoint=_name,
-        view_func=set_enabled,
-        methods=["POST"],
-        defaults={"enabled": _enabled},
-    )
+@bp.post("/<int:endpoint_id>/disable")
+@auth_required()
+def disable(partnership_id: int, endpoint_id: int):
+    get_partnership(partnership_id, Action.MANAGE)
+    if ButtonForm().validate_on_submit():
+        service.set_enabled(current_user, partnership_id, endpoint_id, False)
+        flash("Endpoint disabled: no events are sent to it until it is enabled.", "success")
+    return _back(partnership_id, endpoint_id)
 
 
 @bp.route("/<int:endpoint_id>/delete", methods=["GET", "POST"])
