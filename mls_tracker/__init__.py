@@ -154,10 +154,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.partnerships.routes import bp as partnerships_bp
     from mls_tracker.reviews.routes import bp as reviews_bp
     from mls_tracker.satisfaction.routes import bp as satisfaction_bp
+    from mls_tracker.services import webhooks
     from mls_tracker.setup.routes import bp as setup_bp
     from mls_tracker.slas.routes import bp as slas_bp
     from mls_tracker.sponsors.routes import bp as sponsors_bp
     from mls_tracker.survey_imports.routes import bp as survey_imports_bp
+    from mls_tracker.webhooks.routes import bp as webhooks_bp
     from mls_tracker.wins.routes import bp as wins_bp
 
     headers.init_app(app)
@@ -169,6 +171,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     jobs.init_app(app)
     oidc.init_app(app)
+    webhooks.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(partnerships_bp)
     app.register_blueprint(sponsors_bp)
@@ -180,6 +183,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(actions_bp)
     app.register_blueprint(changes_bp)
     app.register_blueprint(wins_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(reviews_bp)
     app.register_blueprint(acknowledgements_bp)

@@ -3,7 +3,8 @@ call a service.
 
 ``flask demo load``, ``flask users create-admin``, ``flask figures warm``,
 ``flask scorecards issue`` / ``verify`` (``scorecards/batch.py``, ``scorecards/issuing.py``),
-``flask actions remind`` (``services/actions.send_reminders``) and ``flask jobs worker``
+``flask actions remind`` (``services/actions.send_reminders``; also the webhooks'
+``action_item.overdue``), ``flask webhooks deliver`` and ``flask jobs worker``
 (``jobs.run_worker``)."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards import batch
 from mls_tracker.scorecards.issuing import verify_scorecards
 from mls_tracker.services import actions as actions_service
+from mls_tracker.services import webhooks
 from mls_tracker.services.mail import external_links
 from mls_tracker.services.users import make_administrator
 from mls_tracker.setup.cli import setup_command
@@ -32,6 +34,7 @@ scorecards_cli = AppGroup("scorecards", help="Issued PDF scorecards.")
 actions_cli = AppGroup("actions", help="Action items.")
 jobs_cli = click.Group("jobs", help="Background jobs.")
 api_cli = AppGroup("api", help="The JSON API: service accounts and their tokens.")
+webhooks_cli = AppGroup("webhooks", help="Webhook deliveries.")
 
 
 @demo_cli.command("load")
@@ -271,6 +274,9 @@ def remind(base_url: str | None) -> None:
     def failed(email: str, reason: str) -> None:
         click.echo(f"Could not e-mail {email}: {reason}", err=True)
 
+    announced = webhooks.announce_overdue_actions(today)
+    if announced:
+        click.echo(f"{announced} action_item.overdue webhook event(s) queued.")
     with external_links(base_url):
         result = actions_service.send_reminders(today, failed)
     click.echo(
@@ -341,9 +347,16 @@ def api_service_account(
     click.echo(f"Its {scope} token (shown once, keep it secret): {created.raw}")
 
 
+@webhooks_cli.command("deliver")
+def deliver_webhooks() -> None:
+    """Send the webhook deliveries that are due (retries, and any the job queue lost)."""
+    click.echo(f"{webhooks.deliver_due()} webhook delivery attempt(s).")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(api_cli)
-    for group in (demo_cli, users_cli, figures_cli, actions_cli, scorecards_cli, jobs_cli):
+    groups = (demo_cli, users_cli, figures_cli, actions_cli, scorecards_cli, jobs_cli, webhooks_cli)
+    for group in groups:
         app.cli.add_command(group)
     app.cli.add_command(setup_command)
     app.cli.add_command(partnerships_cli)

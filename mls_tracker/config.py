@@ -151,6 +151,10 @@ def load_settings(instance_path: Path) -> dict[str, Any]:
         # instance/ or Redis when REDIS_URL is set.
         "HUEY_IMMEDIATE": _bool("HUEY_IMMEDIATE", env == "testing"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Webhooks (README "Webhooks"): http:// endpoints, and hosts resolving to private or
+        # loopback addresses, are refused unless these say otherwise (tests, local receivers).
+        "WEBHOOK_ALLOW_HTTP": _bool("WEBHOOK_ALLOW_HTTP", False),
+        "WEBHOOK_ALLOW_PRIVATE_HOSTS": _bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", False),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         # Shape limits of an uploaded survey file, checked before it is staged.
         "SURVEY_MAX_COLUMNS": int(os.environ.get("SURVEY_MAX_COLUMNS", "500")),

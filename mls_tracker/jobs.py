@@ -174,6 +174,7 @@ class _Queue:
     def __init__(self, huey: Huey, task: Any) -> None:
         self.huey = huey
         self.task = task
+        self.webhook_task: Any = None  # set by services.webhooks.init_app
 
 
 def _progress_key(job_id: int) -> str:
@@ -459,14 +460,25 @@ def sweep() -> int:
     return swept
 
 
+_PERIODIC: list[Callable[[], Any]] = []
+
+
+def every_sweep(task: Callable[[], Any]) -> None:
+    """Runs ``task`` in the worker beside the sweeper, every JOB_SWEEP_SECONDS (webhook
+    retries)."""
+    if task not in _PERIODIC:
+        _PERIODIC.append(task)
+
+
 def _sweep_every(app: Flask, stopped: threading.Event) -> None:
     interval = setting(app, "JOB_SWEEP_SECONDS")
     while not stopped.wait(interval):
-        try:
-            with app.app_context():
-                sweep()
-        except Exception:
-            log.exception("the job sweeper failed; it runs again in %s s", interval)
+        for task in (sweep, *_PERIODIC):
+            try:
+                with app.app_context():
+                    task()
+            except Exception:
+                log.exception("%s failed in the sweeper; it runs again in %s s", task, interval)
 
 
 # ----------------------------------------------------------------------------- running

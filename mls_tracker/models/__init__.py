@@ -76,6 +76,7 @@ from mls_tracker.models.sla import (
     Unit,
 )
 from mls_tracker.models.staged_file import StagedFile, StagedFileChunk
+from mls_tracker.models.webhook import DeliveryState, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Job",
@@ -96,6 +97,7 @@ __all__ = [
     "ChangeStatus",
     "ChangeType",
     "DeliveryResult",
+    "DeliveryState",
     "Direction",
     "EngagementModel",
     "Expectation",
@@ -140,6 +142,8 @@ __all__ = [
     "Unit",
     "User",
     "UserSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Win",
     "change_regions",
     "normalise_email",

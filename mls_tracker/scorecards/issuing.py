@@ -32,6 +32,7 @@ from mls_tracker.scorecards import chart_images, pdf
 from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.html import render_scorecard_html
 from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, dump, load
+from mls_tracker.services import webhooks
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.reviews import check_summary_before_issue, review_data
 
@@ -156,6 +157,7 @@ def _store(
     meta: ScorecardMeta,
     rendered: RenderedScorecard,
     issuer_id: int | None,
+    provisional: str | None = None,
 ) -> Scorecard:
     """The rendered PDF stored as the review's version ``meta.version``, committed (an
     ``IntegrityError`` when someone else took that version number meanwhile)."""
@@ -172,8 +174,37 @@ def _store(
     )
     with acting_as(issuer_id):
         db.session.add(scorecard)
+        db.session.flush()
+        _announce(scorecard, provisional)
         db.session.commit()
     return scorecard
+
+
+def _announce(scorecard: Scorecard, provisional: str | None) -> None:
+    """``scorecard.issued``, in the transaction that stores the scorecard."""
+    review = _review(scorecard.review_id)
+    webhooks.emit(
+        "scorecard.issued",
+        review.partnership_id,
+        {
+            "scorecard_id": scorecard.id,
+            "review_id": review.id,
+            "version": scorecard.version,
+            "period": {
+                "kind": str(review.kind),
+                "first_month": str(review.first_month),
+                "last_month": str(review.last_month),
+            },
+            "issued_at": scorecard.issued_at.isoformat().replace("+00:00", "Z"),
+            "issued_by_id": scorecard.issued_by_id,
+            "sha256": scorecard.sha256,
+            "pages": scorecard.page_count,
+            "provisional": provisional,
+            "download_path": (
+                f"/partnerships/{review.partnership_id}/reviews/scorecards/{scorecard.id}.pdf"
+            ),
+        },
+    )
 
 
 def issue_scorecard(
@@ -198,7 +229,7 @@ def issue_scorecard(
         rendered = _render(data, meta, report)
         report(3, STEPS, f"Storing version {version}")
         try:
-            scorecard = _store(review_id, snapshot, meta, rendered, issuer_id)
+            scorecard = _store(review_id, snapshot, meta, rendered, issuer_id, data.provisional)
         except sa.exc.IntegrityError:
             db.session.rollback()
             if attempt == ISSUE_ATTEMPTS - 1:

@@ -37,6 +37,7 @@ from mls_tracker.models import (
     utcnow,
 )
 from mls_tracker.periods import Month, month_range
+from mls_tracker.services import webhooks
 from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.services.locking import check_version, guarded_save
 from mls_tracker.services.sla_figures import (
@@ -844,6 +845,26 @@ def _confirm(actor: User, stored: SlaMeasurement) -> None:
     stored.confirmed_at = utcnow()
 
 
+def announce_actual(partnership_id: int, sla: Sla, stored: SlaMeasurement) -> None:
+    """``actual.proposed`` or ``actual.confirmed`` for a measurement just written (in the
+    caller's transaction)."""
+    confirmed = stored.state is MeasurementState.CONFIRMED
+    webhooks.emit(
+        "actual.confirmed" if confirmed else "actual.proposed",
+        partnership_id,
+        {
+            "sla": {"id": sla.id, "code": sla.code, "name": sla.name, "unit": str(sla.unit)},
+            "month": str(stored.month),
+            "value": None if stored.value is None else str(stored.value),
+            "not_applicable": bool(stored.not_applicable),
+            "note": stored.note,
+            "state": str(stored.state),
+            "entered_by_id": stored.entered_by_id,
+            "confirmed_by_id": stored.confirmed_by_id,
+        },
+    )
+
+
 def save_month_actuals(
     actor: User,
     partnership: Partnership,
@@ -905,8 +926,9 @@ def save_month_actuals(
             _confirm(actor, stored)  # type: ignore[arg-type]
             outcome.confirmed += 1
         else:
-            _write(actor, manager, sla_id, month, stored, change)
+            stored = _write(actor, manager, sla_id, month, stored, change)
             outcome.saved += 1
+        announce_actual(partnership.id, slas[sla_id], stored)  # type: ignore[arg-type]
     if not planned:
         return outcome
     try:
@@ -1183,13 +1205,15 @@ def save_upload(
         current = stored.get((sla.id, month))
         if row.outcome == "confirms":
             _confirm(actor, current)  # type: ignore[arg-type]
+            announce_actual(partnership.id, sla, current)  # type: ignore[arg-type]
             continue
         not_applicable = row.raw.value.strip().lower() in _NOT_APPLICABLE
         change = _validate_row(
             sla.unit, "" if not_applicable else row.raw.value, not_applicable, row.raw.note
         )
         assert isinstance(change, _Change)
-        _write(actor, manager, sla.id, month, current, change)
+        written = _write(actor, manager, sla.id, month, current, change)
+        announce_actual(partnership.id, sla, written)
     try:
         db.session.commit()
     except (sa.exc.IntegrityError, StaleDataError):

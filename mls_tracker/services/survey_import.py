@@ -40,7 +40,7 @@ from mls_tracker.models import (
 )
 from mls_tracker.models.satisfaction import ImportState
 from mls_tracker.periods import Month
-from mls_tracker.services import staged_files
+from mls_tracker.services import staged_files, webhooks
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.survey_columns import values_fit
 from mls_tracker.services.survey_files import (
@@ -1419,6 +1419,20 @@ def commit_upload(
             else mapping.rating_scale,
         )
         save_mapping(actor, staged.partnership_id, mapping)
+        webhooks.emit(
+            "survey_import.committed",
+            staged.partnership_id,
+            {
+                "survey_import_id": record.id,
+                "file_name": record.file_name,
+                "file_format": str(record.file_format),
+                "file_sha256": record.file_sha256,
+                "rows_added": record.rows_added,
+                "rows_skipped": record.rows_skipped,
+                "state": str(record.state),
+                "uploaded_by_id": actor.id,
+            },
+        )
         db.session.commit()
     return record
 

@@ -1,0 +1,1 @@
+"""Webhooks pages: a partnership's endpoints, their delivery log, test and redelivery."""
