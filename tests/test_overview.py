@@ -170,10 +170,14 @@ def test_a_lead_edits_the_weights_and_the_change_is_audited(client, world):
     db.session.refresh(partnership)
     assert (float(partnership.weight_sla), float(partnership.weight_coverage)) == (50.0, 0.0)
     entry = db.session.scalars(
-        sa.select(AuditEntry).where(
+        sa.select(AuditEntry)
+        .where(
             AuditEntry.object_type == "Partnership",
             AuditEntry.partnership_id == world.partnership.id,
         )
+        # By id: without ORDER BY, PostgreSQL returns rows in whatever order their pages hold
+        # them, which after a DELETE (the tests empty tables so) need not be the insert order.
+        .order_by(AuditEntry.id)
     ).all()[-1]
     assert "weight_sla" in entry.changes and entry.actor_id == world.lead.id
     page = client.get(_url(world, "/weights")).get_data(as_text=True)

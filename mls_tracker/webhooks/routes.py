@@ -44,6 +44,11 @@ def _secret_page(partnership, endpoint, secret: str, created: bool):
     )
 
 
+def _typed(form: EndpointForm) -> tuple[str, list[str], str | None]:
+    """What the endpoint form holds, in the order the create and update services take it."""
+    return form.url.data, form.events.data or [], form.description.data
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @auth_required()
 def new(partnership_id: int):
@@ -53,13 +58,7 @@ def new(partnership_id: int):
         form.events.data = list(service.EVENTS)
     if form.validate_on_submit():
         try:
-            endpoint, secret = service.create_endpoint(
-                current_user,
-                partnership.id,
-                form.url.data,
-                form.events.data or [],
-                form.description.data,
-            )
+            endpoint, secret = service.create_endpoint(current_user, partnership.id, *_typed(form))
         except ValidationFailed as error:
             attach_error(form, error)
         else:
@@ -93,14 +92,7 @@ def edit(partnership_id: int, endpoint_id: int):
     form = EndpointForm(obj=None if request.method == "POST" else endpoint)
     if form.validate_on_submit():
         try:
-            service.update_endpoint(
-                current_user,
-                partnership.id,
-                endpoint.id,
-                form.url.data,
-                form.events.data or [],
-                form.description.data,
-            )
+            service.update_endpoint(current_user, partnership.id, endpoint.id, *_typed(form))
         except ValidationFailed as error:
             attach_error(form, error)
         else:
