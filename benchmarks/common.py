@@ -95,3 +95,38 @@ def quiet_logging() -> Iterator[None]:
         yield
     finally:
         root.setLevel(level)
+
+
+# --------------------------------------------------------------------------- bars met/missed
+# Every benchmark records each bar of QUALITY.md it measures with ``record_bar``; `make bench`
+# (run_all.py) prints them all at the end as one table of met / missed. One JSON line per bar in
+# .bench/bars.jsonl; run_all.py empties the file when it starts.
+BARS_FILE = BENCH_DIR / "bars.jsonl"
+
+
+def record_bar(
+    bar: str,
+    figure: str,
+    met: bool | None,
+    *,
+    where: str = "",
+    note: str = "",
+) -> None:
+    """Record one measured bar: ``bar`` says the bar ("portfolio p95 < 100 ms"), ``figure`` what
+    was measured ("87 ms"), ``met`` True / False (None: not measured, with ``note`` saying why),
+    ``where`` the size and database ("large, SQLite"), ``note`` anything the reader must know
+    (e.g. "extrapolated from 20 (--quick)")."""
+    import json
+
+    BENCH_DIR.mkdir(exist_ok=True)
+    line = {"bar": bar, "figure": figure, "met": met, "where": where, "note": note}
+    with BARS_FILE.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+
+
+def read_bars() -> list[dict[str, Any]]:
+    import json
+
+    if not BARS_FILE.exists():
+        return []
+    return [json.loads(line) for line in BARS_FILE.read_text(encoding="utf-8").splitlines() if line]
