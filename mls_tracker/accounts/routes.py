@@ -111,6 +111,9 @@ def invite():
 @auth_required()
 def user(user_id: int):
     page = service.person_page(current_user, user_id)
+    if page.user.is_service_account:
+        # Its memberships and tokens are managed on its own page (no sign-in, no admin role).
+        return redirect(url_for("admin.service_account", account_id=user_id))
     organisation_form = OrganisationForm()
     organisations = service.organisation_choices(current_user)
     choices = [(NONE, "None"), *((o.id, f"{o.name} ({o.kind.value})") for o in organisations)]

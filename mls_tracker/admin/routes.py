@@ -1,4 +1,5 @@
-"""Administration (admins only): the administration home, organisations and regions.
+"""Administration (admins only): the administration home, organisations, regions and the
+service accounts of the JSON API (their memberships and tokens).
 
 Every view calls a service that checks ``access.require_admin`` first, so that anyone else is
 answered 404 before anything is shown.
@@ -13,16 +14,23 @@ from flask_login import current_user
 from flask_security import auth_required
 
 from mls_tracker.access import require_admin
+from mls_tracker.accounts.forms import AddMembershipForm
 from mls_tracker.admin.forms import (
+    NONE,
     ButtonForm,
     EditRegionForm,
     OrganisationForm,
     RegionForm,
     RenameOrganisationForm,
+    ServiceAccountForm,
+    ServiceTokenForm,
 )
 from mls_tracker.exports import csv_response
-from mls_tracker.formhelp import attach_error
-from mls_tracker.services import organisations, regions
+from mls_tracker.formhelp import attach_error, to_int
+from mls_tracker.models import utcnow
+from mls_tracker.periods import utc_today
+from mls_tracker.services import accounts as people
+from mls_tracker.services import api_tokens, organisations, regions
 from mls_tracker.services import setup as setup_service
 from mls_tracker.services.errors import ValidationFailed
 
@@ -48,6 +56,7 @@ def index():
         all_done=all(step.done for step in steps),
         links={
             "people": _endpoint("accounts.users"),
+            "service_accounts": "admin.service_accounts",
             "new_partnership": _endpoint("contracts.new"),
             "audit": _endpoint("history.index"),
         },
@@ -337,3 +346,218 @@ def _delete_page(service: ModuleType, row, *, what: str, name: str, list_url: st
         list_url=list_url,
         **urls,
     )
+
+
+# Service accounts -------------------------------------------------------------------------
+
+
+def _service_filters() -> api_tokens.ServiceAccountFilters:
+    return api_tokens.ServiceAccountFilters(
+        search=request.args.get("q", ""), status=request.args.get("status", "")
+    )
+
+
+def _service_sort() -> str:
+    sort = request.args.get("sort", "")
+    return sort if sort in api_tokens.SERVICE_ACCOUNT_SORTS else "name"
+
+
+@bp.get("/service-accounts")
+@auth_required()
+def service_accounts():
+    filters, sort = _service_filters(), _service_sort()
+    return render_template(
+        "admin/service_accounts.html",
+        rows=api_tokens.list_service_accounts(current_user, filters, sort),
+        filters=filters,
+        sort=sort,
+    )
+
+
+@bp.get("/service-accounts.csv")
+@auth_required()
+def service_accounts_export():
+    rows = api_tokens.service_account_csv_rows(current_user, _service_filters(), _service_sort())
+    return csv_response(
+        f"service-accounts-{utc_today()}.csv", api_tokens.SERVICE_ACCOUNT_CSV_COLUMNS, rows
+    )
+
+
+@bp.route("/service-accounts/new", methods=["GET", "POST"])
+@auth_required()
+def service_account_new():
+    form = ServiceAccountForm()
+    form.partnership_id.choices = [
+        (NONE, "Choose a partnership"),
+        *people.partnership_choices(current_user),
+    ]
+    if form.validate_on_submit():
+        try:
+            account = api_tokens.create_service_account(
+                current_user, form.name.data, [(form.partnership_id.data, form.role.data)]
+            )
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            flash(
+                f"Service account “{account.display_name}” created. Create its first token below.",
+                "success",
+            )
+            return redirect(url_for(".service_account", account_id=account.id))
+    return render_template("admin/service_account_new.html", form=form)
+
+
+def _service_account_page(account_id: int, token_form=None, created=None, add_form=None):
+    page = api_tokens.service_account_page(current_user, account_id)
+    if add_form is None:
+        add_form = AddMembershipForm(formdata=None)
+    add_form.partnership_id.choices = [(NONE, "Choose a partnership"), *page.partnership_choices]
+    return render_template(
+        "admin/service_account.html",
+        page=page,
+        account=page.account,
+        token_form=token_form or ServiceTokenForm(formdata=None),
+        add_form=add_form,
+        created=created,
+        button=ButtonForm(),
+        now=utcnow(),
+    )
+
+
+@bp.get("/service-accounts/<int:account_id>")
+@auth_required()
+def service_account(account_id: int):
+    return _service_account_page(account_id)
+
+
+@bp.post("/service-accounts/<int:account_id>/tokens")
+@auth_required()
+def service_account_token_new(account_id: int):
+    """Create a token: its value is on this answer only (the page, not a redirect)."""
+    account = api_tokens.get_service_account(current_user, account_id)
+    form = ServiceTokenForm()
+    created = None
+    if form.validate_on_submit():
+        try:
+            created = api_tokens.create_token(
+                current_user,
+                account,
+                name=form.name.data,
+                scope=form.scope.data,
+                expires_in_days=to_int(form.expires_in_days.data),
+            )
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            form = None
+    return _service_account_page(account_id, token_form=form, created=created)
+
+
+@bp.route(
+    "/service-accounts/<int:account_id>/tokens/<int:service_token_id>/revoke",
+    methods=["GET", "POST"],
+)
+@auth_required()
+def service_account_token_revoke(account_id: int, service_token_id: int):
+    token = api_tokens.service_account_token(current_user, account_id, service_token_id)
+    form = ButtonForm()
+    if form.validate_on_submit():
+        api_tokens.revoke_token(current_user, token.id)
+        flash(f"The token “{token.name}” is revoked: it no longer works.", "success")
+        return redirect(url_for(".service_account", account_id=account_id))
+    return render_template(
+        "admin/service_account_confirm.html",
+        account=token.user,
+        form=form,
+        title=f"Revoke the token “{token.name}”?",
+        text=(
+            f"Programs using the token starting {token.prefix}… stop working at once. "
+            "This cannot be undone; you can create a new token."
+        ),
+        button="Revoke the token",
+    )
+
+
+@bp.post("/service-accounts/<int:account_id>/memberships")
+@auth_required()
+def service_account_membership_new(account_id: int):
+    api_tokens.get_service_account(current_user, account_id)
+    form = AddMembershipForm()
+    form.partnership_id.validate_choice = False  # the service checks it, with a clear message
+    if form.validate_on_submit():
+        try:
+            membership = api_tokens.add_service_membership(
+                current_user, account_id, form.partnership_id.data or None, form.role.data
+            )
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            flash(f"Added to {membership.partnership.name} as {membership.role.value}.", "success")
+            return redirect(url_for(".service_account", account_id=account_id))
+    return _service_account_page(account_id, add_form=form)
+
+
+@bp.route(
+    "/service-accounts/<int:account_id>/memberships/<int:membership_id>/remove",
+    methods=["GET", "POST"],
+)
+@auth_required()
+def service_account_membership_remove(account_id: int, membership_id: int):
+    membership = api_tokens.service_membership(current_user, account_id, membership_id)
+    account = api_tokens.get_service_account(current_user, account_id)
+    form = ButtonForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            name = api_tokens.remove_service_membership(current_user, account_id, membership_id)
+        except ValidationFailed as failed:
+            error = str(failed)
+        else:
+            flash(f"Removed from {name}: its tokens no longer reach it.", "success")
+            return redirect(url_for(".service_account", account_id=account_id))
+    return render_template(
+        "admin/service_account_confirm.html",
+        account=account,
+        form=form,
+        error=error,
+        title=f"Remove it from {membership.partnership_name}?",
+        text=(
+            f"Its tokens stop reaching {membership.partnership_name} at once "
+            f"(it is {membership.role.value} there). You can add it again later."
+        ),
+        button="Remove from the partnership",
+    )
+
+
+@bp.route("/service-accounts/<int:account_id>/deactivate", methods=["GET", "POST"])
+@auth_required()
+def service_account_deactivate(account_id: int):
+    account = api_tokens.get_service_account(current_user, account_id)
+    form = ButtonForm()
+    if account.active and form.validate_on_submit():
+        api_tokens.set_service_account_active(current_user, account_id, False)
+        flash(f"{account.display_name} is deactivated: every token of it is revoked.", "success")
+        return redirect(url_for(".service_account", account_id=account_id))
+    if not account.active:
+        return redirect(url_for(".service_account", account_id=account_id))
+    return render_template(
+        "admin/service_account_confirm.html",
+        account=account,
+        form=form,
+        title=f"Deactivate {account.display_name}?",
+        text=(
+            "Every token of it is revoked at once: programs using them get 401 from the next "
+            "request. Reactivating it brings no token back; you would create new ones."
+        ),
+        button="Deactivate",
+    )
+
+
+@bp.post("/service-accounts/<int:account_id>/reactivate")
+@auth_required()
+def service_account_reactivate(account_id: int):
+    account = api_tokens.get_service_account(current_user, account_id)
+    if ButtonForm().validate_on_submit() and not account.active:
+        api_tokens.set_service_account_active(current_user, account_id, True)
+        flash(f"{account.display_name} is active again: create a token for it.", "success")
+    return redirect(url_for(".service_account", account_id=account_id))

@@ -21,6 +21,7 @@ from mls_tracker import access
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import ApiToken, Membership, Partnership, Role, TokenScope, User, utcnow
+from mls_tracker.services import accounts
 from mls_tracker.services.errors import NotFound, ValidationFailed
 
 # Raw tokens look like "mls_<43 url-safe characters>"; lists show the first 12 characters.
@@ -182,9 +183,14 @@ def create_service_account(
         try:
             roles[partnership_id] = Role(role)
         except ValueError:
-            raise ValidationFailed(f"“{role}” is not a role.", "memberships") from None
-        if db.session.get(Partnership, partnership_id) is None:
-            raise ValidationFailed(f"There is no partnership {partnership_id}.", "memberships")
+            raise ValidationFailed(f"“{role}” is not a role.", "role") from None
+        partnership = db.session.get(Partnership, partnership_id)
+        if partnership is None:
+            raise ValidationFailed(f"There is no partnership {partnership_id}.", "partnership_id")
+        if partnership.archived_at is not None:
+            raise ValidationFailed(
+                f"{partnership.name} is archived: nobody can be added to it.", "partnership_id"
+            )
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "service"
     with acting_as(actor.id):
         user = User(
@@ -207,3 +213,247 @@ def create_service_account(
             )
         db.session.commit()
     return user
+
+
+# ----------------------------------------------------------------------------- the admin pages
+
+# Service accounts as the administration lists them: name, memberships, live tokens, last use.
+SERVICE_ACCOUNT_SORTS = ("name", "last_used", "created")
+SERVICE_ACCOUNT_STATUSES = ("active", "inactive")
+SERVICE_ACCOUNT_CSV_COLUMNS = (
+    "Name",
+    "Status",
+    "Partnerships",
+    "Live tokens",
+    "Last used (UTC)",
+    "Created (UTC)",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceAccountFilters:
+    search: str = ""
+    status: str = ""
+
+    def __post_init__(self) -> None:
+        # Unknown values are ignored rather than refused: a hand-edited URL shows them all.
+        object.__setattr__(self, "search", (self.search or "").strip()[:200])
+        if self.status not in SERVICE_ACCOUNT_STATUSES:
+            object.__setattr__(self, "status", "")
+
+    @property
+    def any(self) -> bool:
+        return bool(self.search or self.status)
+
+    def query_args(self) -> dict[str, str]:
+        return {key: value for key, value in (("q", self.search), ("status", self.status)) if value}
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceMembership:
+    id: int
+    partnership_id: int
+    partnership_name: str
+    role: Role
+    archived: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceAccountRow:
+    id: int
+    name: str
+    active: bool
+    created_at: dt.datetime
+    memberships: tuple[ServiceMembership, ...]
+    live_tokens: int  # neither revoked nor expired
+    last_used_at: dt.datetime | None  # the latest use of any of its tokens
+
+
+def _live(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        ApiToken.revoked_at.is_(None),
+        sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+    )
+
+
+def _service_memberships(user_ids: list[int]) -> dict[int, list[ServiceMembership]]:
+    found: dict[int, list[ServiceMembership]] = {user_id: [] for user_id in user_ids}
+    if not user_ids:
+        return found
+    rows = db.session.execute(
+        sa.select(Membership, Partnership.name, Partnership.archived_at)
+        .join(Partnership, Partnership.id == Membership.partnership_id)
+        .where(Membership.user_id.in_(user_ids))
+        .order_by(sa.func.lower(Partnership.name), Partnership.id)
+    )
+    for membership, name, archived_at in rows:
+        found[membership.user_id].append(
+            ServiceMembership(
+                id=membership.id,
+                partnership_id=membership.partnership_id,
+                partnership_name=name,
+                role=membership.role,
+                archived=archived_at is not None,
+            )
+        )
+    return found
+
+
+def list_service_accounts(
+    actor: User, filters: ServiceAccountFilters, sort: str | None = None
+) -> list[ServiceAccountRow]:
+    """Every service account matching the filters, with its memberships, live tokens and
+    last use (two queries, whatever the number of accounts)."""
+    access.require_admin(actor)
+    now = utcnow()
+    live = (
+        sa.select(sa.func.count(ApiToken.id))
+        .where(ApiToken.user_id == User.id, _live(now))
+        .scalar_subquery()
+    )
+    last_used = (
+        sa.select(sa.func.max(ApiToken.last_used_at))
+        .where(ApiToken.user_id == User.id)
+        .scalar_subquery()
+    )
+    query = sa.select(
+        User.id,
+        User.display_name,
+        User.active,
+        User.created_at,
+        live.label("live_tokens"),
+        last_used.label("last_used_at"),
+    ).where(User.is_service_account.is_(True))
+    if filters.search:
+        query = query.where(
+            sa.func.lower(User.display_name).contains(filters.search.lower(), autoescape=True)
+        )
+    if filters.status:
+        query = query.where(User.active.is_(filters.status == "active"))
+    order = {
+        "name": [sa.func.lower(User.display_name), User.id],
+        "last_used": [last_used.desc().nulls_last(), sa.func.lower(User.display_name), User.id],
+        "created": [User.created_at.desc(), User.id.desc()],
+    }[sort if sort in SERVICE_ACCOUNT_SORTS else "name"]
+    rows = db.session.execute(query.order_by(*order)).all()
+    memberships = _service_memberships([row.id for row in rows])
+    return [
+        ServiceAccountRow(
+            id=row.id,
+            name=row.display_name,
+            active=row.active,
+            created_at=row.created_at,
+            memberships=tuple(memberships[row.id]),
+            live_tokens=int(row.live_tokens or 0),
+            last_used_at=row.last_used_at,
+        )
+        for row in rows
+    ]
+
+
+def _utc(value: dt.datetime | None, empty: str) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else empty
+
+
+def service_account_csv_rows(
+    actor: User, filters: ServiceAccountFilters, sort: str | None = None
+) -> list[list]:
+    """The service accounts of ``list_service_accounts`` as CSV rows (its CSV_COLUMNS)."""
+    return [
+        [
+            row.name,
+            "active" if row.active else "deactivated",
+            "; ".join(f"{m.partnership_name} ({m.role.value})" for m in row.memberships),
+            row.live_tokens,
+            _utc(row.last_used_at, "never"),
+            _utc(row.created_at, ""),
+        ]
+        for row in list_service_accounts(actor, filters, sort)
+    ]
+
+
+def get_service_account(actor: User, account_id: int) -> User:
+    """A service account (administrators only); 404 for anything else, a person included."""
+    access.require_admin(actor)
+    account = db.session.get(User, account_id)
+    if account is None or not account.is_service_account:
+        raise NotFound()
+    return account
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceAccountPage:
+    account: User
+    memberships: list[ServiceMembership]
+    tokens: list[ApiToken]
+    partnership_choices: list[tuple[int, str]]  # open partnerships it is not in yet
+
+
+def service_account_page(actor: User, account_id: int) -> ServiceAccountPage:
+    """What a service account's page shows: memberships, tokens (newest first) and the
+    partnerships it may still be added to."""
+    account = get_service_account(actor, account_id)
+    memberships = _service_memberships([account.id])[account.id]
+    member_of = {m.partnership_id for m in memberships}
+    choices = [
+        (row.id, row.name)
+        for row in db.session.execute(
+            sa.select(Partnership.id, Partnership.name)
+            .where(Partnership.archived_at.is_(None))
+            .order_by(sa.func.lower(Partnership.name), Partnership.id)
+        )
+        if row.id not in member_of
+    ]
+    return ServiceAccountPage(
+        account=account,
+        memberships=memberships,
+        tokens=list_tokens(actor, account),
+        partnership_choices=choices,
+    )
+
+
+def add_service_membership(
+    actor: User, account_id: int, partnership_id: int | None, role: Role | str
+) -> Membership:
+    """Give a service account a role in one more partnership (audited, as for a person)."""
+    account = get_service_account(actor, account_id)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ValidationFailed("Choose a role from the list.", "role") from None
+    with acting_as(actor.id):
+        return accounts.add_membership(actor, account.id, partnership_id, role)
+
+
+def service_membership(actor: User, account_id: int, membership_id: int) -> ServiceMembership:
+    """One membership of a service account; 404 when it is another user's."""
+    account = get_service_account(actor, account_id)
+    for membership in _service_memberships([account.id])[account.id]:
+        if membership.id == membership_id:
+            return membership
+    raise NotFound()
+
+
+def remove_service_membership(actor: User, account_id: int, membership_id: int) -> str:
+    """Take a service account out of a partnership (its tokens lose that partnership at
+    once); returns the partnership's name."""
+    account = get_service_account(actor, account_id)
+    with acting_as(actor.id):
+        return accounts.remove_membership(actor, account.id, membership_id)
+
+
+def service_account_token(actor: User, account_id: int, token_id: int) -> ApiToken:
+    """One token of a service account; 404 when it is another user's."""
+    account = get_service_account(actor, account_id)
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != account.id:
+        raise NotFound()
+    return token
+
+
+def set_service_account_active(actor: User, account_id: int, active: bool) -> User:
+    """Deactivate a service account (every token of it stops working in the same
+    transaction) or reactivate it (no old token comes back: create new ones)."""
+    account = get_service_account(actor, account_id)
+    with acting_as(actor.id):
+        return accounts.set_active(actor, account.id, active)
