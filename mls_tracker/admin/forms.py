@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from mls_tracker.accounts.forms import NONE, ROLE_CHOICES, ApiTokenForm
 from mls_tracker.services.organisations import NAME_MAX as ORGANISATION_NAME_MAX
@@ -87,7 +87,7 @@ class ServiceAccountForm(FlaskForm):
     name = StringField(
         "Name",
         validators=[
-            InputRequired("Name the service account, e.g. “Power BI refresh”."),
+            DataRequired("Name the service account, e.g. “Power BI refresh”."),
             Length(max=120, message="The name can be at most 120 characters long."),
         ],
         description="What the integration is, so that people recognise it in the audit log.",
