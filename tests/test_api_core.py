@@ -260,3 +260,21 @@ def test_the_reference_page_is_served_by_the_app_without_any_script(client):
     assert "/api/v1/partnerships/{partnership_id}/actuals/{month}" in html
     assert "<script" not in html.split("</main>")[0].split("<main")[-1]
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_made_up_tokens_share_their_addresss_budget(app, world, api_token, api_client, monkeypatch):
+    """Unknown (or revoked) tokens are counted per client address, not per value sent: a
+    new made-up token with each request buys no new budget. A live token keeps its own."""
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "3 per minute")
+    revoked = api_token(world.viewer)
+    _token_row(revoked).revoked_at = utcnow()
+    db.session.commit()
+    assert api_client("mls_madeup1").get(f"{API}/partnerships").status_code == 401
+    assert api_client("mls_madeup2").get(f"{API}/partnerships").status_code == 401
+    assert api_client(revoked).get(f"{API}/partnerships").status_code == 401
+    response = api_client("mls_madeup3").get(f"{API}/partnerships")
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+    assert api_client(None).get(f"{API}/partnerships").status_code == 429  # the same address
+    # A live token from that address is counted on its own.
+    live = api_client(api_token(world.lead))
+    assert [live.get(f"{API}/partnerships").status_code for _ in range(4)] == [200, 200, 200, 429]

@@ -3,14 +3,13 @@ problem+json errors, pagination over SQL queries and ETag / If-Match from ``vers
 
 Every resource blueprint is a ``flask_smorest.Blueprint`` listed in ``mls_tracker.api``;
 this module makes them an API: no cookie or session authenticates them (only
-``Authorization: Bearer <token>``), no CSRF token is asked of them, each token is rate
-limited, and every answer, errors included, is JSON (errors ``application/problem+json``).
+``Authorization: Bearer <token>``), no CSRF token is asked of them, each live token (and
+each address, for every other request) is rate limited, and every answer, errors included, is JSON (errors ``application/problem+json``).
 Views act through the same services as the pages, as the token's user (``current_user``)."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import http
 from typing import Any
 
@@ -104,6 +103,22 @@ def _token_in_query_or_form() -> bool:
     return False
 
 
+_CHECKED = "mls.api_token_checked"  # a key of the request's WSGI environment
+
+
+def _checked_token() -> ApiToken | api_tokens.InvalidToken:
+    """The request's bearer token looked up once, whoever asks first (the rate limit's key
+    is computed before ``authenticate_request`` runs): the live token, or why there is none.
+    Kept on the request itself, not on ``g``, which may outlive one request."""
+    if _CHECKED not in request.environ:
+        try:
+            found: ApiToken | api_tokens.InvalidToken = api_tokens.authenticate(_bearer())
+        except api_tokens.InvalidToken as error:
+            found = error
+        request.environ[_CHECKED] = found
+    return request.environ[_CHECKED]
+
+
 def authenticate_request() -> None:
     """Before every API resource request: the bearer token's user becomes ``current_user``
     for this request (whatever cookie came along); otherwise 401. A read-only token may only
@@ -112,10 +127,9 @@ def authenticate_request() -> None:
         return
     if _token_in_query_or_form():
         raise Unauthorised(QUERY_MESSAGE)
-    try:
-        token = api_tokens.authenticate(_bearer())
-    except api_tokens.InvalidToken as error:
-        raise Unauthorised(str(error)) from None
+    token = _checked_token()
+    if isinstance(token, api_tokens.InvalidToken):
+        raise Unauthorised(str(token))
     setattr(g, TOKEN_KEY, token)
     # Flask-Login keeps the request's user here: the token's user, never the cookie's.
     g._login_user = token.user
@@ -135,11 +149,13 @@ def rate_limit() -> str:
 
 
 def rate_limit_key() -> str:
-    """Per token (by a digest of what was sent; unknown tokens are counted too), or per
-    address when no token was sent."""
-    raw = _bearer()
-    if raw:
-        return "api-token:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    """Per live token; per client address for everything else — no token, or one that is
+    unknown, expired, revoked or sent in the address — so that sending a new made-up token
+    with each request does not buy a new budget."""
+    if not _token_in_query_or_form():
+        token = _checked_token()
+        if isinstance(token, ApiToken):
+            return f"api-token:{token.id}"
     return "api-address:" + (request.remote_addr or "unknown")
 
 
