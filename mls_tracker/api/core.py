@@ -4,8 +4,9 @@ problem+json errors, pagination over SQL queries and ETag / If-Match from ``vers
 Every resource blueprint is a ``flask_smorest.Blueprint`` listed in ``mls_tracker.api``;
 this module makes them an API: no cookie or session authenticates them (only
 ``Authorization: Bearer <token>``), no CSRF token is asked of them, each live token (and
-each address, for every other request) is rate limited, and every answer, errors included, is JSON (errors ``application/problem+json``).
-Views act through the same services as the pages, as the token's user (``current_user``)."""
+each address, for every other request) is rate limited, and every answer, errors included,
+is JSON (errors ``application/problem+json``). Views act through the same services as the
+pages, as the token's user (``current_user``)."""
 
 from __future__ import annotations
 
