@@ -1419,20 +1419,7 @@ def commit_upload(
             else mapping.rating_scale,
         )
         save_mapping(actor, staged.partnership_id, mapping)
-        webhooks.emit(
-            "survey_import.committed",
-            staged.partnership_id,
-            {
-                "survey_import_id": record.id,
-                "file_name": record.file_name,
-                "file_format": str(record.file_format),
-                "file_sha256": record.file_sha256,
-                "rows_added": record.rows_added,
-                "rows_skipped": record.rows_skipped,
-                "state": str(record.state),
-                "uploaded_by_id": actor.id,
-            },
-        )
+        webhooks.emit_survey_import("survey_import.committed", record)
         db.session.commit()
     return record
 
@@ -1452,6 +1439,7 @@ def confirm_import(actor: User, partnership_id: int, import_id: int) -> SurveyIm
         record.state = ImportState.CONFIRMED
         record.confirmed_by_id = actor.id
         record.confirmed_at = utcnow()
+        webhooks.emit_survey_import("survey_import.confirmed", record)
         db.session.commit()
     return record
 

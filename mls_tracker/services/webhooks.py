@@ -42,6 +42,7 @@ from mls_tracker.models import (
     ActionItem,
     DeliveryState,
     Partnership,
+    SurveyImport,
     User,
     WebhookDelivery,
     WebhookEndpoint,
@@ -57,6 +58,7 @@ EVENTS = {
     "actual.proposed": "An SLA actual is proposed",
     "actual.confirmed": "An SLA actual is confirmed",
     "survey_import.committed": "A survey import is committed",
+    "survey_import.confirmed": "A lead confirms a provider's survey import",
 }
 PING = "ping"
 # Attempt n (1-based) that fails is retried after BACKOFF[n-1]; the MAX_ATTEMPTS-th failure
@@ -130,6 +132,10 @@ def url_problem(url: str) -> str | None:
         return "Leave the user name and password out of the address."
     if len(url) > 500:
         return "The address is longer than 500 characters."
+    try:
+        parts.port  # noqa: B018 (reading it checks it: "https://host:99999/" raises)
+    except ValueError:
+        return "The port in the address is not a number from 1 to 65535."
     return None
 
 
@@ -143,8 +149,9 @@ def _check_host(url: str) -> None:
     parts = urlsplit(url)
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except OSError as error:
-        raise DeliveryRefused(f"The host name cannot be resolved: {error}") from None
+    except (OSError, UnicodeError) as error:  # UnicodeError: a label IDNA refuses (too long …)
+        log.warning("webhook host %r not resolved: %s", parts.hostname, error)
+        raise DeliveryRefused("The host name could not be resolved.") from None
     if _allowed("WEBHOOK_ALLOW_PRIVATE_HOSTS"):
         return
     for info in infos:
@@ -267,6 +274,28 @@ def _retry_after(response: requests.Response, now: dt.datetime) -> dt.timedelta 
     return max(dt.timedelta(0), min(wait, MAX_RETRY_AFTER))
 
 
+def delivery_error(error: requests.RequestException) -> str:
+    """What the delivery log says of a failed request, in plain words: the exception's own
+    text (addresses, library internals) goes to the server log only."""
+    if isinstance(error, requests.exceptions.SSLError):
+        if "certificate" in str(error).lower():
+            return "TLS certificate not accepted"
+        return "TLS connection failed"
+    if isinstance(error, requests.ConnectTimeout):
+        return f"Timed out after {TIMEOUT[0]} s connecting to the host"
+    if isinstance(error, requests.ReadTimeout):
+        return f"Timed out after {TIMEOUT[1]} s waiting for the answer"
+    if isinstance(error, requests.ConnectionError):
+        return "Could not connect to the host"
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema):
+        return "The address is not a valid URL"
+    if isinstance(
+        error, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+    ):
+        return "The answer was cut off or could not be read"
+    return "The request failed"
+
+
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: dt.datetime):
     """One POST; (status or None, error or None, retry-after or None, milliseconds)."""
     started = time.perf_counter()
@@ -292,8 +321,11 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: dt.datetime
     except DeliveryRefused as refused:
         return None, str(refused), None, _ms(started), True
     except requests.RequestException as error:
-        reason = type(error).__name__
-        return None, f"{reason}: {error}"[:300], None, _ms(started), False
+        log.warning(
+            "webhook delivery %s to %s: %s: %s", delivery.id, endpoint.url,
+            type(error).__name__, error,
+        )  # fmt: skip
+        return None, delivery_error(error), None, _ms(started), False
     return response.status_code, None, _retry_after(response, now), _ms(started), False
 
 
@@ -434,6 +466,26 @@ def announce_overdue_actions(today: dt.date) -> int:
         written += _emit_overdue(item, overdue_since)
     db.session.commit()
     return written
+
+
+def emit_survey_import(event_type: str, record: SurveyImport) -> int:
+    """``survey_import.committed`` or ``survey_import.confirmed`` for an import (before the
+    caller's commit, as every ``emit``)."""
+    return emit(
+        event_type,
+        record.partnership_id,
+        {
+            "survey_import_id": record.id,
+            "file_name": record.file_name,
+            "file_format": str(record.file_format),
+            "file_sha256": record.file_sha256,
+            "rows_added": record.rows_added,
+            "rows_skipped": record.rows_skipped,
+            "state": str(record.state),
+            "uploaded_by_id": record.uploaded_by_id,
+            "confirmed_by_id": record.confirmed_by_id,
+        },
+    )
 
 
 def _emit_overdue(item: ActionItem, overdue_since: dt.date) -> int:
