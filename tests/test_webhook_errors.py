@@ -176,10 +176,10 @@ def test_a_host_name_idna_refuses_is_a_refusal_not_a_500(client, world, caplog):
 
 
 PROVIDER_FILE = (
-    "response_id,submitted_at,rating,comment\n"
-    "P1,2026-11-02T10:00:00,5,\n"
-    "P2,2026-11-03T10:00:00,4,\n"
-).encode()
+    b"response_id,submitted_at,rating,comment\n"
+    b"P1,2026-11-02T10:00:00,5,\n"
+    b"P2,2026-11-03T10:00:00,4,\n"
+)
 
 
 def test_a_lead_confirming_a_providers_import_sends_survey_import_confirmed(
