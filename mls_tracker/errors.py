@@ -36,7 +36,7 @@ from flask import (
     request,
 )
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from mls_tracker.extensions import db
 from mls_tracker.services.errors import (
@@ -249,9 +249,14 @@ def _http_error(error: HTTPException):
     if isinstance(error, CSRFError):
         detail = "This form has expired or was not sent from this site. Please reload and retry."
     elif is_api_request():
-        # What the API said in particular (401's reason, flask_smorest.abort's message …).
+        # What the API said in particular (401's reason, flask_smorest.abort's message …);
+        # werkzeug's stock wording ("The precondition on the request for the URL failed
+        # positive evaluation.") gives way to ours in MESSAGES (412: read it again).
         data = getattr(error, "data", None)
-        detail = (data.get("message") if isinstance(data, dict) else None) or error.description
+        detail = data.get("message") if isinstance(data, dict) else None
+        stock = default_exceptions.get(status)
+        if detail is None and (stock is None or error.description != stock.description):
+            detail = error.description
     response = error_response(status, detail, errors=validation_errors(error))
     # Keep what the exception adds: Allow on 405, Retry-After on 429 …
     for name, value in error.get_headers():

@@ -24,6 +24,12 @@ def test_a_lead_lists_their_partnerships_with_a_token(world, api_token, api_clie
     assert response.json[0]["role"] == "lead"
 
 
+def test_an_unknown_address_under_the_api_is_our_404_problem(client):
+    response = client.get(f"{API}/no-such-thing")
+    assert (response.status_code, response.mimetype) == (404, "application/problem+json")
+    assert response.json["detail"] == "There is nothing here, or it is not shared with you."
+
+
 def test_no_token_is_401_problem_json(client, world):
     response = client.get(f"{API}/partnerships")
     assert response.status_code == 401
@@ -160,6 +166,9 @@ def test_etag_and_if_match(world, api_token, api_client):
     stale = client.post(f"{url}/updates", json={"note": "Late"}, headers={"If-Match": etag})
     assert stale.status_code == 412
     assert stale.mimetype == "application/problem+json"
+    # Our words, not werkzeug's "The precondition on the request … positive evaluation."
+    assert stale.json["title"] == "Changed since you read it"
+    assert stale.json["detail"] == "This changed since you read it: read it again (If-Match)."
     assert [u["text"] for u in client.get(url).json["updates"]] == [None]
 
 
