@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
+from mls_tracker.formhelp import to_int
 from mls_tracker.models import Role
 
 NONE = 0
@@ -119,3 +122,11 @@ class ApiTokenForm(FlaskForm):
     )
     expires_in_days = SelectField("Expires after", choices=TOKEN_LIFETIMES, default="90")
     submit = SubmitField("Create token")
+
+    def token_values(self) -> dict[str, Any]:
+        """The keyword arguments ``api_tokens.create_token`` takes from this form."""
+        return {
+            "name": self.name.data,
+            "scope": self.scope.data,
+            "expires_in_days": to_int(self.expires_in_days.data),
+        }

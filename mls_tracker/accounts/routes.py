@@ -321,13 +321,7 @@ def tokens():
     created = None
     if form.validate_on_submit():
         try:
-            created = api_tokens.create_token(
-                current_user,
-                current_user,
-                name=form.name.data,
-                scope=form.scope.data,
-                expires_in_days=to_int(form.expires_in_days.data),
-            )
+            created = api_tokens.create_token(current_user, current_user, **form.token_values())
         except ValidationFailed as error:
             attach_error(form, error)
         else:

@@ -26,7 +26,7 @@ from mls_tracker.admin.forms import (
     ServiceTokenForm,
 )
 from mls_tracker.exports import csv_response
-from mls_tracker.formhelp import attach_error, to_int
+from mls_tracker.formhelp import attach_error
 from mls_tracker.models import utcnow
 from mls_tracker.periods import utc_today
 from mls_tracker.services import accounts as people
@@ -439,13 +439,7 @@ def service_account_token_new(account_id: int):
     created = None
     if form.validate_on_submit():
         try:
-            created = api_tokens.create_token(
-                current_user,
-                account,
-                name=form.name.data,
-                scope=form.scope.data,
-                expires_in_days=to_int(form.expires_in_days.data),
-            )
+            created = api_tokens.create_token(current_user, account, **form.token_values())
         except ValidationFailed as error:
             attach_error(form, error)
         else:
