@@ -303,3 +303,35 @@ def test_the_admin_home_and_the_people_page_link_to_them(client, world):
     response = client.get(f"/admin/users/{account.id}")
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/admin/service-accounts/{account.id}")
+
+
+def _statements(call) -> int:
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    return len(seen)
+
+
+def test_the_list_page_makes_as_many_queries_for_one_account_as_for_six(client, world):
+    admin = db.session.get(User, world.admin.id)
+    first = _account(world, "First")
+    api_tokens.create_token(admin, first, name="t")
+    sign_in(client, world.admin.email)
+
+    def page() -> None:
+        assert client.get("/admin/service-accounts").status_code == 200
+
+    page()  # warm: the session row, the admin
+    one = _statements(page)
+    for n in range(5):
+        account = _account(world, f"Bot {n}")
+        api_tokens.add_service_membership(admin, account.id, world.other.id, Role.LEAD)
+        api_tokens.create_token(admin, account, name="t")
+    assert _statements(page) == one
