@@ -335,3 +335,24 @@ def test_the_list_page_makes_as_many_queries_for_one_account_as_for_six(client, 
         api_tokens.add_service_membership(admin, account.id, world.other.id, Role.LEAD)
         api_tokens.create_token(admin, account, name="t")
     assert _statements(page) == one
+
+
+def test_a_service_account_is_never_an_administrator_nor_listed_as_a_person(client, world):
+    account = _account(world, "Warehouse sync")
+    sign_in(client, world.admin.email)
+    person = f"/admin/users/{account.id}"
+    # The people page's role form, posted by hand for the account: refused, nothing changed.
+    response = client.post(
+        f"{person}/admin",
+        data={"value": "on", "csrf_token": csrf_token(client, "/admin/users")},
+    )
+    assert response.status_code == 302
+    db.session.refresh(account)
+    assert not account.is_admin
+    followed = client.get(response.headers["Location"], follow_redirects=True)
+    assert "cannot be an administrator" in page_text(followed.get_data(as_text=True))
+
+    people = page_text(client.get("/admin/users").get_data(as_text=True))
+    assert "Warehouse sync" not in people and world.lead.display_name in people
+    people_csv = client.get("/admin/users.csv").get_data(as_text=True)
+    assert "Warehouse sync" not in people_csv

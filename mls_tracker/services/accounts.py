@@ -155,7 +155,8 @@ class UserList:
 
 
 def _conditions(filters: UserFilters, now: dt.datetime) -> list:
-    conditions: list = []
+    # Service accounts are listed on their own page (admin/service-accounts), not as people.
+    conditions: list = [User.is_service_account.is_(False)]
     if filters.search:
         term = filters.search.lower()
         conditions.append(
@@ -376,6 +377,12 @@ def person_page(actor: User, user_id: int) -> PersonPage:
     )
 
 
+SERVICE_ACCOUNT_ADMIN_MESSAGE = (
+    "A service account cannot be an administrator: its tokens would reach every partnership. "
+    "Give it a membership of the partnerships it serves instead."
+)
+
+
 def _other_active_admins(user: User) -> int:
     return (
         db.session.scalar(
@@ -404,6 +411,9 @@ def set_organisation(actor: User, user_id: int, organisation_id: int | None) -> 
 def set_admin(actor: User, user_id: int, make_admin: bool) -> User:
     """Give or take away the administrator role."""
     user = get_user(actor, user_id)
+    if make_admin and user.is_service_account:
+        # An administrator's token reaches every partnership: an integration never needs it.
+        raise ValidationFailed(SERVICE_ACCOUNT_ADMIN_MESSAGE)
     if not make_admin and user.is_admin and user.active and _other_active_admins(user) == 0:
         raise ValidationFailed(LAST_ADMIN_MESSAGE)
     user.is_admin = make_admin
