@@ -22,6 +22,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import decimal
+import hashlib
 import json
 import random
 import sys
@@ -901,6 +902,27 @@ class Builder:
         w.next_ids["survey_responses"] = next_id
 
 
+# --------------------------------------------------------------------------- derived data
+
+
+def rebuild_derived(params: Params, progress: Callable[[str], None]) -> None:
+    """HOOK — derived data: call the app's own rebuild functions here.
+
+    Runs inside the app context once every row above (the survey responses last) is written
+    and committed. Those rows went in with executemany / COPY, past the services that keep
+    derived tables (caches, aggregates) consistent on an ordinary write: every table the app
+    derives from them must be rebuilt here by the app's OWN rebuild function (never by SQL of
+    the benchmark's own), so that the benchmark measures a database the app could have
+    produced. For example (issue 18, the survey import's monthly aggregates):
+
+        from mls_tracker.services import satisfaction_months
+        satisfaction_months.rebuild(...)
+
+    Time each call with ``progress`` so that the build log shows it. Nothing to rebuild yet.
+    """
+    del params, progress
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -922,8 +944,11 @@ def _marker(app: Any) -> dict[str, Any] | None:
 def _wanted(kind: str, params: Params | None, today: dt.date) -> dict[str, Any]:
     from mls_tracker.periods import Month
 
+    # The migrations by name AND content: a migration stub filled in later keeps its file name,
+    # and a database built before must then be rebuilt.
     heads = sorted(
-        p.name for p in (Path(__file__).parent.parent / "migrations/versions").glob("*.py")
+        f"{p.name}:{hashlib.sha256(p.read_bytes()).hexdigest()[:12]}"
+        for p in (Path(__file__).parent.parent / "migrations/versions").glob("*.py")
     )
     wanted: dict[str, Any] = {
         "kind": kind,
@@ -1015,6 +1040,7 @@ def _build(app: Any, size: str, params: Params | None, wanted: dict[str, Any], t
                 writer.finish()
             finally:
                 raw.close()
+            rebuild_derived(params, lambda s: log(f"  {s}"))
             log("  rows: " + ", ".join(f"{t} {n:,}" for t, n in sorted(writer.counts.items())))
         with db.engine.begin() as conn:
             conn.execute(
