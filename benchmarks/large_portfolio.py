@@ -208,6 +208,8 @@ class Builder:
     # ----------------------------------------------------------------- shared rows
 
     def _base(self) -> None:
+        from mls_tracker.models.people import region_code_from
+
         w = self.w
         orgs = [(f"Client {n:02d} Holdings", "client") for n in range(1, CLIENTS + 1)]
         orgs += [(f"Provider {n:02d} Learning", "provider") for n in range(1, PROVIDERS + 1)]
@@ -223,8 +225,8 @@ class Builder:
         for position, name in enumerate(REGIONS, start=1):
             rid = w.new_id("regions")
             self.region_ids[name] = rid
-            rows.append((rid, name, position))
-        w.insert("regions", ("id", "name", "position"), rows)
+            rows.append((rid, region_code_from(name), name, position))
+        w.insert("regions", ("id", "code", "name", "position"), rows)
         self.admin_id = self._user("admin@example.com", "Morgan Ellis", self.org_ids[0], True)
         self.lead_id = self._user(LEAD_EMAIL, "Dana Whitfield", self.org_ids[0], False)
         self._flush_users()
@@ -820,6 +822,7 @@ class Builder:
         )
         import_cols = ("id", "partnership_id", "file_name", "file_format", "file_sha256")
         import_cols += ("uploaded_by_id", "created_at", "rows_added", "rows_skipped")
+        import_cols += ("state", "confirmed_by_id", "confirmed_at")  # a lead's: confirmed
         recommend_mean = {1: 1.5, 2: 3.5, 3: 6.0, 4: 7.9, 5: 9.3}
         written = 0
         next_id = 1
@@ -840,6 +843,7 @@ class Builder:
                     import_rows.append(
                         (iid, pid, f"export-{pid}-{year_block}.csv", "generic", f"{iid:064x}")
                         + (self.lead_id, _at(month.first_day, 8), 0, 0)
+                        + ("confirmed", self.lead_id, _at(month.first_day, 8))
                     )
                 iid = imports[year_block]
                 if pid == p.partnerships and m_index == len(months) - 1:
