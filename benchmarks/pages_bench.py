@@ -1029,7 +1029,9 @@ def print_counts(table: dict[str, dict[str, int | str]], kind: str) -> list[str]
                 x
                 for x in (
                     ("grow: " + ", ".join(bad)) if bad and not cold else "",
-                    ("not compared: " + ", ".join(absent)) if absent and not cold else "",
+                    ("not compared: " + ", ".join(a for a in absent if "(cold" not in a))
+                    if any("(cold" not in a for a in absent) and not cold
+                    else "",
                 )
                 if x
             ),
