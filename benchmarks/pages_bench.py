@@ -1116,7 +1116,10 @@ def main(argv: list[str] | None = None) -> int:
     largest = args.sizes[-1] if args.sizes else None
     if largest and not args.no_profile and missed_of.get(largest):
         print()
-        print(f"== where the time goes, pages that missed a bar on {largest} ==")
+        print(
+            f"== where the time goes, pages that missed a bar on {largest} "
+            f"({database_kind(urls[largest])}) ==  {machine_load()}"
+        )
         profile_pages(urls[largest], missed_of[largest])
     if failed:
         print("\nBENCHMARK FAILED: a page did not answer 200, or an edit was refused (see above)")
