@@ -739,7 +739,8 @@ def print_cold(cold: ColdReport, where: str, quick: str) -> None:
         f"{len(cold.overview_ms)} overview views, each after its own edit"
     )
     header = (
-        f"{'page':24} {'n':>3} {'p50 ms':>8} {'max ms':>8}  verdict (p50 <= {COLD_BAR_MS:.0f} ms)"
+        f"{'page':24} {'n':>3} {'p50 ms':>8} {'max ms':>8}  "
+        f"verdict (median of each kind <= {COLD_BAR_MS:.0f} ms)"
     )
     print(header)
     print("-" * len(header))
@@ -755,24 +756,41 @@ def print_cold(cold: ColdReport, where: str, quick: str) -> None:
             )
             continue
         p50, worst = statistics.median(times), max(times)
-        met = p50 <= COLD_BAR_MS
-        print(f"{name:24} {len(times):3d} {p50:8.0f} {worst:8.0f}  {'MET' if met else 'MISSED'}")
+        # The verdict is the median of each kind of edit (for the portfolio: of a partnership
+        # on its first page, and of one off it), the worse one deciding: the mix of kinds must
+        # not decide whether the bar is met.
+        groups = {"all": times}
         if name == "portfolio":
-            for label, shown in (("edited one on the page", True), ("edited one not", False)):
+            for label, shown in (("on the page", True), ("off the page", False)):
                 part = [t for t, s in zip(times, cold.portfolio_shown, strict=True) if s == shown]
                 if part:
-                    print(
-                        f"  {label:22} {len(part):3d} {statistics.median(part):8.0f} "
-                        f"{max(part):8.0f}  (information)"
-                    )
+                    groups[label] = part
+        decisive = max(statistics.median(g) for g in groups.values())
+        met = decisive <= COLD_BAR_MS
+        verdict = "MET" if met else "MISSED"
+        print(f"{name:24} {len(times):3d} {p50:8.0f} {worst:8.0f}  {verdict} ({decisive:.0f} ms)")
+        for label, part in list(groups.items())[1:]:
+            print(
+                f"  edited one {label:12} {len(part):3d} {statistics.median(part):8.0f} "
+                f"{max(part):8.0f}"
+            )
+        kinds = ", ".join(
+            f"{label} {statistics.median(part):.0f}" for label, part in list(groups.items())[1:]
+        )
         record_bar(
             f"first view after an edit ≤ {COLD_BAR_MS:.0f} ms: {name}",
-            f"p50 {p50:.0f} ms, max {worst:.0f} ms (n={len(times)})",
+            f"p50 {p50:.0f} ms{f' ({kinds})' if kinds else ''}, max {worst:.0f} ms "
+            f"(n={len(times)})",
             met,
             where=where,
             note="; ".join(
                 x
-                for x in (quick.strip(" ()"), "over HTTP, gunicorn 2 workers, decided on p50")
+                for x in (
+                    quick.strip(" ()"),
+                    "over HTTP, gunicorn 2 workers; decided on the worse median of the kinds"
+                    if kinds
+                    else "over HTTP, gunicorn 2 workers; decided on the median",
+                )
                 if x
             ),
         )
