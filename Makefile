@@ -80,9 +80,12 @@ test-postgres: $(VENV)/.installed-test
 		echo "PostgreSQL run skipped: TEST_DATABASE_URL is not set (.ci/run sets it)."; \
 	fi
 
-# Speed (QUALITY.md): pages under gunicorn on the demo and the large portfolio, queries per
-# page, the survey import. Not part of `make test`. BENCH_DATABASE_URL=postgresql://…/mls_bench
-# runs it on PostgreSQL; BENCH_ARGS passes options (see benchmarks/README.md).
+# Speed (QUALITY.md): pages under gunicorn on the demo and the large portfolio against the
+# signed-in floor, the first view after an edit, queries per page (warm and cold), the survey
+# import, the scorecards; ends with one table of every bar, MET / MISSED / not measured. Not
+# part of `make test`. BENCH_DATABASE_URL=postgresql://…/mls_bench runs it on PostgreSQL;
+# BENCH_ARGS passes options: --quick (fewer requests, labelled), --only pages|import|scorecards
+# (see benchmarks/README.md).
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 

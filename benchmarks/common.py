@@ -1,10 +1,17 @@
-"""Shared pieces of the benchmarks: paths, database URLs, the app for in-process work."""
+"""Shared pieces of the benchmarks: paths, database URLs, the app for in-process work, the
+gunicorn server every HTTP benchmark starts, the bars met / missed."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
+import secrets
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -95,6 +102,127 @@ def quiet_logging() -> Iterator[None]:
         yield
     finally:
         root.setLevel(level)
+
+
+def database_kind(url: str | None = None) -> str:
+    """ "SQLite" or "PostgreSQL": the benchmark's databases (BENCH_DATABASE_URL), or ``url``'s."""
+    url = url if url is not None else os.environ.get("BENCH_DATABASE_URL", "sqlite")
+    return "PostgreSQL" if url.startswith("postgres") else "SQLite"
+
+
+def machine_load() -> str:
+    """The load average, for every table of figures: they are only comparable on a similar
+    load (the machine is shared)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def request_once(port: int, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+class GunicornServer:
+    """gunicorn serving ``benchmarks/bench_wsgi.py`` (the app plus ``/__hello``) on a free port
+    of 127.0.0.1, in production settings (``MLS_ENV=production``) except a cookie without
+    ``Secure`` (plain http on loopback), with ``EXTERNAL_URL`` naming that address (production
+    requires it), its own instance folder in a temporary directory, a random ``SECRET_KEY`` and
+    the benchmark's password salt. ``workers`` × ``threads`` (gthread, keep-alive); ``redis``
+    gives it a Redis job queue and rate-limit store, else it has none. Given ``startup_seconds``
+    to answer ``/__hello``: workers importing the app on a loaded machine can take long. The
+    one server of every HTTP benchmark (pages_bench.py, load_bench.py)."""
+
+    def __init__(
+        self,
+        url: str,
+        workers: int,
+        threads: int,
+        redis: str | None = None,
+        *,
+        startup_seconds: float = 300,
+        prefix: str = "mls-bench-",
+    ) -> None:
+        self.port = free_port()
+        self.instance = tempfile.TemporaryDirectory(prefix=prefix)
+        env = dict(os.environ)
+        env.update(
+            MLS_ENV="production",
+            SESSION_COOKIE_SECURE="0",  # plain http on loopback
+            DATABASE_URL=url,
+            SECRET_KEY=secrets.token_urlsafe(32),
+            SECURITY_PASSWORD_SALT=PASSWORD_SALT,
+            MLS_INSTANCE_PATH=self.instance.name,
+            MAIL_SUPPRESS_SEND="1",
+            EXTERNAL_URL=f"http://127.0.0.1:{self.port}",
+        )
+        env.pop("HUEY_IMMEDIATE", None)
+        if redis:
+            env["REDIS_URL"] = redis
+        else:
+            env.pop("REDIS_URL", None)
+        # Read by path, also once the server has stopped (the file object is closed then).
+        self.log_path = Path(self.instance.name) / "gunicorn.log"
+        self._log = self.log_path.open("w")
+        command = [
+            str(Path(sys.executable).parent / "gunicorn"),
+            *("--workers", str(workers), "--threads", str(threads)),
+            *("--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120"),
+            *("--bind", f"127.0.0.1:{self.port}", "--chdir", str(ROOT)),
+            *("--log-level", "warning", "benchmarks.bench_wsgi:app"),
+        ]
+        self.process = subprocess.Popen(  # noqa: S603
+            command, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        self._tail = ""
+        deadline = time.monotonic() + startup_seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = self.output()
+                self.stop()
+                raise SystemExit(f"gunicorn exited early:\n{tail}")
+            try:
+                if request_once(self.port, "GET", "/__hello")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        tail = self.output()
+        self.stop()
+        raise SystemExit(f"gunicorn did not answer within {startup_seconds:.0f} s:\n{tail}")
+
+    def output(self) -> str:
+        """The end of gunicorn's log (also after ``stop``)."""
+        try:
+            return self.log_path.read_text(errors="replace")[-4000:]
+        except OSError:
+            return self._tail
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if not self._log.closed:
+            self._log.close()
+            self._tail = self.output()
+        self.instance.cleanup()
 
 
 # --------------------------------------------------------------------------- bars met/missed

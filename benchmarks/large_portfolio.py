@@ -22,6 +22,7 @@ import bisect
 import dataclasses
 import datetime as dt
 import decimal
+import hashlib
 import json
 import random
 import sys
@@ -207,6 +208,8 @@ class Builder:
     # ----------------------------------------------------------------- shared rows
 
     def _base(self) -> None:
+        from mls_tracker.models.people import region_code_from
+
         w = self.w
         orgs = [(f"Client {n:02d} Holdings", "client") for n in range(1, CLIENTS + 1)]
         orgs += [(f"Provider {n:02d} Learning", "provider") for n in range(1, PROVIDERS + 1)]
@@ -222,8 +225,8 @@ class Builder:
         for position, name in enumerate(REGIONS, start=1):
             rid = w.new_id("regions")
             self.region_ids[name] = rid
-            rows.append((rid, name, position))
-        w.insert("regions", ("id", "name", "position"), rows)
+            rows.append((rid, region_code_from(name), name, position))
+        w.insert("regions", ("id", "code", "name", "position"), rows)
         self.admin_id = self._user("admin@example.com", "Morgan Ellis", self.org_ids[0], True)
         self.lead_id = self._user(LEAD_EMAIL, "Dana Whitfield", self.org_ids[0], False)
         self._flush_users()
@@ -819,6 +822,7 @@ class Builder:
         )
         import_cols = ("id", "partnership_id", "file_name", "file_format", "file_sha256")
         import_cols += ("uploaded_by_id", "created_at", "rows_added", "rows_skipped")
+        import_cols += ("state", "confirmed_by_id", "confirmed_at")  # a lead's: confirmed
         recommend_mean = {1: 1.5, 2: 3.5, 3: 6.0, 4: 7.9, 5: 9.3}
         written = 0
         next_id = 1
@@ -839,6 +843,7 @@ class Builder:
                     import_rows.append(
                         (iid, pid, f"export-{pid}-{year_block}.csv", "generic", f"{iid:064x}")
                         + (self.lead_id, _at(month.first_day, 8), 0, 0)
+                        + ("confirmed", self.lead_id, _at(month.first_day, 8))
                     )
                 iid = imports[year_block]
                 if pid == p.partnerships and m_index == len(months) - 1:
@@ -901,6 +906,27 @@ class Builder:
         w.next_ids["survey_responses"] = next_id
 
 
+# --------------------------------------------------------------------------- derived data
+
+
+def rebuild_derived(params: Params, progress: Callable[[str], None]) -> None:
+    """HOOK — derived data: call the app's own rebuild functions here.
+
+    Runs inside the app context once every row above (the survey responses last) is written
+    and committed. Those rows went in with executemany / COPY, past the services that keep
+    derived tables (caches, aggregates) consistent on an ordinary write: every table the app
+    derives from them must be rebuilt here by the app's OWN rebuild function (never by SQL of
+    the benchmark's own), so that the benchmark measures a database the app could have
+    produced. For example (issue 18, the survey import's monthly aggregates):
+
+        from mls_tracker.services import satisfaction_months
+        satisfaction_months.rebuild(...)
+
+    Time each call with ``progress`` so that the build log shows it. Nothing to rebuild yet.
+    """
+    del params, progress
+
+
 # --------------------------------------------------------------------------- entry points
 
 
@@ -922,8 +948,11 @@ def _marker(app: Any) -> dict[str, Any] | None:
 def _wanted(kind: str, params: Params | None, today: dt.date) -> dict[str, Any]:
     from mls_tracker.periods import Month
 
+    # The migrations by name AND content: a migration stub filled in later keeps its file name,
+    # and a database built before must then be rebuilt.
     heads = sorted(
-        p.name for p in (Path(__file__).parent.parent / "migrations/versions").glob("*.py")
+        f"{p.name}:{hashlib.sha256(p.read_bytes()).hexdigest()[:12]}"
+        for p in (Path(__file__).parent.parent / "migrations/versions").glob("*.py")
     )
     wanted: dict[str, Any] = {
         "kind": kind,
@@ -1015,6 +1044,7 @@ def _build(app: Any, size: str, params: Params | None, wanted: dict[str, Any], t
                 writer.finish()
             finally:
                 raw.close()
+            rebuild_derived(params, lambda s: log(f"  {s}"))
             log("  rows: " + ", ".join(f"{t} {n:,}" for t, n in sorted(writer.counts.items())))
         with db.engine.begin() as conn:
             conn.execute(

@@ -44,7 +44,6 @@ import os
 import random
 import re
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -60,14 +59,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import PASSWORD, PASSWORD_SALT, ROOT, log, sqlalchemy_url  # noqa: E402
-from benchmarks.pages_bench import (  # noqa: E402
-    Session,
-    fetch,
-    free_port,
-    request_once,
-    sign_in,
+from benchmarks.common import (  # noqa: E402
+    PASSWORD,
+    PASSWORD_SALT,
+    ROOT,
+    log,
+    sqlalchemy_url,
 )
+
+# The server every HTTP benchmark starts (production settings, EXTERNAL_URL, its own
+# instance folder); ``Server(url, workers, threads, redis)``.
+from benchmarks.common import GunicornServer as Server  # noqa: E402
+from benchmarks.pages_bench import Session, fetch, sign_in  # noqa: E402
 
 LEAD = "lead@example.com"
 PROVIDER = "provider@example.com"
@@ -88,71 +91,6 @@ _ALERT_RE = re.compile(
     re.S,
 )
 _TAG_RE = re.compile(r"<[^>]+>")
-
-
-# --------------------------------------------------------------------------- the server
-
-
-class Server:
-    """gunicorn serving the app (benchmarks/bench_wsgi.py, as the page benchmark does) on a
-    free port of 127.0.0.1 in production settings, with its own instance folder. Given up to
-    ``STARTUP_SECONDS`` to answer: 4 workers importing the app on a loaded machine can take
-    longer than the page benchmark's 60 s."""
-
-    STARTUP_SECONDS = 300
-
-    def __init__(self, url: str, workers: int, threads: int, redis: str | None) -> None:
-        self.port = free_port()
-        self.instance = tempfile.TemporaryDirectory(prefix="mls-load-")
-        env = flask_env(url, self.instance.name, redis)
-        env.update(
-            MLS_ENV="production",
-            SESSION_COOKIE_SECURE="0",  # plain http on loopback
-            SECRET_KEY=secrets.token_urlsafe(32),
-            EXTERNAL_URL=f"http://127.0.0.1:{self.port}",
-        )
-        self.log_path = Path(self.instance.name) / "gunicorn.log"
-        self.log = open(self.log_path, "w")  # noqa: SIM115
-        command = [
-            str(Path(sys.executable).parent / "gunicorn"),
-            *("--workers", str(workers), "--threads", str(threads)),
-            *("--worker-class", "gthread", "--keep-alive", "30", "--timeout", "120"),
-            *("--bind", f"127.0.0.1:{self.port}", "--chdir", str(ROOT)),
-            *("--log-level", "warning", "benchmarks.bench_wsgi:app"),
-        ]
-        self.process = subprocess.Popen(  # noqa: S603
-            command, env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT
-        )
-        deadline = time.monotonic() + self.STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited early:\n{self.output()}")
-            try:
-                if request_once(self.port, "GET", "/__hello")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        tail = self.output()
-        self.stop()
-        raise SystemExit(f"gunicorn did not answer within {self.STARTUP_SECONDS} s:\n{tail}")
-
-    def output(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-4000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        self.instance.cleanup()
 
 
 # --------------------------------------------------------------------------- forms
