@@ -23,7 +23,7 @@ def upgrade():
         sa.Column("partnership_id", sa.Integer(), nullable=False),
         sa.Column("computed_on", sa.Date(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("sort_name", sa.String(length=200), nullable=False),
+        sa.Column("sort_name", sa.Text(), nullable=False),
         sa.Column("health_score", sa.Float(), nullable=True),
         sa.Column("sla_attainment", sa.Float(), nullable=True),
         sa.Column("csat", sa.Float(), nullable=True),

@@ -45,7 +45,7 @@ class PartnershipPortfolioRow(Base):
     computed_on: so.Mapped[dt.date]
     version: so.Mapped[int]
     # the partnership's name in lower case: the sort on names, and ties of every other sort
-    sort_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    sort_name: so.Mapped[str] = so.mapped_column(sa.Text)
     health_score: so.Mapped[float | None] = so.mapped_column(sa.Float)
     sla_attainment: so.Mapped[float | None] = so.mapped_column(sa.Float)
     csat: so.Mapped[float | None] = so.mapped_column(sa.Float)
