@@ -526,15 +526,6 @@ PORTFOLIO_VERSION = 1
 _ROW = PartnershipPortfolioRow
 
 
-def _fresh_row(today: dt.date) -> sa.ColumnElement[bool]:
-    """The join of a partnership to its portfolio row, when that row is fresh."""
-    return sa.and_(
-        _ROW.partnership_id == Partnership.id,
-        _ROW.computed_on == today,
-        _ROW.version == PORTFOLIO_VERSION,
-    )
-
-
 def _gap_ids(ids: Sequence[int], today: dt.date) -> dict[int, list[int]]:
     """The regions in scope of each partnership without an active client sponsor today (the
     coverage gaps), in the regions' order."""
@@ -639,11 +630,9 @@ def _row_figures(
     return figures, tuple(decoded["gaps"])
 
 
-def _binary(expression: sa.ColumnElement) -> sa.ColumnElement:
+def _binary(expression: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
     """Text compared by code point on every database, as Python compares strings."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.collate(expression, "C")
-    return expression
+    return sa.collate(expression, "C") if dialect == "postgresql" else expression
 
 
 def _sort_value(name: str, unstored: dict[int, dict]) -> sa.ColumnElement:
@@ -660,11 +649,11 @@ def _sort_value(name: str, unstored: dict[int, dict]) -> sa.ColumnElement:
     )
 
 
-def _order(sort: str, unstored: dict[int, dict]) -> list[sa.ColumnElement]:
+def _order(sort: str, unstored: dict[int, dict], dialect: str) -> list[sa.ColumnElement]:
     """Rows with the figure first, what needs attention first; ties and rows without the
     figure by name (lower case), then as listed (name, id)."""
     name, descending = SORTS[sort]
-    by_name = _binary(_sort_value("sort_name", unstored))
+    by_name = _binary(_sort_value("sort_name", unstored), dialect)
     tail = [by_name, Partnership.name, Partnership.id]
     if name == "sort_name":
         return tail
@@ -676,72 +665,159 @@ def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def _visible_select(user, *columns) -> sa.Select:
-    """A select of ``columns`` from the partnerships the user may see."""
-    return visible_partnerships(user).with_only_columns(*columns).select_from(Partnership)
+@dataclass(frozen=True, slots=True)
+class _Viewer:
+    """Who ``visible_partnerships`` is asked about, the user's id bound at execution: the
+    statements below are built once per shape and reused for every user."""
+
+    is_admin: bool
+    id: Any = sa.bindparam("viewer_id")
 
 
-def _chosen(
-    provider_id: int | None, region_id: int | None, status: str | None
-) -> list[sa.ColumnElement[bool]]:
-    """The filters as SQL conditions on a partnership."""
-    conditions: list[sa.ColumnElement[bool]] = []
-    if provider_id is not None:
-        conditions.append(Partnership.provider_id == provider_id)
-    if region_id is not None:
-        pr = partnership_regions.c
-        conditions.append(
-            sa.exists().where(pr.partnership_id == Partnership.id, pr.region_id == region_id)
-        )
-    if status:
-        try:
-            conditions.append(Partnership.status == PartnershipStatus(status))
-        except ValueError:
-            conditions.append(sa.false())  # no partnership has that status
-    return conditions
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a portfolio page's statements depend on, besides the values bound to them."""
+
+    is_admin: bool
+    archived: bool  # archived partnerships listed too
+    provider: bool  # filtered by provider
+    region: bool  # filtered by region
+    status: str | None  # None, "valid" or "unknown" (no partnership has it)
+    sort: str
+    dialect: str
 
 
-def _options(user, listed: sa.ColumnElement[bool]) -> dict[str, list[tuple]]:
-    """The filter choices among the listed partnerships: providers, regions and statuses,
-    in one query."""
+@dataclass(frozen=True)
+class _Statements:
+    counts: sa.Select  # listed, archived, matching, listed without a fresh row
+    stale: sa.Select  # the ids of the listed partnerships without a fresh row
+    page: sa.Select  # the rows of the page (bound: offset, limit)
+    options: sa.CompoundSelect  # (kind, id, label) of the filter choices
+    listed: sa.ColumnElement[bool]
+    chosen: sa.ColumnElement[bool]
+
+
+def _visible_select(viewer: _Viewer, *columns) -> sa.Select:
+    """A select of ``columns`` from the partnerships the viewer may see."""
+    return visible_partnerships(viewer).with_only_columns(*columns).select_from(Partnership)
+
+
+_FRESH_ROW = sa.and_(
+    _ROW.partnership_id == Partnership.id,
+    _ROW.computed_on == sa.bindparam("today", type_=sa.Date),
+    _ROW.version == PORTFOLIO_VERSION,
+)
+
+
+def _page_select(viewer: _Viewer, chosen: sa.ColumnElement[bool], order: list) -> sa.Select:
+    client = so.aliased(Organisation)
     provider = so.aliased(Organisation)
-    pr = partnership_regions.c
-    parts = (
-        _visible_select(user, sa.literal("provider"), provider.id, provider.name)
+    return (
+        _visible_select(
+            viewer,
+            Partnership.id,
+            Partnership.name,
+            Partnership.status,
+            Partnership.provider_id,
+            *_WEIGHTS,
+            Partnership.archived_at,
+            client.name.label("client_name"),
+            provider.name.label("provider_name"),
+            _ROW.overdue_actions,
+            _ROW.next_meeting_id,
+            _ROW.next_meeting_on,
+            _ROW.data,
+        )
+        .outerjoin(_ROW, _FRESH_ROW)
+        .join(client, client.id == Partnership.client_id)
         .join(provider, provider.id == Partnership.provider_id)
-        .where(listed),
-        _visible_select(user, sa.literal("region"), Region.id, Region.name)
+        .where(chosen)
+        .order_by(*order)
+        .offset(sa.bindparam("offset"))
+        .limit(sa.bindparam("limit"))
+    )
+
+
+@lru_cache(maxsize=512)
+def _statements(shape: _Shape) -> _Statements:
+    """The statements of a page of this shape, built once (building them is most of the cost
+    of running them)."""
+    viewer = _Viewer(shape.is_admin)
+    listed = sa.true() if shape.archived else Partnership.archived_at.is_(None)
+    conditions: list[sa.ColumnElement[bool]] = [listed]
+    pr = partnership_regions.c
+    if shape.provider:
+        conditions.append(Partnership.provider_id == sa.bindparam("provider_id"))
+    if shape.region:
+        conditions.append(
+            sa.exists().where(
+                pr.partnership_id == Partnership.id, pr.region_id == sa.bindparam("region_id")
+            )
+        )
+    if shape.status == "valid":
+        conditions.append(
+            Partnership.status == sa.bindparam("status", type_=Partnership.__table__.c.status.type)
+        )
+    elif shape.status == "unknown":
+        conditions.append(sa.false())  # no partnership has that status
+    chosen = sa.and_(*conditions)
+    counts = _visible_select(
+        viewer,
+        _count(listed),
+        _count(Partnership.archived_at.is_not(None)),
+        _count(chosen),
+        _count(listed & _ROW.partnership_id.is_(None)),
+    ).outerjoin(_ROW, _FRESH_ROW)
+    stale = (
+        _visible_select(viewer, Partnership.id)
+        .outerjoin(_ROW, _FRESH_ROW)
+        .where(listed, _ROW.partnership_id.is_(None))
+    )
+    provider = so.aliased(Organisation)
+    options = sa.union(
+        _visible_select(viewer, sa.literal("provider"), provider.id, provider.name)
+        .join(provider, provider.id == Partnership.provider_id)
+        .where(listed)
+        .distinct(),
+        _visible_select(viewer, sa.literal("region"), Region.id, Region.name)
         .join(partnership_regions, pr.partnership_id == Partnership.id)
         .join(Region, Region.id == pr.region_id)
-        .where(listed),
+        .where(listed)
+        .distinct(),
         _visible_select(
-            user,
+            viewer,
             sa.literal("status"),
             sa.cast(sa.null(), sa.Integer),
             sa.cast(Partnership.status, sa.String),
-        ).where(listed),
+        )
+        .where(listed)
+        .distinct(),
     )
-    options: dict[str, list[tuple]] = {"provider": [], "region": [], "status": []}
-    for kind, option_id, label in db.session.execute(
-        sa.union(*(part.distinct() for part in parts))
-    ):
-        options[kind].append((option_id, label))
-    return options
+    page = _page_select(viewer, chosen, _order(shape.sort, {}, shape.dialect))
+    return _Statements(counts, stale, page, options, listed, chosen)
+
+
+_SHOWN_REGIONS = (
+    sa.select(partnership_regions.c.partnership_id, Region.id, Region.name)
+    .join(Region, Region.id == partnership_regions.c.region_id)
+    .where(partnership_regions.c.partnership_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(Region.position, Region.name, Region.id)
+)
 
 
 def _shown_regions(ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
     """The regions in scope of each partnership, in the regions' order."""
-    pr = partnership_regions.c
     regions: dict[int, list[tuple[int, str]]] = {pid: [] for pid in ids}
     if ids:
-        for pid, region_id, name in db.session.execute(
-            sa.select(pr.partnership_id, Region.id, Region.name)
-            .join(Region, Region.id == pr.region_id)
-            .where(pr.partnership_id.in_(ids))
-            .order_by(Region.position, Region.name, Region.id)
-        ):
+        for pid, region_id, name in db.session.execute(_SHOWN_REGIONS, {"ids": list(ids)}):
             regions[pid].append((region_id, name))
     return regions
+
+
+def _status_shape(status: str | None) -> str | None:
+    if not status:
+        return None
+    return "valid" if status in PartnershipStatus._value2member_map_ else "unknown"
 
 
 def portfolio_page(
@@ -766,63 +842,43 @@ def portfolio_page(
     (``partnership_portfolio_rows``), filled here for the listed partnerships whose row is
     missing or was computed another day; the filters, the sort and the page are SQL."""
     sort = sort if sort in SORTS else DEFAULT_SORT
-    listed = sa.true() if archived else Partnership.archived_at.is_(None)
-    chosen = sa.and_(listed, *_chosen(provider_id, region_id, status))
-    total, archived_count, matching, stale = db.session.execute(
-        _visible_select(
-            user,
-            _count(listed),
-            _count(Partnership.archived_at.is_not(None)),
-            _count(chosen),
-            _count(listed & _ROW.partnership_id.is_(None)),
-        ).outerjoin(_ROW, _fresh_row(today))
-    ).one()
+    dialect = db.session.get_bind().dialect.name
+    shape = _Shape(
+        bool(user.is_admin),
+        archived,
+        provider_id is not None,
+        region_id is not None,
+        _status_shape(status),
+        sort,
+        dialect,
+    )
+    statements = _statements(shape)
+    params = {
+        "viewer_id": user.id,
+        "today": today,
+        "provider_id": provider_id,
+        "region_id": region_id,
+        "status": PartnershipStatus(status) if shape.status == "valid" else None,
+    }
+    total, archived_count, matching, stale = db.session.execute(statements.counts, params).one()
     unstored: dict[int, dict] = {}
     if stale:
-        unstored = fill_portfolio_rows(
-            db.session.scalars(
-                _visible_select(user, Partnership.id)
-                .outerjoin(_ROW, _fresh_row(today))
-                .where(listed, _ROW.partnership_id.is_(None))
-            ).all(),
-            today,
-        )
+        stale_ids = db.session.scalars(statements.stale, params).all()
+        unstored = fill_portfolio_rows(stale_ids, today)
     window = page_window(matching, page, per_page or max(matching, 1))
-    client = so.aliased(Organisation)
-    provider = so.aliased(Organisation)
-    found = db.session.execute(
-        _visible_select(
-            user,
-            Partnership.id,
-            Partnership.name,
-            Partnership.status,
-            Partnership.provider_id,
-            *_WEIGHTS,
-            Partnership.archived_at,
-            client.name.label("client_name"),
-            provider.name.label("provider_name"),
-            _ROW.overdue_actions,
-            _ROW.next_meeting_id,
-            _ROW.next_meeting_on,
-            _ROW.data,
+    query = statements.page
+    if unstored:  # computed, but another transaction held their stored rows: sort on them
+        query = _page_select(
+            _Viewer(shape.is_admin), statements.chosen, _order(sort, unstored, dialect)
         )
-        .outerjoin(_ROW, _fresh_row(today))
-        .join(client, client.id == Partnership.client_id)
-        .join(provider, provider.id == Partnership.provider_id)
-        .where(chosen)
-        .order_by(*_order(sort, unstored))
-        .offset(window.offset)
-        .limit(window.per_page)
+    found = db.session.execute(
+        query, {**params, "offset": window.offset, "limit": window.per_page}
     ).all()
     regions = _shown_regions([p.id for p in found])
     month = reviewed_month(today)
     shown = []
     for p in found:
-        row = p._asdict() if p.data is None else None
-        if row is not None:  # computed, but another transaction held its stored row
-            row.update(unstored[p.id])
-        else:
-            row = p._mapping
+        row = p._mapping if p.data is not None else {**p._asdict(), **unstored[p.id]}
         figures, gap_ids = _row_figures(
             row["data"], tuple(getattr(p, c) for c in WEIGHT_COLUMNS.values()), month
         )
@@ -846,7 +902,9 @@ def portfolio_page(
                 archived=p.archived_at is not None,
             )
         )
-    options = _options(user, listed)
+    options: dict[str, list[tuple]] = {"provider": [], "region": [], "status": []}
+    for kind, option_id, label in db.session.execute(statements.options, params):
+        options[kind].append((option_id, label))
     return PortfolioPage(
         rows=tuple(shown),
         total=total,
