@@ -46,7 +46,7 @@ from mls_tracker.pagination import page_window
 from mls_tracker.periods import Month, month_range
 from mls_tracker.services import agenda, figures_cache
 from mls_tracker.services import satisfaction as satisfaction_service
-from mls_tracker.services.action_figures import action_figures
+from mls_tracker.services.action_figures import action_counts_by_month
 from mls_tracker.services.health import (
     DEFAULT_WEIGHTS,
     WEIGHT_COLUMNS,
@@ -285,7 +285,7 @@ def compute_month_figures(
     series = load_sla_series_many(partnership_ids, first, last)
     counts = satisfaction_service.monthly_counts_many(partnership_ids, first, last)
     reported = _reported_totals(partnership_ids, first, last)
-    actions = {month: action_figures(partnership_ids, month, month, today) for month in months}
+    actions = action_counts_by_month(partnership_ids, months, today)
     days = {month: min(month.last_day, today) for month in months}
     coverage = coverage_history(partnership_ids, sorted(set(days.values())))
     in_scope = _regions_in_scope(partnership_ids)
