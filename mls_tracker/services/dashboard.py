@@ -11,6 +11,14 @@ and the partnership's *current* weights on every read.
 The displayed figures (``sla_attainment``, ``csat``, ``mean_rating``) are rounded half up as
 the pages show them; the health score is computed from their exact values
 (``*_exact``), never from the rounded ones (issue 15: 54.4985 is 54, not 55).
+
+The portfolio reads one stored row per partnership (``partnership_portfolio_rows``, issue 18):
+what it sorts on as plain columns, the trend months' figures as JSON text. A row is computed
+from the monthly figures cache for the day it is read (``fill_portfolio_rows``, lazily, for
+the listed partnerships whose row is missing or from another day), forgotten with the
+partnership's monthly figures by any audited write of it, and stored by the same rules
+(``figures_cache.store``). The page's filters, sort and window are SQL over those rows, so a
+page costs the same few queries whatever the size of the portfolio.
 """
 
 from __future__ import annotations
