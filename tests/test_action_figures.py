@@ -7,7 +7,11 @@ import datetime as dt
 from mls_tracker.extensions import db
 from mls_tracker.models import ActionStatus
 from mls_tracker.periods import Month
-from mls_tracker.services.action_figures import action_figures, monthly_flow
+from mls_tracker.services.action_figures import (
+    action_counts_by_month,
+    action_figures,
+    monthly_flow,
+)
 from tests.factories import create_action
 from tests.test_partnerships import count_queries
 
@@ -121,3 +125,46 @@ def test_monthly_flow(app, world):
         (4, 0, 0, 1),  # as of today, 10 April
     ]
     assert [f.opened + f.closed + f.overdue for f in flows[ids[1]]] == [0, 0, 0, 0]
+
+
+def test_counts_by_month_in_one_query_are_each_month_s_figures(app, world):
+    """``action_counts_by_month`` (the monthly figures cache's source) gives, for every month,
+    what ``action_figures`` gives for that month alone, in one query however many months."""
+    d = dt.date
+    p = world.partnership
+    _item(
+        p, d(2026, 1, 20), created=d(2026, 1, 2), status=ActionStatus.DONE, closed_on=d(2026, 3, 3)
+    )
+    _item(
+        p, d(2026, 2, 10), created=d(2026, 1, 5), status=ActionStatus.DONE, closed_on=d(2026, 2, 9)
+    )
+    _item(p, d(2026, 2, 25), created=d(2026, 2, 1))
+    _item(
+        p,
+        d(2026, 3, 5),
+        created=d(2026, 2, 3),
+        status=ActionStatus.CANCELLED,
+        closed_on=d(2026, 3, 1),
+    )
+    _item(p, d(2026, 3, 30), created=d(2026, 3, 2))
+    db.session.commit()
+    months = [Month(2026, m) for m in (1, 2, 3, 4)]
+    ids = [p.id, world.other.id]
+    today = d(2026, 4, 10)  # April is the current month: overdue as of today
+    with count_queries() as queries:
+        by_month = action_counts_by_month(ids, months, today)
+    assert len(queries) == 1
+    for month in months:
+        alone = action_figures(ids, month, month, today)
+        for pid in ids:
+            expected = alone[pid]
+            got = by_month[month][pid]
+            assert (got.due, got.closed_on_time, got.opened, got.closed, got.overdue) == (
+                expected.due,
+                expected.closed_on_time,
+                expected.opened,
+                expected.closed,
+                expected.overdue,
+            ), (month, pid)
+    assert by_month[Month(2026, 2)][p.id].overdue == 2  # the one due in January, closed in March
+    assert by_month[Month(2026, 4)][p.id].overdue == 2  # as of 10 April

@@ -404,15 +404,27 @@ def test_the_service_writes_drop_the_rows(app, world):
 
 def test_flask_figures_warm_fills_the_cache_for_every_partnership(app, world):
     from mls_tracker.cli import figures_cli
-    from mls_tracker.models import PartnershipMonthFigures
+    from mls_tracker.models import PartnershipMonthFigures, PartnershipPortfolioRow
+    from mls_tracker.periods import utc_today
 
     partnerships = 2  # the world's partnership and the other one
     result = app.test_cli_runner().invoke(figures_cli, ["warm", "--months", "3"])
     assert result.exit_code == 0, result.output
     assert "Figures of 2 partnership(s) × 4 months ready" in result.output
     db.session.rollback()
-    rows = db.session.scalar(sa.select(sa.func.count()).select_from(PartnershipMonthFigures))
+    current = Month.of(utc_today())
+    table = PartnershipMonthFigures
+    rows = db.session.scalar(
+        sa.select(sa.func.count()).where(table.month >= current.shift(-3), table.month <= current)
+    )
     assert rows == partnerships * 4
+    # and the portfolio rows, so that the first view of the portfolio computes nothing
+    portfolio_rows = db.session.scalars(
+        sa.select(PartnershipPortfolioRow.computed_on).order_by(
+            PartnershipPortfolioRow.partnership_id
+        )
+    ).all()
+    assert portfolio_rows == [utc_today()] * partnerships
 
 
 # ----------------------------------------------------------------------------- transactions

@@ -2,7 +2,7 @@
 
 from mls_tracker.models.audit import AuditAction, AuditEntry
 from mls_tracker.models.base import Base, utcnow
-from mls_tracker.models.figures import PartnershipMonthFigures
+from mls_tracker.models.figures import PartnershipMonthFigures, PartnershipPortfolioRow
 from mls_tracker.models.identity import SsoIdentity
 from mls_tracker.models.job import Job, JobState
 from mls_tracker.models.meeting import (
@@ -116,6 +116,7 @@ __all__ = [
     "OrganisationKind",
     "Partnership",
     "PartnershipMonthFigures",
+    "PartnershipPortfolioRow",
     "PartnershipStatus",
     "Priority",
     "Region",

@@ -47,6 +47,54 @@ def _start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
+def _counts(first: dt.date, last: dt.date, today: dt.date) -> list[sa.ColumnElement[int]]:
+    """Due, closed on time, opened, closed and overdue for the days ``first``…``last``, as
+    sums over a partnership's items."""
+    as_of = min(last, today)
+    item = ActionItem
+    in_period = item.due_on.between(first, last) & (item.status != ActionStatus.CANCELLED)
+    done = item.status == ActionStatus.DONE
+
+    def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    return [
+        count(in_period),
+        count(in_period & done & (item.closed_on <= item.due_on)),
+        count(
+            (item.created_at >= _start_of(first))
+            & (item.created_at < _start_of(last + dt.timedelta(days=1)))
+        ),
+        count(done & item.closed_on.between(first, last)),
+        count(
+            (item.due_on < as_of)
+            & (item.created_at < _start_of(as_of + dt.timedelta(days=1)))
+            & (item.closed_on.is_(None) | (item.closed_on > as_of))
+        ),
+    ]
+
+
+def action_counts_by_month(
+    partnership_ids: Sequence[int], months: Sequence[Month], today: dt.date
+) -> dict[Month, dict[int, ActionFigures]]:
+    """Each month's figures of each partnership, as ``action_figures`` for that month alone
+    but without the median days to close, in one query whatever the number of months."""
+    result = {month: {pid: ActionFigures() for pid in partnership_ids} for month in months}
+    if not partnership_ids or not months:
+        return result
+    item = ActionItem
+    columns = [c for m in months for c in _counts(m.first_day, m.last_day, today)]
+    for pid, *values in db.session.execute(
+        sa.select(item.partnership_id, *columns)
+        .where(item.partnership_id.in_(partnership_ids))
+        .group_by(item.partnership_id)
+    ):
+        for i, month in enumerate(months):
+            due, on_time, opened, closed, overdue = (int(v) for v in values[5 * i : 5 * i + 5])
+            result[month][pid] = ActionFigures(due, on_time, opened, closed, overdue)
+    return result
+
+
 def action_figures(
     partnership_ids: Sequence[int], start: Month, end: Month, today: dt.date
 ) -> dict[int, ActionFigures]:
@@ -54,30 +102,10 @@ def action_figures(
     if not partnership_ids:
         return {}
     first, last = start.first_day, end.last_day
-    as_of = min(last, today)
     item = ActionItem
-    in_period = item.due_on.between(first, last) & (item.status != ActionStatus.CANCELLED)
     done = item.status == ActionStatus.DONE
-
-    def count(condition: sa.ColumnElement[bool]) -> sa.Label[int]:
-        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
-
     rows = db.session.execute(
-        sa.select(
-            item.partnership_id,
-            count(in_period).label("due"),
-            count(in_period & done & (item.closed_on <= item.due_on)).label("on_time"),
-            count(
-                (item.created_at >= _start_of(first))
-                & (item.created_at < _start_of(last + dt.timedelta(days=1)))
-            ).label("opened"),
-            count(done & item.closed_on.between(first, last)).label("closed"),
-            count(
-                (item.due_on < as_of)
-                & (item.created_at < _start_of(as_of + dt.timedelta(days=1)))
-                & (item.closed_on.is_(None) | (item.closed_on > as_of))
-            ).label("overdue"),
-        )
+        sa.select(item.partnership_id, *_counts(first, last, today))
         .where(item.partnership_id.in_(partnership_ids))
         .group_by(item.partnership_id)
     ).all()

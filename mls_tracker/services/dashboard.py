@@ -11,13 +11,22 @@ and the partnership's *current* weights on every read.
 The displayed figures (``sla_attainment``, ``csat``, ``mean_rating``) are rounded half up as
 the pages show them; the health score is computed from their exact values
 (``*_exact``), never from the rounded ones (issue 15: 54.4985 is 54, not 55).
+
+The portfolio reads one stored row per partnership (``partnership_portfolio_rows``, issue 18):
+what it sorts on as plain columns, the trend months' figures as JSON text. A row is computed
+from the monthly figures cache for the day it is read (``fill_portfolio_rows``, lazily, for
+the listed partnerships whose row is missing or from another day), forgotten with the
+partnership's monthly figures by any audited write of it, and stored by the same rules
+(``figures_cache.store``). The page's filters, sort and window are SQL over those rows, so a
+page costs the same few queries whatever the size of the portfolio.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -33,6 +42,8 @@ from mls_tracker.models import (
     MeetingState,
     Organisation,
     Partnership,
+    PartnershipPortfolioRow,
+    PartnershipStatus,
     Region,
     ReportedSatisfaction,
     Side,
@@ -43,9 +54,10 @@ from mls_tracker.pagination import page_window
 from mls_tracker.periods import Month, month_range
 from mls_tracker.services import agenda, figures_cache
 from mls_tracker.services import satisfaction as satisfaction_service
-from mls_tracker.services.action_figures import action_figures
+from mls_tracker.services.action_figures import action_counts_by_month
 from mls_tracker.services.health import (
     DEFAULT_WEIGHTS,
+    WEIGHT_COLUMNS,
     ComponentKey,
     HealthChange,
     HealthScore,
@@ -158,12 +170,13 @@ def _from_data(month: Month, data: dict[str, Any], weights: dict) -> MonthFigure
 
 
 def warm_figures(today: dt.date, months: int) -> int:
-    """Fill the figures cache of every partnership for this month and ``months`` before it
-    (``flask figures warm``, nightly), so the first visitor of the day does not wait; how many
-    partnerships."""
+    """Fill the figures cache of every partnership for this month and ``months`` before it,
+    and the portfolio rows (``flask figures warm``, nightly), so the first visitor of the day
+    does not wait; how many partnerships."""
     partnerships = db.session.scalars(sa.select(Partnership).order_by(Partnership.id)).all()
     current = Month.of(today)
     month_figures(partnerships, current.shift(-months), current, today)
+    fill_portfolio_rows([p.id for p in partnerships], today)
     return len(partnerships)
 
 
@@ -280,7 +293,7 @@ def compute_month_figures(
     series = load_sla_series_many(partnership_ids, first, last)
     counts = satisfaction_service.monthly_counts_many(partnership_ids, first, last)
     reported = _reported_totals(partnership_ids, first, last)
-    actions = {month: action_figures(partnership_ids, month, month, today) for month in months}
+    actions = action_counts_by_month(partnership_ids, months, today)
     days = {month: min(month.last_day, today) for month in months}
     coverage = coverage_history(partnership_ids, sorted(set(days.values())))
     in_scope = _regions_in_scope(partnership_ids)
@@ -393,9 +406,10 @@ TREND_MONTHS = 6
 PER_PAGE = 25  # rows on one page; the CSV export has them all
 
 # Each sort puts what needs attention first; rows without the figure go last.
+# The portfolio row's column each sort orders on, and whether descending.
 SORTS: dict[str, tuple[str, bool]] = {
     "health": ("health_score", False),
-    "name": ("name", False),
+    "name": ("sort_name", False),
     "sla": ("sla_attainment", False),
     "csat": ("csat", False),
     "nps": ("nps", False),
@@ -514,33 +528,32 @@ class PortfolioPage:
     archived_count: int = 0  # archived partnerships the user may see (listed or not)
 
 
-def _regions(ids: Sequence[int], today: dt.date) -> tuple[dict, dict[int, tuple[str, ...]]]:
-    """The regions in scope of each partnership, and those without an active client
-    sponsor today (the coverage gaps)."""
+# The row a fresh portfolio row has: computed today, by this version of the rows. Bump the
+# version when what a row holds changes meaning (``figures_cache.CACHE_VERSION`` too).
+PORTFOLIO_VERSION = 1
+_ROW = PartnershipPortfolioRow
+
+
+def _gap_ids(ids: Sequence[int], today: dt.date) -> dict[int, list[int]]:
+    """The regions in scope of each partnership without an active client sponsor today (the
+    coverage gaps), in the regions' order."""
     pr = partnership_regions.c
-    in_scope = db.session.execute(
-        sa.select(pr.partnership_id, Region.id, Region.name)
-        .join(Region, Region.id == pr.region_id)
-        .where(pr.partnership_id.in_(ids))
-        .order_by(Region.position, Region.name)
-    ).all()
-    covered = set(
-        db.session.execute(
-            sa.select(Sponsor.partnership_id, Sponsor.region_id).where(
-                Sponsor.partnership_id.in_(ids),
-                Sponsor.side == Side.CLIENT,
-                Sponsor.start_date <= today,
-                sa.or_(Sponsor.end_date.is_(None), Sponsor.end_date >= today),
-            )
-        ).all()
+    sponsored = sa.exists().where(
+        Sponsor.partnership_id == pr.partnership_id,
+        Sponsor.region_id == pr.region_id,
+        Sponsor.side == Side.CLIENT,
+        Sponsor.start_date <= today,
+        sa.or_(Sponsor.end_date.is_(None), Sponsor.end_date >= today),
     )
-    regions: dict[int, list[tuple[int, str]]] = {pid: [] for pid in ids}
-    gaps: dict[int, list[str]] = {pid: [] for pid in ids}
-    for pid, region_id, name in in_scope:
-        regions[pid].append((region_id, name))
-        if (pid, region_id) not in covered:
-            gaps[pid].append(name)
-    return regions, {pid: tuple(names) for pid, names in gaps.items()}
+    gaps: dict[int, list[int]] = {pid: [] for pid in ids}
+    for pid, region_id in db.session.execute(
+        sa.select(pr.partnership_id, pr.region_id)
+        .join(Region, Region.id == pr.region_id)
+        .where(pr.partnership_id.in_(ids), ~sponsored)
+        .order_by(Region.position, Region.name, Region.id)
+    ):
+        gaps[pid].append(region_id)
+    return gaps
 
 
 def _next_meetings(ids: Sequence[int], today: dt.date) -> dict[int, tuple[int, dt.date]]:
@@ -558,47 +571,261 @@ def _next_meetings(ids: Sequence[int], today: dt.date) -> dict[int, tuple[int, d
     return upcoming
 
 
-def _visible(user) -> list[sa.Row]:
-    """The partnerships the user may see as plain rows: id, name, status, the names of
-    client and provider, the health weights (what ``month_figures`` reads) and when it was
-    archived, if it was."""
-    client = so.aliased(Organisation)
-    provider = so.aliased(Organisation)
-    return list(
-        db.session.execute(
-            visible_partnerships(user)
-            .with_only_columns(
-                Partnership.id,
-                Partnership.name,
-                Partnership.status,
-                Partnership.provider_id,
-                Partnership.weight_sla,
-                Partnership.weight_satisfaction,
-                Partnership.weight_actions,
-                Partnership.weight_coverage,
-                Partnership.archived_at,
-                client.name.label("client_name"),
-                provider.name.label("provider_name"),
-            )
-            .join(client, client.id == Partnership.client_id)
-            .join(provider, provider.id == Partnership.provider_id)
-            .order_by(Partnership.name, Partnership.id)
+def fill_portfolio_rows(partnership_ids: Sequence[int], today: dt.date) -> dict[int, dict]:
+    """Compute the portfolio rows of these partnerships as of ``today`` (from the monthly
+    figures cache, which fills what it misses) and store them, in a constant number of
+    queries; the rows that could not be stored (another transaction holds them), by id."""
+    ids = sorted(set(partnership_ids))
+    if not ids:
+        return {}
+    partnerships = db.session.execute(
+        sa.select(Partnership.id, Partnership.name, *_WEIGHTS)
+        .where(Partnership.id.in_(ids))
+        .order_by(Partnership.id)
+    ).all()
+    month = reviewed_month(today)
+    figures = month_figures(partnerships, month.shift(1 - TREND_MONTHS), month.next(), today)
+    gaps = _gap_ids(ids, today)
+    meetings = _next_meetings(ids, today)
+    rows = []
+    for p in partnerships:
+        *trend, now = figures[p.id]
+        reviewed = trend[-1]
+        meeting = meetings.get(p.id)
+        rows.append(
+            {
+                "partnership_id": p.id,
+                "computed_on": today,
+                "version": PORTFOLIO_VERSION,
+                "sort_name": p.name.lower(),
+                "health_score": reviewed.health.score,
+                "sla_attainment": reviewed.sla_attainment,
+                "csat": reviewed.csat,
+                "nps": reviewed.nps,
+                "overdue_actions": now.actions_overdue,
+                "gap_count": len(gaps[p.id]),
+                "next_meeting_on": meeting[1] if meeting else None,
+                "next_meeting_id": meeting[0] if meeting else None,
+                "data": json.dumps(
+                    {"months": [_to_data(f) for f in trend], "gaps": gaps[p.id]},
+                    separators=(",", ":"),
+                ),
+            }
         )
+    if figures_cache.store(_ROW, rows, ("partnership_id",)):
+        return {}
+    return {row["partnership_id"]: row for row in rows}
+
+
+_WEIGHTS = tuple(getattr(Partnership, column) for column in WEIGHT_COLUMNS.values())
+
+
+@lru_cache(maxsize=4096)
+def _row_figures(
+    data: str, weights: tuple, reviewed: Month
+) -> tuple[tuple[MonthFigures, ...], tuple[int, ...]]:
+    """A portfolio row's figures (the trend months, oldest first) and coverage gaps, from its
+    stored ``data`` and the partnership's current weights. Remembered by those inputs: the
+    same few hundred rows are read on every request, and what is returned is immutable
+    (each MonthFigures keeps its health score once computed)."""
+    decoded = json.loads(data)
+    weights_of = dict(zip(ComponentKey, weights, strict=True))
+    months = decoded["months"]
+    first = reviewed.shift(1 - len(months))
+    figures = tuple(
+        _build(first.shift(i), month_data, weights_of) for i, month_data in enumerate(months)
+    )
+    return figures, tuple(decoded["gaps"])
+
+
+def _binary(expression: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+    """Text compared by code point on every database, as Python compares strings."""
+    return sa.collate(expression, "C") if dialect == "postgresql" else expression
+
+
+def _sort_value(name: str, unstored: dict[int, dict]) -> sa.ColumnElement:
+    """A row column, or for the rows computed but left unstored, their computed value."""
+    column = getattr(_ROW, name)
+    if not unstored:
+        return column
+    return sa.case(
+        *(
+            (Partnership.id == pid, sa.literal(row[name], column.type))
+            for pid, row in unstored.items()
+        ),
+        else_=column,
     )
 
 
-def _sorted(rows: list[PortfolioRow], sort: str) -> list[PortfolioRow]:
-    attribute, descending = SORTS.get(sort, SORTS[DEFAULT_SORT])
-    with_value = [r for r in rows if getattr(r, attribute) is not None]
-    without = [r for r in rows if getattr(r, attribute) is None]
+def _order(sort: str, unstored: dict[int, dict], dialect: str) -> list[sa.ColumnElement]:
+    """Rows with the figure first, what needs attention first; ties and rows without the
+    figure by name (lower case), then as listed (name, id)."""
+    name, descending = SORTS[sort]
+    by_name = _binary(_sort_value("sort_name", unstored), dialect)
+    tail = [by_name, Partnership.name, Partnership.id]
+    if name == "sort_name":
+        return tail
+    value = _sort_value(name, unstored)
+    return [value.is_(None), value.desc() if descending else value.asc(), *tail]
 
-    def key(row: PortfolioRow):
-        value = getattr(row, attribute)
-        return value.lower() if isinstance(value, str) else value
 
-    with_value.sort(key=lambda r: r.name.lower())  # ties: by name
-    with_value.sort(key=key, reverse=descending)
-    return with_value + sorted(without, key=lambda r: r.name.lower())
+def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Viewer:
+    """Who ``visible_partnerships`` is asked about, the user's id bound at execution: the
+    statements below are built once per shape and reused for every user."""
+
+    is_admin: bool
+    id: Any = sa.bindparam("viewer_id")
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a portfolio page's statements depend on, besides the values bound to them."""
+
+    is_admin: bool
+    archived: bool  # archived partnerships listed too
+    provider: bool  # filtered by provider
+    region: bool  # filtered by region
+    status: str | None  # None, "valid" or "unknown" (no partnership has it)
+    sort: str
+    dialect: str
+
+
+@dataclass(frozen=True)
+class _Statements:
+    counts: sa.Select  # listed, archived, matching, listed without a fresh row
+    stale: sa.Select  # the ids of the listed partnerships without a fresh row
+    page: sa.Select  # the rows of the page (bound: offset, limit)
+    options: sa.CompoundSelect  # (kind, id, label) of the filter choices
+    listed: sa.ColumnElement[bool]
+    chosen: sa.ColumnElement[bool]
+
+
+def _visible_select(viewer: _Viewer, *columns) -> sa.Select:
+    """A select of ``columns`` from the partnerships the viewer may see."""
+    return visible_partnerships(viewer).with_only_columns(*columns).select_from(Partnership)
+
+
+_FRESH_ROW = sa.and_(
+    _ROW.partnership_id == Partnership.id,
+    _ROW.computed_on == sa.bindparam("today", type_=sa.Date),
+    _ROW.version == PORTFOLIO_VERSION,
+)
+
+
+def _page_select(viewer: _Viewer, chosen: sa.ColumnElement[bool], order: list) -> sa.Select:
+    client = so.aliased(Organisation)
+    provider = so.aliased(Organisation)
+    return (
+        _visible_select(
+            viewer,
+            Partnership.id,
+            Partnership.name,
+            Partnership.status,
+            Partnership.provider_id,
+            *_WEIGHTS,
+            Partnership.archived_at,
+            client.name.label("client_name"),
+            provider.name.label("provider_name"),
+            _ROW.overdue_actions,
+            _ROW.next_meeting_id,
+            _ROW.next_meeting_on,
+            _ROW.data,
+        )
+        .outerjoin(_ROW, _FRESH_ROW)
+        .join(client, client.id == Partnership.client_id)
+        .join(provider, provider.id == Partnership.provider_id)
+        .where(chosen)
+        .order_by(*order)
+        .offset(sa.bindparam("offset"))
+        .limit(sa.bindparam("limit"))
+    )
+
+
+@lru_cache(maxsize=512)
+def _statements(shape: _Shape) -> _Statements:
+    """The statements of a page of this shape, built once (building them is most of the cost
+    of running them)."""
+    viewer = _Viewer(shape.is_admin)
+    listed = sa.true() if shape.archived else Partnership.archived_at.is_(None)
+    conditions: list[sa.ColumnElement[bool]] = [listed]
+    pr = partnership_regions.c
+    if shape.provider:
+        conditions.append(Partnership.provider_id == sa.bindparam("provider_id"))
+    if shape.region:
+        conditions.append(
+            sa.exists().where(
+                pr.partnership_id == Partnership.id, pr.region_id == sa.bindparam("region_id")
+            )
+        )
+    if shape.status == "valid":
+        conditions.append(
+            Partnership.status == sa.bindparam("status", type_=Partnership.__table__.c.status.type)
+        )
+    elif shape.status == "unknown":
+        conditions.append(sa.false())  # no partnership has that status
+    chosen = sa.and_(*conditions)
+    counts = _visible_select(
+        viewer,
+        _count(listed),
+        _count(Partnership.archived_at.is_not(None)),
+        _count(chosen),
+        _count(listed & _ROW.partnership_id.is_(None)),
+    ).outerjoin(_ROW, _FRESH_ROW)
+    stale = (
+        _visible_select(viewer, Partnership.id)
+        .outerjoin(_ROW, _FRESH_ROW)
+        .where(listed, _ROW.partnership_id.is_(None))
+    )
+    provider = so.aliased(Organisation)
+    options = sa.union(
+        _visible_select(viewer, sa.literal("provider"), provider.id, provider.name)
+        .join(provider, provider.id == Partnership.provider_id)
+        .where(listed)
+        .distinct(),
+        _visible_select(viewer, sa.literal("region"), Region.id, Region.name)
+        .join(partnership_regions, pr.partnership_id == Partnership.id)
+        .join(Region, Region.id == pr.region_id)
+        .where(listed)
+        .distinct(),
+        _visible_select(
+            viewer,
+            sa.literal("status"),
+            sa.cast(sa.null(), sa.Integer),
+            sa.cast(Partnership.status, sa.String),
+        )
+        .where(listed)
+        .distinct(),
+    )
+    page = _page_select(viewer, chosen, _order(shape.sort, {}, shape.dialect))
+    return _Statements(counts, stale, page, options, listed, chosen)
+
+
+_SHOWN_REGIONS = (
+    sa.select(partnership_regions.c.partnership_id, Region.id, Region.name)
+    .join(Region, Region.id == partnership_regions.c.region_id)
+    .where(partnership_regions.c.partnership_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(Region.position, Region.name, Region.id)
+)
+
+
+def _shown_regions(ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+    """The regions in scope of each partnership, in the regions' order."""
+    regions: dict[int, list[tuple[int, str]]] = {pid: [] for pid in ids}
+    if ids:
+        for pid, region_id, name in db.session.execute(_SHOWN_REGIONS, {"ids": list(ids)}):
+            regions[pid].append((region_id, name))
+    return regions
+
+
+def _status_shape(status: str | None) -> str | None:
+    if not status:
+        return None
+    return "valid" if status in PartnershipStatus._value2member_map_ else "unknown"
 
 
 def portfolio_page(
@@ -616,24 +843,55 @@ def portfolio_page(
 ) -> PortfolioPage:
     """Every partnership the user may see with its figures for the reviewed month, filtered,
     sorted and cut into pages of ``per_page`` (None: one page; ``page`` as asked, clamped by
-    ``page_window``), plus the filter choices — in a constant number of queries. Archived
-    partnerships are left out unless ``archived`` asks for them too."""
-    every = _visible(user)
-    partnerships = [p for p in every if archived or p.archived_at is None]
-    month = reviewed_month(today)
-    ids = [p.id for p in partnerships]
-    # What every row is sorted and filtered on: the reviewed month, and the current month
-    # (its figures are as of today: overdue actions now). The history comes later, for the
-    # rows shown only.
-    figures = month_figures(partnerships, month, month.next(), today)
-    regions, gaps = _regions(ids, today) if ids else ({}, {})
-    meetings = _next_meetings(ids, today) if ids else {}
+    ``page_window``), plus the filter choices — in a constant number of queries, warm or
+    cold. Archived partnerships are left out unless ``archived`` asks for them too.
 
-    rows = []
-    for p in partnerships:
-        reviewed, now = figures[p.id]
-        meeting = meetings.get(p.id)
-        rows.append(
+    Each partnership's row (its figures, what it sorts on) is read from the portfolio rows
+    (``partnership_portfolio_rows``), filled here for the listed partnerships whose row is
+    missing or was computed another day; the filters, the sort and the page are SQL."""
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    dialect = db.session.get_bind().dialect.name
+    shape = _Shape(
+        bool(user.is_admin),
+        archived,
+        provider_id is not None,
+        region_id is not None,
+        _status_shape(status),
+        sort,
+        dialect,
+    )
+    statements = _statements(shape)
+    params = {
+        "viewer_id": user.id,
+        "today": today,
+        "provider_id": provider_id,
+        "region_id": region_id,
+        "status": PartnershipStatus(status) if shape.status == "valid" else None,
+    }
+    total, archived_count, matching, stale = db.session.execute(statements.counts, params).one()
+    unstored: dict[int, dict] = {}
+    if stale:
+        stale_ids = db.session.scalars(statements.stale, params).all()
+        unstored = fill_portfolio_rows(stale_ids, today)
+    window = page_window(matching, page, per_page or max(matching, 1))
+    query = statements.page
+    if unstored:  # computed, but another transaction held their stored rows: sort on them
+        query = _page_select(
+            _Viewer(shape.is_admin), statements.chosen, _order(sort, unstored, dialect)
+        )
+    found = db.session.execute(
+        query, {**params, "offset": window.offset, "limit": window.per_page}
+    ).all()
+    regions = _shown_regions([p.id for p in found])
+    month = reviewed_month(today)
+    shown = []
+    for p in found:
+        row = p._mapping if p.data is not None else {**p._asdict(), **unstored[p.id]}
+        figures, gap_ids = _row_figures(
+            row["data"], tuple(getattr(p, c) for c in WEIGHT_COLUMNS.values()), month
+        )
+        names = dict(regions[p.id])
+        shown.append(
             PortfolioRow(
                 id=p.id,
                 name=p.name,
@@ -641,53 +899,38 @@ def portfolio_page(
                 provider_id=p.provider_id,
                 provider_name=p.provider_name,
                 status=str(p.status),
-                region_ids=tuple(r for r, _ in regions.get(p.id, ())),
-                region_names=tuple(n for _, n in regions.get(p.id, ())),
+                region_ids=tuple(r for r, _ in regions[p.id]),
+                region_names=tuple(n for _, n in regions[p.id]),
                 month=month,
-                figures=(reviewed,),
-                overdue_actions=now.actions_overdue,
-                coverage_gaps=gaps.get(p.id, ()),
-                next_meeting_id=meeting[0] if meeting else None,
-                next_meeting_on=meeting[1] if meeting else None,
+                figures=figures if with_trend else figures[-2:],
+                overdue_actions=row["overdue_actions"],
+                coverage_gaps=tuple(names[r] for r in gap_ids if r in names),
+                next_meeting_id=row["next_meeting_id"],
+                next_meeting_on=row["next_meeting_on"],
                 archived=p.archived_at is not None,
             )
         )
-
-    providers = {(r.provider_id, r.provider_name) for r in rows}
-    region_options = {pair for r in rows for pair in zip(r.region_ids, r.region_names, strict=True)}
-    statuses = {r.status for r in rows}
-    chosen = [
-        r
-        for r in rows
-        if (provider_id is None or r.provider_id == provider_id)
-        and (region_id is None or region_id in r.region_ids)
-        and (not status or r.status == status)
-    ]
-    sort = sort if sort in SORTS else DEFAULT_SORT
-    ordered = _sorted(chosen, sort)
-    window = page_window(len(ordered), page, per_page or max(len(ordered), 1))
-    shown = ordered[window.offset : window.offset + window.per_page]
-    # The months before the reviewed one: the trend, or only the change since last month.
-    back = TREND_MONTHS - 1 if with_trend else 1
-    by_id = {p.id: p for p in partnerships}
-    history = month_figures(
-        [by_id[r.id] for r in shown], month.shift(-back), month.previous(), today
-    )
-    shown = [replace(r, figures=(*history[r.id], *r.figures)) for r in shown]
+    options: dict[str, list[tuple]] = {"provider": [], "region": [], "status": []}
+    for kind, option_id, label in db.session.execute(statements.options, params):
+        options[kind].append((option_id, label))
     return PortfolioPage(
         rows=tuple(shown),
-        total=len(rows),
-        matching=len(ordered),
+        total=total,
+        matching=matching,
         number=window.number,
         pages=window.pages,
         month=month,
-        providers=tuple(Option(str(i), n) for i, n in sorted(providers, key=lambda x: x[1])),
-        regions=tuple(Option(str(i), n) for i, n in sorted(region_options, key=lambda x: x[1])),
-        statuses=tuple(Option(s, s.capitalize()) for s in sorted(statuses)),
+        providers=tuple(Option(str(i), n) for i, n in sorted(options["provider"], key=_label)),
+        regions=tuple(Option(str(i), n) for i, n in sorted(options["region"], key=_label)),
+        statuses=tuple(Option(s, s.capitalize()) for _, s in sorted(options["status"])),
         sort=sort,
         archived_shown=archived,
-        archived_count=sum(1 for p in every if p.archived_at is not None),
+        archived_count=archived_count,
     )
+
+
+def _label(option: tuple) -> str:
+    return option[1]
 
 
 def portfolio(

@@ -1,5 +1,6 @@
 """The monthly figures cache (``partnership_month_figures``): the one place that reads, fills,
-commits and forgets it.
+commits and forgets it — and forgets and stores the portfolio rows made from it
+(``partnership_portfolio_rows``, computed by ``services/dashboard.py``) by the same rules.
 
 One row per partnership and month holds that month's plain figures as JSON; what they are
 and how they are computed is the caller's (``services/dashboard.month_figures`` passes
@@ -42,8 +43,8 @@ import sqlalchemy.orm as so
 
 from mls_tracker.audit import partnerships_of
 from mls_tracker.extensions import db
-from mls_tracker.models import PartnershipMonthFigures
-from mls_tracker.models.base import Audited
+from mls_tracker.models import PartnershipMonthFigures, PartnershipPortfolioRow
+from mls_tracker.models.base import Audited, Base
 from mls_tracker.periods import Month, month_range
 from mls_tracker.services.locking import is_contention
 
@@ -120,20 +121,29 @@ def cached_figures(
             }
             for pid, month in missing
         ]
-        if _store(rows):
-            _commit_if_alone()
+        store(PartnershipMonthFigures, rows, ("partnership_id", "month"))
         for pid, month in missing:
             found[(pid, month)] = dict(computed[pid][month])
     return found
 
 
-def _store(rows: list[dict[str, Any]]) -> bool:
-    """Upsert the rows without waiting on another transaction for long; False when they were
-    left out because another transaction holds some of them."""
+def store(model: type[Base], rows: list[dict[str, Any]], keys: Sequence[str]) -> bool:
+    """Upsert rows of a cache table (unique on ``keys``) without waiting on another
+    transaction for long, and commit them when the transaction is the cache's alone; False
+    when they were left out because another transaction holds some of them."""
+    if not rows:
+        return True
+    if _store(model, rows, keys):
+        _commit_if_alone()
+        return True
+    return False
+
+
+def _store(model: type[Base], rows: list[dict[str, Any]], keys: Sequence[str]) -> bool:
     session = db.session()
     if session.get_bind().dialect.name != "postgresql":
         # SQLite has one writer at a time (its busy timeout waits for it): no deadlock.
-        _upsert(rows)
+        _upsert(model, rows, keys)
         return True
     own = {_OWN: True}
     try:
@@ -145,7 +155,7 @@ def _store(rows: list[dict[str, Any]]) -> bool:
                 {"t": f"{LOCK_TIMEOUT_MS}ms"},
                 execution_options=own,
             ).scalar_one()
-            _upsert(rows)
+            _upsert(model, rows, keys)
             # back to what the caller's transaction had (a use case's own waits are its own)
             session.execute(
                 sa.text("SELECT set_config('lock_timeout', :t, true)"),
@@ -164,17 +174,17 @@ def _store(rows: list[dict[str, Any]]) -> bool:
     return True
 
 
-def _upsert(rows: list[dict[str, Any]]) -> None:
+def _upsert(model: type[Base], rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
     """Insert or replace cache rows; two requests computing the same row do not collide."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(PartnershipMonthFigures)
+    statement = insert(model)
     statement = statement.on_conflict_do_update(
-        index_elements=["partnership_id", "month"],
-        set_={"computed_on": statement.excluded.computed_on, "data": statement.excluded.data},
+        index_elements=list(keys),
+        set_={name: statement.excluded[name] for name in rows[0] if name not in keys},
     ).execution_options(**{_OWN: True})
     db.session.execute(statement, rows)
 
@@ -222,19 +232,23 @@ def _written_partnerships(session: so.Session) -> set[int]:
     return {pid for pid in owners.values() if pid is not None}
 
 
-# Engines whose database is known to hold the table. A database still on an older schema
-# (the demo loaded before this migration, a deploy between code and migration) must not
+# The caches of a partnership's figures, forgotten together: the monthly figures, and the
+# portfolio row made from them.
+PARTNERSHIP_CACHES: tuple[type[Base], ...] = (PartnershipMonthFigures, PartnershipPortfolioRow)
+
+# The cache tables each engine's database is known to hold. A database still on an older
+# schema (the demo loaded before a migration, a deploy between code and migration) must not
 # refuse every write; it is looked at again on each flush until the table exists.
-_HAS_TABLE: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+_HAS_TABLES: weakref.WeakKeyDictionary[sa.Engine, set[str]] = weakref.WeakKeyDictionary()
 
 
-def _has_table(connection: sa.Connection) -> bool:
-    if connection.engine in _HAS_TABLE:
-        return True
-    if sa.inspect(connection).has_table(PartnershipMonthFigures.__tablename__):
-        _HAS_TABLE.add(connection.engine)
-        return True
-    return False
+def _tables(connection: sa.Connection) -> list[sa.Table]:
+    known = _HAS_TABLES.setdefault(connection.engine, set())
+    wanted = [model.__table__ for model in PARTNERSHIP_CACHES]
+    if len(known) < len(wanted):
+        inspector = sa.inspect(connection)
+        known.update(t.name for t in wanted if inspector.has_table(t.name))
+    return [t for t in wanted if t.name in known]
 
 
 def _after_flush(session: so.Session, _flush_context: Any) -> None:
@@ -242,12 +256,10 @@ def _after_flush(session: so.Session, _flush_context: Any) -> None:
     if _has_pending_changes(session):
         session.info[_CALLER_WROTE] = True
     ids = _written_partnerships(session)
-    if ids and _has_table(session.connection()):
-        session.connection().execute(
-            sa.delete(PartnershipMonthFigures).where(
-                PartnershipMonthFigures.partnership_id.in_(sorted(ids))
-            )
-        )
+    if ids:
+        connection = session.connection()
+        for table in _tables(connection):
+            connection.execute(sa.delete(table).where(table.c.partnership_id.in_(sorted(ids))))
 
 
 def _on_execute(state: so.ORMExecuteState) -> None:
