@@ -1,4 +1,4 @@
-"""Portfolio rows and needs-attention cached beside the monthly figures (issue 18)
+"""Portfolio rows: what the portfolio page sorts, filters and shows, as plain columns (issue 18)
 
 Revision ID: 18a1c0de0001
 Revises: 17c3c0de0003
