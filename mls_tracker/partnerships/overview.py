@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from markupsafe import Markup
 
 from mls_tracker import charts, formatting
@@ -464,33 +461,10 @@ class ChartView:
     json: str | None  # None: no data yet
 
 
-class _Memo:
-    """A thread-safe map of the ``size`` most recently used keys."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
 # Building a figure and its JSON is pure: the same data gives the same JSON. The page keeps the
 # JSON of recent inputs (keyed by a digest of their repr, which holds every value drawn), so a
 # revisit with unchanged data skips plotly altogether; new data is a new key.
-_JSON_CACHE = _Memo(1024)
+_JSON_CACHE = data_version.Memo(1024)
 
 
 def _chart_json(spec: ChartSpec, data: Any) -> str:
@@ -550,9 +524,6 @@ class OverviewPage:
         return markup
 
 
-PAGES_REMEMBERED = 512  # per process: a partnership's page is a few tens of kB
-
-
 def _build_page(partnership: Partnership, today: dt.date) -> OverviewPage:
     data = load_overview(partnership, today)
     setup = setup_steps(partnership.id, today)
@@ -563,12 +534,6 @@ def _build_page(partnership: Partnership, today: dt.date) -> OverviewPage:
 def overview_page(partnership: Partnership, today: dt.date) -> OverviewPage:
     """The overview's data, computed once per partnership, day and data version (one query
     to read the version when nothing was written since)."""
-    memo = current_app.extensions.get("overview_pages")
-    if memo is None:
-        memo = current_app.extensions.setdefault("overview_pages", _Memo(PAGES_REMEMBERED))
-    key = (partnership.id, today, data_version.partnership_version(partnership.id))
-    page = memo.get(key)
-    if page is None:
-        page = _build_page(partnership, today)
-        memo.put(key, page)
-    return page
+    return data_version.remembered(
+        "overview", partnership.id, today, lambda: _build_page(partnership, today)
+    )

@@ -11,13 +11,21 @@ emptied or restored, a microsecond timestamp is not.
 
 Writes that bypass the session (SQL on a raw connection) bypass the audit log and the figures
 cache alike; survey responses are written so, but always with their audited ``SurveyImport``.
+
+``remembered`` keeps what a page computed from a partnership's data, per process and app, under
+that version: a revisit with nothing written reads the version (one query) and nothing else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from flask import current_app
 
 from mls_tracker.extensions import db
 from mls_tracker.models import AuditEntry
@@ -60,3 +68,48 @@ def partnership_version(partnership_id: int) -> Version:
     rows = db.session.execute(_VERSION_QUERY, {"partnership_id": partnership_id}).all()
     found = {kind: (entry_id, occurred_at) for kind, entry_id, occurred_at in rows}
     return found.get(0), found.get(1)
+
+
+# ----------------------------------------------------------------------------- remembering
+
+T = TypeVar("T")
+REMEMBERED = 2048  # values per process and app: a page's data or markup is a few tens of kB
+
+
+class Memo:
+    """A thread-safe map of the ``size`` most recently used keys."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def remembered(kind: str, partnership_id: int, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per ``kind`` (a page), partnership, ``key`` (what else the value
+    depends on: the day, the months shown, the viewer's rights) and data version, in this
+    process; the value remembered after. ``compute`` reads only the partnership's own data
+    and the reference data the version covers."""
+    memo = current_app.extensions.get("partnership_pages")
+    if memo is None:
+        memo = current_app.extensions.setdefault("partnership_pages", Memo(REMEMBERED))
+    full_key = (kind, partnership_id, key, partnership_version(partnership_id))
+    value = memo.get(full_key)
+    if value is None:
+        value = compute()
+        memo.put(full_key, value)
+    return value
