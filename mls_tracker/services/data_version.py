@@ -73,7 +73,7 @@ def partnership_version(partnership_id: int) -> Version:
 # ----------------------------------------------------------------------------- remembering
 
 T = TypeVar("T")
-REMEMBERED = 2048  # values per process and app: a page's data or markup is a few tens of kB
+REMEMBERED = 1024  # values per process and app: a page's data or markup is a few tens of kB
 
 
 class Memo:

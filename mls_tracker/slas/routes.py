@@ -95,14 +95,15 @@ def index(partnership_id: int):
             )
         )
 
-    # The grid is remembered per data version (services/data_version.py): a revisit with
-    # nothing written reads one version and renders only the header.
-    content = data_version.remembered(
-        "slas.index",
-        partnership.id,
-        (utc_today(), last, may_manage, may_enter),
-        render_grid,
-    )
+    # The default view (no ``?to=``) is remembered per data version (services/data_version.py):
+    # a revisit with nothing written reads one version and renders only the header. Other
+    # months are rendered each time, so that no visitor fills the memory with them.
+    if "to" in request.args:
+        content = render_grid()
+    else:
+        content = data_version.remembered(
+            "slas.index", partnership.id, (utc_today(), last, may_manage, may_enter), render_grid
+        )
     return render_template(
         "slas/index.html",
         partnership=partnership,
