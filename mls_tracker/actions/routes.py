@@ -8,6 +8,7 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
+from markupsafe import Markup
 
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.actions.forms import (
@@ -24,6 +25,7 @@ from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import ActionItem, Partnership, Side
 from mls_tracker.periods import utc_today
 from mls_tracker.services import actions as service
+from mls_tracker.services import data_version
 from mls_tracker.services.errors import Conflict, NotFound, ValidationFailed
 
 # No prefix: partnership lists live under /partnerships/<id>/actions, My actions at /my-actions.
@@ -61,26 +63,43 @@ def _filters(partnership_id: int) -> tuple[FilterForm, service.Filters]:
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    form, filters = _filters(partnership.id)
     today = utc_today()
-    rows = service.list_actions(partnership.id, filters, today)
-    return render_template(
-        "actions/index.html",
-        partnership=partnership,
-        rows=rows,
-        form=form,
-        filters=filters,
-        filtered=any(
-            (
-                filters.status != service.NOT_CLOSED,
-                filters.owner_side,
-                filters.owner_id,
-                filters.overdue,
-                filters.due_within is not None,
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+
+    def render_list() -> Markup:
+        form, filters = _filters(partnership.id)
+        rows = service.list_actions(partnership.id, filters, today)
+        return Markup(  # noqa: S704 (a template's output)
+            render_template(
+                "actions/_list.html",
+                partnership=partnership,
+                rows=rows,
+                form=form,
+                filters=filters,
+                filtered=any(
+                    (
+                        filters.status != service.NOT_CLOSED,
+                        filters.owner_side,
+                        filters.owner_id,
+                        filters.overdue,
+                        filters.due_within is not None,
+                    )
+                ),
+                today=today,
+                may_manage=may_manage,
             )
-        ),
-        today=today,
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        )
+
+    # The default view (no filter) is remembered per data version (services/data_version.py);
+    # a filtered one is rendered each time, so that no visitor fills the memory with them.
+    if request.args:
+        content = render_list()
+    else:
+        content = data_version.remembered(
+            "actions.index", partnership.id, (today, may_manage), render_list
+        )
+    return render_template(
+        "actions/index.html", partnership=partnership, may_manage=may_manage, content=content
     )
 
 

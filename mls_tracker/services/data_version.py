@@ -1,6 +1,6 @@
 """The version of what a partnership's pages show, read in one small query: the newest audit
-entry of the partnership, and the newest of the organisations and regions (whose names and
-order those pages show too).
+entry of the partnership, and the newest of the organisations, regions and people (whose
+names and order those pages show too).
 
 Every audited write of a partnership — anything the audit log records with its
 ``audit_partnership_id``, which is also what empties its monthly figures cache
@@ -31,7 +31,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import AuditEntry
 
 # Reference data without a partnership that the partnership pages show.
-SHOWN_REFERENCE = ("Organisation", "Region")
+SHOWN_REFERENCE = ("Organisation", "Region", "User")
 
 Version = tuple[tuple[int, dt.datetime] | None, tuple[int, dt.datetime] | None]
 
@@ -73,7 +73,7 @@ def partnership_version(partnership_id: int) -> Version:
 # ----------------------------------------------------------------------------- remembering
 
 T = TypeVar("T")
-REMEMBERED = 1024  # values per process and app: a page's data or markup is a few tens of kB
+REMEMBERED = 512  # values per process and app: a page's data or markup is a few tens of kB
 
 
 class Memo:
