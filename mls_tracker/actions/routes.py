@@ -8,8 +8,8 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
-from markupsafe import Markup
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.actions.forms import (
     NONE,
@@ -25,7 +25,6 @@ from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import ActionItem, Partnership, Side
 from mls_tracker.periods import utc_today
 from mls_tracker.services import actions as service
-from mls_tracker.services import data_version
 from mls_tracker.services.errors import Conflict, NotFound, ValidationFailed
 
 # No prefix: partnership lists live under /partnerships/<id>/actions, My actions at /my-actions.
@@ -66,38 +65,31 @@ def index(partnership_id: int):
     today = utc_today()
     may_manage = can(current_user, Action.MANAGE, partnership.id)
 
-    def render_list() -> Markup:
+    def render_list() -> str:
         form, filters = _filters(partnership.id)
         rows = service.list_actions(partnership.id, filters, today)
-        return Markup(  # noqa: S704 (a template's output)
-            render_template(
-                "actions/_list.html",
-                partnership=partnership,
-                rows=rows,
-                form=form,
-                filters=filters,
-                filtered=any(
-                    (
-                        filters.status != service.NOT_CLOSED,
-                        filters.owner_side,
-                        filters.owner_id,
-                        filters.overdue,
-                        filters.due_within is not None,
-                    )
-                ),
-                today=today,
-                may_manage=may_manage,
-            )
+        return render_template(
+            "actions/_list.html",
+            partnership=partnership,
+            rows=rows,
+            form=form,
+            filters=filters,
+            filtered=any(
+                (
+                    filters.status != service.NOT_CLOSED,
+                    filters.owner_side,
+                    filters.owner_id,
+                    filters.overdue,
+                    filters.due_within is not None,
+                )
+            ),
+            today=today,
+            may_manage=may_manage,
         )
 
-    # The default view (no filter) is remembered per data version (services/data_version.py);
-    # a filtered one is rendered each time, so that no visitor fills the memory with them.
-    if request.args:
-        content = render_list()
-    else:
-        content = data_version.remembered(
-            "actions.index", partnership.id, (today, may_manage), render_list
-        )
+    content = page_parts.default_view(
+        "actions.index", partnership.id, (today, may_manage), render_list
+    )
     return render_template(
         "actions/index.html", partnership=partnership, may_manage=may_manage, content=content
     )

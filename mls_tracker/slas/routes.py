@@ -18,14 +18,13 @@ from flask import (
 from flask_login import current_user
 from flask_security import auth_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from markupsafe import Markup
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
 from mls_tracker.models import Direction, Sla, SlaMeasurement, Unit
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.services import data_version
 from mls_tracker.services import slas as service
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.sla_figures import headline_attainment
@@ -77,33 +76,25 @@ def index(partnership_id: int):
     may_manage = can(current_user, Action.MANAGE, partnership.id)
     may_enter = can(current_user, Action.PROPOSE_ACTUALS, partnership.id)
 
-    def render_grid() -> Markup:
+    def render_grid() -> str:
         grid = service.month_grid(partnership.id, last)
         # The headline: the last complete month with confirmed actuals, never the month in
         # progress (issue 15).
         headline = headline_attainment(grid.attainments, service.this_month()) or grid.newest
-        return Markup(  # noqa: S704 (a template's output)
-            render_template(
-                "slas/_grid.html",
-                partnership=partnership,
-                grid=grid,
-                headline=headline,
-                last=last,
-                inactive=service.inactive_slas(partnership.id),
-                may_manage=may_manage,
-                may_enter=may_enter,
-            )
+        return render_template(
+            "slas/_grid.html",
+            partnership=partnership,
+            grid=grid,
+            headline=headline,
+            last=last,
+            inactive=service.inactive_slas(partnership.id),
+            may_manage=may_manage,
+            may_enter=may_enter,
         )
 
-    # The default view (no ``?to=``) is remembered per data version (services/data_version.py):
-    # a revisit with nothing written reads one version and renders only the header. Other
-    # months are rendered each time, so that no visitor fills the memory with them.
-    if "to" in request.args:
-        content = render_grid()
-    else:
-        content = data_version.remembered(
-            "slas.index", partnership.id, (utc_today(), last, may_manage, may_enter), render_grid
-        )
+    content = page_parts.default_view(
+        "slas.index", partnership.id, (utc_today(), last, may_manage, may_enter), render_grid
+    )
     return render_template(
         "slas/index.html",
         partnership=partnership,
