@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from mls_tracker.extensions import db
-from mls_tracker.models import Change, ChangeStatus, ChangeType, Win
+from mls_tracker.models import Change, ChangeStatus, ChangeType, Side, Win
+from tests import factories
 from tests.conftest import sign_in
 from tests.test_partnerships import count_queries
 
@@ -37,7 +38,27 @@ def _add_win(world, title: str) -> None:
     db.session.commit()
 
 
-PAGES = (("changes", _add_change, "Log a change"), ("wins", _add_win, "Log a win"))
+def _add_sponsor(world, name: str) -> None:
+    region = world.partnership.regions[0]
+    factories.create_sponsor(world.partnership, region, Side.PROVIDER, name)
+    db.session.commit()
+
+
+def _add_meeting(world, title: str) -> None:
+    """A meeting held on a day told by the title's first word ("First" → 6 Jan 2026)."""
+    day = dt.date(2026, 1, 6) + dt.timedelta(days=7 * len(title.split()[0]))
+    factories.create_meeting(world.partnership, day)
+    db.session.commit()
+
+
+# page, how to add an item, what a viewer who may manage sees (a sponsor does not)
+PAGES = (
+    ("changes", _add_change, "Log a change"),
+    ("wins", _add_win, "Log a win"),
+    ("sponsors", _add_sponsor, "Add a sponsor"),
+    ("meetings", _add_meeting, "Plan a meeting"),
+)
+SORTED_BY_TITLE = ("changes", "wins")
 
 
 def _queries(client, url: str) -> int:
@@ -56,10 +77,14 @@ def test_a_revisit_reads_nothing_again_and_a_write_shows_at_once(client, world):
         assert revisit < first, page
         add(world, "Second of its kind")
         html = client.get(url).get_data(as_text=True)
-        assert "First of its kind" in html and "Second of its kind" in html, page
+        if page == "meetings":
+            assert html.count('<li class="meeting-row') == 2
+        else:
+            assert "First of its kind" in html and "Second of its kind" in html, page
         assert _queries(client, url) == revisit, page
-        by_title = client.get(f"{url}?sort=title").get_data(as_text=True)
-        assert by_title.index("First of its kind") < by_title.index("Second of its kind")
+        if page in SORTED_BY_TITLE:
+            by_title = client.get(f"{url}?sort=title").get_data(as_text=True)
+            assert by_title.index("First of its kind") < by_title.index("Second of its kind")
 
 
 def test_each_viewer_sees_the_buttons_of_their_own_rights(client, world):
@@ -70,5 +95,6 @@ def test_each_viewer_sees_the_buttons_of_their_own_rights(client, world):
             other = client.application.test_client()
             sign_in(other, who.email)
             html = other.get(url).get_data(as_text=True)
-            assert "Shown to all" in html
+            if page != "meetings":
+                assert "Shown to all" in html
             assert (button in html) is sees, (page, who.email)
