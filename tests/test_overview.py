@@ -16,6 +16,7 @@ from mls_tracker.periods import utc_today
 from mls_tracker.services import dashboard
 from tests import factories
 from tests.conftest import csrf_token, sign_in
+from tests.test_page_parts import first_view_and_revisit
 from tests.test_partnerships import count_queries
 
 
@@ -142,16 +143,6 @@ def test_the_page_makes_the_same_number_of_queries_whatever_the_data(client, wor
     assert len(large) == len(small), (small, large)
 
 
-def _first_view_and_revisit(client, url: str) -> tuple[int, int]:
-    """Queries of the first view after a write (the page computed, its figures cache filled)
-    and of the revisit (the page as remembered)."""
-    with count_queries() as first:
-        assert client.get(url).status_code == 200
-    with count_queries() as revisit:
-        assert client.get(url).status_code == 200
-    return len(first), len(revisit)
-
-
 def _survey_answers(partnership, month, count: int) -> None:
     submitted = dt.datetime(month.year, month.month, 5, 12, tzinfo=dt.UTC)
     for n in range(count):
@@ -179,7 +170,7 @@ def test_the_first_view_and_the_revisit_make_as_many_queries_at_any_size(client,
     factories.create_action(world.partnership, "Only action", due_on=today - dt.timedelta(days=2))
     factories.create_meeting(world.partnership, today - dt.timedelta(days=120))
     db.session.commit()
-    small = _first_view_and_revisit(client, url)
+    small = first_view_and_revisit(client, url)
 
     regions = list(world.partnership.regions)
     client_org, provider_org = world.partnership.client, world.partnership.provider
@@ -214,7 +205,7 @@ def test_the_first_view_and_the_revisit_make_as_many_queries_at_any_size(client,
         for back in range(3):
             _survey_answers(partnership, reviewed.shift(-back), 15 + 10 * back)
     db.session.commit()
-    large = _first_view_and_revisit(client, url)
+    large = first_view_and_revisit(client, url)
 
     html = client.get(url).get_data(as_text=True)
     assert "WLD-07" in html and "Disengaged sponsor" in html and "Action 9" in html

@@ -67,6 +67,12 @@ def _queries(client, url: str) -> int:
     return len(statements)
 
 
+def first_view_and_revisit(client, url: str) -> tuple[int, int]:
+    """Queries of the first view after a write (the page computed) and of the revisit (the
+    page as remembered)."""
+    return _queries(client, url), _queries(client, url)
+
+
 def test_a_revisit_reads_nothing_again_and_a_write_shows_at_once(client, world):
     sign_in(client, world.lead.email)
     for page, add, _ in PAGES:
