@@ -437,3 +437,28 @@ def test_my_actions_out_of_range_pages_are_the_first_or_the_last(client, world):
         response = client.get(url)
         assert response.status_code == 200
         assert shown in response.get_data(as_text=True)
+
+
+def test_the_default_list_is_remembered_until_a_write_or_a_renamed_owner(client, world):
+    factories.create_action(
+        world.partnership, "Book the venue", due_on=_days(5), owner=world.provider
+    )
+    db.session.commit()
+    sign_in(client, world.viewer.email)
+    url = f"{_base(world)}/"
+    assert "Book the venue" in client.get(url).get_data(as_text=True)
+    with counted_queries() as first:
+        client.get(url)
+    factories.create_action(
+        world.partnership, "Print the badges", due_on=_days(6), owner=world.provider
+    )
+    db.session.commit()
+    assert "Print the badges" in client.get(url).get_data(as_text=True)
+    world.provider.display_name = "Renamed Provider"
+    db.session.commit()
+    assert "Renamed Provider" in client.get(url).get_data(as_text=True)
+    with counted_queries() as revisit:
+        client.get(url)
+    assert len(revisit) == len(first)
+    filtered = client.get(f"{url}?status=all&sort=title").get_data(as_text=True)
+    assert filtered.index("Book the venue") < filtered.index("Print the badges")

@@ -10,12 +10,13 @@ import re
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
-from mls_tracker.models import ActionStatus, AuditEntry, Partnership
+from mls_tracker.models import ActionStatus, AuditEntry, Partnership, Side, SurveyResponse
 from mls_tracker.partnerships.overview import CHARTS
 from mls_tracker.periods import utc_today
 from mls_tracker.services import dashboard
 from tests import factories
 from tests.conftest import csrf_token, sign_in
+from tests.test_page_parts import first_view_and_revisit
 from tests.test_partnerships import count_queries
 
 
@@ -140,6 +141,98 @@ def test_the_page_makes_the_same_number_of_queries_whatever_the_data(client, wor
         html = client.get(_url(world)).get_data(as_text=True)
     assert "WLD-07" in html
     assert len(large) == len(small), (small, large)
+
+
+def _survey_answers(partnership, month, count: int) -> None:
+    submitted = dt.datetime(month.year, month.month, 5, 12, tzinfo=dt.UTC)
+    for n in range(count):
+        db.session.add(
+            SurveyResponse(
+                partnership_id=partnership.id,
+                response_key=f"P{partnership.id}-{month}-{n}",
+                submitted_at=submitted,
+                month=month,
+                rating=5 - n % 3,
+                recommend=10 - n % 5,
+            )
+        )
+
+
+def test_the_first_view_and_the_revisit_make_as_many_queries_at_any_size(client, world):
+    """Small: one SLA, one sponsor, one meeting, one action. Large: many SLAs with a year of
+    actuals, survey answers, sponsors, meetings, actions, and a portfolio of other
+    partnerships with the same."""
+    today = utc_today()
+    reviewed = dashboard.reviewed_month(today)
+    sign_in(client, world.lead.email)
+    url = _url(world)
+    client.get(url)  # the session's own first-request work
+    factories.create_action(world.partnership, "Only action", due_on=today - dt.timedelta(days=2))
+    factories.create_meeting(world.partnership, today - dt.timedelta(days=120))
+    db.session.commit()
+    small = first_view_and_revisit(client, url)
+
+    regions = list(world.partnership.regions)
+    client_org, provider_org = world.partnership.client, world.partnership.provider
+    others = [
+        factories.create_partnership(f"Portfolio {n}", client_org, provider_org, regions)
+        for n in range(6)
+    ]
+    for partnership in (world.partnership, *others):
+        sponsors = [
+            factories.create_sponsor(partnership, region, Side.CLIENT, f"Pat {region.name}")
+            for region in regions
+        ]
+        for back in range(1, 4):
+            factories.create_meeting(
+                partnership, today - dt.timedelta(days=30 * back), absent=tuple(sponsors)
+            )
+        for n in range(2, 8):
+            sla = factories.create_sla(partnership, None, f"WLD-{n:02d}")
+            month = reviewed
+            for _ in range(12):
+                factories.add_measurement(
+                    sla, month, 78 + n + month.month % 4, confirmed_by=world.lead
+                )
+                month = month.previous()
+        for n in range(12):
+            factories.create_action(
+                partnership,
+                f"Action {n}",
+                due_on=today - dt.timedelta(days=5 * n - 20),
+                status=ActionStatus.DONE if n % 3 else ActionStatus.OPEN,
+            )
+        for back in range(3):
+            _survey_answers(partnership, reviewed.shift(-back), 15 + 10 * back)
+    db.session.commit()
+    large = first_view_and_revisit(client, url)
+
+    html = client.get(url).get_data(as_text=True)
+    assert "WLD-07" in html and "Disengaged sponsor" in html and "Action 9" in html
+    assert large == small, (small, large)
+    assert small[1] < small[0] / 3  # the revisit computes nothing again
+
+
+def test_a_revisit_shows_every_write_since_and_the_next_day(client, world, monkeypatch):
+    """The page is remembered by its data version: a write of the partnership, a region
+    renamed, or a new day shows at the next view."""
+    sign_in(client, world.viewer.email)
+    before = _text(client.get(_url(world)).get_data(as_text=True))
+    assert "Fix the broken SCORM package" not in before
+    factories.create_action(
+        world.partnership, "Fix the broken SCORM package", due_on=utc_today() - dt.timedelta(days=9)
+    )
+    db.session.commit()
+    assert "Fix the broken SCORM package" in _text(client.get(_url(world)).get_data(as_text=True))
+    apac = next(r for r in world.partnership.regions if r.name == "APAC")
+    apac.name = "Asia Pacific"
+    db.session.commit()
+    gap = _text(client.get(_url(world)).get_data(as_text=True))
+    assert "Coverage gap: no client sponsor for Asia Pacific" in gap
+    tomorrow = utc_today() + dt.timedelta(days=40)
+    monkeypatch.setattr("mls_tracker.partnerships.routes.utc_today", lambda: tomorrow)
+    later = _text(client.get(_url(world)).get_data(as_text=True))
+    assert f"Reviewing {dashboard.reviewed_month(tomorrow).label} ," in later
 
 
 def _weights_form(client, world, **values):

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.actions.forms import (
     NONE,
@@ -61,26 +62,36 @@ def _filters(partnership_id: int) -> tuple[FilterForm, service.Filters]:
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    form, filters = _filters(partnership.id)
     today = utc_today()
-    rows = service.list_actions(partnership.id, filters, today)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+
+    def render_list() -> str:
+        form, filters = _filters(partnership.id)
+        rows = service.list_actions(partnership.id, filters, today)
+        return render_template(
+            "actions/_list.html",
+            partnership=partnership,
+            rows=rows,
+            form=form,
+            filters=filters,
+            filtered=any(
+                (
+                    filters.status != service.NOT_CLOSED,
+                    filters.owner_side,
+                    filters.owner_id,
+                    filters.overdue,
+                    filters.due_within is not None,
+                )
+            ),
+            today=today,
+            may_manage=may_manage,
+        )
+
+    content = page_parts.default_view(
+        "actions.index", partnership.id, (today, may_manage), render_list
+    )
     return render_template(
-        "actions/index.html",
-        partnership=partnership,
-        rows=rows,
-        form=form,
-        filters=filters,
-        filtered=any(
-            (
-                filters.status != service.NOT_CLOSED,
-                filters.owner_side,
-                filters.owner_id,
-                filters.overdue,
-                filters.due_within is not None,
-            )
-        ),
-        today=today,
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        "actions/index.html", partnership=partnership, may_manage=may_manage, content=content
     )
 
 

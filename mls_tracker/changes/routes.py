@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.changes.forms import (
     NO_OWNER,
@@ -37,8 +38,9 @@ def _filters(partnership: Partnership) -> dict:
         "change_type": ChangeType(change_type)
         if change_type in {t.value for t in ChangeType}
         else None,
+        # the regions in scope are read only when one is asked for
         "region_id": region_id
-        if region_id in {region.id for region in partnership.regions}
+        if region_id is not None and region_id in {region.id for region in partnership.regions}
         else None,
         "soon_only": request.args.get("soon") == "1",
     }
@@ -84,21 +86,36 @@ def index(partnership_id: int):
     today = utc_today()
     filters = _filters(partnership)
     sort = _sort()
-    views = service.list_changes(partnership.id, today, **filters, sort=sort)
+    may_log = can(current_user, Action.LOG_WINS_AND_CHANGES, partnership.id)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+
+    def render_list() -> str:
+        views = service.list_changes(partnership.id, today, **filters, sort=sort)
+        return render_template(
+            "changes/_list.html",
+            partnership=partnership,
+            changes=views,
+            filters=filters,
+            filtered=any(filters.values()),
+            sort=sort,
+            soon_count=sum(1 for view in views if view.going_live_soon),
+            regions=service.regions_in_scope(partnership.id),
+            type_choices=TYPE_CHOICES,
+            status_choices=STATUS_CHOICES,
+            today=today,
+            may_log=may_log,
+            may_manage=may_manage,
+        )
+
     return render_template(
         "changes/index.html",
         partnership=partnership,
-        changes=views,
         filters=filters,
-        filtered=any(filters.values()),
         sort=sort,
-        soon_count=sum(1 for view in views if view.going_live_soon),
-        regions=service.regions_in_scope(partnership.id),
-        type_choices=TYPE_CHOICES,
-        status_choices=STATUS_CHOICES,
-        today=today,
-        may_log=can(current_user, Action.LOG_WINS_AND_CHANGES, partnership.id),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        may_log=may_log,
+        content=page_parts.default_view(
+            "changes.index", partnership.id, (today, may_log, may_manage), render_list
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.expectations.forms import (
     CATEGORY_CHOICES,
@@ -55,20 +56,31 @@ def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
     today = utc_today()
     filters = _filters()
-    views = service.list_expectations(partnership.id, today, **filters)
-    filtered = any(filters.values())
-    due_count = sum(1 for view in views if view.due_for_review)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+
+    def render_list() -> str:
+        views = service.list_expectations(partnership.id, today, **filters)
+        return render_template(
+            "expectations/_list.html",
+            partnership=partnership,
+            groups=service.grouped_by_category(views),
+            count=len(views),
+            due_count=sum(1 for view in views if view.due_for_review),
+            filters=filters,
+            filtered=any(filters.values()),
+            category_choices=CATEGORY_CHOICES,
+            today=today,
+            may_manage=may_manage,
+        )
+
     return render_template(
         "expectations/index.html",
         partnership=partnership,
-        groups=service.grouped_by_category(views),
-        count=len(views),
-        due_count=due_count,
         filters=filters,
-        filtered=filtered,
-        category_choices=CATEGORY_CHOICES,
-        today=today,
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        may_manage=may_manage,
+        content=page_parts.default_view(
+            "expectations.index", partnership.id, (today, may_manage), render_list
+        ),
     )
 
 

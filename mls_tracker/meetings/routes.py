@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.meetings.forms import (
@@ -54,13 +55,25 @@ def _refuse_if_approved(meeting: Meeting):
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    lists = service.list_meetings(partnership.id, utc_today())
+    today = utc_today()
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+
+    def render_lists() -> str:
+        return render_template(
+            "meetings/_list.html",
+            partnership=partnership,
+            lists=service.list_meetings(partnership.id, today),
+            today=today,
+            may_manage=may_manage,
+        )
+
     return render_template(
         "meetings/index.html",
         partnership=partnership,
-        lists=lists,
-        today=utc_today(),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        may_manage=may_manage,
+        content=page_parts.default_view(
+            "meetings.index", partnership.id, (today, may_manage), render_lists
+        ),
     )
 
 

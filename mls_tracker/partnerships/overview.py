@@ -1,22 +1,29 @@
 """The partnership overview's plain data: the reviewed month's four tiles and health score,
-the charts' inputs and their CSV rows. Every loader runs a fixed number of queries."""
+the charts' inputs and their CSV rows. Every loader runs a fixed number of queries.
+
+The whole page's data (``overview_page``) is remembered per process by the partnership's data
+version (``services/data_version.py``: its newest audit entry, which every write that empties
+its figures cache adds) and the day: a revisit with nothing written computes nothing again,
+and any write of the partnership, in any worker, is seen by the next view.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from markupsafe import Markup
 
 from mls_tracker import charts, formatting
 from mls_tracker.models import Partnership
 from mls_tracker.periods import Month, month_range
-from mls_tracker.services import dashboard, sla_figures
+from mls_tracker.services import dashboard, data_version, sla_figures
 from mls_tracker.services.action_figures import MonthFlow, monthly_flow
 from mls_tracker.services.health import ComponentKey, HealthChange, HealthScore, compare
+from mls_tracker.services.partnerships import Setup, setup_steps
 from mls_tracker.services.satisfaction import REPORTED
 from mls_tracker.services.sponsors import CoverageRow, coverage_matrix
 
@@ -457,23 +464,15 @@ class ChartView:
 # Building a figure and its JSON is pure: the same data gives the same JSON. The page keeps the
 # JSON of recent inputs (keyed by a digest of their repr, which holds every value drawn), so a
 # revisit with unchanged data skips plotly altogether; new data is a new key.
-_JSON_CACHE: OrderedDict[tuple[str, str], str] = OrderedDict()
-_JSON_CACHE_SIZE = 1024
-_JSON_LOCK = threading.Lock()
+_JSON_CACHE = data_version.Memo(1024)
 
 
 def _chart_json(spec: ChartSpec, data: Any) -> str:
     key = (spec.key, hashlib.sha256(repr(data).encode()).hexdigest())
-    with _JSON_LOCK:
-        cached = _JSON_CACHE.get(key)
-        if cached is not None:
-            _JSON_CACHE.move_to_end(key)
-            return cached
-    text = charts.chart_json(spec.build(data))
-    with _JSON_LOCK:
-        _JSON_CACHE[key] = text
-        while len(_JSON_CACHE) > _JSON_CACHE_SIZE:
-            _JSON_CACHE.popitem(last=False)
+    text = _JSON_CACHE.get(key)
+    if text is None:
+        text = charts.chart_json(spec.build(data))
+        _JSON_CACHE.put(key, text)
     return text
 
 
@@ -495,3 +494,46 @@ def chart_views(partnership: Partnership, today: dt.date, overview: Overview) ->
 def chart_rows(spec: ChartSpec, partnership: Partnership, today: dt.date) -> list[Sequence[Any]]:
     data = spec.load(partnership, today, None)
     return spec.rows(data) if data else []
+
+
+# ----------------------------------------------------------------------------- the page
+
+
+@dataclass(frozen=True)
+class OverviewPage:
+    """Everything the overview shows that is the same for every viewer, and its content as
+    rendered for those who may manage the partnership and for those who may not."""
+
+    overview: Overview
+    charts: tuple[ChartView, ...]  # none while the partnership is fresh (``setup.fresh``)
+    setup: Setup
+    client_name: str
+    provider_name: str
+    _rendered: dict[bool, Markup] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def with_charts(self) -> bool:
+        return any(view.json for view in self.charts)
+
+    def content(self, may_manage: bool, render: Callable[[], str]) -> Markup:
+        """``render()`` (the content for a viewer who may manage or may not) the first time,
+        the same markup after."""
+        markup = self._rendered.get(may_manage)
+        if markup is None:
+            markup = self._rendered.setdefault(may_manage, Markup(render()))  # noqa: S704
+        return markup
+
+
+def _build_page(partnership: Partnership, today: dt.date) -> OverviewPage:
+    data = load_overview(partnership, today)
+    setup = setup_steps(partnership.id, today)
+    views = () if setup.fresh else tuple(chart_views(partnership, today, data))
+    return OverviewPage(data, views, setup, partnership.client.name, partnership.provider.name)
+
+
+def overview_page(partnership: Partnership, today: dt.date) -> OverviewPage:
+    """The overview's data, computed once per partnership, day and data version (one query
+    to read the version when nothing was written since)."""
+    return data_version.remembered(
+        "overview", partnership.id, today, lambda: _build_page(partnership, today)
+    )

@@ -56,21 +56,30 @@ def show(partnership_id: int):
     """The overview: the reviewed month's tiles and health score, the charts, and what needs
     attention."""
     partnership = get_partnership(partnership_id)
-    today = utc_today()
-    data = overview.load_overview(partnership, today)
+    page = overview.overview_page(partnership, utc_today())
     may_manage = can(current_user, Action.MANAGE, partnership.id)  # never when archived
-    setup = partnerships.setup_steps(partnership.id, today)
-    html = render_template(
+    content = page.content(
+        may_manage,
+        lambda: render_template(
+            "partnerships/_overview.html",
+            partnership=partnership,
+            overview=page.overview,
+            chart_views=page.charts,
+            may_manage=may_manage,
+            setup=page.setup,
+        ),
+    )
+    return render_template(
         "partnerships/show.html",
         partnership=partnership,
-        overview=data,
-        chart_views=[] if setup.fresh else overview.chart_views(partnership, today, data),
+        client_name=page.client_name,
+        provider_name=page.provider_name,
         my_role=role_in(current_user, partnership.id),
         may_manage=may_manage,
-        setup=setup,
         may_see_history=audit_log.may_see_history(current_user, partnership.id),
+        content=content,
+        with_charts=page.with_charts,
     )
-    return html
 
 
 @bp.get("/<int:partnership_id>/charts/<chart>.csv")

@@ -19,11 +19,12 @@ from flask_login import current_user
 from flask_security import auth_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
 from mls_tracker.models import Direction, Sla, SlaMeasurement, Unit
-from mls_tracker.periods import Month
+from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import slas as service
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.sla_figures import headline_attainment
@@ -72,19 +73,36 @@ def _last_month(partnership_id: int) -> Month:
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
     last = _last_month(partnership.id)
-    grid = service.month_grid(partnership.id, last)
-    # The headline: the last complete month with confirmed actuals, never the month in
-    # progress (issue 15).
-    headline = headline_attainment(grid.attainments, service.this_month()) or grid.newest
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_enter = can(current_user, Action.PROPOSE_ACTUALS, partnership.id)
+
+    def render_grid() -> str:
+        grid = service.month_grid(partnership.id, last)
+        # The headline: the last complete month with confirmed actuals, never the month in
+        # progress (issue 15).
+        headline = headline_attainment(grid.attainments, service.this_month()) or grid.newest
+        return render_template(
+            "slas/_grid.html",
+            partnership=partnership,
+            grid=grid,
+            headline=headline,
+            last=last,
+            inactive=service.inactive_slas(partnership.id),
+            may_manage=may_manage,
+            may_enter=may_enter,
+        )
+
+    content = page_parts.default_view(
+        "slas.index", partnership.id, (utc_today(), last, may_manage, may_enter), render_grid
+    )
     return render_template(
         "slas/index.html",
         partnership=partnership,
-        grid=grid,
-        headline=headline,
+        first=last.shift(-(service.GRID_MONTHS - 1)),
         last=last,
-        inactive=service.inactive_slas(partnership.id),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
-        may_enter=can(current_user, Action.PROPOSE_ACTUALS, partnership.id),
+        may_manage=may_manage,
+        may_enter=may_enter,
+        content=content,
     )
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Partnership, Side, Sponsor
@@ -56,12 +57,24 @@ def _form_values(form: SponsorForm) -> dict:
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
-    matrix = service.coverage_matrix(partnership.id, utc_today())
+    today = utc_today()
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+
+    def render_matrix() -> str:
+        return render_template(
+            "sponsors/_list.html",
+            partnership=partnership,
+            matrix=service.coverage_matrix(partnership.id, today),
+            may_manage=may_manage,
+        )
+
     return render_template(
         "sponsors/index.html",
         partnership=partnership,
-        matrix=matrix,
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        may_manage=may_manage,
+        content=page_parts.default_view(
+            "sponsors.index", partnership.id, (today, may_manage), render_matrix
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
 from mls_tracker.exports import slug as slug_of
@@ -25,8 +26,9 @@ def _filters(partnership: Partnership) -> dict:
     """The list's filters from the query string; unknown values are ignored."""
     region_id = to_int(request.args.get("region"))
     return {
+        # the regions in scope are read only when one is asked for
         "region_id": region_id
-        if region_id in {region.id for region in partnership.regions}
+        if region_id is not None and region_id in {region.id for region in partnership.regions}
         else None,
         "shareable_only": request.args.get("shareable") == "1",
     }
@@ -63,18 +65,33 @@ def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
     filters = _filters(partnership)
     sort = _sort()
-    views = service.list_wins(partnership.id, **filters, sort=sort)
+    may_log = can(current_user, Action.LOG_WINS_AND_CHANGES, partnership.id)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+
+    def render_list() -> str:
+        views = service.list_wins(partnership.id, **filters, sort=sort)
+        return render_template(
+            "wins/_list.html",
+            partnership=partnership,
+            wins=views,
+            filters=filters,
+            filtered=any(filters.values()),
+            sort=sort,
+            shareable_count=sum(1 for view in views if view.shareable),
+            regions=changes_service.regions_in_scope(partnership.id),
+            may_log=may_log,
+            may_manage=may_manage,
+        )
+
     return render_template(
         "wins/index.html",
         partnership=partnership,
-        wins=views,
         filters=filters,
-        filtered=any(filters.values()),
         sort=sort,
-        shareable_count=sum(1 for view in views if view.shareable),
-        regions=changes_service.regions_in_scope(partnership.id),
-        may_log=can(current_user, Action.LOG_WINS_AND_CHANGES, partnership.id),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        may_log=may_log,
+        content=page_parts.default_view(
+            "wins.index", partnership.id, (utc_today(), may_log, may_manage), render_list
+        ),
     )
 
 

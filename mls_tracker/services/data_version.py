@@ -1,0 +1,115 @@
+"""The version of what a partnership's pages show, read in one small query: the newest audit
+entry of the partnership, and the newest of the organisations, regions and people (whose
+names and order those pages show too).
+
+Every audited write of a partnership — anything the audit log records with its
+``audit_partnership_id``, which is also what empties its monthly figures cache
+(``services/figures_cache.py``) — adds an audit entry, so a page built from the partnership's
+data at one version is the same page as long as the version and the day stay the same. The
+entry's time is part of the version: ids alone may be given again after a database is
+emptied or restored, a microsecond timestamp is not.
+
+Writes that bypass the session (SQL on a raw connection) bypass the audit log and the figures
+cache alike; survey responses are written so, but always with their audited ``SurveyImport``.
+
+``remembered`` keeps what a page computed from a partnership's data, per process and app, under
+that version: a revisit with nothing written reads the version (one query) and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import current_app
+
+from mls_tracker.extensions import db
+from mls_tracker.models import AuditEntry
+
+# Reference data without a partnership that the partnership pages show.
+SHOWN_REFERENCE = ("Organisation", "Region", "User")
+
+Version = tuple[tuple[int, dt.datetime] | None, tuple[int, dt.datetime] | None]
+
+
+def _newest(*where: sa.ColumnElement[bool]) -> sa.Subquery:
+    return (
+        sa.select(AuditEntry.id, AuditEntry.occurred_at)
+        .where(*where)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+        .subquery()
+    )
+
+
+def _version_query() -> sa.CompoundSelect:
+    own = _newest(AuditEntry.partnership_id == sa.bindparam("partnership_id"))
+    reference = _newest(
+        AuditEntry.partnership_id.is_(None), AuditEntry.object_type.in_(SHOWN_REFERENCE)
+    )
+    return sa.union_all(
+        sa.select(sa.literal(0).label("kind"), own.c.id, own.c.occurred_at),
+        sa.select(sa.literal(1).label("kind"), reference.c.id, reference.c.occurred_at),
+    )
+
+
+# Built once: every page view reads the version, and building the statement cost more than
+# running it.
+_VERSION_QUERY = _version_query()
+
+
+def partnership_version(partnership_id: int) -> Version:
+    """(the partnership's newest audit entry, the newest of the reference data), each as
+    (id, time) or None when there is none yet."""
+    rows = db.session.execute(_VERSION_QUERY, {"partnership_id": partnership_id}).all()
+    found = {kind: (entry_id, occurred_at) for kind, entry_id, occurred_at in rows}
+    return found.get(0), found.get(1)
+
+
+# ----------------------------------------------------------------------------- remembering
+
+T = TypeVar("T")
+REMEMBERED = 512  # values per process and app: a page's data or markup is a few tens of kB
+
+
+class Memo:
+    """A thread-safe map of the ``size`` most recently used keys."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def remembered(kind: str, partnership_id: int, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per ``kind`` (a page), partnership, ``key`` (what else the value
+    depends on: the day, the months shown, the viewer's rights) and data version, in this
+    process; the value remembered after. ``compute`` reads only the partnership's own data
+    and the reference data the version covers."""
+    memo = current_app.extensions.get("partnership_pages")
+    if memo is None:
+        memo = current_app.extensions.setdefault("partnership_pages", Memo(REMEMBERED))
+    full_key = (kind, partnership_id, key, partnership_version(partnership_id))
+    value = memo.get(full_key)
+    if value is None:
+        value = compute()
+        memo.put(full_key, value)
+    return value
