@@ -1,4 +1,5 @@
-"""Portfolio rows: what the portfolio page sorts, filters and shows, as plain columns (issue 18)
+"""Portfolio rows: what the portfolio page sorts, filters and shows, as plain columns; an index
+for a partnership's newest audit entry, its pages' data version (issue 18)
 
 Revision ID: 18a1c0de0001
 Revises: 17c3c0de0003
@@ -17,6 +18,9 @@ depends_on = None
 
 
 def upgrade():
+    op.create_index(
+        "ix_audit_log_partnership_newest", "audit_log", ["partnership_id", "id"], unique=False
+    )
     # Derived data, filled on demand by the portfolio page: empty on a database with data.
     op.create_table(
         "partnership_portfolio_rows",
@@ -44,4 +48,5 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_audit_log_partnership_newest", table_name="audit_log")
     op.drop_table("partnership_portfolio_rows")

@@ -31,4 +31,9 @@ class AuditEntry(Base):
     object_id: so.Mapped[str] = so.mapped_column(sa.String(60))
     changes: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
 
-    __table_args__ = (sa.Index("ix_audit_log_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_log_object", "object_type", "object_id"),
+        # A partnership's newest entry, read on every page view (services/data_version.py):
+        # one index step instead of reading all of that partnership's entries.
+        sa.Index("ix_audit_log_partnership_newest", "partnership_id", "id"),
+    )
