@@ -9,9 +9,11 @@ Figures, as implemented here:
   that are 9–10 minus % that are 0–6, with its 95% margin of error
   ``1.96·√((p₉₋₁₀ + p₀₋₆ − (p₉₋₁₀ − p₀₋₆)²) / n)·100`` points.
 - **Low sample**: a figure is marked low sample when a measure it reports has n < 10.
-- Everything is computed in SQL: one ``GROUP BY month, region, program`` query returns counts
-  and sums per group; coarser figures (per month, month × region, whole-period totals) add up
-  those counts — never individual responses — so a call makes a constant number of queries.
+- Everything is computed from the monthly sums of the responses (``satisfaction_months``,
+  kept equal to the responses by ``services/satisfaction_months``), never from the responses
+  one by one: one ``GROUP BY month, region, program`` query over them returns counts and sums
+  per group; coarser figures (per month, month × region, whole-period totals) add up those
+  counts, so a call makes a constant number of queries whatever the number of responses.
 - Percentages are rounded to 1 decimal, the mean to 2, as floats; the noise-band rule uses
   the unrounded counts.
 
@@ -62,6 +64,7 @@ from mls_tracker.models import (
     User,
     partnership_regions,
 )
+from mls_tracker.models.satisfaction import SatisfactionMonth
 from mls_tracker.pagination import PageWindow, page_window
 from mls_tracker.periods import Month
 from mls_tracker.services.errors import ValidationFailed
@@ -349,27 +352,20 @@ NO_REGION_NAME = "No region"
 _GroupKey = tuple[Month, int | None, str | None]
 
 
+def _sums() -> tuple[sa.ColumnElement[int], ...]:
+    """The sums behind ``Counts``, over the rows of ``satisfaction_months`` grouped."""
+    m = SatisfactionMonth
+    columns = (m.n_rating, m.rating_sum, m.satisfied, m.n_recommend, m.promoters, m.detractors)
+    return tuple(sa.func.sum(column) for column in columns)
+
+
 def _group_counts(partnership_id: int, first: Month, last: Month) -> dict[_GroupKey, Counts]:
-    """Counts and sums per month × region × program, in one query."""
-    r = SurveyResponse
-    rating_sum = sa.func.coalesce(sa.func.sum(r.rating), 0)
-    satisfied = sa.func.coalesce(sa.func.sum(sa.case((r.rating >= 4, 1), else_=0)), 0)
-    promoters = sa.func.coalesce(sa.func.sum(sa.case((r.recommend >= 9, 1), else_=0)), 0)
-    detractors = sa.func.coalesce(sa.func.sum(sa.case((r.recommend <= 6, 1), else_=0)), 0)
+    """Counts and sums per month × region × program, in one query over the monthly sums."""
+    m = SatisfactionMonth
     query = (
-        sa.select(
-            r.month,
-            r.region_id,
-            r.program,
-            sa.func.count(r.rating),
-            rating_sum,
-            satisfied,
-            sa.func.count(r.recommend),
-            promoters,
-            detractors,
-        )
-        .where(r.partnership_id == partnership_id, r.month >= first, r.month <= last, r.counted())
-        .group_by(r.month, r.region_id, r.program)
+        sa.select(m.month, m.region_id, m.program, *_sums())
+        .where(m.partnership_id == partnership_id, m.month >= first, m.month <= last, m.counted())
+        .group_by(m.month, m.region_id, m.program)
     )
     return {
         (month, region_id, program): Counts(*(int(v) for v in values))
@@ -380,27 +376,18 @@ def _group_counts(partnership_id: int, first: Month, last: Month) -> dict[_Group
 def monthly_counts_many(
     partnership_ids: Sequence[int], first: Month, last: Month
 ) -> dict[int, dict[Month, Counts]]:
-    """Counts and sums per partnership × month (every id is a key), in one ``GROUP BY``
-    whatever the number of partnerships; the sibling of ``_group_counts`` one level up."""
+    """Counts and sums per partnership × month (every id is a key), in one ``GROUP BY`` over
+    the monthly sums whatever the number of partnerships; the sibling of ``_group_counts``."""
     result: dict[int, dict[Month, Counts]] = {pid: {} for pid in partnership_ids}
     if not partnership_ids:
         return result
-    r = SurveyResponse
+    m = SatisfactionMonth
     query = (
-        sa.select(
-            r.partnership_id,
-            r.month,
-            sa.func.count(r.rating),
-            sa.func.coalesce(sa.func.sum(r.rating), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((r.rating >= 4, 1), else_=0)), 0),
-            sa.func.count(r.recommend),
-            sa.func.coalesce(sa.func.sum(sa.case((r.recommend >= 9, 1), else_=0)), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((r.recommend <= 6, 1), else_=0)), 0),
-        )
+        sa.select(m.partnership_id, m.month, *_sums())
         .where(
-            r.partnership_id.in_(partnership_ids), r.month >= first, r.month <= last, r.counted()
+            m.partnership_id.in_(partnership_ids), m.month >= first, m.month <= last, m.counted()
         )
-        .group_by(r.partnership_id, r.month)
+        .group_by(m.partnership_id, m.month)
     )
     for partnership_id, month, *values in db.session.execute(query):
         result[partnership_id][month] = Counts(*(int(v) for v in values))
@@ -540,8 +527,8 @@ def latest_month_with_data(partnership_id: int) -> Month | None:
     """The newest month holding a response or a reported total (two small queries)."""
     months = [
         db.session.scalar(
-            sa.select(sa.func.max(SurveyResponse.month)).where(
-                SurveyResponse.partnership_id == partnership_id, SurveyResponse.counted()
+            sa.select(sa.func.max(SatisfactionMonth.month)).where(
+                SatisfactionMonth.partnership_id == partnership_id, SatisfactionMonth.counted()
             )
         ),
         db.session.scalar(
@@ -760,8 +747,8 @@ def list_comments(
 
 def programs_of(partnership_id: int) -> list[str]:
     """The programs named in the partnership's responses and reported totals, sorted."""
-    responses = sa.select(SurveyResponse.program).where(
-        SurveyResponse.partnership_id == partnership_id, SurveyResponse.program.is_not(None)
+    responses = sa.select(SatisfactionMonth.program).where(
+        SatisfactionMonth.partnership_id == partnership_id, SatisfactionMonth.program.is_not(None)
     )
     reported = sa.select(ReportedSatisfaction.program).where(
         ReportedSatisfaction.partnership_id == partnership_id,
@@ -986,15 +973,16 @@ def reported_view(reported: ReportedSatisfaction) -> ReportedView:
     entered_by = db.session.scalar(
         sa.select(User.display_name).where(User.id == reported.entered_by_id)
     )
+    m = SatisfactionMonth
     superseded = (
         db.session.scalar(
-            sa.select(SurveyResponse.id)
+            sa.select(m.id)
             .where(
-                SurveyResponse.partnership_id == reported.partnership_id,
-                SurveyResponse.month == reported.month,
-                SurveyResponse.counted(),
-                *([SurveyResponse.region_id == reported.region_id] if reported.region_id else []),
-                *([SurveyResponse.program == reported.program] if reported.program else []),
+                m.partnership_id == reported.partnership_id,
+                m.month == reported.month,
+                m.counted(),
+                *([m.region_id == reported.region_id] if reported.region_id else []),
+                *([m.program == reported.program] if reported.program else []),
             )
             .limit(1)
         )
