@@ -64,7 +64,7 @@ def upgrade():
     # The same sums services/satisfaction_months.py writes, for the responses already stored.
     op.execute(
         "INSERT INTO satisfaction_months (partnership_id, import_id, month, program, region_id, "
-        f"{', '.join(SUMS)}) "
+        "responses, n_rating, rating_sum, satisfied, n_recommend, promoters, detractors) "
         "SELECT partnership_id, import_id, month, program, region_id, COUNT(*), COUNT(rating), "
         "COALESCE(SUM(rating), 0), COALESCE(SUM(CASE WHEN rating >= 4 THEN 1 ELSE 0 END), 0), "
         "COUNT(recommend), COALESCE(SUM(CASE WHEN recommend >= 9 THEN 1 ELSE 0 END), 0), "
