@@ -1015,6 +1015,14 @@ def _build(app: Any, size: str, params: Params | None, wanted: dict[str, Any], t
                 writer.finish()
             finally:
                 raw.close()
+            # Derived data (issue 18): the responses went in past the services, so their
+            # monthly sums are rebuilt by the app's own function.
+            from mls_tracker.services import satisfaction_months
+
+            step = time.perf_counter()
+            satisfaction_months.rebuild()
+            db.session.commit()
+            log(f"  satisfaction_months rebuilt ({time.perf_counter() - step:.1f} s)")
             log("  rows: " + ", ".join(f"{t} {n:,}" for t, n in sorted(writer.counts.items())))
         with db.engine.begin() as conn:
             conn.execute(
