@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -585,6 +586,7 @@ def staged_mapping(staged: StagedUpload) -> tuple[Mapping, str | None] | None:
         return None
 
 
+@functools.cache  # a handful of answers per scale: the exact arithmetic once each, not per row
 def to_five(number: int, scale: str) -> int:
     """An answer on ``scale`` (RATING_SCALES) mapped linearly to 1–5, rounded half up:
     the low end is 1, the high end 5 (on 1–10: 1–2 → 1, 3–4 → 2, 5–6 → 3, 7–8 → 4, 9–10 → 5)."""
