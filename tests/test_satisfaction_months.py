@@ -24,6 +24,7 @@ from tests.conftest import sign_in
 from tests.demo_snapshot import demo_database
 from tests.test_migrations import fresh_postgres  # noqa: F401 (a fixture)
 from tests.test_satisfaction_figures import counted_queries
+from tests.test_survey_push import responses as pushed_responses
 
 OCT, NOV = Month(2026, 10), Month(2026, 11)
 
@@ -104,20 +105,6 @@ def _import(world, actor, data: bytes, name: str) -> SurveyImport:
     return service.commit_upload(actor, staged, mapping)
 
 
-def _pushed(count: int, start: int = 1) -> list[dict]:
-    return [
-        {
-            "response_id": f"P{n}",
-            "submitted_at": f"2026-11-{n:02d}T09:00:00Z",
-            "rating": 1 + n % 5,
-            "recommend": n % 11,
-            "program": "Onboarding",
-            "region": "EMEA" if n % 2 else "APAC",
-        }
-        for n in range(start, start + count)
-    ]
-
-
 def _november(world):
     return figures.load_satisfaction(world.partnership.id, OCT, NOV).month_figure(NOV)
 
@@ -140,7 +127,7 @@ def test_imports_pushes_confirmation_and_undo_keep_the_sums_equal_to_the_respons
     assert assert_consistent() == sums
 
     # A provider's push is proposed: summed at once, counted nowhere until confirmed.
-    pushed = survey_push.push_responses(world.provider, pid, _pushed(10))
+    pushed = survey_push.push_responses(world.provider, pid, pushed_responses(10))
     assert pushed.state is ImportState.PROPOSED
     assert_consistent()
     november = _november(world)
@@ -262,7 +249,7 @@ def _backfilled(make_app, url: str) -> None:
         upgrade()
         world = factories.build_world()
         _import(world, world.lead, LEAD_FILE, "lead.csv")
-        survey_push.push_responses(world.provider, world.partnership.id, _pushed(12))
+        survey_push.push_responses(world.provider, world.partnership.id, pushed_responses(12))
         db.session.commit()
         expected = recomputed()
         assert len(expected) > 5
