@@ -11,8 +11,10 @@ Who keeps them equal:
 - confirming a proposed import changes nothing here: the sums keep their import, and
   readers leave out those of proposed imports (``SatisfactionMonth.counted``), exactly as
   they would leave out the responses;
-- responses written one by one through the ORM session (added, changed or deleted objects)
-  have the cells they touch recomputed at the end of that flush (``install_listeners``);
+- responses written one by one through the ORM session (added, changed or deleted objects;
+  no use case does so today, the tests and repairs do) have the cells they touch recomputed
+  at the end of that flush (``install_listeners``) — a recomputation, so two such writes to
+  the same cell at once on PostgreSQL could both insert it: the use cases write by import;
 - rows written past all of this (a benchmark's bulk load, a repair) are summed again by
   ``rebuild``.
 """
