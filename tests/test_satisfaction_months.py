@@ -201,6 +201,18 @@ def test_responses_written_through_the_orm_are_summed_at_the_flush(world):
     assert "satisfaction_months_cells" not in db.session.info
     assert_consistent()
 
+    # UPDATE and DELETE statements through the session: the months they touch are summed
+    # again.
+    db.session.execute(
+        sa.update(SurveyResponse)
+        .where(SurveyResponse.response_key.in_(["L2", "L3"]))
+        .values(rating=1, import_id=None)
+    )
+    assert_consistent()
+    db.session.execute(sa.delete(SurveyResponse).where(SurveyResponse.response_key == "L4"))
+    db.session.commit()
+    assert_consistent()
+
     # Deleting an import (and so its responses) deletes its sums.
     db.session.delete(db.session.get(SurveyImport, record.id))
     db.session.commit()

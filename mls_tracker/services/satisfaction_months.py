@@ -7,7 +7,8 @@ Who keeps them equal:
 - a new import (a file or an API push, ``survey_import.record_import``; the demo) adds the
   sums of its rows with one ``INSERT … SELECT … GROUP BY`` over them: ``add_import``;
 - undoing an import removes its sums with its responses: ``remove_import``; deleting an
-  import or a partnership removes them by ``ON DELETE CASCADE``;
+  import or a partnership removes them by ``ON DELETE CASCADE``; any other UPDATE or DELETE
+  of responses through the session has the partnership-months it touched recomputed;
 - confirming a proposed import changes nothing here: the sums keep their import, and
   readers leave out those of proposed imports (``SatisfactionMonth.counted``), exactly as
   they would leave out the responses;
@@ -114,6 +115,18 @@ def refresh(cells: Iterable[Cell], connection: sa.Connection | None = None) -> N
         )
 
 
+def refresh_months(pairs: Iterable[tuple[int, Month]]) -> None:
+    """Recompute every import's sums of some partnership-months from their responses."""
+    s, r = SatisfactionMonth, SurveyResponse
+    months: dict[int, set[Month]] = {}
+    for partnership_id, month in pairs:
+        months.setdefault(partnership_id, set()).add(month)
+    for partnership_id, chosen in sorted(months.items()):
+        ordered = sorted(chosen)
+        _execute(sa.delete(s).where(s.partnership_id == partnership_id, s.month.in_(ordered)))
+        _execute(_summed(r.partnership_id == partnership_id, r.month.in_(ordered)))
+
+
 def rebuild(partnership_ids: Sequence[int] | None = None) -> None:
     """Sum every response again (of ``partnership_ids``, or all): for rows written past the
     services. The caller commits."""
@@ -167,10 +180,38 @@ def _forget(session: so.Session, *_args: Any) -> None:
     session.info.pop(_PENDING, None)
 
 
+# An execution option: the statement's caller keeps the sums itself (``undo_import``).
+SUMS_KEPT = "satisfaction_sums_kept"
+
+
+def _bulk_write(state: so.ORMExecuteState) -> Any:
+    """An UPDATE or DELETE of responses through the session (``session.execute(sa.delete(
+    SurveyResponse).where(…))``): the partnership-months its rows were in are recomputed
+    after it. (An UPDATE that moves rows to another partnership or month is not followed
+    there: no use case does one.)"""
+    if not (state.is_update or state.is_delete) or state.execution_options.get(SUMS_KEPT):
+        return None
+    mapper = state.bind_mapper
+    if mapper is None or mapper.class_ is not SurveyResponse:
+        return None
+    r = SurveyResponse
+    where = state.statement.whereclause
+    months = sa.select(r.partnership_id, r.month).distinct()
+    if where is not None:
+        months = months.where(where)
+    pairs = set(state.session.execute(months, state.parameters).all())
+    result = state.invoke_statement()
+    if state.is_update:
+        pairs |= set(state.session.execute(months, state.parameters).all())
+    refresh_months(pairs)
+    return result
+
+
 _LISTENERS = (
     ("before_flush", _collect),
     ("after_flush", _apply),
     ("after_rollback", _forget),
+    ("do_orm_execute", _bulk_write),
 )
 
 

@@ -1500,7 +1500,8 @@ def undo_import(actor: User, partnership_id: int, import_id: int) -> int:
     with audit.acting_as(actor.id):
         satisfaction_months.remove_import(record.id)
         removed = db.session.execute(
-            sa.delete(SurveyResponse).where(SurveyResponse.import_id == record.id)
+            sa.delete(SurveyResponse).where(SurveyResponse.import_id == record.id),
+            execution_options={satisfaction_months.SUMS_KEPT: True},
         ).rowcount
         record.undone_at = utcnow()
         record.undone_by_id = actor.id
