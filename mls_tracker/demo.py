@@ -64,6 +64,7 @@ from mls_tracker.models import (
     normalise_email,
 )
 from mls_tracker.periods import Month, month_range
+from mls_tracker.services import satisfaction_months
 
 # Published on purpose: the demo is for trying the app out, never for real data.
 DEMO_PASSWORD = "demo-password"  # noqa: S105
@@ -1283,6 +1284,7 @@ class _Builder:
         insert = sa.insert(SurveyResponse).execution_options(render_nulls=True)
         for start in range(0, len(rows), 5000):
             db.session.execute(insert, rows[start : start + 5000])
+        satisfaction_months.add_import(survey_import.id)
 
     # ----------------------------------------------------------------- sponsors
 

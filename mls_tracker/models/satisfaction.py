@@ -73,6 +73,11 @@ class SurveyImport(Audited, Base):
     )
 
 
+def _counted(import_id: so.InstrumentedAttribute[int | None]) -> sa.ColumnElement[bool]:
+    proposed = sa.select(SurveyImport.id).where(SurveyImport.state == ImportState.PROPOSED)
+    return sa.or_(import_id.is_(None), import_id.not_in(proposed))
+
+
 class SurveyResponse(Base):
     """One learner's response. Not audited row by row: its import is."""
 
@@ -103,8 +108,7 @@ class SurveyResponse(Base):
     def counted(cls) -> sa.ColumnElement[bool]:
         """The responses that count in figures: those of no import or of a confirmed one
         (a provider's import waiting for a lead's confirmation does not count yet)."""
-        proposed = sa.select(SurveyImport.id).where(SurveyImport.state == ImportState.PROPOSED)
-        return sa.or_(cls.import_id.is_(None), cls.import_id.not_in(proposed))
+        return _counted(cls.import_id)
 
     __table_args__ = (
         sa.UniqueConstraint("partnership_id", "response_key"),
@@ -116,6 +120,47 @@ class SurveyResponse(Base):
             "rating IS NOT NULL OR recommend IS NOT NULL", name="rating_or_recommend"
         ),
         sa.Index("ix_survey_responses_partnership_month", "partnership_id", "month"),
+    )
+
+
+class SatisfactionMonth(Base):
+    """The sums of the responses of one import (or of those written without an import) for
+    one month, region and program: every satisfaction figure is computed from them, never
+    from the responses one by one. Derived data, written only by
+    ``services/satisfaction_months`` in the transaction that changes the responses, so it
+    always equals a recomputation from ``survey_responses``. A cell may be split over several
+    rows (one per import): readers add them up."""
+
+    __tablename__ = "satisfaction_months"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    partnership_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("partnerships.id", ondelete="CASCADE")
+    )
+    import_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("survey_imports.id", ondelete="CASCADE"), index=True
+    )
+    month: so.Mapped[Month]
+    program: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    # No foreign key: a region is deleted only while nothing refers to it
+    # (services/reference_data), and the responses summed here refer to it; a key of its
+    # own would list these rows beside the responses in "cannot be deleted" messages.
+    region_id: so.Mapped[int | None]
+    responses: so.Mapped[int]
+    n_rating: so.Mapped[int]  # answers on the 1–5 scale
+    rating_sum: so.Mapped[int]
+    satisfied: so.Mapped[int]  # ratings of 4 or 5
+    n_recommend: so.Mapped[int]  # answers on the 0–10 scale
+    promoters: so.Mapped[int]  # 9–10
+    detractors: so.Mapped[int]  # 0–6
+
+    @classmethod
+    def counted(cls) -> sa.ColumnElement[bool]:
+        """The sums that count in figures (as ``SurveyResponse.counted``)."""
+        return _counted(cls.import_id)
+
+    __table_args__ = (
+        sa.Index("ix_satisfaction_months_partnership_month", "partnership_id", "month"),
     )
 
 

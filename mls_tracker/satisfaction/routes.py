@@ -3,6 +3,7 @@ CSV exports of every table, and totals reported by hand (leads)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -93,6 +94,15 @@ def _filters(partnership: Partnership, region_ids: set[int], programs: list[str]
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _trend_json(measure: str, points: tuple[charts.SatisfactionPoint, ...]) -> str:
+    """A trend chart's JSON. Building it is pure — the same months' figures give the same
+    JSON — and costs more than the rest of the page's figures, so each worker keeps the
+    JSON of recent inputs: a page seen again with unchanged data skips plotly."""
+    build = charts.satisfaction_trend if measure == "csat" else charts.nps_trend
+    return charts.chart_json(build(points))
+
+
 @bp.get("/")
 @auth_required()
 def index(partnership_id: int):
@@ -119,11 +129,11 @@ def index(partnership_id: int):
         page=filters.page,
     )
     may_upload = can(current_user, Action.UPLOAD_SURVEYS, partnership.id)
-    points = [
+    points = tuple(
         charts.SatisfactionPoint.of(f, reported=f.is_reported)
         for f in report.by_month
         if f.month is not None
-    ]
+    )
     return render_template(
         "satisfaction/index.html",
         partnership=partnership,
@@ -135,10 +145,8 @@ def index(partnership_id: int):
         filters=filters,
         regions=regions,
         programs=programs,
-        csat_chart=charts.chart_json(charts.satisfaction_trend(points))
-        if report.by_month
-        else None,
-        nps_chart=charts.chart_json(charts.nps_trend(points))
+        csat_chart=_trend_json("csat", points) if report.by_month else None,
+        nps_chart=_trend_json("nps", points)
         if any(f.nps is not None for f in report.by_month)
         else None,
         may_manage=can(current_user, Action.MANAGE, partnership.id),

@@ -9,9 +9,11 @@ Figures, as implemented here:
   that are 9–10 minus % that are 0–6, with its 95% margin of error
   ``1.96·√((p₉₋₁₀ + p₀₋₆ − (p₉₋₁₀ − p₀₋₆)²) / n)·100`` points.
 - **Low sample**: a figure is marked low sample when a measure it reports has n < 10.
-- Everything is computed in SQL: one ``GROUP BY month, region, program`` query returns counts
-  and sums per group; coarser figures (per month, month × region, whole-period totals) add up
-  those counts — never individual responses — so a call makes a constant number of queries.
+- Everything is computed from the monthly sums of the responses (``satisfaction_months``,
+  kept equal to the responses by ``services/satisfaction_months``), never from the responses
+  one by one: one query adds them up by month, region, program, month × region and month ×
+  program, so a call makes a constant number of queries whatever the number of responses,
+  and the figures' work in Python does not grow with it either.
 - Percentages are rounded to 1 decimal, the mean to 2, as floats; the noise-band rule uses
   the unrounded counts.
 
@@ -42,10 +44,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 
 import sqlalchemy as sa
 
@@ -62,6 +64,7 @@ from mls_tracker.models import (
     User,
     partnership_regions,
 )
+from mls_tracker.models.satisfaction import SatisfactionMonth
 from mls_tracker.pagination import PageWindow, page_window
 from mls_tracker.periods import Month
 from mls_tracker.services.errors import ValidationFailed
@@ -314,20 +317,42 @@ def figure_from_reported(view: ReportedView) -> SatisfactionFigure:
     )
 
 
+NO_REGION_NAME = "No region"
+
+
+def _region_sort_key(names: dict[int, str]):
+    return lambda region_id: (region_id is None, names.get(region_id, "") if region_id else "")
+
+
+def _region_label(names: dict[int, str], region_id: int | None) -> str:
+    return names.get(region_id, "Unknown region") if region_id else NO_REGION_NAME
+
+
 @dataclass(frozen=True)
 class SatisfactionReport:
-    """Every figure of a partnership for ``first``–``last``, as plain values."""
+    """Every figure of a partnership for ``first``–``last``, as plain values.
+
+    The figures per month × region and month × program (``by_month_region``,
+    ``by_month_program``) are built from their sums when first read: the satisfaction page
+    shows neither table, so it does not pay for them."""
 
     partnership_id: int
     first: Month
     last: Month
     by_month: tuple[SatisfactionFigure, ...]  # one per month with data, oldest first
-    by_month_region: tuple[SatisfactionFigure, ...]
-    by_month_program: tuple[SatisfactionFigure, ...]
     by_region: tuple[SatisfactionFigure, ...]  # whole-period totals, responses only
     by_program: tuple[SatisfactionFigure, ...]
     reported: tuple[ReportedView, ...]  # newest month first
     region_names: dict[int, str] = field(default_factory=dict)
+    # The sums per month × region and month × program, and the reported totals that stand
+    # for such a cell (no response in it): what the two breakdowns are built from.
+    month_region_counts: dict[tuple[Month, int | None], Counts] = field(
+        default_factory=dict, repr=False
+    )
+    month_program_counts: dict[tuple[Month, str | None], Counts] = field(
+        default_factory=dict, repr=False
+    )
+    standing: tuple[ReportedView, ...] = field(default=(), repr=False)
 
     @property
     def latest(self) -> SatisfactionFigure | None:
@@ -336,168 +361,196 @@ class SatisfactionReport:
     def month_figure(self, month: Month) -> SatisfactionFigure | None:
         return next((f for f in self.by_month if f.month == month), None)
 
+    def _region_figure(self, key: tuple[Month, int | None]) -> SatisfactionFigure:
+        reported = self._reported_cells[0].get(key)
+        if reported is not None:
+            return reported
+        return figure_from_counts(
+            self.month_region_counts[key],
+            month=key[0],
+            region_id=key[1],
+            region_name=_region_label(self.region_names, key[1]),
+            no_region=key[1] is None,
+        )
+
+    @cached_property
+    def _reported_cells(
+        self,
+    ) -> tuple[
+        dict[tuple[Month, int | None], SatisfactionFigure],
+        dict[tuple[Month, str | None], SatisfactionFigure],
+    ]:
+        """The reported figures standing for a month × region and a month × program cell."""
+        regions = {
+            (v.month, v.region_id): figure_from_reported(v)
+            for v in self.standing
+            if v.program is None and v.region_id is not None
+        }
+        programs = {
+            (v.month, v.program): figure_from_reported(v)
+            for v in self.standing
+            if v.region_id is None and v.program is not None
+        }
+        return regions, programs
+
+    def _region_keys(self) -> list[tuple[Month, int | None]]:
+        order = _region_sort_key(self.region_names)
+        keys = set(self.month_region_counts) | set(self._reported_cells[0])
+        return sorted(keys, key=lambda k: (k[0], order(k[1])))
+
     def region_figures(self, month: Month) -> list[SatisfactionFigure]:
-        return [f for f in self.by_month_region if f.month == month]
+        """The figures of ``month`` by region (responses without a region last)."""
+        return [self._region_figure(k) for k in self._region_keys() if k[0] == month]
+
+    @cached_property
+    def by_month_region(self) -> tuple[SatisfactionFigure, ...]:
+        return tuple(self._region_figure(key) for key in self._region_keys())
+
+    @cached_property
+    def by_month_program(self) -> tuple[SatisfactionFigure, ...]:
+        reported = self._reported_cells[1]
+        keys = set(self.month_program_counts) | set(reported)
+        return tuple(
+            reported[key]
+            if key in reported
+            else figure_from_counts(self.month_program_counts[key], month=key[0], program=key[1])
+            for key in sorted(keys, key=lambda k: (k[0], k[1] is None, k[1] or ""))
+        )
 
     @property
     def is_empty(self) -> bool:
         return not self.by_month and not self.reported
 
 
-NO_REGION_NAME = "No region"
+def _sums() -> tuple[sa.ColumnElement[int], ...]:
+    """The sums behind ``Counts``, over the rows of ``satisfaction_months`` grouped."""
+    m = SatisfactionMonth
+    columns = (m.n_rating, m.rating_sum, m.satisfied, m.n_recommend, m.promoters, m.detractors)
+    return tuple(sa.func.sum(column) for column in columns)
 
-_GroupKey = tuple[Month, int | None, str | None]
+
+# The breakdowns one query returns, each row tagged with its own.
+_BY_MONTH, _BY_REGION, _BY_PROGRAM, _BY_MONTH_REGION, _BY_MONTH_PROGRAM = range(5)
 
 
-def _group_counts(partnership_id: int, first: Month, last: Month) -> dict[_GroupKey, Counts]:
-    """Counts and sums per month × region × program, in one query."""
-    r = SurveyResponse
-    rating_sum = sa.func.coalesce(sa.func.sum(r.rating), 0)
-    satisfied = sa.func.coalesce(sa.func.sum(sa.case((r.rating >= 4, 1), else_=0)), 0)
-    promoters = sa.func.coalesce(sa.func.sum(sa.case((r.recommend >= 9, 1), else_=0)), 0)
-    detractors = sa.func.coalesce(sa.func.sum(sa.case((r.recommend <= 6, 1), else_=0)), 0)
-    query = (
-        sa.select(
-            r.month,
-            r.region_id,
-            r.program,
-            sa.func.count(r.rating),
-            rating_sum,
-            satisfied,
-            sa.func.count(r.recommend),
-            promoters,
-            detractors,
-        )
-        .where(r.partnership_id == partnership_id, r.month >= first, r.month <= last, r.counted())
-        .group_by(r.month, r.region_id, r.program)
+def _breakdown_counts(partnership_id: int, first: Month, last: Month) -> list[tuple]:
+    """Counts and sums by month, region, program, month × region and month × program: one
+    query (five ``GROUP BY`` over the monthly sums, joined with ``UNION ALL``), so that no
+    response and no sum is added up in Python. Rows: (breakdown, month, region, program,
+    *counts); a column the breakdown does not group by is NULL."""
+    m = SatisfactionMonth
+    where = (m.partnership_id == partnership_id, m.month >= first, m.month <= last, m.counted())
+    nothing = sa.null()
+    groupings = (
+        (_BY_MONTH, (m.month, nothing, nothing), (m.month,)),
+        (_BY_REGION, (nothing, m.region_id, nothing), (m.region_id,)),
+        (_BY_PROGRAM, (nothing, nothing, m.program), (m.program,)),
+        (_BY_MONTH_REGION, (m.month, m.region_id, nothing), (m.month, m.region_id)),
+        (_BY_MONTH_PROGRAM, (m.month, nothing, m.program), (m.month, m.program)),
     )
-    return {
-        (month, region_id, program): Counts(*(int(v) for v in values))
-        for month, region_id, program, *values in db.session.execute(query)
-    }
+    query = sa.union_all(
+        *(
+            sa.select(sa.literal(tag, sa.Integer), *columns, *_sums())
+            .where(*where)
+            .group_by(*group_by)
+            for tag, columns, group_by in groupings
+        )
+    )
+    # (The union's columns are typed by its first SELECT's: months come back as months.)
+    return [
+        (tag, month, region_id, program, Counts(*(int(v) for v in values)))
+        for tag, month, region_id, program, *values in db.session.execute(query)
+    ]
 
 
 def monthly_counts_many(
     partnership_ids: Sequence[int], first: Month, last: Month
 ) -> dict[int, dict[Month, Counts]]:
-    """Counts and sums per partnership × month (every id is a key), in one ``GROUP BY``
-    whatever the number of partnerships; the sibling of ``_group_counts`` one level up."""
+    """Counts and sums per partnership × month (every id is a key), in one ``GROUP BY`` over
+    the monthly sums whatever the number of partnerships."""
     result: dict[int, dict[Month, Counts]] = {pid: {} for pid in partnership_ids}
     if not partnership_ids:
         return result
-    r = SurveyResponse
+    m = SatisfactionMonth
     query = (
-        sa.select(
-            r.partnership_id,
-            r.month,
-            sa.func.count(r.rating),
-            sa.func.coalesce(sa.func.sum(r.rating), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((r.rating >= 4, 1), else_=0)), 0),
-            sa.func.count(r.recommend),
-            sa.func.coalesce(sa.func.sum(sa.case((r.recommend >= 9, 1), else_=0)), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((r.recommend <= 6, 1), else_=0)), 0),
-        )
+        sa.select(m.partnership_id, m.month, *_sums())
         .where(
-            r.partnership_id.in_(partnership_ids), r.month >= first, r.month <= last, r.counted()
+            m.partnership_id.in_(partnership_ids), m.month >= first, m.month <= last, m.counted()
         )
-        .group_by(r.partnership_id, r.month)
+        .group_by(m.partnership_id, m.month)
     )
     for partnership_id, month, *values in db.session.execute(query):
         result[partnership_id][month] = Counts(*(int(v) for v in values))
     return result
 
 
-def _reported_views(
-    partnership_id: int, first: Month, last: Month, groups: dict[_GroupKey, Counts]
-) -> list[ReportedView]:
-    query = (
-        sa.select(ReportedSatisfaction, Region.name, User.display_name)
+def _superseded() -> sa.Exists:
+    """Whether responses that count exist in a reported total's cell: its month, and its
+    region and program when it names them."""
+    m, r = SatisfactionMonth, ReportedSatisfaction
+    return sa.exists().where(
+        m.partnership_id == r.partnership_id,
+        m.month == r.month,
+        m.counted(),
+        sa.or_(r.region_id.is_(None), m.region_id == r.region_id),
+        sa.or_(r.program.is_(None), m.program == r.program),
+    )
+
+
+def _reported_query() -> sa.Select:
+    """Reported totals with their region's name, who entered them and whether superseded."""
+    return (
+        sa.select(ReportedSatisfaction, Region.name, User.display_name, _superseded())
         .outerjoin(Region, Region.id == ReportedSatisfaction.region_id)
         .outerjoin(User, User.id == ReportedSatisfaction.entered_by_id)
-        .where(
-            ReportedSatisfaction.partnership_id == partnership_id,
-            ReportedSatisfaction.month >= first,
-            ReportedSatisfaction.month <= last,
-        )
-        .order_by(
-            ReportedSatisfaction.month.desc(),
-            ReportedSatisfaction.region_id,
-            ReportedSatisfaction.program,
-            ReportedSatisfaction.id,
-        )
     )
-    views = []
-    for row, region_name, entered_by in db.session.execute(query):
-        superseded = any(
-            month == row.month
-            and (row.region_id is None or region_id == row.region_id)
-            and (row.program is None or program == row.program)
-            for month, region_id, program in groups
-        )
-        views.append(_view_of(row, region_name, entered_by, superseded))
-    return views
 
 
-def _region_sort_key(names: dict[int, str]):
-    return lambda region_id: (region_id is None, names.get(region_id, "") if region_id else "")
+def _reported_views(partnership_id: int, first: Month, last: Month) -> list[ReportedView]:
+    r = ReportedSatisfaction
+    query = (
+        _reported_query()
+        .where(r.partnership_id == partnership_id, r.month >= first, r.month <= last)
+        .order_by(r.month.desc(), r.region_id, r.program, r.id)
+    )
+    return [_view_of(*row) for row in db.session.execute(query)]
 
 
 def load_satisfaction(partnership_id: int, first: Month, last: Month) -> SatisfactionReport:
     """Every figure from ``first`` to ``last`` in three queries, whatever the data size."""
-    groups = _group_counts(partnership_id, first, last)
-    reported = _reported_views(partnership_id, first, last, groups)
-    region_ids = {key[1] for key in groups if key[1] is not None}
+    rows = _breakdown_counts(partnership_id, first, last)
+    reported = _reported_views(partnership_id, first, last)
+    region_ids = {row[2] for row in rows if row[2] is not None}
     region_names: dict[int, str] = {}
     if region_ids:
-        rows = db.session.execute(
+        names = db.session.execute(
             sa.select(Region.id, Region.name).where(Region.id.in_(region_ids))
         )
-        region_names = {region_id: name for region_id, name in rows}
+        region_names = {region_id: name for region_id, name in names}
     for view in reported:
         if view.region_id is not None and view.region_name:
             region_names.setdefault(view.region_id, view.region_name)
 
-    month_counts: dict[Month, Counts] = defaultdict(Counts)
-    month_region: dict[tuple[Month, int | None], Counts] = defaultdict(Counts)
-    month_program: dict[tuple[Month, str | None], Counts] = defaultdict(Counts)
-    region_total: dict[int | None, Counts] = defaultdict(Counts)
-    program_total: dict[str | None, Counts] = defaultdict(Counts)
-    for (month, region_id, program), counts in groups.items():
-        month_counts[month] += counts
-        month_region[(month, region_id)] += counts
-        month_program[(month, program)] += counts
-        region_total[region_id] += counts
-        program_total[program] += counts
-
-    def region_label(region_id: int | None) -> str:
-        return region_names.get(region_id, "Unknown region") if region_id else NO_REGION_NAME
+    breakdowns: tuple[dict, ...] = ({}, {}, {}, {}, {})
+    for tag, month, region_id, program, counts in rows:
+        key = {
+            _BY_MONTH: month,
+            _BY_REGION: region_id,
+            _BY_PROGRAM: program,
+            _BY_MONTH_REGION: (month, region_id),
+            _BY_MONTH_PROGRAM: (month, program),
+        }[tag]
+        breakdowns[tag][key] = counts
+    month_counts, region_total, program_total, month_region, month_program = breakdowns
 
     # Reported rows stand for their cell only where no response exists (never blended).
-    standing = [view for view in reported if not view.superseded]
+    standing = tuple(view for view in reported if not view.superseded)
     by_month = {
         month: figure_from_counts(counts, month=month) for month, counts in month_counts.items()
-    }
-    by_month_region = {
-        key: figure_from_counts(
-            counts,
-            month=key[0],
-            region_id=key[1],
-            region_name=region_label(key[1]),
-            no_region=key[1] is None,
-        )
-        for key, counts in month_region.items()
-    }
-    by_month_program = {
-        key: figure_from_counts(counts, month=key[0], program=key[1])
-        for key, counts in month_program.items()
     }
     for view in standing:
         if view.program is None and view.region_id is None:
             by_month[view.month] = figure_from_reported(view)
-        elif view.program is None:
-            by_month_region[(view.month, view.region_id)] = figure_from_reported(view)
-        elif view.region_id is None:
-            by_month_program[(view.month, view.program)] = figure_from_reported(view)
 
     region_order = _region_sort_key(region_names)
     return SatisfactionReport(
@@ -505,19 +558,11 @@ def load_satisfaction(partnership_id: int, first: Month, last: Month) -> Satisfa
         first=first,
         last=last,
         by_month=tuple(by_month[m] for m in sorted(by_month)),
-        by_month_region=tuple(
-            by_month_region[key]
-            for key in sorted(by_month_region, key=lambda k: (k[0], region_order(k[1])))
-        ),
-        by_month_program=tuple(
-            by_month_program[key]
-            for key in sorted(by_month_program, key=lambda k: (k[0], k[1] is None, k[1] or ""))
-        ),
         by_region=tuple(
             figure_from_counts(
                 region_total[rid],
                 region_id=rid,
-                region_name=region_label(rid),
+                region_name=_region_label(region_names, rid),
                 no_region=rid is None,
             )
             for rid in sorted(region_total, key=region_order)
@@ -528,6 +573,9 @@ def load_satisfaction(partnership_id: int, first: Month, last: Month) -> Satisfa
         ),
         reported=tuple(reported),
         region_names=region_names,
+        month_region_counts=month_region,
+        month_program_counts=month_program,
+        standing=standing,
     )
 
 
@@ -540,8 +588,8 @@ def latest_month_with_data(partnership_id: int) -> Month | None:
     """The newest month holding a response or a reported total (two small queries)."""
     months = [
         db.session.scalar(
-            sa.select(sa.func.max(SurveyResponse.month)).where(
-                SurveyResponse.partnership_id == partnership_id, SurveyResponse.counted()
+            sa.select(sa.func.max(SatisfactionMonth.month)).where(
+                SatisfactionMonth.partnership_id == partnership_id, SatisfactionMonth.counted()
             )
         ),
         db.session.scalar(
@@ -623,14 +671,12 @@ def noise_changes(report: SatisfactionReport, month: Month) -> list[NoiseChange]
     pairs: list[tuple[SatisfactionFigure | None, SatisfactionFigure | None]] = [
         (report.month_figure(previous_month), report.month_figure(month))
     ]
-    by_region = {
-        (f.month, f.region_id): f for f in report.by_month_region if f.region_id is not None
-    }
-    region_ids = sorted(
-        {rid for (m, rid) in by_region if m == month},
-        key=_region_sort_key(report.region_names),
-    )
-    pairs += [(by_region.get((previous_month, rid)), by_region[(month, rid)]) for rid in region_ids]
+    earlier = {f.region_id: f for f in report.region_figures(previous_month)}
+    pairs += [
+        (earlier.get(f.region_id), f)
+        for f in report.region_figures(month)
+        if f.region_id is not None
+    ]
     changes = []
     for previous, current in pairs:
         if previous is None or current is None:
@@ -760,8 +806,8 @@ def list_comments(
 
 def programs_of(partnership_id: int) -> list[str]:
     """The programs named in the partnership's responses and reported totals, sorted."""
-    responses = sa.select(SurveyResponse.program).where(
-        SurveyResponse.partnership_id == partnership_id, SurveyResponse.program.is_not(None)
+    responses = sa.select(SatisfactionMonth.program).where(
+        SatisfactionMonth.partnership_id == partnership_id, SatisfactionMonth.program.is_not(None)
     )
     reported = sa.select(ReportedSatisfaction.program).where(
         ReportedSatisfaction.partnership_id == partnership_id,
@@ -982,25 +1028,8 @@ def delete_reported(actor: User, reported: ReportedSatisfaction) -> None:
 
 def reported_view(reported: ReportedSatisfaction) -> ReportedView:
     """One reported total as plain values (for the edit and delete pages)."""
-    region_name = db.session.scalar(sa.select(Region.name).where(Region.id == reported.region_id))
-    entered_by = db.session.scalar(
-        sa.select(User.display_name).where(User.id == reported.entered_by_id)
-    )
-    superseded = (
-        db.session.scalar(
-            sa.select(SurveyResponse.id)
-            .where(
-                SurveyResponse.partnership_id == reported.partnership_id,
-                SurveyResponse.month == reported.month,
-                SurveyResponse.counted(),
-                *([SurveyResponse.region_id == reported.region_id] if reported.region_id else []),
-                *([SurveyResponse.program == reported.program] if reported.program else []),
-            )
-            .limit(1)
-        )
-        is not None
-    )
-    return _view_of(reported, region_name, entered_by, superseded)
+    row = db.session.execute(_reported_query().where(ReportedSatisfaction.id == reported.id)).one()
+    return _view_of(*row)
 
 
 def _view_of(

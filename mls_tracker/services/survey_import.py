@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -38,9 +39,9 @@ from mls_tracker.models import (
     User,
     utcnow,
 )
-from mls_tracker.models.satisfaction import ImportState
+from mls_tracker.models.satisfaction import ImportState, SatisfactionMonth
 from mls_tracker.periods import Month
-from mls_tracker.services import staged_files, webhooks
+from mls_tracker.services import satisfaction_months, staged_files, webhooks
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.survey_columns import values_fit
 from mls_tracker.services.survey_files import (
@@ -585,6 +586,7 @@ def staged_mapping(staged: StagedUpload) -> tuple[Mapping, str | None] | None:
         return None
 
 
+@functools.cache  # a handful of answers per scale: the exact arithmetic once each, not per row
 def to_five(number: int, scale: str) -> int:
     """An answer on ``scale`` (RATING_SCALES) mapped linearly to 1–5, rounded half up:
     the low end is 1, the high end 5 (on 1–10: 1–2 → 1, 3–4 → 2, 5–6 → 3, 7–8 → 4, 9–10 → 5)."""
@@ -1378,6 +1380,7 @@ def record_import(
     if outcome.errors:
         db.session.rollback()
         raise ImportRefused(outcome, advice)
+    satisfaction_months.add_import(record.id)
     record.rows_added = outcome.new
     record.rows_skipped = outcome.duplicates
     return record, outcome
@@ -1458,19 +1461,20 @@ class ProposedResponses:
 def proposed_responses(
     partnership_id: int, first: Month | None = None, last: Month | None = None
 ) -> ProposedResponses:
-    """How many responses (from ``first`` to ``last``) and imports are still proposed."""
-    r = SurveyResponse
+    """How many responses (from ``first`` to ``last``) and imports are still proposed (from
+    the monthly sums: one small query whatever the number of responses)."""
+    m = SatisfactionMonth
     query = (
-        sa.select(sa.func.count(), sa.func.count(sa.distinct(r.import_id)))
-        .join(SurveyImport, SurveyImport.id == r.import_id)
-        .where(r.partnership_id == partnership_id, SurveyImport.state == ImportState.PROPOSED)
+        sa.select(sa.func.sum(m.responses), sa.func.count(sa.distinct(m.import_id)))
+        .join(SurveyImport, SurveyImport.id == m.import_id)
+        .where(m.partnership_id == partnership_id, SurveyImport.state == ImportState.PROPOSED)
     )
     if first is not None:
-        query = query.where(r.month >= first)
+        query = query.where(m.month >= first)
     if last is not None:
-        query = query.where(r.month <= last)
+        query = query.where(m.month <= last)
     responses, imports = db.session.execute(query).one()
-    return ProposedResponses(responses=int(responses), imports=int(imports))
+    return ProposedResponses(responses=int(responses or 0), imports=int(imports))
 
 
 def undo_import(actor: User, partnership_id: int, import_id: int) -> int:
@@ -1482,8 +1486,10 @@ def undo_import(actor: User, partnership_id: int, import_id: int) -> int:
     if record.undone_at is not None:
         raise ValidationFailed("This import was undone already.")
     with audit.acting_as(actor.id):
+        satisfaction_months.remove_import(record.id)
         removed = db.session.execute(
-            sa.delete(SurveyResponse).where(SurveyResponse.import_id == record.id)
+            sa.delete(SurveyResponse).where(SurveyResponse.import_id == record.id),
+            execution_options={satisfaction_months.SUMS_KEPT: True},
         ).rowcount
         record.undone_at = utcnow()
         record.undone_by_id = actor.id
