@@ -16,7 +16,7 @@ from flask_login import user_logged_in, user_logged_out
 from flask_security.utils import set_request_attr
 
 from mls_tracker.extensions import db, security
-from mls_tracker.models import User, UserSession, utcnow
+from mls_tracker.models import Membership, Role, User, UserSession, utcnow
 
 SESSION_KEY = "mls_sid"
 # Set by the single sign-on callback after ``login_user``: the identity provider did the
@@ -24,6 +24,7 @@ SESSION_KEY = "mls_sid"
 SIGNED_IN_WITH_SSO = "mls_sso"
 log = logging.getLogger("mls_tracker.sessions")
 _TOUCH_EVERY = dt.timedelta(seconds=60)
+_LEADS_KEY = "_session_user_leads"
 
 
 def _hash(token: str) -> str:
@@ -81,13 +82,19 @@ def check_session() -> None:
     if "_user_id" not in session:
         return
     token = session.get(SESSION_KEY)
-    record, user = None, None
+    record, user, user_leads = None, None, False
     if token:
-        # The session and its user in one query; the user loader below takes the user from
+        # The session, its user and whether the user leads a partnership (the "Audit log"
+        # link of every page's menu) in one query; the user loader below takes the user from
         # here instead of querying again.
+        leads = (
+            sa.exists()
+            .where(Membership.user_id == User.id, Membership.role == Role.LEAD)
+            .label("leads")
+        )
         row = (
             db.session.execute(
-                sa.select(UserSession, User)
+                sa.select(UserSession, User, leads)
                 .join(User, User.id == UserSession.user_id)
                 .options(so.joinedload(User.roles))  # Flask-Principal reads them next
                 .where(UserSession.token_hash == _hash(token))
@@ -96,7 +103,7 @@ def check_session() -> None:
             .first()
         )
         if row is not None:
-            record, user = row
+            record, user, user_leads = row
     now = utcnow()
     config = current_app.config
     if (
@@ -112,9 +119,21 @@ def check_session() -> None:
         _sign_out_locally()
         return
     g._session_user = user
+    setattr(g, _LEADS_KEY, (user.id, bool(user_leads)))
     if now - record.last_seen_at > _TOUCH_EVERY:
         record.last_seen_at = now
         db.session.commit()
+
+
+def leads_a_partnership(user: Any) -> bool | None:
+    """Whether ``user`` led a partnership when this request's session was checked (read in
+    the same query as the session), or None when that is not known: another user, or no
+    signed-in session. For what a page shows (a menu link), never for a permission check,
+    which asks the database."""
+    known = g.get(_LEADS_KEY)
+    if known is None or known[0] != getattr(user, "id", None):
+        return None
+    return known[1]
 
 
 def _load_user(user_id: str) -> User | None:

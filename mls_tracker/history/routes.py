@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_security import auth_required
 from werkzeug.routing import BuildError
 
+from mls_tracker import sessions
 from mls_tracker.exports import safe_cell
 from mls_tracker.formatting import viewer_zone
 from mls_tracker.models import AuditAction
@@ -64,9 +65,9 @@ def history_url(object_type: str, object_id: Any, partnership_id: int | None) ->
 
 @bp.app_template_global()
 def may_read_audit_log() -> bool:
-    """Whether the signed-in user may open the audit log (for a link in the menu); one query
-    for anyone but an administrator, made only where a template asks."""
-    return service.may_read_log(current_user)
+    """Whether the signed-in user may open the audit log (for a link in the menu): known
+    from the session check's query (no query of its own on each page); else asked."""
+    return service.may_read_log(current_user, leads=sessions.leads_a_partnership(current_user))
 
 
 @bp.get("/audit")

@@ -211,12 +211,15 @@ def read_filters(args: Any) -> Filters:
 # --- who may see what -------------------------------------------------------------------------
 
 
-def may_read_log(user: Any) -> bool:
-    """Administrators and leads (of any partnership) may read the log."""
+def may_read_log(user: Any, leads: bool | None = None) -> bool:
+    """Administrators and leads (of any partnership) may read the log. ``leads``: whether
+    the user leads a partnership, when already known (for a menu link); None asks."""
     if not getattr(user, "is_authenticated", False) or not user.active:
         return False
     if user.is_admin:
         return True
+    if leads is not None:
+        return leads
     return bool(
         db.session.scalar(
             sa.select(sa.func.count()).select_from(member_of(user, Role.LEAD).subquery())
