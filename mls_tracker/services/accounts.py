@@ -509,8 +509,10 @@ def remove_membership(actor: User, user_id: int, membership_id: int | None) -> s
 
 
 @functools.cache
+@functools.cache
 def time_zones() -> tuple[str, ...]:
-    """The IANA zones offered on the account page: "Europe/London", not "posix/…" aliases."""
+    """The IANA zones offered on the account page: "Europe/London", not "posix/…" aliases.
+    Read once per process: ``available_timezones`` walks the zone files on disk."""
     return tuple(
         sorted(
             zone
