@@ -238,3 +238,25 @@ def test_verify_finds_a_file_changed_behind_the_archives_back(world):
     results = scorecards.verify_scorecards()
     assert [r.ok for r in results] == [False, True]
     assert results[0].stored_sha256 == first.sha256 != results[0].actual_sha256
+
+
+def test_the_print_stylesheet_parsed_once_lays_out_the_same_bytes_as_a_linked_one(world):
+    """Scorecards issued before the stylesheet was handed to WeasyPrint parsed (once per
+    process) linked it from their HTML: rendered again today, they must give their stored
+    bytes, so both ways must lay out the very same PDF."""
+    from mls_tracker.scorecards import pdf
+    from mls_tracker.scorecards.html import PRINT_STYLESHEETS
+
+    data = sample_data()
+    html = scorecards.final_html(data, ISSUED_META)
+    assert "scorecard.css" not in html and PRINT_STYLESHEETS == ("scorecard.css",)
+    linked = html.replace(
+        "</title>", '</title>\n<link rel="stylesheet" href="mls-report:scorecard.css">', 1
+    )
+    as_before = pdf.html_to_pdf(linked, created_at=ISSUED_META.issued_at)
+    now = scorecards.render_pdf(data, ISSUED_META)
+    assert now == pdf.html_to_pdf(
+        html, created_at=ISSUED_META.issued_at, stylesheets=PRINT_STYLESHEETS
+    )
+    assert now == as_before
+    assert pdf.stylesheet("scorecard.css") is pdf.stylesheet("scorecard.css")

@@ -30,7 +30,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard, User, utcnow
 from mls_tracker.scorecards import chart_images, pdf
 from mls_tracker.scorecards.charts import scorecard_figures
-from mls_tracker.scorecards.html import render_scorecard_html
+from mls_tracker.scorecards.html import PRINT_STYLESHEETS, render_scorecard_html
 from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, dump, load
 from mls_tracker.services import webhooks
 from mls_tracker.services.errors import NotFound, ValidationFailed
@@ -82,7 +82,8 @@ def _chart_svgs(data: ScorecardData) -> dict[str, str]:
 
 
 def final_html(data: ScorecardData, meta: ScorecardMeta) -> str:
-    """The print HTML WeasyPrint lays out (charts drawn); the benchmark's baseline input."""
+    """The print HTML WeasyPrint lays out (charts drawn; with ``PRINT_STYLESHEETS``); the
+    benchmark's baseline input."""
     return render_scorecard_html(data, meta, _chart_svgs(data))
 
 
@@ -91,7 +92,9 @@ def _render(data: ScorecardData, meta: ScorecardMeta, progress: Progress) -> Ren
     charts = _chart_svgs(data)
     progress(2, STEPS, "Laying out pages")
     html = render_scorecard_html(data, meta, charts)
-    document, pages = pdf.html_to_pdf_pages(html, created_at=meta.issued_at)
+    document, pages = pdf.html_to_pdf_pages(
+        html, created_at=meta.issued_at, stylesheets=PRINT_STYLESHEETS
+    )
     return RenderedScorecard(document, pages, hashlib.sha256(document).hexdigest())
 
 
