@@ -30,7 +30,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard, User, utcnow
 from mls_tracker.scorecards import chart_images, pdf
 from mls_tracker.scorecards.charts import scorecard_figures
-from mls_tracker.scorecards.html import PRINT_STYLESHEETS, render_scorecard_html
+from mls_tracker.scorecards.html import PRINT_STYLESHEETS, environment, render_scorecard_html
 from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, dump, load
 from mls_tracker.services import webhooks
 from mls_tracker.services.errors import NotFound, ValidationFailed
@@ -101,6 +101,20 @@ def _render(data: ScorecardData, meta: ScorecardMeta, progress: Progress) -> Ren
 def render_pdf(data: ScorecardData, meta: ScorecardMeta) -> bytes:
     """The scorecard's PDF: a pure function of the data and the meta."""
     return _render(data, meta, _no_progress).pdf
+
+
+@jobs.warm_up
+def warm_up() -> None:
+    """What a fresh worker's first scorecard would otherwise wait for, done when the worker
+    starts (job workers, the command line's forked workers, gunicorn's after the fork):
+    Chromium started with plotly.js loaded (a tiny chart drawn), WeasyPrint's fonts and the
+    print stylesheet loaded (a tiny page laid out), the print templates compiled and the
+    ORM's mappers configured."""
+    chart_images.start()  # Chromium boots while the rest warms up
+    sa.orm.configure_mappers()
+    environment().get_template("scorecard.html")
+    pdf.warm_up()
+    chart_images.warm_up()
 
 
 # --- Issuing ---------------------------------------------------------------------------------
