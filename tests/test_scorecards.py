@@ -260,3 +260,25 @@ def test_the_print_stylesheet_parsed_once_lays_out_the_same_bytes_as_a_linked_on
     )
     assert now == as_before
     assert pdf.stylesheet("scorecard.css") is pdf.stylesheet("scorecard.css")
+
+
+def test_a_scorecards_metadata_is_read_without_its_pdf_which_is_read_when_downloaded(world):
+    """The API's scorecard metadata (and every download's permission check) reads the row
+    without its PDF and snapshot; the download then reads the stored bytes, unchanged."""
+    scorecard = scorecards.issue_scorecard(world.lead, make_review(world))
+    scorecard_id, stored, digest = scorecard.id, scorecard.pdf, scorecard.sha256
+    db.session.expunge(scorecard)  # read afresh, as by another request
+    statements: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        found = scorecards.scorecard_for_download(world.lead, world.partnership.id, scorecard_id)
+        assert {"pdf", "snapshot"} <= sa.inspect(found).unloaded
+        assert found.review.partnership_id == world.partnership.id and found.version == 1
+        assert not any("scorecards.pdf" in s for s in statements)
+        assert found.pdf == stored and hashlib.sha256(found.pdf).hexdigest() == digest
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from mls_tracker import access, jobs
 from mls_tracker.access import Action, can
@@ -111,7 +112,7 @@ def warm_up() -> None:
     print stylesheet loaded (a tiny page laid out), the print templates compiled and the
     ORM's mappers configured."""
     chart_images.start()  # Chromium boots while the rest warms up
-    sa.orm.configure_mappers()
+    so.configure_mappers()
     environment().get_template("scorecard.html")
     pdf.warm_up()
     chart_images.warm_up()
@@ -298,12 +299,24 @@ def run_issue(ctx: jobs.JobContext) -> dict[str, Any]:
 
 
 def scorecard_for_download(user: User, partnership_id: int, scorecard_id: int) -> Scorecard:
-    """An issued scorecard of a partnership the user may see; 404 for anything else (another
-    partnership's, a missing one, a non-member), so nobody learns what exists."""
+    """An issued scorecard of a partnership the user may see, its review loaded, its PDF and
+    snapshot loaded when first read; 404 for anything else (another partnership's, a missing
+    one, a non-member), so nobody learns what exists."""
     if not can(user, Action.VIEW, partnership_id):
         raise NotFound()
-    scorecard = db.session.get(Scorecard, scorecard_id)
-    if scorecard is None or scorecard.review.partnership_id != partnership_id:
+    # One query with its review; the PDF and the snapshot (tens to hundreds of KB) are read
+    # only when asked for (the download, the snapshot), not for the metadata.
+    scorecard = db.session.scalar(
+        sa.select(Scorecard)
+        .join(Review, Review.id == Scorecard.review_id)
+        .where(Scorecard.id == scorecard_id, Review.partnership_id == partnership_id)
+        .options(
+            so.defer(Scorecard.pdf),
+            so.defer(Scorecard.snapshot),
+            so.contains_eager(Scorecard.review),
+        )
+    )
+    if scorecard is None:
         raise NotFound()
     return scorecard
 
