@@ -282,3 +282,35 @@ def test_a_scorecards_metadata_is_read_without_its_pdf_which_is_read_when_downlo
         assert found.pdf == stored and hashlib.sha256(found.pdf).hexdigest() == digest
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", remember)
+
+
+def test_charts_made_lighter_for_weasyprint_lay_out_the_very_same_pdf(monkeypatch):
+    """``chart_images.lighten`` (styles as attributes, no empty groups, no undrawn attributes)
+    is only there to save layout time: a scorecard whose charts were drawn before it existed
+    renders again byte for byte."""
+    from mls_tracker.scorecards import pdf
+    from mls_tracker.scorecards.html import PRINT_STYLESHEETS
+
+    data = sample_data()
+    chart_images.clear_cache()
+    with monkeypatch.context() as patch:
+        patch.setattr(chart_images, "lighten", lambda svg: svg)
+        heavy = scorecards.final_html(data, ISSUED_META)
+    chart_images.clear_cache()
+    light = scorecards.final_html(data, ISSUED_META)
+    assert _svgs(light).count('style="') * 10 < _svgs(heavy).count('style="')
+    assert len(light) < 0.85 * len(heavy)
+    as_before = pdf.html_to_pdf(
+        heavy, created_at=ISSUED_META.issued_at, stylesheets=PRINT_STYLESHEETS
+    )
+    assert scorecards.render_pdf(data, ISSUED_META) == as_before
+
+
+def _svgs(html: str) -> str:
+    """The charts' SVG documents embedded in a print HTML, decoded."""
+    import base64
+    import re
+
+    found = re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html)
+    assert len(found) >= 3
+    return "".join(base64.b64decode(item).decode() for item in found)
