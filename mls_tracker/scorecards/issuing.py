@@ -105,17 +105,19 @@ def render_pdf(data: ScorecardData, meta: ScorecardMeta) -> bytes:
 
 
 @jobs.warm_up
-def warm_up() -> None:
+def warm_up(*, wait_for_chromium: bool = True) -> None:
     """What a fresh worker's first scorecard would otherwise wait for, done when the worker
     starts (job workers, the command line's forked workers, gunicorn's after the fork):
     Chromium started with plotly.js loaded (a tiny chart drawn), WeasyPrint's fonts and the
     print stylesheet loaded (a tiny page laid out), the print templates compiled and the
-    ORM's mappers configured."""
+    ORM's mappers configured. ``wait_for_chromium=False`` (a web worker, which must answer
+    at once) leaves Chromium booting in the background."""
     chart_images.start()  # Chromium boots while the rest warms up
     so.configure_mappers()
     environment().get_template("scorecard.html")
     pdf.warm_up()
-    chart_images.warm_up()
+    if wait_for_chromium:
+        chart_images.warm_up()
 
 
 # --- Issuing ---------------------------------------------------------------------------------
