@@ -545,6 +545,32 @@ def _execute(job_id: int) -> None:
     log.info("job %s (%s) %s", job_id, context.kind, state)
 
 
+_warm_ups: list[Callable[[], None]] = []
+
+
+def warm_up(function: Callable[[], None]) -> Callable[[], None]:
+    """Registers something a worker does once when it starts, after the fork, so that its
+    first job does not wait for it (the scorecards start Chromium and load WeasyPrint's fonts:
+    seconds). Used as a decorator by the modules that own the work."""
+    _warm_ups.append(function)
+    return function
+
+
+def warm_up_worker() -> None:
+    """Runs every registered warm-up (in an app context); one that fails is logged and the
+    worker starts anyway — its first job then does the work itself."""
+    for function in _warm_ups:
+        try:
+            function()
+        except Exception:
+            log.exception("warming up %s failed", getattr(function, "__qualname__", function))
+
+
+def runs_inline() -> bool:
+    """Whether jobs run in the process that submits them (no worker; tests, some demos)."""
+    return bool(_queue().huey.immediate)
+
+
 def init_app(app: Flask) -> None:
     huey = _make_huey(app)
 
@@ -561,6 +587,7 @@ def init_app(app: Flask) -> None:
         if os.getpid() != parent_pid:
             with app.app_context():
                 db.engine.dispose(close=False)
+                warm_up_worker()  # before the worker takes its first job
 
     app.extensions["mls_jobs"] = _Queue(huey, run_job)
     app.register_blueprint(bp)

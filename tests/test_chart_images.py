@@ -171,3 +171,20 @@ def test_a_reload_that_leaves_the_page_without_its_script_is_done_again(monkeypa
     assert "Again 0" in chart_images.figure_svg(_titled("Again 0"))
     assert "Again 1" in chart_images.figure_svg(_titled("Again 1"))
     assert len(reloads) >= 3  # the first reload was done twice, the second once
+
+
+def test_a_warm_worker_draws_its_first_chart_without_starting_chromium(monkeypatch):
+    """``scorecards.issuing.warm_up`` (run when a worker starts) leaves Chromium running with
+    plotly.js loaded and the print stylesheet parsed: the first scorecard starts nothing."""
+    from mls_tracker.scorecards import issuing, pdf
+
+    chart_images.shutdown()
+    issuing.warm_up()
+    server = chart_images._server
+    assert server is not None and server.thread.is_alive()
+    assert pdf.stylesheet.cache_info().currsize >= 1
+    started: list[int] = []
+    real = chart_images._Server
+    monkeypatch.setattr(chart_images, "_Server", lambda: started.append(1) or real())
+    svg = chart_images.figure_svg(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])), width=300, height=200)
+    assert svg.startswith("<svg") and started == [] and chart_images._server is server

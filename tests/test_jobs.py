@@ -146,3 +146,31 @@ def test_a_real_worker_runs_queued_jobs(make_app, world):
             consumer.stop(graceful=True)
             for number, handler in saved.items():
                 signal.signal(number, handler)
+
+
+def test_a_forked_worker_warms_up_before_its_first_job(app, monkeypatch, caplog):
+    """Huey runs its start-up hooks in each worker process after the fork: the registered
+    warm-ups run there (the scorecards' among them), and one that fails is logged without
+    keeping the worker from starting."""
+    from mls_tracker.scorecards import issuing
+
+    assert issuing.warm_up in jobs._warm_ups
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(
+        jobs, "_warm_ups", [lambda: ran.append("first"), broken, lambda: ran.append("last")]
+    )
+    hooks = list(app.extensions["mls_jobs"].huey._startup.values())
+    for hook in hooks:  # in the parent process: nothing to warm, nothing disposed
+        hook()
+    assert ran == []
+    real_pid = jobs.os.getpid()
+    monkeypatch.setattr(jobs.os, "getpid", lambda: real_pid + 1)  # as in a forked worker
+    with caplog.at_level("ERROR", logger="mls_tracker.jobs"):
+        for hook in hooks:
+            hook()
+    assert ran == ["first", "last"]
+    assert "warming up" in caplog.text and "no fonts" in caplog.text

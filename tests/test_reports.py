@@ -321,9 +321,12 @@ def test_an_empty_partnership_says_so_in_every_section():
 
 
 def html_to_pdf(document: str) -> bytes:
+    """The print HTML laid out as issuing does: with the print stylesheets, which the print
+    HTML does not link."""
     from mls_tracker.scorecards import pdf
+    from mls_tracker.scorecards.html import PRINT_STYLESHEETS
 
-    return pdf.html_to_pdf(document)
+    return pdf.html_to_pdf(document, stylesheets=PRINT_STYLESHEETS)
 
 
 def pdf_pages(data: bytes, tmp_path) -> list[str]:

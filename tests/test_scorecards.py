@@ -238,3 +238,79 @@ def test_verify_finds_a_file_changed_behind_the_archives_back(world):
     results = scorecards.verify_scorecards()
     assert [r.ok for r in results] == [False, True]
     assert results[0].stored_sha256 == first.sha256 != results[0].actual_sha256
+
+
+def test_the_print_stylesheet_parsed_once_lays_out_the_same_bytes_as_a_linked_one(world):
+    """Scorecards issued before the stylesheet was handed to WeasyPrint parsed (once per
+    process) linked it from their HTML: rendered again today, they must give their stored
+    bytes, so both ways must lay out the very same PDF."""
+    from mls_tracker.scorecards import pdf
+    from mls_tracker.scorecards.html import PRINT_STYLESHEETS
+
+    data = sample_data()
+    html = scorecards.final_html(data, ISSUED_META)
+    assert "scorecard.css" not in html and PRINT_STYLESHEETS == ("scorecard.css",)
+    linked = html.replace(
+        "</title>", '</title>\n<link rel="stylesheet" href="mls-report:scorecard.css">', 1
+    )
+    as_before = pdf.html_to_pdf(linked, created_at=ISSUED_META.issued_at)
+    now = scorecards.render_pdf(data, ISSUED_META)
+    assert now == pdf.html_to_pdf(
+        html, created_at=ISSUED_META.issued_at, stylesheets=PRINT_STYLESHEETS
+    )
+    assert now == as_before
+    assert pdf.stylesheet("scorecard.css") is pdf.stylesheet("scorecard.css")
+
+
+def test_a_scorecards_metadata_is_read_without_its_pdf_which_is_read_when_downloaded(world):
+    """The API's scorecard metadata (and every download's permission check) reads the row
+    without its PDF and snapshot; the download then reads the stored bytes, unchanged."""
+    scorecard = scorecards.issue_scorecard(world.lead, make_review(world))
+    scorecard_id, stored, digest = scorecard.id, scorecard.pdf, scorecard.sha256
+    db.session.expunge(scorecard)  # read afresh, as by another request
+    statements: list[str] = []
+
+    def remember(_conn, _cursor, statement, *_rest) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        found = scorecards.scorecard_for_download(world.lead, world.partnership.id, scorecard_id)
+        assert {"pdf", "snapshot"} <= sa.inspect(found).unloaded
+        assert found.review.partnership_id == world.partnership.id and found.version == 1
+        assert not any("scorecards.pdf" in s for s in statements)
+        assert found.pdf == stored and hashlib.sha256(found.pdf).hexdigest() == digest
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", remember)
+
+
+def test_charts_made_lighter_for_weasyprint_lay_out_the_very_same_pdf(monkeypatch):
+    """``chart_images.lighten`` (styles as attributes, no empty groups, no undrawn attributes)
+    is only there to save layout time: a scorecard whose charts were drawn before it existed
+    renders again byte for byte."""
+    from mls_tracker.scorecards import pdf
+    from mls_tracker.scorecards.html import PRINT_STYLESHEETS
+
+    data = sample_data()
+    chart_images.clear_cache()
+    with monkeypatch.context() as patch:
+        patch.setattr(chart_images, "lighten", lambda svg: svg)
+        heavy = scorecards.final_html(data, ISSUED_META)
+    chart_images.clear_cache()
+    light = scorecards.final_html(data, ISSUED_META)
+    assert _svgs(light).count('style="') * 10 < _svgs(heavy).count('style="')
+    assert len(light) < 0.85 * len(heavy)
+    as_before = pdf.html_to_pdf(
+        heavy, created_at=ISSUED_META.issued_at, stylesheets=PRINT_STYLESHEETS
+    )
+    assert scorecards.render_pdf(data, ISSUED_META) == as_before
+
+
+def _svgs(html: str) -> str:
+    """The charts' SVG documents embedded in a print HTML, decoded."""
+    import base64
+    import re
+
+    found = re.findall(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", html)
+    assert len(found) >= 3
+    return "".join(base64.b64decode(item).decode() for item in found)

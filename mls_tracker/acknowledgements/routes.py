@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
 
 from mls_tracker.acknowledgements.forms import AcknowledgeForm
+from mls_tracker.exports import attachment
 from mls_tracker.scorecards import delivery as service
 from mls_tracker.services.errors import ValidationFailed
 
@@ -69,6 +70,4 @@ def download(token: str):
         return _refused(error)
     scorecard = delivery.scorecard
     summary = service.summarise(scorecard)
-    response = Response(scorecard.pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{summary.filename}"'
-    return _no_store(response)
+    return attachment(scorecard.pdf, "application/pdf", summary.filename)  # no-store too

@@ -31,6 +31,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from mls_tracker import jobs
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     DeliveryResult,
@@ -251,6 +252,8 @@ def _worker_start() -> None:
     assert _worker_app is not None
     with _worker_app.app_context():
         db.engine.dispose(close=False)
+        # Warm before the first partnership: Chromium, WeasyPrint's fonts, the templates.
+        jobs.warm_up_worker()
     # A pool's worker leaves through os._exit, past atexit: close its Chromium on the way.
     multiprocessing.util.Finalize(None, chart_images.shutdown, exitpriority=10)
 

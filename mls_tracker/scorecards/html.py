@@ -41,6 +41,9 @@ SCHEME = "mls-report:"
 # What the preview asks ``asset_url`` for besides files under reports/ (see
 # ``assets.report_asset_url``): plotly.js, its stylesheet and the page script that draws charts.
 PREVIEW_SCRIPTS = ("plotly.min.js", "plotly.css", "charts.js")
+# The print stylesheets, applied by the PDF renderer (``pdf.html_to_pdf(html,
+# stylesheets=PRINT_STYLESHEETS)``, parsed once per process) rather than linked from the HTML.
+PRINT_STYLESHEETS = ("scorecard.css",)
 
 CHART_TITLES = {
     "health_trend": "Health score, last 12 months",
@@ -271,8 +274,8 @@ def render_scorecard_html(
     asset_url: Callable[[str], str] | None = None,
 ) -> str:
     """The scorecard as one HTML document: for WeasyPrint (``preview=False``; ``charts`` maps
-    chart names to SVG text) or for the browser (``preview=True``; charts drawn by plotly.js,
-    assets at ``asset_url(name)``)."""
+    chart names to SVG text; laid out with ``stylesheets=PRINT_STYLESHEETS``) or for the
+    browser (``preview=True``; charts drawn by plotly.js, assets at ``asset_url(name)``)."""
     if preview and asset_url is None:
         raise ValueError("a preview needs asset_url to link its stylesheet and scripts")
     url = asset_url if preview and asset_url is not None else _print_url

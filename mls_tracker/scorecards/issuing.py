@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from mls_tracker import access, jobs
 from mls_tracker.access import Action, can
@@ -30,7 +31,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard, User, utcnow
 from mls_tracker.scorecards import chart_images, pdf
 from mls_tracker.scorecards.charts import scorecard_figures
-from mls_tracker.scorecards.html import render_scorecard_html
+from mls_tracker.scorecards.html import PRINT_STYLESHEETS, environment, render_scorecard_html
 from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, dump, load
 from mls_tracker.services import webhooks
 from mls_tracker.services.errors import NotFound, ValidationFailed
@@ -82,7 +83,8 @@ def _chart_svgs(data: ScorecardData) -> dict[str, str]:
 
 
 def final_html(data: ScorecardData, meta: ScorecardMeta) -> str:
-    """The print HTML WeasyPrint lays out (charts drawn); the benchmark's baseline input."""
+    """The print HTML WeasyPrint lays out (charts drawn; with ``PRINT_STYLESHEETS``); the
+    benchmark's baseline input."""
     return render_scorecard_html(data, meta, _chart_svgs(data))
 
 
@@ -91,13 +93,31 @@ def _render(data: ScorecardData, meta: ScorecardMeta, progress: Progress) -> Ren
     charts = _chart_svgs(data)
     progress(2, STEPS, "Laying out pages")
     html = render_scorecard_html(data, meta, charts)
-    document, pages = pdf.html_to_pdf_pages(html, created_at=meta.issued_at)
+    document, pages = pdf.html_to_pdf_pages(
+        html, created_at=meta.issued_at, stylesheets=PRINT_STYLESHEETS
+    )
     return RenderedScorecard(document, pages, hashlib.sha256(document).hexdigest())
 
 
 def render_pdf(data: ScorecardData, meta: ScorecardMeta) -> bytes:
     """The scorecard's PDF: a pure function of the data and the meta."""
     return _render(data, meta, _no_progress).pdf
+
+
+@jobs.warm_up
+def warm_up(*, wait_for_chromium: bool = True) -> None:
+    """What a fresh worker's first scorecard would otherwise wait for, done when the worker
+    starts (job workers, the command line's forked workers, gunicorn's after the fork):
+    Chromium started with plotly.js loaded (a tiny chart drawn), WeasyPrint's fonts and the
+    print stylesheet loaded (a tiny page laid out), the print templates compiled and the
+    ORM's mappers configured. ``wait_for_chromium=False`` (a web worker, which must answer
+    at once) leaves Chromium booting in the background."""
+    chart_images.start()  # Chromium boots while the rest warms up
+    so.configure_mappers()
+    environment().get_template("scorecard.html")
+    pdf.warm_up()
+    if wait_for_chromium:
+        chart_images.warm_up()
 
 
 # --- Issuing ---------------------------------------------------------------------------------
@@ -281,12 +301,24 @@ def run_issue(ctx: jobs.JobContext) -> dict[str, Any]:
 
 
 def scorecard_for_download(user: User, partnership_id: int, scorecard_id: int) -> Scorecard:
-    """An issued scorecard of a partnership the user may see; 404 for anything else (another
-    partnership's, a missing one, a non-member), so nobody learns what exists."""
+    """An issued scorecard of a partnership the user may see, its review loaded, its PDF and
+    snapshot loaded when first read; 404 for anything else (another partnership's, a missing
+    one, a non-member), so nobody learns what exists."""
     if not can(user, Action.VIEW, partnership_id):
         raise NotFound()
-    scorecard = db.session.get(Scorecard, scorecard_id)
-    if scorecard is None or scorecard.review.partnership_id != partnership_id:
+    # One query with its review; the PDF and the snapshot (tens to hundreds of KB) are read
+    # only when asked for (the download, the snapshot), not for the metadata.
+    scorecard = db.session.scalar(
+        sa.select(Scorecard)
+        .join(Review, Review.id == Scorecard.review_id)
+        .where(Scorecard.id == scorecard_id, Review.partnership_id == partnership_id)
+        .options(
+            so.defer(Scorecard.pdf),
+            so.defer(Scorecard.snapshot),
+            so.contains_eager(Scorecard.review),
+        )
+    )
+    if scorecard is None:
         raise NotFound()
     return scorecard
 
