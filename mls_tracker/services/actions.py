@@ -292,17 +292,29 @@ def _my_statements(sort: str, *, member: bool) -> _MyStatements:
         sa.func.count().filter(ActionItem.due_on < today),
         sa.func.count().filter(ActionItem.due_on > sa.bindparam("soon", type_=sa.Date)),
     ).where(*mine)
+    limit = sa.bindparam("limit", type_=sa.Integer)
+    offset = sa.bindparam("offset", type_=sa.Integer)
     if sort == "partnership":
+        # The page's ids first, sorted from the index and the partnerships' names alone;
+        # then their rows (otherwise every open item's row would be built to be sorted).
         order = [sa.func.lower(Partnership.name), Partnership.id, ActionItem.due_on, ActionItem.id]
+        page_ids = (
+            sa.select(ActionItem.id)
+            .join(Partnership, Partnership.id == ActionItem.partnership_id)
+            .where(*mine)
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+        )
+        owned = _my_row_query().where(ActionItem.id.in_(page_ids)).order_by(*order)
     else:
-        order = [ActionItem.due_on, ActionItem.id]
-    owned = (
-        _my_row_query()
-        .where(*mine)
-        .order_by(*order)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-        .offset(sa.bindparam("offset", type_=sa.Integer))
-    )
+        owned = (
+            _my_row_query()
+            .where(*mine)
+            .order_by(ActionItem.due_on, ActionItem.id)
+            .limit(limit)
+            .offset(offset)
+        )
     unowned = (
         _my_row_query()
         .where(
