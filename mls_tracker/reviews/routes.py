@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable, Sequence
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
+from markupsafe import Markup
 
-from mls_tracker import assets, jobs
+from mls_tracker import assets, jobs, page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response, scorecard_pdf
 from mls_tracker.exports import slug as slug_of
@@ -105,17 +106,37 @@ def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
     may_manage = can(current_user, Action.MANAGE, partnership.id)
     sort = _sort()
-    form = choices = None
-    if may_manage:
-        form, choices = _open_form(partnership)
+    today = utc_today()
+
+    def compute() -> tuple[tuple[service.PeriodChoice, ...] | None, Markup]:
+        """The periods a lead may open a review for, and the list as rendered: remembered
+        per data version and day; the form, with the viewer's CSRF token, is not."""
+        periods = tuple(service.period_choices(partnership, today)) if may_manage else None
+        rows = service.review_rows(partnership.id, issued_only=not may_manage, sort=sort)
+        content = render_template(
+            "reviews/_list.html",
+            partnership=partnership,
+            reviews=rows,
+            sort=sort,
+            may_manage=may_manage,
+        )
+        return periods, Markup(content)  # noqa: S704 (a template's output)
+
+    choices, content = page_parts.default_data(
+        "reviews.index", partnership.id, (today, may_manage), compute
+    )
+    form = None
+    if choices is not None:
+        form = OpenReviewForm()
+        _set_period_choices(form, choices)
     return render_template(
         "reviews/index.html",
         partnership=partnership,
-        reviews=service.review_rows(partnership.id, issued_only=not may_manage, sort=sort),
         sort=sort,
         may_manage=may_manage,
         form=form,
         choices=choices,
+        content=content,
     )
 
 

@@ -20,6 +20,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -46,6 +47,7 @@ from mls_tracker.models import (
     User,
     utcnow,
 )
+from mls_tracker.models.meeting import OPEN_ACTION_SQL
 from mls_tracker.pagination import page_window
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.locking import check_version, guarded_save
@@ -210,6 +212,9 @@ class MyActions:
         return self.first + len(self.owned) - 1 if self.owned else 0
 
 
+_OPEN_ACTION = sa.text(f"{ActionItem.__tablename__}.{OPEN_ACTION_SQL}")
+
+
 def _my_row_query() -> sa.Select:
     """The columns an ActionRow needs, as plain rows (no ORM objects to build)."""
     owner = so.aliased(User)
@@ -238,7 +243,9 @@ def _my_row_query() -> sa.Select:
     )
 
 
-def _my_rows(query: sa.Select, today: dt.date) -> tuple[ActionRow, ...]:
+def _my_rows(
+    query: sa.Select, today: dt.date, values: dict[str, object] | None = None
+) -> tuple[ActionRow, ...]:
     return tuple(
         ActionRow(
             id=row.id,
@@ -257,8 +264,75 @@ def _my_rows(query: sa.Select, today: dt.date) -> tuple[ActionRow, ...]:
             verified=bool(row.verified),
             meeting_held_on=row.held_on,
         )
-        for row in db.session.execute(query)
+        for row in db.session.execute(query, values)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _MyStatements:
+    counts: sa.Select
+    owned: sa.Select
+    unowned: sa.Select
+
+
+@cache
+def _my_statements(sort: str, *, member: bool) -> _MyStatements:
+    """My actions' statements, built once (building them cost more than running them) with
+    the parameters ``user_id``, ``today``, ``soon``, ``limit`` and ``offset``. ``member``:
+    only the items of partnerships the user is a member of (everyone but admins)."""
+    user = _UserId(sa.bindparam("user_id", type_=sa.Integer))
+    # The literal condition of the partial index ix_action_items_owner_open_due: the counts
+    # read that index alone, the rows its first entries in due order.
+    mine = [ActionItem.owner_id == user.id, _OPEN_ACTION]
+    if member:
+        mine.append(ActionItem.partnership_id.in_(access.member_of(user)))
+    today = sa.bindparam("today", type_=sa.Date)
+    counts = sa.select(
+        sa.func.count(),
+        sa.func.count().filter(ActionItem.due_on < today),
+        sa.func.count().filter(ActionItem.due_on > sa.bindparam("soon", type_=sa.Date)),
+    ).where(*mine)
+    limit = sa.bindparam("limit", type_=sa.Integer)
+    offset = sa.bindparam("offset", type_=sa.Integer)
+    if sort == "partnership":
+        # The page's ids first, sorted from the index and the partnerships' names alone;
+        # then their rows (otherwise every open item's row would be built to be sorted).
+        order = [sa.func.lower(Partnership.name), Partnership.id, ActionItem.due_on, ActionItem.id]
+        page_ids = (
+            sa.select(ActionItem.id)
+            .join(Partnership, Partnership.id == ActionItem.partnership_id)
+            .where(*mine)
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
+        )
+        owned = _my_row_query().where(ActionItem.id.in_(page_ids)).order_by(*order)
+    else:
+        owned = (
+            _my_row_query()
+            .where(*mine)
+            .order_by(ActionItem.due_on, ActionItem.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    unowned = (
+        _my_row_query()
+        .where(
+            ActionItem.partnership_id.in_(access.member_of(user, Role.PROVIDER)),
+            ActionItem.owner_side == Side.PROVIDER,
+            ActionItem.owner_id.is_(None),
+            _not_closed(),
+        )
+        .order_by(ActionItem.due_on, ActionItem.id)
+    )
+    return _MyStatements(counts=counts, owned=owned, unowned=unowned)
+
+
+@dataclass(frozen=True, slots=True)
+class _UserId:
+    """Stands for a user in ``access.member_of``: their id as a bound parameter."""
+
+    id: sa.BindParameter[int]
 
 
 def my_actions(
@@ -273,36 +347,19 @@ def my_actions(
     by partnership (``sort="partnership"``) — with the totals of every page, and for providers
     the unowned provider-side items of their partnerships (three queries, whatever the size).
     ``page`` (a number or the query string's text) is clamped to 1..the last page."""
-    mine = [ActionItem.owner_id == user.id, _not_closed()]
-    if not user.is_admin:
-        mine.append(ActionItem.partnership_id.in_(access.member_of(user)))
+    sort = "partnership" if sort == "partnership" else "due"
+    statements = _my_statements(sort, member=not user.is_admin)
     soon = today + dt.timedelta(days=REMIND_WITHIN_DAYS)
-    counts = db.session.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.count().filter(ActionItem.due_on < today),
-            sa.func.count().filter(ActionItem.due_on > soon),
-        ).where(*mine)
-    ).one()
+    values = {"user_id": user.id, "today": today, "soon": soon}
+    counts = db.session.execute(statements.counts, values).one()
     total, overdue, later = (int(n or 0) for n in counts)
     window = page_window(total, page, per_page)
-    if sort == "partnership":
-        order = [sa.func.lower(Partnership.name), Partnership.id, ActionItem.due_on, ActionItem.id]
-    else:
-        order = [ActionItem.due_on, ActionItem.id]
     owned = _my_rows(
-        _my_row_query().where(*mine).order_by(*order).limit(per_page).offset(window.offset),
-        today,
-    )
-    unowned = _my_row_query().where(
-        ActionItem.partnership_id.in_(access.member_of(user, Role.PROVIDER)),
-        ActionItem.owner_side == Side.PROVIDER,
-        ActionItem.owner_id.is_(None),
-        _not_closed(),
+        statements.owned, today, {**values, "limit": per_page, "offset": window.offset}
     )
     return MyActions(
         owned=owned,
-        unowned=_my_rows(unowned.order_by(ActionItem.due_on, ActionItem.id), today),
+        unowned=_my_rows(statements.unowned, today, values),
         total=total,
         overdue=overdue,
         due_soon=total - overdue - later,

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import jobs
+from mls_tracker import jobs, page_parts
 from mls_tracker.access import Action, can, get_partnership
 from mls_tracker.errors import error_response
 from mls_tracker.exports import csv_response
@@ -359,13 +359,31 @@ def _sort() -> str:
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
     sort = _sort()
+    may_upload = can(current_user, Action.UPLOAD_SURVEYS, partnership.id)
+    may_undo = can(current_user, Action.MANAGE, partnership.id)
+
+    def render_list() -> str:
+        return render_template(
+            "survey_imports/_list.html",
+            partnership=partnership,
+            imports=service.import_history(partnership.id, sort),
+            sort=sort,
+            may_upload=may_upload,
+            may_undo=may_undo,
+            csrf_token=page_parts.token_slot,
+        )
+
+    # The list marks the viewer's own uploads ("you"): remembered per viewer.
+    key = (may_upload, may_undo, current_user.id)
     return render_template(
         "survey_imports/index.html",
         partnership=partnership,
-        imports=service.import_history(partnership.id, sort),
         sort=sort,
-        may_upload=can(current_user, Action.UPLOAD_SURVEYS, partnership.id),
-        may_undo=can(current_user, Action.MANAGE, partnership.id),
+        may_upload=may_upload,
+        may_undo=may_undo,
+        content=page_parts.default_view_with_forms(
+            "survey_imports.index", partnership.id, key, render_list
+        ),
     )
 
 
