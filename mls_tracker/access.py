@@ -59,19 +59,39 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 }
 
 
+# After this many partnerships looked up one by one in a request, all of the user's roles are
+# loaded at once: a page about one partnership reads one row, a list reads them all once.
+_ONE_BY_ONE = 2
+
+
+class _KnownRoles(dict[int, "Role | None"]):
+    """A user's roles by partnership known in this request; ``complete`` once all were read."""
+
+    complete = False
+
+
 def role_in(user: User | Any, partnership_id: int) -> Role | None:
     """The user's role in a partnership, or None. Cached for the request."""
     if not getattr(user, "is_authenticated", False):
         return None
-    cache: dict[int, dict[int, Role]] = g.setdefault("_membership_roles", {})
-    if user.id not in cache:
-        rows = db.session.execute(
-            sa.select(Membership.partnership_id, Membership.role).where(
-                Membership.user_id == user.id
+    cache: dict[int, _KnownRoles] = g.setdefault("_membership_roles", {})
+    roles = cache.setdefault(user.id, _KnownRoles())
+    if partnership_id in roles or roles.complete:
+        return roles.get(partnership_id)
+    if len(roles) < _ONE_BY_ONE:
+        roles[partnership_id] = db.session.scalar(
+            sa.select(Membership.role).where(
+                Membership.user_id == user.id, Membership.partnership_id == partnership_id
             )
         )
-        cache[user.id] = {pid: role for pid, role in rows}
-    return cache[user.id].get(partnership_id)
+        return roles[partnership_id]
+    rows = db.session.execute(
+        sa.select(Membership.partnership_id, Membership.role).where(Membership.user_id == user.id)
+    )
+    roles.clear()
+    roles.update({pid: role for pid, role in rows})
+    roles.complete = True
+    return roles.get(partnership_id)
 
 
 ARCHIVED_MESSAGE = (
