@@ -292,7 +292,7 @@ def check_shape(survey: SurveyFile) -> None:
     """Read the whole file once, refusing it (FileRejected) when any row breaks the limits:
     run before a file is accepted, so that a bad row far down is found at upload."""
     if survey.kind == "csv":  # a workbook's rows were all counted by _check_workbook
-        for _ in _raw_rows(survey, None):
+        for _ in _csv_rows(survey, clean=False):
             pass  # the reader enforces every limit as it goes
 
 
@@ -890,27 +890,37 @@ class _BoundedLines:
         self._limit = limit
         self.record_size = 0  # reset by the reader after each record
         self.record_number = 1
+        self.nul = False  # whether a line read so far held a NUL character
 
-    def __iter__(self) -> _BoundedLines:
-        return self
-
-    def __next__(self) -> str:
-        # A UTF-8 character takes at least one byte, so reading one character more than the
-        # bytes left is enough to tell a line too long.
-        line = self._fh.readline(self._limit - self.record_size + 1)
-        if not line:
-            raise StopIteration
-        self.record_size += _utf8_size(line)
-        if self.record_size > self._limit:
-            raise FileRejected(
-                LINE_TOO_LONG.format(row=self.record_number, size=_size_text(self._limit))
+    def __iter__(self) -> Iterator[str]:
+        # A generator rather than __next__: csv.reader resumes it for every line, the hot
+        # loop of a large import.
+        readline, limit = self._fh.readline, self._limit
+        while True:
+            # A UTF-8 character takes at least one byte, so reading one character more than
+            # the bytes left is enough to tell a line too long.
+            line = readline(limit - self.record_size + 1)
+            if not line:
+                return
+            self.record_size += (
+                len(line) if line.isascii() else len(line.encode("utf-8", "surrogatepass"))
             )
-        return line
+            if self.record_size > limit:
+                raise FileRejected(
+                    LINE_TOO_LONG.format(row=self.record_number, size=_size_text(limit))
+                )
+            if "\x00" in line:
+                self.nul = True
+            yield line
 
 
-def _csv_rows(survey: SurveyFile) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(survey: SurveyFile, *, clean: bool = True) -> Iterator[tuple[int, list[str]]]:
+    """Each record as (row number, cells), its cells stripped and without NULs (as read when
+    ``clean`` is False: for counting rows only)."""
     assert survey.encoding and survey.delimiter
     limits = survey.limits
+    max_rows, max_columns = limits.max_rows, limits.max_columns
+    strip = str.strip
     with survey.path.open(encoding=survey.encoding, newline="") as fh:
         lines = _BoundedLines(fh, limits.max_line_bytes)
         reader = csv.reader(lines, delimiter=survey.delimiter)
@@ -918,15 +928,18 @@ def _csv_rows(survey: SurveyFile) -> Iterator[tuple[int, list[str]]]:
         try:
             for record in reader:
                 number += 1
-                if number > limits.max_rows:
-                    raise FileRejected(TOO_MANY_ROWS.format(limit=limits.max_rows))
-                if len(record) > limits.max_columns:
-                    raise FileRejected(
-                        TOO_MANY_COLUMNS.format(row=number, limit=limits.max_columns)
-                    )
+                if number > max_rows:
+                    raise FileRejected(TOO_MANY_ROWS.format(limit=max_rows))
+                if len(record) > max_columns:
+                    raise FileRejected(TOO_MANY_COLUMNS.format(row=number, limit=max_columns))
                 lines.record_size = 0
                 lines.record_number = number + 1
-                yield number, [cell.replace("\x00", "").strip() for cell in record]
+                if not clean:
+                    yield number, record
+                elif lines.nul:
+                    yield number, [cell.replace("\x00", "").strip() for cell in record]
+                else:
+                    yield number, list(map(strip, record))
         except csv.Error as exc:
             raise FileRejected(f"Row {number + 1} could not be read as CSV: {exc}.") from exc
 

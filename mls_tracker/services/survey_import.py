@@ -679,14 +679,17 @@ def parse_when(text: str, order: str | None, zone: dt.tzinfo = dt.UTC) -> dt.dat
     """A submitted-at text → aware UTC datetime. ISO 8601 (offsets converted), or a local
     dd/mm/yyyy or mm/dd/yyyy form read in ``order``; a time without an offset is in ``zone``
     (the zone the export names, else UTC). ValueError else."""
-    serial = excel_serial_datetime(text)  # 45597.145833: a date Excel stored as a number
-    if serial is not None:
-        return serial.replace(tzinfo=zone).astimezone(dt.UTC)
     if text[4:5] == "-" and text[:4].isdigit():  # ISO 8601, the common case
         value = dt.datetime.fromisoformat(text)
         if value.tzinfo is None:
+            if zone is dt.UTC:
+                return value.replace(tzinfo=dt.UTC)
             return value.replace(tzinfo=zone).astimezone(dt.UTC)
         return value.astimezone(dt.UTC)
+    # (An Excel serial starts with five digits, so it never reaches the branch above.)
+    serial = excel_serial_datetime(text)  # 45597.145833: a date Excel stored as a number
+    if serial is not None:
+        return serial.replace(tzinfo=zone).astimezone(dt.UTC)
     match = _LOCAL_DATE.match(text)
     if match:
         if order is None:
@@ -752,7 +755,10 @@ class RowReader:
     def _scale(self, name: str, text: str, problems: list[tuple[str, str]]) -> int | None:
         if not text:
             return None
-        number = _whole_number(text)
+        try:
+            number: int | None = int(text)
+        except ValueError:
+            number = _whole_number(text)
         if number is None:
             number = self.choices[name].get(text)
             if number is None and is_no_answer(text):
@@ -768,15 +774,20 @@ class RowReader:
                 return None
         if name == "rating" and text not in self.choices[name]:
             seen = self.rating_range
-            self.rating_range = (
-                (min(seen[0], number), max(seen[1], number)) if seen else (number, number)
-            )
+            if seen is None:
+                self.rating_range = (number, number)
+            elif number < seen[0] or number > seen[1]:
+                self.rating_range = (min(seen[0], number), max(seen[1], number))
             low, high = RATING_SCALES[self.rating_scale]
             if not low <= number <= high:
                 self.ratings_outside += 1
                 problems.append((name, f"satisfaction rating {text} is outside {low}–{high}"))
                 return None
-            return to_five(number, self.rating_scale)
+            return (
+                number
+                if self.rating_scale == RATING_SCALE_DEFAULT
+                else to_five(number, self.rating_scale)
+            )
         low, high = SCALES[name]
         if not low <= number <= high:
             label = FIELD_LABELS[name].split(" (")[0].lower()
@@ -812,24 +823,40 @@ class RowReader:
         """The row's values, or its problems (each naming its field), or NO_ANSWER for a
         respondent who answered neither question (whatever else the row holds)."""
         problems: list[tuple[str, str]] = []
-        positions = self.positions
-        row_key = None if "response_id" in positions else self.row_key(cells)
-        when = self._when(cells[positions["submitted_at"]], problems)
+        at = self.positions.get  # the cell index of each mapped field
+        id_at = at("response_id")
+        row_key = None if id_at is not None else self.row_key(cells)
+        text = cells[self.positions["submitted_at"]]
+        when = None
+        # The common case inline (a past ISO 8601 time without an offset, read as UTC); any
+        # other text goes through _when, which says what is wrong with it.
+        if self.zone is dt.UTC and text[4:5] == "-" and text[:4].isdigit():
+            try:
+                value = dt.datetime.fromisoformat(text)
+            except ValueError:
+                pass
+            else:
+                if value.tzinfo is None:
+                    value = value.replace(tzinfo=dt.UTC)
+                    if value <= self.latest:
+                        when = value
+        if when is None:
+            when = self._when(text, problems)
         answered = len(problems)  # problems before reading the two answers
+        rating_at, recommend_at = at("rating"), at("recommend")
         rating = (
-            self._scale("rating", cells[positions["rating"]], problems)
-            if ("rating" in positions)
-            else None
+            self._scale("rating", cells[rating_at], problems) if rating_at is not None else None
         )
         recommend = (
-            self._scale("recommend", cells[positions["recommend"]], problems)
-            if ("recommend" in positions)
+            self._scale("recommend", cells[recommend_at], problems)
+            if recommend_at is not None
             else None
         )
         if rating is None and recommend is None and len(problems) == answered:
             return NO_ANSWER
         region_id = region_name = None
-        if "region" in positions and (text := cells[positions["region"]]):
+        region_at = at("region")
+        if region_at is not None and (text := cells[region_at]):
             found = self.regions.get(text.lower())
             if found is None:
                 problems.append(
@@ -841,10 +868,11 @@ class RowReader:
                 )
             else:
                 region_id, region_name = found
-        program = cells[positions["program"]] or None if "program" in positions else None
+        program_at = at("program")
+        program = cells[program_at] or None if program_at is not None else None
         if program and len(program) > 200:
             problems.append(("program", "program is longer than 200 characters"))
-        response_id = cells[positions["response_id"]] if "response_id" in positions else None
+        response_id = cells[id_at] if id_at is not None else None
         if response_id is not None:
             if not response_id:
                 problems.append(("response_id", "response id is empty"))
@@ -860,20 +888,22 @@ class RowReader:
             key = row_key
             raw = "\x1f".join(cells[i] for i in self.mapped)
             legacy_key = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
-        comment = cells[positions["comment"]] or None if "comment" in positions else None
+        comment_at = at("comment")
+        comment = cells[comment_at] or None if comment_at is not None else None
         assert when is not None
+        # Positional: the fields in ParsedRow's order (the hot path of a large import).
         return ParsedRow(
-            row=number,
-            key=key,
-            response_id=response_id,
-            submitted_at=when,
-            program=program,
-            region_id=region_id,
-            region_name=region_name,
-            rating=rating,
-            recommend=recommend,
-            comment=comment,
-            legacy_key=legacy_key,
+            number,
+            key,
+            response_id,
+            when,
+            program,
+            region_id,
+            region_name,
+            rating,
+            recommend,
+            comment,
+            legacy_key,
         )
 
 
