@@ -25,6 +25,7 @@ from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
 from mls_tracker.models import Direction, Sla, SlaMeasurement, Unit
 from mls_tracker.periods import Month, utc_today
+from mls_tracker.services import audit_log
 from mls_tracker.services import slas as service
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.sla_figures import headline_attainment
@@ -211,15 +212,26 @@ def new(partnership_id: int):
 def show(partnership_id: int, sla_id: int):
     sla = get_object(Sla, sla_id, partnership_id)
     partnership = get_partnership(partnership_id)
-    last = _last_month(partnership.id)
-    return render_template(
-        "slas/show.html",
-        partnership=partnership,
-        sla=sla,
-        history=service.target_history(sla),
-        months=service.sla_months(sla, last),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_see_history = audit_log.may_see_history(current_user, partnership.id)
+
+    def render_sla() -> str:
+        return render_template(
+            "slas/_show.html",
+            partnership=partnership,
+            sla=sla,
+            history=service.target_history(sla),
+            months=service.sla_months(sla, _last_month(partnership.id)),
+            may_manage=may_manage,
+        )
+
+    content = page_parts.default_view(
+        "slas.show",
+        partnership.id,
+        (sla.id, utc_today(), may_manage, may_see_history),
+        render_sla,
     )
+    return render_template("slas/show.html", partnership=partnership, sla=sla, content=content)
 
 
 @bp.route("/<int:sla_id>/edit", methods=["GET", "POST"])

@@ -1,0 +1,83 @@
+"""Detail pages whose body is remembered per data version, day and viewer rights
+(page_parts.default_view): an SLA's page. A revisit reads the version and nothing of the body,
+every audited write shows at once, each viewer sees the buttons of their own rights and no
+other session's token, and the queries of the first view and the revisit do not grow with
+the data."""
+
+from __future__ import annotations
+
+import re
+
+from mls_tracker.extensions import db
+from mls_tracker.periods import Month
+from tests import factories
+from tests.conftest import page_text, sign_in
+from tests.test_page_parts import first_view_and_revisit
+
+_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def _text(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return page_text(response.get_data(as_text=True))
+
+
+def _sla_url(world, sla) -> str:
+    return f"/partnerships/{world.partnership.id}/slas/{sla.id}"
+
+
+def test_an_slas_page_shows_each_write_on_the_revisit(client, world):
+    sla = factories.create_sla(world.partnership, None, "REV-01")
+    db.session.commit()
+    sign_in(client, world.lead.email)
+    url = _sla_url(world, sla)
+    before = _text(client, url)
+    factories.add_measurement(
+        sla, Month.current().previous(), 77.5, entered_by=world.provider, confirmed_by=world.lead
+    )
+    db.session.commit()
+    after = _text(client, url)
+    assert "77.5" not in before and "77.5" in after and "confirmed by Lead" in after
+    sla.name = "Renamed service level"
+    db.session.commit()
+    assert "Renamed service level" in _text(client, url)
+    world.provider.display_name = "Pat Provider"  # reference data: a person's name
+    db.session.commit()
+    assert "Pat Provider" in _text(client, url)
+
+
+def test_an_slas_page_shows_each_viewer_their_own_buttons(client, world):
+    sla = factories.create_sla(world.partnership, None, "REV-02")
+    db.session.commit()
+    url = _sla_url(world, sla)
+    seen: set[str] = set()
+    for who, manages in ((world.lead, True), (world.viewer, False), (world.lead, True)):
+        other = client.application.test_client()
+        sign_in(other, who.email)
+        html = other.get(url).get_data(as_text=True)
+        assert "SLA REV-02" in html
+        assert ("Change target" in html) is manages, who.email
+        assert ('id="history-link"' in html) is manages, who.email
+        tokens = set(_TOKEN.findall(html))
+        assert tokens and not tokens & seen
+        seen |= tokens
+
+
+def test_an_slas_page_queries_do_not_grow_with_its_months(client, world):
+    sla = factories.create_sla(world.partnership, None, "REV-03", since=Month(2024, 1))
+    db.session.commit()
+    sign_in(client, world.lead.email)
+    url = _sla_url(world, sla)
+    client.get(url)
+    factories.add_measurement(sla, Month.current().previous(), 95, confirmed_by=world.lead)
+    db.session.commit()
+    few = first_view_and_revisit(client, url)
+    for back in range(2, 24):
+        factories.add_measurement(
+            sla, Month.current().shift(-back), 80 + back % 10, confirmed_by=world.lead
+        )
+    db.session.commit()
+    many = first_view_and_revisit(client, url)
+    assert many == few
+    assert few[1] < few[0]
