@@ -1,14 +1,15 @@
 """Detail pages whose body is remembered per data version, day and viewer rights
-(page_parts.default_view): an SLA's page. A revisit reads the version and nothing of the body,
-every audited write shows at once, each viewer sees the buttons of their own rights and no
-other session's token, and the queries of the first view and the revisit do not grow with
-the data."""
+(page_parts.default_view): an SLA's page, a change's page. A revisit reads the version and
+nothing of the body, every audited write shows at once, each viewer sees the buttons of their
+own rights and no other session's token, and the queries of the first view and the revisit
+do not grow with the data."""
 
 from __future__ import annotations
 
 import re
 
 from mls_tracker.extensions import db
+from mls_tracker.models import Change, ChangeStatus, ChangeType
 from mls_tracker.periods import Month
 from tests import factories
 from tests.conftest import page_text, sign_in
@@ -77,6 +78,58 @@ def test_an_slas_page_queries_do_not_grow_with_its_months(client, world):
         factories.add_measurement(
             sla, Month.current().shift(-back), 80 + back % 10, confirmed_by=world.lead
         )
+    db.session.commit()
+    many = first_view_and_revisit(client, url)
+    assert many == few
+    assert few[1] < few[0]
+
+
+def _change(world, title: str) -> Change:
+    change = Change(
+        partnership_id=world.partnership.id,
+        title=title,
+        change_type=ChangeType.TECHNOLOGY,
+        status=ChangeStatus.PLANNED,
+        created_by_id=world.lead.id,
+    )
+    db.session.add(change)
+    db.session.commit()
+    return change
+
+
+def test_a_changes_page_shows_each_write_and_each_viewers_own_buttons(client, world):
+    change = _change(world, "Move to the new LMS")
+    url = f"/partnerships/{world.partnership.id}/changes/{change.id}"
+    sign_in(client, world.lead.email)
+    assert "Move to the new LMS" in _text(client, url)
+    change.title = "Move to the newer LMS"
+    change.status = ChangeStatus.LIVE
+    db.session.commit()
+    page = _text(client, url)
+    assert "Move to the newer LMS" in page and "Live" in page
+    seen: set[str] = set()
+    for who, manages in ((world.lead, True), (world.sponsor, False), (world.lead, True)):
+        other = client.application.test_client()
+        sign_in(other, who.email)
+        html = other.get(url).get_data(as_text=True)
+        assert "Move to the newer LMS" in html
+        assert ("/delete" in html) is manages, who.email
+        tokens = set(_TOKEN.findall(html))
+        assert tokens and not tokens & seen
+        seen |= tokens
+
+
+def test_a_changes_page_reads_only_the_version_on_a_revisit(client, world):
+    change = _change(world, "Counted")
+    url = f"/partnerships/{world.partnership.id}/changes/{change.id}"
+    sign_in(client, world.lead.email)
+    client.get(url)
+    change.description = "Written"
+    db.session.commit()
+    few = first_view_and_revisit(client, url)
+    for n in range(12):
+        _change(world, f"Other change {n}")
+    change.description = "Written again"
     db.session.commit()
     many = first_view_and_revisit(client, url)
     assert many == few
