@@ -1,15 +1,17 @@
 """Detail pages whose body is remembered per data version, day and viewer rights
-(page_parts.default_view): an SLA's page, a change's page. A revisit reads the version and
-nothing of the body, every audited write shows at once, each viewer sees the buttons of their
-own rights and no other session's token, and the queries of the first view and the revisit
-do not grow with the data."""
+(page_parts.default_view, or data_version.remembered beside live forms): an SLA's, a change's
+and an action item's page. A revisit reads the version and nothing of the body, every audited
+write shows at once, each viewer sees the buttons and forms of their own rights and no other
+session's token, and the queries of the first view and the revisit do not grow with the
+data."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from mls_tracker.extensions import db
-from mls_tracker.models import Change, ChangeStatus, ChangeType
+from mls_tracker.models import ActionUpdate, Change, ChangeStatus, ChangeType
 from mls_tracker.periods import Month
 from tests import factories
 from tests.conftest import page_text, sign_in
@@ -132,5 +134,65 @@ def test_a_changes_page_reads_only_the_version_on_a_revisit(client, world):
     change.description = "Written again"
     db.session.commit()
     many = first_view_and_revisit(client, url)
+    assert many == few
+    assert few[1] < few[0]
+
+
+def test_an_action_items_page_shows_each_update_and_each_viewers_own_forms(client, world):
+    item = factories.create_action(world.partnership, "Send the report", due_on=dt.date(2099, 1, 1))
+    db.session.commit()
+    url = f"/partnerships/{world.partnership.id}/actions/{item.id}"
+    sign_in(client, world.provider.email)
+    assert "No update yet." in _text(client, url)
+    html = client.get(url).get_data(as_text=True)
+    response = client.post(
+        f"{url}/update",
+        data={
+            "csrf_token": _TOKEN.search(html).group(1),
+            "status": "done",
+            "note": "Sent on Friday.",
+            "evidence_url": "",
+            "version": "1",
+        },
+    )
+    assert response.status_code == 302
+    page = _text(client, url)
+    assert "Sent on Friday." in page and "No update yet." not in page
+    seen: set[str] = set()
+    for who, manages, updates in (
+        (world.lead, True, True),
+        (world.sponsor, False, False),
+        (world.provider, False, True),
+        (world.lead, True, True),
+    ):
+        other = client.application.test_client()
+        sign_in(other, who.email)
+        html = other.get(url).get_data(as_text=True)
+        assert "Sent on Friday." in html
+        assert ('id="verify-form"' in html) is manages, who.email
+        assert ('id="history-link"' in html) is manages, who.email
+        assert ('id="update-form"' in html) is updates, who.email
+        tokens = set(_TOKEN.findall(html))
+        assert tokens and not tokens & seen
+        seen |= tokens
+
+
+def test_an_action_items_page_reads_only_the_version_on_a_revisit(client, world):
+    item = factories.create_action(world.partnership, "Counted", due_on=dt.date(2099, 1, 1))
+    db.session.commit()
+    url = f"/partnerships/{world.partnership.id}/actions/{item.id}"
+    sign_in(client, world.lead.email)
+    client.get(url)
+    item.title = "Counted once"
+    db.session.commit()
+    few = first_view_and_revisit(client, url)
+    for n in range(12):
+        db.session.add(
+            ActionUpdate(action_item_id=item.id, author_id=world.lead.id, text=f"Note {n}")
+        )
+    item.title = "Counted again"
+    db.session.commit()
+    many = first_view_and_revisit(client, url)
+    assert "Note 11" in _text(client, url)
     assert many == few
     assert few[1] < few[0]
