@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 
 from mls_tracker.extensions import db
 from mls_tracker.models import ActionUpdate, Change, ChangeStatus, ChangeType
@@ -18,6 +19,20 @@ from tests.conftest import page_text, sign_in
 from tests.test_page_parts import first_view_and_revisit
 
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def pages_of(client, url: str, users) -> Iterator[str]:
+    """The page at ``url`` as each of ``users`` sees it, each signed in with a session of their
+    own: no page holds another session's CSRF token (nothing remembered carries one)."""
+    seen: set[str] = set()
+    for user in users:
+        other = client.application.test_client()
+        sign_in(other, user.email)
+        html = other.get(url).get_data(as_text=True)
+        tokens = set(_TOKEN.findall(html))
+        assert tokens and not tokens & seen, user.email
+        seen |= tokens
+        yield html
 
 
 def _text(client, url: str) -> str:
@@ -54,17 +69,12 @@ def test_an_slas_page_shows_each_viewer_their_own_buttons(client, world):
     sla = factories.create_sla(world.partnership, None, "REV-02")
     db.session.commit()
     url = _sla_url(world, sla)
-    seen: set[str] = set()
-    for who, manages in ((world.lead, True), (world.viewer, False), (world.lead, True)):
-        other = client.application.test_client()
-        sign_in(other, who.email)
-        html = other.get(url).get_data(as_text=True)
+    cases = ((world.lead, True), (world.viewer, False), (world.lead, True))
+    pages = pages_of(client, url, [case[0] for case in cases])
+    for (who, manages), html in zip(cases, pages, strict=True):
         assert "SLA REV-02" in html
         assert ("Change target" in html) is manages, who.email
         assert ('id="history-link"' in html) is manages, who.email
-        tokens = set(_TOKEN.findall(html))
-        assert tokens and not tokens & seen
-        seen |= tokens
 
 
 def test_an_slas_page_queries_do_not_grow_with_its_months(client, world):
@@ -109,16 +119,11 @@ def test_a_changes_page_shows_each_write_and_each_viewers_own_buttons(client, wo
     db.session.commit()
     page = _text(client, url)
     assert "Move to the newer LMS" in page and "Live" in page
-    seen: set[str] = set()
-    for who, manages in ((world.lead, True), (world.sponsor, False), (world.lead, True)):
-        other = client.application.test_client()
-        sign_in(other, who.email)
-        html = other.get(url).get_data(as_text=True)
+    cases = ((world.lead, True), (world.sponsor, False), (world.lead, True))
+    pages = pages_of(client, url, [case[0] for case in cases])
+    for (who, manages), html in zip(cases, pages, strict=True):
         assert "Move to the newer LMS" in html
         assert ("/delete" in html) is manages, who.email
-        tokens = set(_TOKEN.findall(html))
-        assert tokens and not tokens & seen
-        seen |= tokens
 
 
 def test_a_changes_page_reads_only_the_version_on_a_revisit(client, world):
@@ -158,23 +163,18 @@ def test_an_action_items_page_shows_each_update_and_each_viewers_own_forms(clien
     assert response.status_code == 302
     page = _text(client, url)
     assert "Sent on Friday." in page and "No update yet." not in page
-    seen: set[str] = set()
-    for who, manages, updates in (
+    cases = (
         (world.lead, True, True),
         (world.sponsor, False, False),
         (world.provider, False, True),
         (world.lead, True, True),
-    ):
-        other = client.application.test_client()
-        sign_in(other, who.email)
-        html = other.get(url).get_data(as_text=True)
+    )
+    pages = pages_of(client, url, [case[0] for case in cases])
+    for (who, manages, updates), html in zip(cases, pages, strict=True):
         assert "Sent on Friday." in html
         assert ('id="verify-form"' in html) is manages, who.email
         assert ('id="history-link"' in html) is manages, who.email
         assert ('id="update-form"' in html) is updates, who.email
-        tokens = set(_TOKEN.findall(html))
-        assert tokens and not tokens & seen
-        seen |= tokens
 
 
 def test_an_action_items_page_reads_only_the_version_on_a_revisit(client, world):
