@@ -1,9 +1,10 @@
 """Detail pages whose body is remembered per data version, day and viewer rights
-(page_parts.default_view, or data_version.remembered beside live forms): an SLA's, a change's
-and an action item's page. A revisit reads the version and nothing of the body, every audited
-write shows at once, each viewer sees the buttons and forms of their own rights and no other
-session's token, and the queries of the first view and the revisit do not grow with the
-data."""
+(page_parts.default_view, or data_version.remembered beside live forms): an SLA's, a change's,
+an action item's and a meeting's page (its forms remembered without the session's CSRF token,
+session_tokens). A revisit reads the version and nothing of the body, every audited write shows
+at once, each viewer sees the buttons and forms of their own rights and no other session's
+token, a form of a remembered page posts, and the queries of the first view and the revisit do
+not grow with the data."""
 
 from __future__ import annotations
 
@@ -194,5 +195,46 @@ def test_an_action_items_page_reads_only_the_version_on_a_revisit(client, world)
     db.session.commit()
     many = first_view_and_revisit(client, url)
     assert "Note 11" in _text(client, url)
+    assert many == few
+    assert few[1] < few[0]
+
+
+def test_a_meetings_remembered_forms_carry_each_sessions_own_token(client, world):
+    meeting = factories.create_meeting(world.partnership, dt.date(2026, 3, 4))
+    db.session.commit()
+    url = f"/partnerships/{world.partnership.id}/meetings/{meeting.id}"
+    cases = ((world.lead, True), (world.sponsor, False), (world.lead, True))
+    pages = pages_of(client, url, [case[0] for case in cases])
+    for (who, manages), html in zip(cases, pages, strict=True):
+        assert ('id="approve-button"' in html) is manages, who.email
+    sign_in(client, world.lead.email)
+    client.get(url)
+    html = client.get(url).get_data(as_text=True)  # as remembered by the first lead's view
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
+    response = client.post(
+        f"{url}/approve", data={"csrf_token": _TOKEN.search(html).group(1), "version": version}
+    )
+    assert response.status_code == 302
+    page = _text(client, url)
+    assert "Minutes approved on" in page and "read-only" in page
+
+
+def test_a_meetings_page_reads_only_the_version_on_a_revisit(client, world):
+    meeting = factories.create_meeting(world.partnership, dt.date(2026, 3, 4))
+    db.session.commit()
+    url = f"/partnerships/{world.partnership.id}/meetings/{meeting.id}"
+    sign_in(client, world.lead.email)
+    client.get(url)
+    meeting.decisions = "Keep going"
+    db.session.commit()
+    few = first_view_and_revisit(client, url)
+    for n in range(8):
+        factories.create_action(
+            world.partnership, f"Follow-up {n}", due_on=dt.date(2026, 4, 1), meeting=meeting
+        )
+    meeting.decisions = "Keep going, with eight follow-ups"
+    db.session.commit()
+    many = first_view_and_revisit(client, url)
+    assert "Follow-up 7" in _text(client, url)
     assert many == few
     assert few[1] < few[0]
