@@ -1,10 +1,10 @@
 """Detail pages whose body is remembered per data version, day and viewer rights
 (page_parts.default_view, or data_version.remembered beside live forms): an SLA's, a change's,
-an action item's and a meeting's page (its forms remembered without the session's CSRF token,
-session_tokens). A revisit reads the version and nothing of the body, every audited write shows
-at once, each viewer sees the buttons and forms of their own rights and no other session's
-token, a form of a remembered page posts, and the queries of the first view and the revisit do
-not grow with the data."""
+an action item's and a meeting's page, and a month's actuals (forms remembered without the
+session's CSRF token, session_tokens). A revisit reads the version and nothing of the body,
+every audited write shows at once, each viewer sees the buttons and forms of their own rights
+and no other session's token, a form of a remembered page posts, and the queries of the first
+view and the revisit do not grow with the data."""
 
 from __future__ import annotations
 
@@ -236,5 +236,45 @@ def test_a_meetings_page_reads_only_the_version_on_a_revisit(client, world):
     db.session.commit()
     many = first_view_and_revisit(client, url)
     assert "Follow-up 7" in _text(client, url)
+    assert many == few
+    assert few[1] < few[0]
+
+
+def test_a_months_actuals_form_remembered_posts_and_shows_each_save(client, world):
+    sla_id = world.ids["sla_id"]
+    url = f"/partnerships/{world.partnership.id}/slas/actuals/2025-08"
+    cases = ((world.lead, True), (world.provider, False), (world.lead, True))
+    pages = pages_of(client, url, [case[0] for case in cases])
+    for (who, manages), html in zip(cases, pages, strict=True):
+        assert f'name="value-{sla_id}"' in html
+        assert ("Your entries are <strong>confirmed</strong>" in html) is manages, who.email
+    sign_in(client, world.lead.email)
+    html = client.get(url).get_data(as_text=True)  # as remembered by another session's view
+    response = client.post(
+        url,
+        data={
+            "csrf_token": _TOKEN.search(html).group(1),
+            f"value-{sla_id}": "93.5",
+            f"note-{sla_id}": "From the LMS",
+            f"version-{sla_id}": "0",
+        },
+    )
+    assert response.status_code == 302
+    html = client.get(url).get_data(as_text=True)
+    assert f'name="value-{sla_id}" value="93.5"' in html and "From the LMS" in html
+
+
+def test_a_months_actuals_read_only_the_version_on_a_revisit(client, world):
+    url = f"/partnerships/{world.partnership.id}/slas/actuals/2025-08"
+    sign_in(client, world.lead.email)
+    client.get(url)
+    factories.create_sla(world.partnership, None, "FIRST-01")
+    db.session.commit()
+    few = first_view_and_revisit(client, url)
+    for n in range(10):
+        factories.create_sla(world.partnership, None, f"MORE-{n:02d}")
+    db.session.commit()
+    many = first_view_and_revisit(client, url)
+    assert "MORE-09" in _text(client, url)
     assert many == few
     assert few[1] < few[0]
