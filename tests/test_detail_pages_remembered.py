@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from mls_tracker.extensions import db
-from mls_tracker.models import ActionUpdate, Change, ChangeStatus, ChangeType
+from mls_tracker.models import ActionUpdate, Change, ChangeStatus, ChangeType, utcnow
 from mls_tracker.periods import Month
 from tests import factories
 from tests.conftest import page_text, sign_in
@@ -278,3 +278,17 @@ def test_a_months_actuals_read_only_the_version_on_a_revisit(client, world):
     assert "MORE-09" in _text(client, url)
     assert many == few
     assert few[1] < few[0]
+
+
+def test_remembered_tabs_offer_reopen_to_an_administrator_only(client, world):
+    meeting = factories.create_meeting(world.partnership, dt.date(2026, 3, 4))
+    world.partnership.archived_at = utcnow()
+    db.session.commit()
+    base = f"/partnerships/{world.partnership.id}"
+    reopen = f'href="{base}/reopen"'
+    for url in (f"{base}/meetings/{meeting.id}", f"{base}/satisfaction/"):
+        cases = ((world.lead, False), (world.admin, True), (world.lead, False))
+        pages = pages_of(client, url, [case[0] for case in cases])
+        for (who, offered), html in zip(cases, pages, strict=True):
+            assert "This partnership is closed" in page_text(html)
+            assert (reopen in html) is offered, (url, who.email)

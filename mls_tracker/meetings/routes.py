@@ -136,11 +136,12 @@ def show(partnership_id: int, meeting_id: int):
             may_manage=may_manage,
         )
 
-    # The body holds the forms of the agenda: remembered without this session's token.
+    # The body holds the forms of the agenda: remembered without this session's token. Its
+    # tabs offer an administrator to reopen an archived partnership.
     content = page_parts.default_view(
         "meetings.show",
         partnership.id,
-        (meeting.id, today, may_manage, may_see_history),
+        (meeting.id, today, may_manage, may_see_history, current_user.is_admin),
         session_tokens.tokenless(render_meeting),
     )
     return render_template(

@@ -116,14 +116,18 @@ def index(partnership_id: int):
         return _page(partnership, may_manage=may_manage, may_upload=may_upload)
 
     # The default view is the same for every visitor with the same rights on the same day
-    # (the period ends with the current month when there is no data yet), until an audited
+    # (the period ends with the current month when there is no data yet; an administrator's
+    # tabs offer to reopen an archived partnership), until an audited
     # write of the partnership: survey imports, their confirmation and undoing, reported
     # totals (page_parts explains why views with query arguments are rendered each time).
     if request.args:
         content, charted = render_page()
     else:
         content, charted = data_version.remembered(
-            "satisfaction.index", partnership.id, (utc_today(), may_manage, may_upload), render_page
+            "satisfaction.index",
+            partnership.id,
+            (utc_today(), may_manage, may_upload, current_user.is_admin),
+            render_page,
         )
     return render_template(
         "satisfaction/index.html", partnership=partnership, charted=charted, content=content
