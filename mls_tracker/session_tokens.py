@@ -4,13 +4,15 @@ view remembered never hands their token to another (see page_parts for what is r
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-# Stands for the token in remembered markup: no token, form value or text can contain it.
-_MARK = "\x00session-csrf-token\x00"
+# Stands for the token in remembered markup: random per process, so that no text a user typed
+# into a shown record can be (or contain) it.
+_MARK = f"csrf-mark-{secrets.token_hex(16)}"
 
 
 def tokenless(render: Callable[[], str]) -> Callable[[], str]:

@@ -117,9 +117,9 @@ def index(partnership_id: int):
 
     # The default view is the same for every visitor with the same rights on the same day
     # (the period ends with the current month when there is no data yet; an administrator's
-    # tabs offer to reopen an archived partnership), until an audited
-    # write of the partnership: survey imports, their confirmation and undoing, reported
-    # totals (page_parts explains why views with query arguments are rendered each time).
+    # tabs offer to reopen an archived partnership), until an audited write of the
+    # partnership: survey imports, their confirmation and undoing, reported totals
+    # (page_parts explains why views with query arguments are rendered each time).
     if request.args:
         content, charted = render_page()
     else:
