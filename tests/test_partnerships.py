@@ -61,11 +61,22 @@ def test_list_sorts_by_the_chosen_column(client, world):
     assert by_renewal.index("Global Learning") < by_renewal.index("Aardvark Academy")
 
 
+def _first_view_and_revisit(client, url: str) -> tuple[int, int]:
+    with count_queries() as first:
+        assert client.get(url).status_code == 200
+    with count_queries() as revisit:
+        assert client.get(url).status_code == 200
+    return len(first), len(revisit)
+
+
 def test_the_list_makes_the_same_number_of_queries_for_1_and_for_20_partnerships(client, world):
+    """Counted on the first view after a write (the list computed) and on the revisit (the
+    list as remembered)."""
     sign_in(client, world.lead.email)
     client.get("/partnerships/")  # warm: first-request work is not the page's
-    with count_queries() as one:
-        assert client.get("/partnerships/").status_code == 200
+    world.other.annual_value = 900_000  # an audited write: the list is computed again
+    db.session.commit()
+    one = _first_view_and_revisit(client, "/partnerships/")
     client_org = db.session.get(Organisation, world.partnership.client_id)
     for n in range(19):
         provider = factories.create_organisation(f"Provider {n}", OrganisationKind.PROVIDER)
@@ -73,10 +84,10 @@ def test_the_list_makes_the_same_number_of_queries_for_1_and_for_20_partnerships
         partnership = factories.create_partnership(f"P{n:02d}", client_org, provider, [region])
         factories.add_member(world.lead, partnership, Role.LEAD)
     db.session.commit()
-    with count_queries() as twenty:
-        html = client.get("/partnerships/").get_data(as_text=True)
-    assert "P18" in html
-    assert len(twenty) == len(one), (one, twenty)
+    twenty = _first_view_and_revisit(client, "/partnerships/")
+    assert "P18" in client.get("/partnerships/").get_data(as_text=True)
+    assert twenty == one
+    assert one[1] < one[0]
 
 
 def _many_partnerships(world, n: int) -> None:

@@ -8,6 +8,7 @@ import datetime as dt
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
+from markupsafe import Markup
 
 from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
@@ -25,6 +26,7 @@ from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import ActionItem, Partnership, Side
 from mls_tracker.periods import utc_today
 from mls_tracker.services import actions as service
+from mls_tracker.services import audit_log, data_version
 from mls_tracker.services.errors import Conflict, NotFound, ValidationFailed
 
 # No prefix: partnership lists live under /partnerships/<id>/actions, My actions at /my-actions.
@@ -332,9 +334,55 @@ def _show(
 @bp.get(f"{PREFIX}/<int:action_id>")
 @auth_required()
 def show(partnership_id: int, action_id: int):
+    """The item's top and its facts and timeline remembered per data version, day and viewer
+    rights; the forms (with this session's CSRF token) rendered each time from the item."""
     item = get_object(ActionItem, action_id, partnership_id)
     partnership = get_partnership(partnership_id)
-    return _show(partnership, item.id)
+    today = utc_today()
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_update = service.may_update(current_user, item)
+    may_see_history = audit_log.may_see_history(current_user, partnership.id)
+
+    def render_parts() -> tuple[Markup, Markup]:
+        loaded = service.load_item(item.id)
+        context = {"partnership": partnership, "item": loaded, "today": today}
+        return (
+            Markup(render_template("actions/_show_head.html", may_manage=may_manage, **context)),  # noqa: S704
+            Markup(render_template("actions/_show_story.html", **context)),  # noqa: S704
+        )
+
+    if request.args:
+        head, story = render_parts()
+    else:
+        head, story = data_version.remembered(
+            "actions.show",
+            partnership.id,
+            (item.id, today, may_manage, may_see_history),
+            render_parts,
+        )
+    version = str(item.version)
+    update_form = None
+    if may_update:
+        update_form = UpdateForm(formdata=None)
+        update_form.status.data = item.status.value
+        update_form.version.data = version
+    verify_form, reopen_form = VerifyForm(formdata=None), ReopenForm(formdata=None)
+    verify_form.version.data = reopen_form.version.data = version
+    return render_template(
+        "actions/show.html",
+        partnership=partnership,
+        item=item,
+        today=today,
+        may_update=may_update,
+        may_manage=may_manage,
+        update_form=update_form,
+        verify_form=verify_form,
+        reopen_form=reopen_form,
+        conflict=None,
+        saved=None,
+        head=head,
+        story=story,
+    )
 
 
 def _redirect_to(item: ActionItem):

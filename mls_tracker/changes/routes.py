@@ -22,6 +22,7 @@ from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Change, ChangeStatus, ChangeType, Partnership
 from mls_tracker.periods import utc_today
+from mls_tracker.services import audit_log
 from mls_tracker.services import changes as service
 from mls_tracker.services.errors import Conflict, ValidationFailed
 
@@ -153,11 +154,28 @@ def new(partnership_id: int):
 def show(partnership_id: int, change_id: int):
     change = get_object(Change, change_id, partnership_id)
     partnership = get_partnership(partnership_id)
+    today = utc_today()
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_see_history = audit_log.may_see_history(current_user, partnership.id)
+
+    def render_change() -> str:
+        return render_template(
+            "changes/_show.html",
+            partnership=partnership,
+            change=service.change_view(change, today),
+            may_manage=may_manage,
+        )
+
     return render_template(
         "changes/show.html",
         partnership=partnership,
-        change=service.change_view(change, utc_today()),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        change=change,
+        content=page_parts.default_view(
+            "changes.show",
+            partnership.id,
+            (change.id, today, may_manage, may_see_history),
+            render_change,
+        ),
     )
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import page_parts
+from mls_tracker import page_parts, session_tokens
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.meetings.forms import (
@@ -20,6 +20,7 @@ from mls_tracker.meetings.forms import (
 )
 from mls_tracker.models import AgendaItem, Meeting, MeetingState
 from mls_tracker.periods import Month, utc_today
+from mls_tracker.services import audit_log
 from mls_tracker.services import meetings as service
 from mls_tracker.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -114,21 +115,40 @@ def show(partnership_id: int, meeting_id: int):
     meeting = _meeting(partnership_id, meeting_id)
     partnership = get_partnership(partnership_id)
     today = utc_today()
-    version_form = VersionForm()
-    version_form.version.data = str(meeting.version)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_see_history = audit_log.may_see_history(current_user, partnership.id)
+
+    def render_meeting() -> str:
+        version_form = VersionForm()
+        version_form.version.data = str(meeting.version)
+        return render_template(
+            "meetings/_show.html",
+            partnership=partnership,
+            meeting=meeting,
+            agenda=service.grouped_agenda(meeting),
+            overdue=service.overdue_keys(meeting, today),
+            attendees=service.attendees(meeting),
+            actions=service.action_items(meeting),
+            today=today,
+            button_form=ButtonForm(),
+            delete_form=DeleteItemForm(),
+            approve_form=version_form,
+            may_manage=may_manage,
+        )
+
+    # The body holds the forms of the agenda: remembered without this session's token. Its
+    # tabs offer an administrator to reopen an archived partnership.
+    content = page_parts.default_view(
+        "meetings.show",
+        partnership.id,
+        (meeting.id, today, may_manage, may_see_history, current_user.is_admin),
+        session_tokens.tokenless(render_meeting),
+    )
     return render_template(
         "meetings/show.html",
         partnership=partnership,
         meeting=meeting,
-        agenda=service.grouped_agenda(meeting),
-        overdue=service.overdue_keys(meeting, today),
-        attendees=service.attendees(meeting),
-        actions=service.action_items(meeting),
-        today=today,
-        button_form=ButtonForm(),
-        delete_form=DeleteItemForm(),
-        approve_form=version_form,
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        content=session_tokens.with_token(content),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
+from markupsafe import Markup
 
 from mls_tracker.access import Action, can, get_partnership, role_in
 from mls_tracker.auth.forms import InviteForm
@@ -15,7 +16,7 @@ from mls_tracker.models import Role
 from mls_tracker.partnerships import overview
 from mls_tracker.partnerships.forms import WEIGHT_FIELDS, WeightsForm
 from mls_tracker.periods import utc_today
-from mls_tracker.services import audit_log, partnerships
+from mls_tracker.services import audit_log, data_version, partnerships
 from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.services.health import ComponentKey, health_score, partnership_weights
 from mls_tracker.services.invitations import invite_person
@@ -27,27 +28,42 @@ bp = Blueprint("partnerships", __name__, url_prefix="/partnerships")
 @auth_required()
 def index():
     """One page of the partnerships the user may see, sorted in SQL over all of them. Plain
-    rows, not ORM objects: the template only reads fields (four queries, whatever the size)."""
-    listing = partnerships.list_partnerships(
-        current_user,
-        sort=request.args.get("sort", "name"),
-        page=request.args.get("page"),
-        archived=request.args.get("archived") == "1",
-    )
-    return render_template(
-        "partnerships/index.html",
-        partnerships=listing.rows,
-        regions=listing.regions,
-        roles=listing.roles,
-        sort=listing.sort,
-        page=listing.window.number,
-        pages=listing.window.pages,
-        total=listing.window.total,
-        first=listing.first,
-        last=listing.last,
-        archived_shown=listing.archived_shown,
-        archived_count=listing.archived_count,
-    )
+    rows, not ORM objects: the template only reads fields (four queries, whatever the size).
+    The default view is remembered per user, day and newest audit entry of the installation
+    (every write it shows is audited: partnerships, their regions, memberships, organisations,
+    regions, the user); a view with query arguments is rendered each time."""
+
+    def render_list() -> Markup:
+        listing = partnerships.list_partnerships(
+            current_user,
+            sort=request.args.get("sort", "name"),
+            page=request.args.get("page"),
+            archived=request.args.get("archived") == "1",
+        )
+        return Markup(  # noqa: S704 (a template's output)
+            render_template(
+                "partnerships/_index.html",
+                partnerships=listing.rows,
+                regions=listing.regions,
+                roles=listing.roles,
+                sort=listing.sort,
+                page=listing.window.number,
+                pages=listing.window.pages,
+                total=listing.window.total,
+                first=listing.first,
+                last=listing.last,
+                archived_shown=listing.archived_shown,
+                archived_count=listing.archived_count,
+            )
+        )
+
+    if request.args:
+        content = render_list()
+    else:
+        content = data_version.remembered_across(
+            "partnerships.index", (current_user.id, utc_today()), render_list
+        )
+    return render_template("partnerships/index.html", content=content)
 
 
 @bp.get("/<int:partnership_id>")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
+from markupsafe import Markup
 
 from mls_tracker import charts
 from mls_tracker.access import Action, can, get_object, get_partnership
@@ -19,6 +20,7 @@ from mls_tracker.models import Partnership, ReportedSatisfaction
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.satisfaction.forms import ALL_REGIONS, DeleteReportedForm, ReportedForm
 from mls_tracker.services import changes as changes_service
+from mls_tracker.services import data_version
 from mls_tracker.services import satisfaction as service
 from mls_tracker.services import survey_import as survey_import_service
 from mls_tracker.services.errors import NotFound, ValidationFailed
@@ -107,6 +109,34 @@ def _trend_json(measure: str, points: tuple[charts.SatisfactionPoint, ...]) -> s
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_upload = can(current_user, Action.UPLOAD_SURVEYS, partnership.id)
+
+    def render_page() -> tuple[Markup, bool]:
+        return _page(partnership, may_manage=may_manage, may_upload=may_upload)
+
+    # The default view is the same for every visitor with the same rights on the same day
+    # (the period ends with the current month when there is no data yet; an administrator's
+    # tabs offer to reopen an archived partnership), until an audited write of the
+    # partnership: survey imports, their confirmation and undoing, reported totals
+    # (page_parts explains why views with query arguments are rendered each time).
+    if request.args:
+        content, charted = render_page()
+    else:
+        content, charted = data_version.remembered(
+            "satisfaction.index",
+            partnership.id,
+            (utc_today(), may_manage, may_upload, current_user.is_admin),
+            render_page,
+        )
+    return render_template(
+        "satisfaction/index.html", partnership=partnership, charted=charted, content=content
+    )
+
+
+def _page(partnership: Partnership, *, may_manage: bool, may_upload: bool) -> tuple[Markup, bool]:
+    """The page's body (satisfaction/_page.html) for the query string's filters, and whether
+    it has a chart (its head then loads plotly)."""
     regions = changes_service.regions_in_scope(partnership.id)
     programs = service.programs_of(partnership.id)
     filters = _filters(partnership, {r.id for r in regions}, programs)
@@ -128,14 +158,17 @@ def index(partnership_id: int):
         last=filters.last,
         page=filters.page,
     )
-    may_upload = can(current_user, Action.UPLOAD_SURVEYS, partnership.id)
     points = tuple(
         charts.SatisfactionPoint.of(f, reported=f.is_reported)
         for f in report.by_month
         if f.month is not None
     )
-    return render_template(
-        "satisfaction/index.html",
+    csat_chart = _trend_json("csat", points) if report.by_month else None
+    nps_chart = (
+        _trend_json("nps", points) if any(f.nps is not None for f in report.by_month) else None
+    )
+    html = render_template(
+        "satisfaction/_page.html",
         partnership=partnership,
         report=report,
         latest=latest,
@@ -145,15 +178,14 @@ def index(partnership_id: int):
         filters=filters,
         regions=regions,
         programs=programs,
-        csat_chart=_trend_json("csat", points) if report.by_month else None,
-        nps_chart=_trend_json("nps", points)
-        if any(f.nps is not None for f in report.by_month)
-        else None,
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        csat_chart=csat_chart,
+        nps_chart=nps_chart,
+        may_manage=may_manage,
         may_upload=may_upload,
         low_sample_n=service.LOW_SAMPLE_N,
         proposed=survey_import_service.proposed_responses(partnership.id),
     )
+    return Markup(html), bool(csat_chart or nps_chart)  # noqa: S704 (a template's output)
 
 
 @bp.get("/export.csv")

@@ -113,3 +113,35 @@ def remembered(kind: str, partnership_id: int, key: Hashable, compute: Callable[
         value = compute()
         memo.put(full_key, value)
     return value
+
+
+# ----------------------------------------------------------------------------- across partnerships
+
+# The newest audit entry of all: one read of the end of the primary key's index.
+_NEWEST_QUERY = (
+    sa.select(AuditEntry.id, AuditEntry.occurred_at).order_by(AuditEntry.id.desc()).limit(1)
+)
+
+
+def installation_version() -> tuple[int, dt.datetime] | None:
+    """The newest audit entry of the installation as (id, time), or None when there is none:
+    it changes with every audited write of any partnership, person or reference data, so a
+    page built from data across partnerships is the same while it stays the same."""
+    row = db.session.execute(_NEWEST_QUERY).first()
+    return (row[0], row[1]) if row else None
+
+
+def remembered_across(kind: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per ``kind`` (a page), ``key`` (what else the value depends on: the
+    viewer, whose memberships and rights choose what it shows, and the day) and
+    ``installation_version``, in this process; the value remembered after. For pages across
+    partnerships, where a partnership's own version is not enough."""
+    memo = current_app.extensions.get("partnership_pages")
+    if memo is None:
+        memo = current_app.extensions.setdefault("partnership_pages", Memo(REMEMBERED))
+    full_key = (kind, None, key, installation_version())
+    value = memo.get(full_key)
+    if value is None:
+        value = compute()
+        memo.put(full_key, value)
+    return value

@@ -18,13 +18,15 @@ from flask import (
 from flask_login import current_user
 from flask_security import auth_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
 
-from mls_tracker import page_parts
+from mls_tracker import page_parts, session_tokens
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
 from mls_tracker.models import Direction, Sla, SlaMeasurement, Unit
 from mls_tracker.periods import Month, utc_today
+from mls_tracker.services import audit_log
 from mls_tracker.services import slas as service
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.sla_figures import headline_attainment
@@ -211,15 +213,26 @@ def new(partnership_id: int):
 def show(partnership_id: int, sla_id: int):
     sla = get_object(Sla, sla_id, partnership_id)
     partnership = get_partnership(partnership_id)
-    last = _last_month(partnership.id)
-    return render_template(
-        "slas/show.html",
-        partnership=partnership,
-        sla=sla,
-        history=service.target_history(sla),
-        months=service.sla_months(sla, last),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_see_history = audit_log.may_see_history(current_user, partnership.id)
+
+    def render_sla() -> str:
+        return render_template(
+            "slas/_show.html",
+            partnership=partnership,
+            sla=sla,
+            history=service.target_history(sla),
+            months=service.sla_months(sla, _last_month(partnership.id)),
+            may_manage=may_manage,
+        )
+
+    content = page_parts.default_view(
+        "slas.show",
+        partnership.id,
+        (sla.id, utc_today(), may_manage, may_see_history),
+        render_sla,
     )
+    return render_template("slas/show.html", partnership=partnership, sla=sla, content=content)
 
 
 @bp.route("/<int:sla_id>/edit", methods=["GET", "POST"])
@@ -352,14 +365,53 @@ def actuals(partnership_id: int, month: str):
     if period is None:
         abort(404)
     form = ActualsForm()
+    manager = can(current_user, Action.MANAGE, partnership.id)
+    future = period > service.this_month()
+
+    def render_month(
+        grid: service.Grid | None = None,
+        stored: dict[int, SlaMeasurement] | None = None,
+        **after_post: dict,
+    ) -> str:
+        """The month's form: as stored, or after a POST with what was posted (``posted``,
+        ``errors``, ``conflicts``)."""
+        return render_template(
+            "slas/_actuals.html",
+            partnership=partnership,
+            form=form,
+            period=period,
+            grid=grid if grid is not None else service.month_grid(partnership.id, period, months=1),
+            stored=stored
+            if stored is not None
+            else service.month_measurements(partnership.id, period),
+            posted=after_post.get("posted", {}),
+            errors=after_post.get("errors", {}),
+            conflicts=after_post.get("conflicts", {}),
+            manager=manager,
+            future=future,
+        )
+
+    if request.method != "POST":
+        # The month's form as stored, the same for every visitor with the same rights: its
+        # entries are remembered without this session's CSRF token.
+        content = page_parts.default_view(
+            "slas.actuals",
+            partnership.id,
+            (str(period), utc_today(), manager),
+            session_tokens.tokenless(render_month),
+        )
+        return render_template(
+            "slas/actuals.html",
+            partnership=partnership,
+            period=period,
+            content=session_tokens.with_token(content),
+        )
     grid = service.month_grid(partnership.id, period, months=1)
     stored = service.month_measurements(partnership.id, period)
-    manager = can(current_user, Action.MANAGE, partnership.id)
     posted: dict[int, service.ActualInput] = {}
     errors: dict[int, str] = {}
     conflicts: dict[int, SlaMeasurement] = {}
-    future = period > service.this_month()
-    if request.method == "POST" and form.validate_on_submit():
+    if form.validate_on_submit():
         confirm_all = manager and bool(request.form.get("confirm_all"))
         for row in grid.rows:
             sla_id = row.series.sla_id
@@ -405,15 +457,12 @@ def actuals(partnership_id: int, month: str):
     return render_template(
         "slas/actuals.html",
         partnership=partnership,
-        form=form,
         period=period,
-        grid=grid,
-        stored=stored,
-        posted=posted,
-        errors=errors,
-        conflicts=conflicts,
-        manager=manager,
-        future=future,
+        content=Markup(  # noqa: S704 (a template's output)
+            render_month(
+                grid=grid, stored=stored, posted=posted, errors=errors, conflicts=conflicts
+            )
+        ),
     )
 
 
