@@ -4,9 +4,11 @@ rendered once per data version and remembered (``services/data_version.remembere
 Only a page's default view is remembered: a view with query arguments (filters, sorting,
 other months) is rendered each time, so that no visitor can fill the memory with variants.
 
-A part holding POST forms (``default_view_with_forms``) is remembered with a placeholder where
-each form's CSRF token goes; the viewer's own token is put in on every request, so the token in
-the page is always the one of the session that asked for it.
+A part holding POST forms (``default_view_with_forms``, or ``tokenless``/``with_token`` around
+``data_version.remembered``) is remembered with a mark in place of the session's CSRF token,
+however the template wrote it (``csrf_token()`` or WTForms' ``hidden_tag()``); the viewer's own
+token is put back on every request, so the token in the page is always the one of the session
+that asked for it.
 """
 
 from __future__ import annotations
@@ -17,15 +19,29 @@ from typing import TypeVar
 
 from flask import request
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from mls_tracker.services import data_version
 
 T = TypeVar("T")
 
-# Where a remembered part's CSRF tokens go: random per process, so that no text a user
-# typed into a shown record can be (or contain) it.
-TOKEN_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+# Stands for the session's CSRF token in remembered markup: random per process, so that no
+# text a user typed into a shown record can be (or contain) it.
+TOKEN_MARK = f"csrf-mark-{secrets.token_hex(16)}"
+
+
+def tokenless(render: Callable[[], str]) -> Callable[[], str]:
+    """``render`` whose output holds the mark in place of this session's CSRF token."""
+
+    def render_without_token() -> str:
+        return str(render()).replace(generate_csrf(), TOKEN_MARK)
+
+    return render_without_token
+
+
+def with_token(markup: str) -> Markup:
+    """Markup from ``tokenless`` with this session's CSRF token put back."""
+    return Markup(str(markup).replace(TOKEN_MARK, generate_csrf()))  # noqa: S704 (a template's output)
 
 
 def default_data(page: str, partnership_id: int, key: Hashable, compute: Callable[[], T]) -> T:
@@ -51,19 +67,9 @@ def default_view(
     )
 
 
-def token_slot() -> str:
-    """What a remembered part's template calls instead of ``csrf_token()``: pass
-    ``csrf_token=page_parts.token_slot`` to ``render_template``."""
-    return TOKEN_SLOT
-
-
 def default_view_with_forms(
     page: str, partnership_id: int, key: Hashable, render: Callable[[], str]
 ) -> Markup:
-    """``default_view`` of a part whose forms carry CSRF tokens: ``render()`` renders the
-    template with ``csrf_token=token_slot``; the part is remembered with the slots, and this
-    request's session token is put into them on every request."""
-    part = default_view(page, partnership_id, key, render)
-    if TOKEN_SLOT not in part:
-        return part
-    return part.replace(TOKEN_SLOT, escape(generate_csrf()))
+    """``default_view`` of a part whose forms carry CSRF tokens: remembered with the mark in
+    place of the token, this request's session token put back on every request."""
+    return with_token(default_view(page, partnership_id, key, tokenless(render)))

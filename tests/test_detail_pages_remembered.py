@@ -1,7 +1,7 @@
 """Detail pages whose body is remembered per data version, day and viewer rights
 (page_parts.default_view, or data_version.remembered beside live forms): an SLA's, a change's,
 an action item's and a meeting's page, and a month's actuals (forms remembered without the
-session's CSRF token, session_tokens). A revisit reads the version and nothing of the body,
+session's CSRF token, page_parts.tokenless). A revisit reads the version and nothing of the body,
 every audited write shows at once, each viewer sees the buttons and forms of their own rights
 and no other session's token, a form of a remembered page posts, and the queries of the first
 view and the revisit do not grow with the data."""

@@ -11,7 +11,7 @@ import re
 from mls_tracker.extensions import db
 from mls_tracker.models import Review, ReviewKind, Role, SurveyFormat, SurveyImport
 from mls_tracker.models.satisfaction import ImportState
-from mls_tracker.page_parts import TOKEN_SLOT
+from mls_tracker.page_parts import TOKEN_MARK
 from mls_tracker.periods import Month
 from tests import factories
 from tests.conftest import sign_in
@@ -106,7 +106,7 @@ def test_each_lead_confirms_with_their_own_token_from_the_remembered_history(cli
 
     first_html = first_browser.get(url).get_data(as_text=True)  # renders and remembers
     second_html = second_browser.get(url).get_data(as_text=True)  # the remembered list
-    assert TOKEN_SLOT not in first_html and TOKEN_SLOT not in second_html
+    assert TOKEN_MARK not in first_html and TOKEN_MARK not in second_html
     first_tokens = dict(_CONFIRM_TOKEN.findall(first_html))
     second_tokens = dict(_CONFIRM_TOKEN.findall(second_html))
     assert len(first_tokens) == len(second_tokens) == 2

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import page_parts, session_tokens
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.meetings.forms import (
@@ -142,13 +142,13 @@ def show(partnership_id: int, meeting_id: int):
         "meetings.show",
         partnership.id,
         (meeting.id, today, may_manage, may_see_history, current_user.is_admin),
-        session_tokens.tokenless(render_meeting),
+        page_parts.tokenless(render_meeting),
     )
     return render_template(
         "meetings/show.html",
         partnership=partnership,
         meeting=meeting,
-        content=session_tokens.with_token(content),
+        content=page_parts.with_token(content),
     )
 
 

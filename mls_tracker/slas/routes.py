@@ -20,7 +20,7 @@ from flask_security import auth_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 
-from mls_tracker import page_parts, session_tokens
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
@@ -398,13 +398,13 @@ def actuals(partnership_id: int, month: str):
             "slas.actuals",
             partnership.id,
             (str(period), utc_today(), manager),
-            session_tokens.tokenless(render_month),
+            page_parts.tokenless(render_month),
         )
         return render_template(
             "slas/actuals.html",
             partnership=partnership,
             period=period,
-            content=session_tokens.with_token(content),
+            content=page_parts.with_token(content),
         )
     grid = service.month_grid(partnership.id, period, months=1)
     stored = service.month_measurements(partnership.id, period)

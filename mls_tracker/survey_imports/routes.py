@@ -370,7 +370,6 @@ def index(partnership_id: int):
             sort=sort,
             may_upload=may_upload,
             may_undo=may_undo,
-            csrf_token=page_parts.token_slot,
         )
 
     # The list marks the viewer's own uploads ("you"): remembered per viewer.
