@@ -45,3 +45,11 @@ def test_the_answers_follow_the_memberships_in_every_request(app, world):
                     assert access.role_in(user, other.partnership_id) == other.role
             assert access.role_in(user, 999_003) is None
             assert g._membership_roles[user.id].complete or len(g._membership_roles[user.id]) <= 2
+
+
+def test_a_list_of_partnerships_reads_every_role_at_once(app, world):
+    outsider = world.outsider
+    with _fresh_request(app), count_queries() as statements:
+        roles = access.roles_in(outsider, [world.partnership.id, world.other.id, 999_004])
+    assert roles == {world.partnership.id: None, world.other.id: Role.LEAD, 999_004: None}
+    assert len([s for s in statements if "memberships" in s]) == 1

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from mls_tracker import access
-from mls_tracker.access import Action, can, role_in, visible_partnerships
+from mls_tracker.access import Action, can, roles_in, visible_partnerships
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     EngagementModel,
@@ -139,7 +139,7 @@ def list_partnerships(
         ):
             if region_id != home_of[pid]:
                 regions[pid].append(region_name)
-    roles = {pid: role_in(user, pid) for pid in ids}
+    roles = roles_in(user, ids)
     return PartnershipList(rows, regions, roles, sort, window, archived, archived_count)
 
 
