@@ -169,8 +169,13 @@ def test_a_forked_worker_warms_up_before_its_first_job(app, monkeypatch, caplog)
     assert ran == []
     real_pid = jobs.os.getpid()
     monkeypatch.setattr(jobs.os, "getpid", lambda: real_pid + 1)  # as in a forked worker
+    # A forked worker drops its parent's pooled connections unclosed (they are the parent's to
+    # close); this process is the parent, whose connections must stay closable: record it.
+    disposed: list[bool] = []
+    monkeypatch.setattr(db.engine, "dispose", lambda close=True: disposed.append(close))
     with caplog.at_level("ERROR", logger="mls_tracker.jobs"):
         for hook in hooks:
             hook()
+    assert disposed == [False]
     assert ran == ["first", "last"]
     assert "warming up" in caplog.text and "no fonts" in caplog.text
