@@ -90,6 +90,7 @@ def sign_in(page: Page, email: str) -> None:
 
 
 def sign_out(page: Page) -> None:
+    page.wait_for_load_state("load")  # the menu opens once Bootstrap's script has run
     page.locator("#user-menu").click()
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login"))

@@ -109,6 +109,8 @@ def test_sign_out_from_the_navbar_ends_the_session(
     page = browser_page
     sign_in(page, "lead@test.example")
     expect(page).to_have_url(re.compile(r"/portfolio$"))  # the home page after sign-in
+    # The URL changes before the page's scripts run; the menu opens once Bootstrap's have.
+    page.wait_for_load_state("load")
 
     page.get_by_role("button", name=re.compile("Lead")).click()
     page.get_by_role("button", name="Sign out").click()
