@@ -1,0 +1,24 @@
+"""Issue 19: sponsor reading (placeholder in the chain; its owner fills it in)
+
+Revision ID: 19e5c0de0005
+Revises: 19d4c0de0004
+Create Date: 2026-12-06 08:40:00
+
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+# revision identifiers, used by Alembic.
+revision = "19e5c0de0005"
+down_revision = "19d4c0de0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
