@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
-from flask import request
+from flask import render_template, request
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
@@ -42,6 +42,12 @@ def tokenless(render: Callable[[], str]) -> Callable[[], str]:
 def with_token(markup: str) -> Markup:
     """Markup from ``tokenless`` with this session's CSRF token put back."""
     return Markup(str(markup).replace(TOKEN_MARK, generate_csrf()))  # noqa: S704 (a template's output)
+
+
+def rendered(template: str, **context: object) -> Markup:
+    """A template's output as markup, to be placed into another page (Jinja escaped what
+    went into it)."""
+    return Markup(render_template(template, **context))  # noqa: S704 (a template's output)
 
 
 def default_data(page: str, partnership_id: int, key: Hashable, compute: Callable[[], T]) -> T:

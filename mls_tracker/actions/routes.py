@@ -347,8 +347,8 @@ def show(partnership_id: int, action_id: int):
         loaded = service.load_item(item.id)
         context = {"partnership": partnership, "item": loaded, "today": today}
         return (
-            Markup(render_template("actions/_show_head.html", may_manage=may_manage, **context)),  # noqa: S704
-            Markup(render_template("actions/_show_story.html", **context)),  # noqa: S704
+            page_parts.rendered("actions/_show_head.html", may_manage=may_manage, **context),
+            page_parts.rendered("actions/_show_story.html", **context),
         )
 
     if request.args:

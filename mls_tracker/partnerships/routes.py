@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_security import auth_required
 from markupsafe import Markup
 
+from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_partnership, role_in
 from mls_tracker.auth.forms import InviteForm
 from mls_tracker.exports import csv_response
@@ -40,21 +41,19 @@ def index():
             page=request.args.get("page"),
             archived=request.args.get("archived") == "1",
         )
-        return Markup(  # noqa: S704 (a template's output)
-            render_template(
-                "partnerships/_index.html",
-                partnerships=listing.rows,
-                regions=listing.regions,
-                roles=listing.roles,
-                sort=listing.sort,
-                page=listing.window.number,
-                pages=listing.window.pages,
-                total=listing.window.total,
-                first=listing.first,
-                last=listing.last,
-                archived_shown=listing.archived_shown,
-                archived_count=listing.archived_count,
-            )
+        return page_parts.rendered(
+            "partnerships/_index.html",
+            partnerships=listing.rows,
+            regions=listing.regions,
+            roles=listing.roles,
+            sort=listing.sort,
+            page=listing.window.number,
+            pages=listing.window.pages,
+            total=listing.window.total,
+            first=listing.first,
+            last=listing.last,
+            archived_shown=listing.archived_shown,
+            archived_count=listing.archived_count,
         )
 
     if request.args:
