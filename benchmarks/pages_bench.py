@@ -650,6 +650,7 @@ def edit_one_figure(send: Send, form_url: str) -> str:
     form = form_posting_to(body.decode("utf-8", "replace"), form_url, form_url)
     if form is None:
         raise RuntimeError(f"no form posting to {form_url}")
+    refusals: list[str] = []
     for name, value in form.fields:
         if not name.startswith("value-"):
             continue
@@ -663,8 +664,13 @@ def edit_one_figure(send: Send, form_url: str) -> str:
         status, location, answer = send("POST", form_url, urllib.parse.urlencode(fields))
         if status in (302, 303) and "/login" not in (location or ""):
             return f"{name} {value} → {text}"
-        messages = re.findall(r'class="[^"]*invalid-feedback[^"]*"[^>]*>(.*?)<', answer.decode())
-        raise RuntimeError(f"POST {form_url} ({name} → {text}) answered {status}: {messages[:2]}")
+        # Refused (a value the SLA's unit does not take, say): the reason, then the next row.
+        refusals.append(
+            f"{name} → {text}: {status} "
+            + "; ".join(re.findall(r'role="alert">([^<]*)<', answer.decode("utf-8", "replace"))[:2])
+        )
+    if refusals:
+        raise RuntimeError(f"POST {form_url} refused every change: {refusals[:3]}")
     raise RuntimeError(f"no SLA value to change on {form_url}")
 
 
