@@ -4,6 +4,13 @@ from mls_tracker.models.audit import AuditAction, AuditEntry
 from mls_tracker.models.base import Base, utcnow
 from mls_tracker.models.figures import PartnershipMonthFigures, PartnershipPortfolioRow
 from mls_tracker.models.identity import SsoIdentity
+from mls_tracker.models.inbox import (
+    KIND_LABELS,
+    Notification,
+    NotificationDelivery,
+    NotificationKind,
+    NotificationSetting,
+)
 from mls_tracker.models.job import Job, JobState
 from mls_tracker.models.meeting import (
     CLOSED_STATUSES,
@@ -81,6 +88,11 @@ from mls_tracker.models.webhook import DeliveryState, WebhookDelivery, WebhookEn
 __all__ = [
     "Job",
     "JobState",
+    "KIND_LABELS",
+    "Notification",
+    "NotificationDelivery",
+    "NotificationKind",
+    "NotificationSetting",
     "SsoIdentity",
     "ActionItem",
     "ActionStatus",

@@ -161,6 +161,8 @@ CLOSED_STATUSES = frozenset({ActionStatus.DONE, ActionStatus.CANCELLED})
 OPEN_ACTION_SQL = "status NOT IN ({})".format(
     ", ".join(f"'{status.value}'" for status in sorted(CLOSED_STATUSES))
 )
+# Done and not yet verified (a lead's queue), as literal SQL for its partial index.
+AWAITING_VERIFICATION_SQL = "status = 'done' AND verified_at IS NULL"
 
 
 class ActionItem(Audited, Timestamped, Versioned, Base):
@@ -226,6 +228,13 @@ class ActionItem(Audited, Timestamped, Versioned, Base):
             "status",
             sqlite_where=sa.text(OPEN_ACTION_SQL),
             postgresql_where=sa.text(OPEN_ACTION_SQL),
+        ),
+        sa.Index(
+            "ix_action_items_awaiting_verification",
+            "partnership_id",
+            "due_on",
+            sqlite_where=sa.text(AWAITING_VERIFICATION_SQL),
+            postgresql_where=sa.text(AWAITING_VERIFICATION_SQL),
         ),
     )
 

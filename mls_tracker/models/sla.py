@@ -38,6 +38,9 @@ class MeasurementState(enum.StrEnum):
     CONFIRMED = "confirmed"
 
 
+PROPOSED_SQL = "state = 'proposed'"
+
+
 class Sla(Audited, Timestamped, Versioned, Base):
     """A measurable commitment under an expectation."""
 
@@ -147,6 +150,13 @@ class SlaMeasurement(Audited, Versioned, Base):
         ),
         sa.CheckConstraint(
             "(state = 'confirmed') = (confirmed_at IS NOT NULL)", name="confirmed_has_time"
+        ),
+        # Actuals waiting for a lead (the queue and its count in the navigation).
+        sa.Index(
+            "ix_sla_measurements_proposed",
+            "sla_id",
+            sqlite_where=sa.text(PROPOSED_SQL),
+            postgresql_where=sa.text(PROPOSED_SQL),
         ),
     )
 
