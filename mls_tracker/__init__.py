@@ -151,11 +151,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.dashboard.routes import bp as dashboard_bp
     from mls_tracker.expectations.routes import bp as expectations_bp
     from mls_tracker.history.routes import bp as history_bp
+    from mls_tracker.inbox.routes import bp as inbox_bp
     from mls_tracker.meetings.routes import bp as meetings_bp
     from mls_tracker.partnerships.routes import bp as partnerships_bp
+    from mls_tracker.queues.routes import bp as queues_bp
     from mls_tracker.reviews.routes import bp as reviews_bp
     from mls_tracker.satisfaction.routes import bp as satisfaction_bp
-    from mls_tracker.services import webhooks
+    from mls_tracker.services import inbox, webhooks
     from mls_tracker.setup.routes import bp as setup_bp
     from mls_tracker.slas.routes import bp as slas_bp
     from mls_tracker.sponsors.routes import bp as sponsors_bp
@@ -173,6 +175,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app)
     oidc.init_app(app)
     webhooks.init_app(app)
+    inbox.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(partnerships_bp)
     app.register_blueprint(sponsors_bp)
@@ -194,6 +197,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(contracts_bp)
     app.register_blueprint(contract_imports_bp)
     app.register_blueprint(history_bp)
+    app.register_blueprint(queues_bp)
+    app.register_blueprint(inbox_bp)
 
     from mls_tracker import api
 

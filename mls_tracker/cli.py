@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 
 from mls_tracker import jobs
 from mls_tracker.contract_imports.cli import partnerships_cli
+from mls_tracker.inbox.cli import inbox_cli
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.scorecards import batch
 from mls_tracker.scorecards.issuing import verify_scorecards
@@ -360,3 +361,4 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(setup_command)
     app.cli.add_command(partnerships_cli)
+    app.cli.add_command(inbox_cli)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Email, Length
 
 from mls_tracker.formhelp import to_int
@@ -130,3 +138,8 @@ class ApiTokenForm(FlaskForm):
             "scope": self.scope.data,
             "expires_in_days": to_int(self.expires_in_days.data),
         }
+
+
+class NotificationSettingsForm(FlaskForm):
+    delivery = RadioField("E-mail me about my notifications", choices=[])
+    submit = SubmitField("Save")

@@ -16,6 +16,7 @@ from mls_tracker.accounts.forms import (
     ConfirmForm,
     InviteUserForm,
     MembershipForm,
+    NotificationSettingsForm,
     OrganisationForm,
 )
 from mls_tracker.exports import csv_response
@@ -23,7 +24,7 @@ from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Role, utcnow
 from mls_tracker.periods import utc_today
 from mls_tracker.services import accounts as service
-from mls_tracker.services import api_tokens
+from mls_tracker.services import api_tokens, inbox
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.invitations import invite_to_product
 
@@ -307,6 +308,25 @@ def account():
             flash("Your account settings are saved.", "success")
             return redirect(url_for(".account"))
     return render_template("accounts/account.html", form=form)
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@auth_required()
+def notifications():
+    """How the signed-in user hears of their notifications by e-mail."""
+    form = NotificationSettingsForm()
+    form.delivery.choices = [(key.value, text) for key, text in inbox.DELIVERY_LABELS.items()]
+    if not form.is_submitted():
+        form.delivery.data = inbox.delivery_of(current_user.id).value
+    if form.validate_on_submit():
+        try:
+            inbox.set_delivery(current_user, form.delivery.data)
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            flash("Your e-mail settings are saved.", "success")
+            return redirect(url_for(".notifications"))
+    return render_template("accounts/notifications.html", form=form)
 
 
 # ----------------------------------------------------------------------------- API tokens

@@ -48,6 +48,7 @@ from mls_tracker.models import (
     WebhookEndpoint,
     utcnow,
 )
+from mls_tracker.services import inbox
 from mls_tracker.services.errors import NotFound, ValidationFailed
 
 log = logging.getLogger("mls_tracker.webhooks")
@@ -188,6 +189,7 @@ def emit(
     in the caller's transaction (the caller commits); how many. With ``dedupe_key``, an
     endpoint that has had a delivery with that key gets none again; with ``created_before``,
     only endpoints registered before then get it."""
+    inbox.on_event(event_type, partnership_id, data)  # the in-app notifications it brings
     query = sa.select(WebhookEndpoint).where(
         WebhookEndpoint.partnership_id == partnership_id, WebhookEndpoint.enabled.is_(True)
     )

@@ -1,0 +1,1 @@
+"""The in-app inbox: each user's notifications, read and marked read."""

@@ -1,0 +1,1 @@
+"""Work queues across a user's partnerships: what waits for a lead or a provider."""
