@@ -62,7 +62,7 @@ def test_an_item_assigned_to_someone_tells_them(world):
     [note] = _of(world.provider)
     assert note.kind is NotificationKind.ASSIGNED
     assert note.partnership_id == world.partnership.id
-    assert note.text.startswith(f'{world.lead.display_name} assigned "Send the completion report"')
+    assert note.text.startswith(f"{world.lead.display_name} assigned “Send the completion report”")
     assert note.link_path == f"/partnerships/{world.partnership.id}/actions/{item.id}"
     assert _of(world.lead) == []  # nobody is told of their own doing
 
@@ -124,7 +124,7 @@ def test_a_reopened_item_tells_its_owner(world):
     actions.reopen_action(world.lead, item, reason="Half done", expected_version=item.version)
     [note] = _of(world.provider)
     assert note.kind is NotificationKind.REOPENED
-    assert note.text == f'{world.lead.display_name} reopened "Done" — Half done'
+    assert note.text == f"{world.lead.display_name} reopened “Done” — Half done"
 
 
 def _actual(world, actor, value: str, *, seen: int = 0, confirm: bool = False):

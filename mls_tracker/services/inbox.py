@@ -183,13 +183,13 @@ def _item_rows(session: so.Session, actor_id: int) -> list[dict[str, Any]]:
             )
             kind = NotificationKind.REOPENED if reopened else NotificationKind.UPDATE
             if reopened:
-                text = f'{{who}} reopened "{item.title}"' + (
+                text = f"{{who}} reopened “{item.title}”" + (
                     f" — {obj.text.removeprefix('Reopened: ')}" if obj.text else "."
                 )
             else:
                 change = f" (status {obj.old_status} → {obj.new_status})" if obj.new_status else ""
                 note = f": {obj.text}" if obj.text else "."
-                text = f'{{who}} updated "{item.title}"{change}{note}'
+                text = f"{{who}} updated “{item.title}”{change}{note}"
             link = _path("actions.show", partnership_id=item.partnership_id, action_id=item.id)
             wanted.append((item.owner_id, item.partnership_id, kind, text, link))
     for obj in session.dirty:
@@ -209,7 +209,7 @@ def _item_rows(session: so.Session, actor_id: int) -> list[dict[str, Any]]:
 
 def _assigned(item: ActionItem) -> tuple[int, int | None, NotificationKind, str, str]:
     due = item.due_on
-    text = f'{{who}} assigned "{item.title}" to you, due {due.day} {due:%b %Y}.'
+    text = f"{{who}} assigned “{item.title}” to you, due {due.day} {due:%b %Y}."
     link = _path("actions.show", partnership_id=item.partnership_id, action_id=item.id)
     return item.owner_id, item.partnership_id, NotificationKind.ASSIGNED, text, link  # type: ignore[return-value]
 

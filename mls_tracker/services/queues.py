@@ -65,7 +65,7 @@ QUEUES = {
             "Owner",
             "Due",
             "Done on",
-            True,
+            False,  # done items: never overdue, and the due filter means nothing here
         ),
         Queue(
             "actuals",
@@ -339,7 +339,7 @@ def _extra(name: str, row: Any) -> str:
     if name == "imports":
         return f"{row.rows_added:,}"
     if name == "due":
-        return str(row.extra)
+        return str(row.extra).capitalize()
     value = row.extra
     if isinstance(value, dt.datetime):
         value = value.date()
