@@ -52,12 +52,13 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, Flask, current_app, jsonify
 from flask_login import current_user
 from flask_security import auth_required
@@ -564,6 +565,47 @@ def warm_up_worker() -> None:
             function()
         except Exception:
             log.exception("warming up %s failed", getattr(function, "__qualname__", function))
+
+
+# ----------------------------------------------------------------------------- after a commit
+
+_AFTER_COMMIT_KEY = "mls_jobs_after_commit"
+
+
+def queue_after_commit(session: so.Session, task: str, ids: Iterable[int], lost: str) -> None:
+    """Queues ``task`` (a task the job queue holds as an attribute: ``webhook_task`` …) for
+    each of ``ids`` once the session's transaction commits, never when it rolls back: rows
+    written in a transaction are handed to the worker only once they exist. ``lost`` says,
+    in the log, what becomes of ids the queue could not take."""
+    ids = list(ids)
+    if ids:
+        pending = session.info.setdefault(_AFTER_COMMIT_KEY, {})
+        pending.setdefault((task, lost), []).extend(ids)
+
+
+def not_after_commit(session: so.Session, task: str, ids: Iterable[int]) -> None:
+    """Takes ``ids`` back from what ``queue_after_commit`` would queue for ``task``."""
+    dropped = set(ids)
+    for (name, _lost), pending in session.info.get(_AFTER_COMMIT_KEY, {}).items():
+        if name == task:
+            pending[:] = [row_id for row_id in pending if row_id not in dropped]
+
+
+@sa.event.listens_for(so.Session, "after_rollback")
+def _forget_after_commit(session: so.Session) -> None:
+    session.info.pop(_AFTER_COMMIT_KEY, None)
+
+
+@sa.event.listens_for(so.Session, "after_commit")
+def _queue_committed(session: so.Session) -> None:
+    pending = session.info.pop(_AFTER_COMMIT_KEY, None)
+    for (task, lost), ids in (pending or {}).items():
+        try:
+            queue = getattr(current_app.extensions["mls_jobs"], task)
+            for row_id in ids:
+                queue(row_id)
+        except Exception:  # the rows are committed: ``lost`` says what becomes of them
+            log.warning("%s %s not queued; %s", task, ids, lost)
 
 
 def runs_inline() -> bool:

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, url_for
 
+from mls_tracker import jobs
 from mls_tracker.audit import current_actor_id
 from mls_tracker.extensions import db
 from mls_tracker.models import (
@@ -58,7 +59,6 @@ log = logging.getLogger("mls_tracker.inbox")
 
 PER_PAGE = 25
 TEXT_MAX = 500
-_PENDING_KEY = "mls_inbox_notifications"
 DELIVERY_LABELS = {
     NotificationDelivery.IMMEDIATE: "E-mail each one as it happens",
     NotificationDelivery.DIGEST: "One e-mail a day with what is unread (daily digest)",
@@ -115,10 +115,11 @@ def _names(connection: sa.Connection, user_ids: set[int]) -> dict[int, str]:
 
 def on_event(event_type: str, partnership_id: int, data: dict[str, Any]) -> None:
     """The notifications an event announced by ``webhooks.emit`` brings (in the caller's
-    transaction, like the webhook deliveries)."""
+    transaction, like the webhook deliveries); an event without the data it needs brings
+    none."""
     connection = db.session.connection()
     rows: list[dict[str, Any]] = []
-    if event_type in ("actual.proposed", "actual.confirmed"):
+    if event_type in ("actual.proposed", "actual.confirmed") and "sla" in data:
         sla, month = data["sla"], Month.parse(data["month"])
         link = _path("slas.actuals", partnership_id=partnership_id, month=str(month))
         entered, confirmed = data.get("entered_by_id"), data.get("confirmed_by_id")
@@ -138,7 +139,7 @@ def on_event(event_type: str, partnership_id: int, data: dict[str, Any]) -> None
             rows.append(
                 _row(entered, partnership_id, NotificationKind.ACTUAL_CONFIRMED, text, link)
             )
-    elif event_type == "scorecard.issued":
+    elif event_type == "scorecard.issued" and "period" in data:
         period = data["period"]
         first, last = Month.parse(period["first_month"]), Month.parse(period["last_month"])
         span = first.label if first == last else f"{first.label} – {last.label}"
@@ -247,34 +248,17 @@ def _comment_rows(session: so.Session) -> list[dict[str, Any]]:
 
 @sa.event.listens_for(so.Session, "after_flush")
 def _watch(session: so.Session, _context: Any) -> None:
-    pending = session.info.setdefault(_PENDING_KEY, [])
-    pending.extend(obj.id for obj in session.new if isinstance(obj, Notification))
+    new = [obj.id for obj in session.new if isinstance(obj, Notification)]
     actor_id = current_actor_id()
     with session.no_autoflush:
         rows = _comment_rows(session)
         if actor_id is not None:  # the demo and other loads by nobody in particular: nothing
             rows += _item_rows(session, actor_id)
     if rows:
-        ids = session.connection().scalars(sa.insert(Notification).returning(Notification.id), rows)
-        pending.extend(ids)
-
-
-@sa.event.listens_for(so.Session, "after_rollback")
-def _forget(session: so.Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
-
-
-@sa.event.listens_for(so.Session, "after_commit")
-def _queue_committed(session: so.Session) -> None:
-    ids = session.info.pop(_PENDING_KEY, None)
-    if not ids:
-        return
-    try:
-        task = current_app.extensions["mls_jobs"].notification_task
-        for notification_id in ids:
-            task(notification_id)
-    except Exception:  # noqa: BLE001 — the notifications are committed: they wait in the inbox
-        log.warning("notifications %s not queued for e-mail", ids)
+        new += session.connection().scalars(
+            sa.insert(Notification).returning(Notification.id), rows
+        )
+    jobs.queue_after_commit(session, "notification_task", new, "they wait in the inbox")
 
 
 # ----------------------------------------------------------------------------- e-mail

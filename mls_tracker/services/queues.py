@@ -15,6 +15,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import (
     CLOSED_STATUSES,
     ActionItem,
+    ActionUpdate,
     Membership,
     Notification,
     Partnership,
@@ -181,34 +182,29 @@ def _name(user: type[User] | Any) -> sa.ColumnElement[str]:
     return sa.func.coalesce(user.display_name, user.email)
 
 
-def _returned_at() -> sa.ScalarSelect[Any]:
-    """When the item was last sent back from done or cancelled to an open status."""
-    from mls_tracker.models import ActionUpdate
-
+def _sent_back() -> tuple[sa.ColumnElement[bool], ...]:
+    """An update of the item (the row in the query) that took it from done or cancelled back
+    to an open status."""
     return (
-        sa.select(sa.func.max(ActionUpdate.created_at))
-        .where(
-            ActionUpdate.action_item_id == ActionItem.id,
-            ActionUpdate.old_status.in_(CLOSED_STATUSES),
-            ActionUpdate.new_status.not_in(CLOSED_STATUSES),
-        )
-        .scalar_subquery()
+        ActionUpdate.action_item_id == ActionItem.id,
+        ActionUpdate.old_status.in_(CLOSED_STATUSES),
+        ActionUpdate.new_status.not_in(CLOSED_STATUSES),
     )
 
 
-def _returned_by() -> sa.ScalarSelect[Any]:
-    from mls_tracker.models import ActionUpdate
+def _returned_at() -> sa.ScalarSelect[Any]:
+    """When the item was last sent back to an open status."""
+    return sa.select(sa.func.max(ActionUpdate.created_at)).where(*_sent_back()).scalar_subquery()
 
+
+def _returned_by() -> sa.ScalarSelect[Any]:
+    """Who sent it back, the last time."""
     author = so.aliased(User)
     return (
         sa.select(_name(author))
         .select_from(ActionUpdate)
         .join(author, author.id == ActionUpdate.author_id)
-        .where(
-            ActionUpdate.action_item_id == ActionItem.id,
-            ActionUpdate.old_status.in_(CLOSED_STATUSES),
-            ActionUpdate.new_status.not_in(CLOSED_STATUSES),
-        )
+        .where(*_sent_back())
         .order_by(ActionUpdate.created_at.desc(), ActionUpdate.id.desc())
         .limit(1)
         .scalar_subquery()

@@ -79,7 +79,6 @@ IN_FLIGHT = dt.timedelta(minutes=2)
 DISABLE_AFTER_FAILURES = 20
 TIMEOUT = (5, 10)  # connect, read (seconds)
 PAGE_SIZE = 25
-_PENDING_KEY = "mls_webhook_deliveries"
 
 
 # ----------------------------------------------------------------------------- secrets
@@ -229,26 +228,7 @@ def emit(
 @sa.event.listens_for(so.Session, "after_flush")
 def _collect(session: so.Session, _context: Any) -> None:
     new = [obj.id for obj in session.new if isinstance(obj, WebhookDelivery)]
-    if new:
-        session.info.setdefault(_PENDING_KEY, []).extend(new)
-
-
-@sa.event.listens_for(so.Session, "after_rollback")
-def _forget(session: so.Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
-
-
-@sa.event.listens_for(so.Session, "after_commit")
-def _queue_committed(session: so.Session) -> None:
-    ids = session.info.pop(_PENDING_KEY, None)
-    if not ids:
-        return
-    try:
-        queue = current_app.extensions["mls_jobs"].webhook_task
-        for delivery_id in ids:
-            queue(delivery_id)
-    except Exception:  # the rows are committed: deliver_due sends them later
-        log.warning("webhook deliveries %s not queued; the sweeper sends them", ids)
+    jobs.queue_after_commit(session, "webhook_task", new, "the sweeper sends them")
 
 
 # ----------------------------------------------------------------------------- delivery
@@ -628,7 +608,7 @@ def send_test(actor: User, partnership_id: int, endpoint_id: int) -> Attempt:
     )
     db.session.add(delivery)
     db.session.flush()
-    db.session.info.pop(_PENDING_KEY, None)
+    jobs.not_after_commit(db.session, "webhook_task", [delivery.id])  # sent here, now
     status, error, _retry, duration, _refused = _post(endpoint, delivery, now)
     ok = status is not None and 200 <= status < 300
     delivery.attempts = 1
