@@ -5,6 +5,7 @@ them, their side's items due this week), and the counts the navigation shows."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ from mls_tracker.models import (
     User,
 )
 from mls_tracker.models.inbox import UNREAD_SQL
-from mls_tracker.models.meeting import AWAITING_VERIFICATION_SQL, OPEN_ACTION_SQL
+from mls_tracker.models.meeting import OPEN_ACTION_SQL
 from mls_tracker.models.satisfaction import ImportState
 from mls_tracker.models.sla import PROPOSED_SQL
 from mls_tracker.pagination import PageWindow, page_window
@@ -164,13 +165,19 @@ class QueuePage:
     partnerships: list[tuple[int, str]] = field(default_factory=list)
 
 
-def _partnerships_where(user: User, role: Role) -> sa.Select[tuple[int]]:
-    """The ids of the open (not archived) partnerships where ``user`` holds ``role``."""
+# A user's id and the last due date "this week" takes: values for a page, bound parameters in
+# the navigation's counts (one statement built once, for every user and day).
+UserId = int | sa.BindParameter[int]
+Day = dt.date | sa.BindParameter[dt.date]
+
+
+def _partnerships_where(user_id: UserId, role: Role) -> sa.Select[tuple[int]]:
+    """The ids of the open (not archived) partnerships where the user holds ``role``."""
     return (
         sa.select(Membership.partnership_id)
         .join(Partnership, Partnership.id == Membership.partnership_id)
         .where(
-            Membership.user_id == user.id,
+            Membership.user_id == user_id,
             Membership.role == role,
             Partnership.archived_at.is_(None),
         )
@@ -211,41 +218,39 @@ def _returned_by() -> sa.ScalarSelect[Any]:
     )
 
 
-def _where(name: str, user: User, today: dt.date) -> list[sa.ColumnElement[bool]]:
-    """What puts a row in queue ``name`` for ``user`` (also the navigation's counts)."""
+def _where(name: str, user_id: UserId, horizon: Day) -> list[sa.ColumnElement[bool]]:
+    """What puts a row in queue ``name`` for the user (also the navigation's counts);
+    ``horizon``: the last day "due this week" takes."""
     if name == "verification":
         return [
-            sa.text(
-                AWAITING_VERIFICATION_SQL.replace("status", "action_items.status").replace(
-                    "verified_at", "action_items.verified_at"
-                )
-            ),
-            ActionItem.partnership_id.in_(_partnerships_where(user, Role.LEAD)),
+            # literal SQL, the condition of the partial index (parameters would not match it)
+            sa.text("action_items.status = 'done' AND action_items.verified_at IS NULL"),
+            ActionItem.partnership_id.in_(_partnerships_where(user_id, Role.LEAD)),
         ]
     if name == "actuals":
         return [
             sa.text("sla_measurements." + PROPOSED_SQL),
-            Sla.partnership_id.in_(_partnerships_where(user, Role.LEAD)),
+            Sla.partnership_id.in_(_partnerships_where(user_id, Role.LEAD)),
         ]
     if name == "imports":
         return [
             SurveyImport.state == ImportState.PROPOSED,
             SurveyImport.undone_at.is_(None),
-            SurveyImport.partnership_id.in_(_partnerships_where(user, Role.LEAD)),
+            SurveyImport.partnership_id.in_(_partnerships_where(user_id, Role.LEAD)),
         ]
     if name == "returned":
         return [
-            ActionItem.owner_id == user.id,
+            ActionItem.owner_id == user_id,
             sa.text("action_items." + OPEN_ACTION_SQL),
-            _returned_at().is_not(None),
-            ActionItem.partnership_id.in_(_partnerships_where(user, Role.PROVIDER)),
+            sa.exists().where(*_sent_back()),
+            ActionItem.partnership_id.in_(_partnerships_where(user_id, Role.PROVIDER)),
         ]
     if name == "due":
         return [
             ActionItem.owner_side == Side.PROVIDER,
             sa.text("action_items." + OPEN_ACTION_SQL),
-            ActionItem.due_on <= today + dt.timedelta(days=WITHIN_DAYS),
-            ActionItem.partnership_id.in_(_partnerships_where(user, Role.PROVIDER)),
+            ActionItem.due_on <= horizon,
+            ActionItem.partnership_id.in_(_partnerships_where(user_id, Role.PROVIDER)),
         ]
     raise KeyError(name)
 
@@ -354,7 +359,7 @@ def _filtered(
     name: str, user: User, filters: QueueFilters, today: dt.date
 ) -> tuple[sa.Select, dict[str, Any]]:
     query, columns = _base(name)
-    query = query.where(*_where(name, user, today))
+    query = query.where(*_where(name, user.id, today + dt.timedelta(days=WITHIN_DAYS)))
     if filters.partnership_id:
         query = query.where(Partnership.id == filters.partnership_id)
     if QUEUES[name].dated_by_due and filters.due == "overdue":
@@ -410,16 +415,20 @@ def queue_rows(
     ]
     partnerships = db.session.execute(
         sa.select(Partnership.id, Partnership.name)
-        .where(Partnership.id.in_(_partnerships_where(user, queue.role)))
+        .where(Partnership.id.in_(_partnerships_where(user.id, queue.role)))
         .order_by(Partnership.name)
     ).all()
     return QueuePage(queue, rows, window, [(p.id, p.name) for p in partnerships])
 
 
-def _count(name: str, user: User, today: dt.date) -> sa.ScalarSelect[int]:
-    query, _ = _base(name)
-    query = query.where(*_where(name, user, today))
-    return sa.select(sa.func.count()).select_from(query.subquery()).scalar_subquery()
+def _count(name: str, user_id: UserId, horizon: Day) -> sa.ScalarSelect[int]:
+    """How many rows queue ``name`` holds (from its own table, without the page's joins)."""
+    query = sa.select(sa.func.count())
+    if name == "actuals":
+        query = query.select_from(SlaMeasurement).join(Sla, Sla.id == SlaMeasurement.sla_id)
+    else:
+        query = query.select_from(SurveyImport if name == "imports" else ActionItem)
+    return query.where(*_where(name, user_id, horizon)).scalar_subquery()
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,22 +451,38 @@ class Counts:
         return sum(self.queues.values())
 
 
-def counts(user: User, today: dt.date) -> Counts:
-    """Every queue's length and the unread notifications, in one query."""
+@functools.cache
+def _counts_statement() -> sa.Select:
+    """Every queue's length, the unread notifications and which queue roles the user holds,
+    as one statement with the user and the horizon as parameters: built once, its SQL
+    compiled once (building it for each page cost more than running it)."""
+    user_id = sa.bindparam("user_id", type_=sa.Integer)
+    horizon = sa.bindparam("horizon", type_=sa.Date)
     unread = (
         sa.select(sa.func.count())
         .select_from(Notification)
-        .where(Notification.user_id == user.id, sa.text("notifications." + UNREAD_SQL))
+        .where(Notification.user_id == user_id, sa.text("notifications." + UNREAD_SQL))
         .scalar_subquery()
     )
-    names = list(QUEUES)
-    holds = {role: _partnerships_where(user, role).exists() for role in (Role.LEAD, Role.PROVIDER)}
-    row = db.session.execute(
-        sa.select(
-            unread.label("unread"),
-            *(holds[role].label(f"holds_{role.value}") for role in holds),
-            *(_count(n, user, today).label(n) for n in names),
+    return sa.select(
+        unread.label("unread"),
+        *(
+            _partnerships_where(user_id, role).exists().label(f"holds_{role.value}")
+            for role in (Role.LEAD, Role.PROVIDER)
+        ),
+        *(_count(name, user_id, horizon).label(name) for name in QUEUES),
+    )
+
+
+def counts(user: User, today: dt.date) -> Counts:
+    """Every queue's length and the unread notifications, in one query."""
+    row = (
+        db.session.execute(
+            _counts_statement(),
+            {"user_id": user.id, "horizon": today + dt.timedelta(days=WITHIN_DAYS)},
         )
-    ).one()
-    held = frozenset(role for role in holds if row._mapping[f"holds_{role.value}"])
-    return Counts({name: row._mapping[name] for name in names}, row.unread, held)
+        .one()
+        ._mapping
+    )
+    held = frozenset(role for role in (Role.LEAD, Role.PROVIDER) if row[f"holds_{role.value}"])
+    return Counts({name: row[name] for name in QUEUES}, row["unread"], held)
