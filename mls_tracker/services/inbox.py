@@ -254,11 +254,19 @@ def _watch(session: so.Session, _context: Any) -> None:
         rows = _comment_rows(session)
         if actor_id is not None:  # the demo and other loads by nobody in particular: nothing
             rows += _item_rows(session, actor_id)
+    connection = session.connection() if new or rows else None
     if rows:
-        new += session.connection().scalars(
-            sa.insert(Notification).returning(Notification.id), rows
-        )
-    jobs.queue_after_commit(session, "notification_task", new, "they wait in the inbox")
+        new += connection.scalars(sa.insert(Notification).returning(Notification.id), rows)  # type: ignore[union-attr]
+    if new:  # e-mailed at once only to those who chose it: no job for the others
+        immediate = connection.scalars(  # type: ignore[union-attr]
+            sa.select(Notification.id)
+            .join(NotificationSetting, NotificationSetting.user_id == Notification.user_id)
+            .where(
+                Notification.id.in_(new),
+                NotificationSetting.delivery == NotificationDelivery.IMMEDIATE,
+            )
+        ).all()
+        jobs.queue_after_commit(session, "notification_task", immediate, "they wait in the inbox")
 
 
 # ----------------------------------------------------------------------------- e-mail
