@@ -37,6 +37,16 @@ def credit_percent_of(value: Decimal) -> Decimal:
     return Decimal(value).quantize(CENT, ROUND_HALF_UP)
 
 
+def percent_text(value: Decimal | None) -> str:
+    """A credit or cap percentage as people write it: "5 %", "2.5 %"."""
+    if value is None:
+        return ""
+    text = f"{Decimal(value):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} %"
+
+
 def money(value: Decimal) -> Decimal:
     """An amount rounded half up to cents."""
     return value.quantize(CENT, ROUND_HALF_UP)
@@ -134,6 +144,17 @@ class Credits:
     @property
     def capped_months(self) -> int:
         return sum(1 for month in self.months if month.capped)
+
+    def per_breach(self, rule: CreditRule) -> Decimal | None:
+        """What one breach of ``rule``'s SLA credits."""
+        if self.monthly_fee is None:
+            return None
+        return sla_credit(self.monthly_fee, rule.credit_percent)
+
+    @property
+    def fee_shown(self) -> Decimal | None:
+        """The monthly fee to the cent, for display."""
+        return None if self.monthly_fee is None else money(self.monthly_fee)
 
     def month(self, month: Month) -> MonthCredits | None:
         for item in self.months:
@@ -254,3 +275,101 @@ def credits_for(partnership_id: int, first_month: Month, last_month: Month) -> C
         rules=rules,
         months=months,
     )
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+MAX_MONTHS = 36  # the longest range a page or an export shows
+SORTS = ("month", "credited")
+
+CSV_HEADER = (
+    "month",
+    "row",
+    "sla_code",
+    "sla_name",
+    "credit_percent",
+    "status",
+    "actual",
+    "target",
+    "credit",
+    "sum_before_cap",
+    "cap",
+    "credited",
+    "currency",
+)
+
+
+def default_range(today_month: Month) -> tuple[Month, Month]:
+    """The last 12 complete months."""
+    last = today_month.previous()
+    return last.shift(-11), last
+
+
+def clamp_range(first: Month | None, last: Month | None, today_month: Month) -> tuple[Month, Month]:
+    """A range a person asked for, made sensible: never after the current month, first not
+    after last, at most ``MAX_MONTHS`` long; missing ends from the default range."""
+    default_first, default_last = default_range(today_month)
+    last = min(last or default_last, today_month)
+    first = first or (default_first if last == default_last else last.shift(-11))
+    if first > last:
+        first = last
+    if first < last.shift(-(MAX_MONTHS - 1)):
+        first = last.shift(-(MAX_MONTHS - 1))
+    return first, last
+
+
+def sorted_months(credits: Credits, sort: str) -> list[MonthCredits]:
+    """Newest first, or the largest credits first (then newest)."""
+    months = sorted(credits.months, key=lambda m: m.month, reverse=True)
+    if sort == "credited":
+        months.sort(key=lambda m: m.credited, reverse=True)
+    return months
+
+
+def export_rows(credits: Credits) -> list[list]:
+    """One row per SLA-month credited and one total per month, oldest first; amounts as plain
+    numbers with two decimals."""
+    rows: list[list] = []
+    for month in credits.months:
+        for item in month.breaches:
+            rows.append(
+                [
+                    str(month.month),
+                    "SLA credit",
+                    item.code,
+                    item.name,
+                    item.credit_percent,
+                    str(item.status),
+                    item.actual,
+                    item.target,
+                    item.amount,
+                    None,
+                    None,
+                    None,
+                    credits.currency,
+                ]
+            )
+        rows.append(
+            [
+                str(month.month),
+                "Month total (capped)" if month.capped else "Month total",
+                None,
+                None,
+                None,
+                f"{len(month.breaches)} confirmed breach(es)"
+                + (
+                    f", {len(month.proposed_breaches)} proposed, not counted"
+                    if month.proposed_breaches
+                    else ""
+                ),
+                None,
+                None,
+                None,
+                month.uncapped,
+                month.cap,
+                month.credited,
+                credits.currency,
+            ]
+        )
+    return rows
