@@ -213,4 +213,5 @@ def test_the_overview_panel_shows_last_months_credits_and_the_twelve_months(clie
     assert "capped at 12 % of the fee (before the cap USD 1,400" in panel
     assert "USD 1,700" in panel
     assert "4 confirmed breaches, 1 month at the cap" in panel
-    assert "WLD-03 SLA WLD-03 breached: 4 % = USD 400" in panel
+    assert f"WLD-03 SLA WLD-03 (4 %): {LAST_MONTH.label} — USD 400" in panel
+    assert f"WLD-01 SLA WLD-01 (5 %): {TWO_AGO.label}, {LAST_MONTH.label} — USD 1,000" in panel

@@ -13,8 +13,14 @@ from mls_tracker.exports import csv_response
 from mls_tracker.exports import slug as slug_of
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import service_credits as service
+from mls_tracker.services import slas as slas_service
 
 bp = Blueprint("credits", __name__, url_prefix="/partnerships/<int:partnership_id>/credits")
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {"sla_value": slas_service.format_value}
 
 
 @bp.app_template_filter("credit_percent")

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
-from mls_tracker.models import Partnership, Sla
+from mls_tracker.models import Direction, Partnership, Sla, Unit
 from mls_tracker.periods import Month, month_range
 from mls_tracker.services.sla_figures import SlaSeries, Status, load_sla_series, status_of
 
@@ -76,6 +76,8 @@ class SlaMonthCredit:
     amount: Decimal  # rounded to cents; 0 unless a confirmed breach
     actual: Decimal | None
     target: Decimal | None
+    unit: Unit | None = None
+    direction: Direction | None = None
 
     @property
     def credited(self) -> bool:
@@ -156,6 +158,19 @@ class Credits:
         """The monthly fee to the cent, for display."""
         return None if self.monthly_fee is None else money(self.monthly_fee)
 
+    def breaches_by_sla(self) -> list[tuple[SlaMonthCredit, tuple[Month, ...], Decimal]]:
+        """Each SLA credited in the range: (its first credit, the months, their sum before any
+        cap), by code."""
+        found: dict[int, tuple[SlaMonthCredit, list[Month], Decimal]] = {}
+        for month in self.months:
+            for item in month.breaches:
+                first, months, amount = found.get(item.sla_id, (item, [], Decimal("0.00")))
+                found[item.sla_id] = (first, [*months, month.month], amount + item.amount)
+        return [
+            (first, tuple(months), amount)
+            for first, months, amount in sorted(found.values(), key=lambda row: row[0].code)
+        ]
+
     def month(self, month: Month) -> MonthCredits | None:
         for item in self.months:
             if item.month == month:
@@ -215,6 +230,8 @@ def month_credits(
                 ),
                 actual=None if point is None else point.value,
                 target=None if target is None else target.target,
+                unit=series.unit,
+                direction=series.direction,
             )
         )
     uncapped = sum((item.amount for item in items), Decimal("0.00"))
