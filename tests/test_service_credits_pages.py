@@ -215,3 +215,29 @@ def test_the_overview_panel_shows_last_months_credits_and_the_twelve_months(clie
     assert "4 confirmed breaches, 1 month at the cap" in panel
     assert f"WLD-03 SLA WLD-03 (4 %): {LAST_MONTH.label} — USD 400" in panel
     assert f"WLD-01 SLA WLD-01 (5 %): {TWO_AGO.label}, {LAST_MONTH.label} — USD 1,000" in panel
+
+
+def test_the_api_reads_the_credits_and_the_slas_rule(credited, api_token, api_client):
+    from tests.api_fixtures import API
+
+    world = credited
+    client = api_client(api_token(world.provider, "read"))
+    base = f"{API}/partnerships/{world.partnership.id}"
+    response = client.get(f"{base}/credits?from={TWO_AGO}&to={LAST_MONTH}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert (body["currency"], body["monthly_fee"], body["cap"]) == ("USD", "10000.00", "1200.00")
+    assert body["total"] == "1700.00"
+    last = body["months"][-1]
+    assert (last["month"], last["uncapped"], last["credited"], last["capped"]) == (
+        str(LAST_MONTH),
+        "1400.00",
+        "1200.00",
+        True,
+    )
+    first = body["months"][0]
+    proposed = [s["code"] for s in first["slas"] if s["proposed_breach"]]
+    assert proposed == ["WLD-02"]
+    sla = client.get(f"{base}/slas/{world.ids['sla_id']}").get_json()
+    assert sla["credit_percent"] == "5.00"
+    assert client.get(f"{API}/partnerships/{world.other.id}/credits").status_code == 404
