@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Sla
 from mls_tracker.periods import Month
-from mls_tracker.scorecards import chart_images
 from mls_tracker.services.service_credits import credits_for
-from tests.demo_snapshot import demo_database
 
-TODAY = dt.date(2026, 11, 15)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server() -> Iterator[None]:
-    yield  # the demo issues scorecards: their charts start a Chromium
-    chart_images.shutdown()
+# The demo as tests/test_demo.py loads it (once per session, restored for each test).
+from tests.test_demo import TODAY, _stop_the_chart_server, demo  # noqa: F401
 
 
-@pytest.fixture
-def demo(session_app: Flask) -> Iterator[Flask]:
-    with session_app.app_context():
-        demo_database(today=TODAY)
-        yield session_app
-        db.session.remove()
-
-
-def test_the_demo_credits_breaches_and_the_cap_bites(demo):
+def test_the_demo_credits_breaches_and_the_cap_bites(demo):  # noqa: F811 (the fixture)
     last = Month.of(TODAY).previous()
     partnerships = db.session.scalars(sa.select(Partnership).order_by(Partnership.id)).all()
     capped = credited = 0
