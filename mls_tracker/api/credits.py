@@ -19,7 +19,8 @@ blp = Blueprint(
     description="Service credits for confirmed SLA breaches.",
 )
 
-MONEY = {"as_string": True, "allow_none": True}
+# Exact decimal strings ("1200.00"), never binary floats.
+MONEY = {"allow_none": True}
 
 
 class CreditsQuerySchema(ma.Schema):
@@ -36,7 +37,7 @@ class CreditsQuerySchema(ma.Schema):
 class SlaCreditSchema(ma.Schema):
     sla_id = ma.fields.Integer(required=True)
     code = ma.fields.String()
-    credit_percent = ma.fields.Decimal(as_string=True)
+    credit_percent = ma.fields.String()
     status = ma.fields.String(
         metadata={
             "description": "On confirmed actuals: met, at risk, breached, missing, not applicable"
@@ -45,15 +46,15 @@ class SlaCreditSchema(ma.Schema):
     proposed_breach = ma.fields.Boolean(
         metadata={"description": "A proposed actual would be a breach: not counted until confirmed"}
     )
-    amount = ma.fields.Decimal(**MONEY)
+    amount = ma.fields.String(**MONEY)
 
 
 class MonthCreditsSchema(ma.Schema):
     month = ma.fields.String(required=True)
     slas = ma.fields.List(ma.fields.Nested(SlaCreditSchema))
-    uncapped = ma.fields.Decimal(**MONEY, metadata={"description": "Sum of the SLAs' credits"})
-    cap = ma.fields.Decimal(**MONEY)
-    credited = ma.fields.Decimal(**MONEY)
+    uncapped = ma.fields.String(**MONEY, metadata={"description": "Sum of the SLAs' credits"})
+    cap = ma.fields.String(**MONEY)
+    credited = ma.fields.String(**MONEY)
     capped = ma.fields.Boolean()
 
 
@@ -61,7 +62,7 @@ class CreditRuleSchema(ma.Schema):
     sla_id = ma.fields.Integer(required=True)
     code = ma.fields.String()
     name = ma.fields.String()
-    credit_percent = ma.fields.Decimal(as_string=True)
+    credit_percent = ma.fields.String()
     active = ma.fields.Boolean()
 
 
@@ -71,11 +72,11 @@ class CreditsSchema(ma.Schema):
     currency = ma.fields.String()
     computable = ma.fields.Boolean()
     message = ma.fields.String(allow_none=True)
-    monthly_fee = ma.fields.Decimal(attribute="fee_shown", **MONEY)
+    monthly_fee = ma.fields.String(attribute="fee_shown", **MONEY)
     fee_from_annual_value = ma.fields.Boolean()
-    cap_percent = ma.fields.Decimal(as_string=True, allow_none=True)
-    cap = ma.fields.Decimal(**MONEY)
-    total = ma.fields.Decimal(**MONEY)
+    cap_percent = ma.fields.String(allow_none=True)
+    cap = ma.fields.String(**MONEY)
+    total = ma.fields.String(**MONEY)
     rules = ma.fields.List(ma.fields.Nested(CreditRuleSchema))
     months = ma.fields.List(ma.fields.Nested(MonthCreditsSchema))
 

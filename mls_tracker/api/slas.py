@@ -39,10 +39,11 @@ class SlaSchema(ma.Schema):
     unit = ma.fields.String(attribute="unit.value")
     direction = ma.fields.String(attribute="direction.value")
     weight = ma.fields.Float()
-    credit_percent = ma.fields.Decimal(
-        as_string=True,
+    credit_percent = ma.fields.String(
         allow_none=True,
-        metadata={"description": "Service credit: % of the monthly fee per confirmed breach"},
+        metadata={
+            "description": 'Service credit: % of the monthly fee per confirmed breach, e.g. "5.00"'
+        },
     )
     expectation_id = ma.fields.Integer(allow_none=True)
     active = ma.fields.Boolean()
