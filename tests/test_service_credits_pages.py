@@ -241,3 +241,13 @@ def test_the_api_reads_the_credits_and_the_slas_rule(credited, api_token, api_cl
     sla = client.get(f"{base}/slas/{world.ids['sla_id']}").get_json()
     assert sla["credit_percent"] == "5.00"
     assert client.get(f"{API}/partnerships/{world.other.id}/credits").status_code == 404
+
+
+def test_the_sla_page_states_its_credit_rule(client, credited):
+    world = credited
+    sign_in(client, world.viewer.email)
+    html = client.get(f"/partnerships/{world.partnership.id}/slas/{world.ids['sla_id']}").get_data(
+        as_text=True
+    )
+    rule = page_text(html.split('id="sla-credit-rule"')[1].split("</dd>")[0])
+    assert "5 % of the monthly fee per confirmed breach" in rule
