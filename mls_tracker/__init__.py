@@ -148,6 +148,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.changes.routes import bp as changes_bp
     from mls_tracker.contract_imports.routes import bp as contract_imports_bp
     from mls_tracker.contracts.routes import bp as contracts_bp
+    from mls_tracker.credits.routes import bp as credits_bp
     from mls_tracker.dashboard.routes import bp as dashboard_bp
     from mls_tracker.expectations.routes import bp as expectations_bp
     from mls_tracker.history.routes import bp as history_bp
@@ -181,6 +182,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sponsors_bp)
     app.register_blueprint(expectations_bp)
     app.register_blueprint(slas_bp)
+    app.register_blueprint(credits_bp)
     app.register_blueprint(satisfaction_bp)
     app.register_blueprint(survey_imports_bp)
     app.register_blueprint(meetings_bp)

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_security import hash_password
 
+from mls_tracker.demo_credits import add_credit_rules
 from mls_tracker.extensions import db
 from mls_tracker.models import (
     ActionItem,
@@ -1104,6 +1105,7 @@ class _Builder:
         self.progress("Changes and wins")
         for ctx in self.ctxs:
             self._changes_and_wins(ctx)
+        add_credit_rules([ctx.partnership for ctx in self.ctxs], self.months[0], self.last)
         db.session.flush()
         return self._summary()
 

@@ -39,6 +39,12 @@ class SlaSchema(ma.Schema):
     unit = ma.fields.String(attribute="unit.value")
     direction = ma.fields.String(attribute="direction.value")
     weight = ma.fields.Float()
+    credit_percent = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": 'Service credit: % of the monthly fee per confirmed breach, e.g. "5.00"'
+        },
+    )
     expectation_id = ma.fields.Integer(allow_none=True)
     active = ma.fields.Boolean()
     version = ma.fields.Integer(required=True)

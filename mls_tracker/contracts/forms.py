@@ -75,6 +75,21 @@ class PartnershipForm(FlaskForm):
         validators=[DataRequired("Enter the currency, such as EUR, GBP or USD.")],
         description="Three-letter ISO 4217 code, such as EUR, GBP or USD.",
     )
+    monthly_fee = DecimalField(
+        "Monthly fee for service credits (optional)",
+        places=2,
+        validators=[Optional(), NumberRange(min=0, message="Enter a fee of 0 or more.")],
+        description="Empty: the contract value per year ÷ 12.",
+    )
+    credit_cap_percent = DecimalField(
+        "Service credit cap, % of the monthly fee (optional)",
+        places=2,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=100, message="Enter a percentage above 0 and at most 100."),
+        ],
+        description="The most credited in one month across all SLAs. Empty: no cap.",
+    )
     start_date = PlainDateField(
         "Start date",
         validators=[InputRequired("Enter the start date.")],

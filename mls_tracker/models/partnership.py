@@ -77,6 +77,10 @@ class Partnership(Audited, Timestamped, Versioned, Base):
     renewal_date: so.Mapped[dt.date | None]
     annual_value: so.Mapped[decimal.Decimal | None] = so.mapped_column(sa.Numeric(14, 2))
     currency: so.Mapped[str] = so.mapped_column(sa.String(3), default="USD")
+    # Service credits (services/service_credits.py): the fee credits are a share of (None:
+    # annual_value ÷ 12) and the most credited in one month, in % of it (None: no cap).
+    monthly_fee: so.Mapped[decimal.Decimal | None] = so.mapped_column(sa.Numeric(14, 2))
+    credit_cap_percent: so.Mapped[decimal.Decimal | None] = so.mapped_column(sa.Numeric(5, 2))
     status: so.Mapped[PartnershipStatus] = so.mapped_column(
         enum_column(PartnershipStatus, "status"), default=PartnershipStatus.ONBOARDING
     )
@@ -109,6 +113,11 @@ class Partnership(Audited, Timestamped, Versioned, Base):
         sa.CheckConstraint("client_id <> provider_id", name="distinct_organisations"),
         sa.CheckConstraint("length(currency) = 3 AND currency = upper(currency)", name="currency"),
         sa.CheckConstraint("annual_value IS NULL OR annual_value >= 0", name="annual_value"),
+        sa.CheckConstraint("monthly_fee IS NULL OR monthly_fee >= 0", name="monthly_fee"),
+        sa.CheckConstraint(
+            "credit_cap_percent IS NULL OR (credit_cap_percent > 0 AND credit_cap_percent <= 100)",
+            name="credit_cap_percent",
+        ),
         sa.CheckConstraint(
             "renewal_date IS NULL OR renewal_date >= start_date", name="renewal_after_start"
         ),

@@ -66,6 +66,9 @@ class Sla(Audited, Timestamped, Versioned, Base):
         enum_column(Frequency, "frequency"), default=Frequency.MONTHLY
     )
     active: so.Mapped[bool] = so.mapped_column(default=True)
+    # The contract's service credit: % of the partnership's monthly fee credited per confirmed
+    # breach (None: no credit rule). See services/service_credits.py.
+    credit_percent: so.Mapped[decimal.Decimal | None] = so.mapped_column(sa.Numeric(5, 2))
 
     expectation: so.Mapped[Expectation | None] = so.relationship()
     targets: so.Mapped[list[SlaTarget]] = so.relationship(
@@ -75,6 +78,10 @@ class Sla(Audited, Timestamped, Versioned, Base):
     __table_args__ = (
         sa.UniqueConstraint("partnership_id", "code"),
         sa.CheckConstraint("weight >= 0", name="weight_not_negative"),
+        sa.CheckConstraint(
+            "credit_percent IS NULL OR (credit_percent > 0 AND credit_percent <= 100)",
+            name="credit_percent",
+        ),
     )
 
     def target_for(self, month: Month) -> SlaTarget | None:

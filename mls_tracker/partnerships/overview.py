@@ -20,7 +20,7 @@ from markupsafe import Markup
 from mls_tracker import charts, formatting
 from mls_tracker.models import Partnership
 from mls_tracker.periods import Month, month_range
-from mls_tracker.services import dashboard, data_version, sla_figures
+from mls_tracker.services import dashboard, data_version, service_credits, sla_figures
 from mls_tracker.services.action_figures import MonthFlow, monthly_flow
 from mls_tracker.services.health import ComponentKey, HealthChange, HealthScore, compare
 from mls_tracker.services.partnerships import Setup, setup_steps
@@ -55,6 +55,7 @@ class Overview:
     figures: tuple[dashboard.MonthFigures, ...]
     attention: tuple[dashboard.AttentionItem, ...]
     health_compared: HealthChange | None = None  # the scores on the parts both months have
+    credits: service_credits.Credits | None = None  # the 12 months up to ``month``
 
 
 def period(today: dt.date) -> tuple[Month, Month]:
@@ -163,6 +164,7 @@ def load_overview(partnership: Partnership, today: dt.date) -> Overview:
         figures=tuple(figures),
         attention=tuple(dashboard.needs_attention(partnership.id, today)),
         health_compared=compared,
+        credits=service_credits.credits_for(partnership.id, last.shift(-11), last),
     )
 
 

@@ -56,6 +56,7 @@ from mls_tracker.models import (
 )
 from mls_tracker.models.satisfaction import ImportState
 from mls_tracker.periods import Month, month_range
+from mls_tracker.scorecards.credit_facts import credit_section
 from mls_tracker.scorecards.snapshot import (
     ActionRow,
     ActionSection,
@@ -979,4 +980,5 @@ def build_scorecard_data(
         actions=actions,
         governance=governance,
         health_series=tuple(HealthPointFacts(m, figures[m].health.score) for m in chart_months),
+        credits=credit_section(partnership_id, first_month, last_month),
     )

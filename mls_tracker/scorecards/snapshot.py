@@ -274,6 +274,41 @@ class HealthPointFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class CreditLineFacts:
+    """An SLA breached (confirmed) in the period, with the credit rule behind its credits."""
+
+    code: str
+    name: str
+    credit_percent: str  # "5", "2.5": % of the monthly fee per breach, as the rule stands
+    months: tuple[Month, ...]  # the breached months of the period
+    amount: str  # "1000.00": its credits before any cap, exact
+
+
+@dataclass(frozen=True, slots=True)
+class CreditSection:
+    """Service credits (issue 19): amounts are exact decimal strings ("1200.00") in
+    ``currency``; None where credits cannot be computed (``message`` says why)."""
+
+    currency: str
+    message: str  # "" when computable
+    monthly_fee: str | None
+    fee_from_annual_value: bool
+    cap_percent: str | None  # "12"; None: no cap
+    cap: str | None  # the cap per month in money
+    rules: int  # SLAs carrying a credit rule
+    lines: tuple[CreditLineFacts, ...]
+    uncapped: str | None  # the period's credits before the cap
+    credited: str | None  # the period's credits after the cap
+    deducted: str | None  # what the cap took off in the period
+    capped_months: tuple[Month, ...]
+    year_first: Month
+    year_last: Month
+    year_total: str | None  # the 12 months up to the period's end
+    year_breaches: int
+    proposed: tuple[str, ...] = ()  # "WLD-02, Oct 2026": proposed breaches, not counted
+
+
+@dataclass(frozen=True, slots=True)
 class ScorecardData:
     """Everything a scorecard shows. ``executive_summary`` and ``featured_wins`` are the lead's."""
 
@@ -291,6 +326,7 @@ class ScorecardData:
     governance: GovernanceSection
     health_series: tuple[HealthPointFacts, ...]  # 12 months up to the period's end
     schema: int = SCHEMA_VERSION
+    credits: CreditSection | None = None  # issue 19; None in older snapshots
 
     @property
     def provisional(self) -> str | None:

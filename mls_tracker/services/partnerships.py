@@ -44,6 +44,7 @@ from mls_tracker.services import regions as regions_service
 from mls_tracker.services.errors import NotFound, PermissionDenied, ValidationFailed
 from mls_tracker.services.health import WEIGHT_COLUMNS, ComponentKey
 from mls_tracker.services.locking import check_version, guarded_save
+from mls_tracker.services.service_credits import credit_percent_of
 
 PER_PAGE = 25
 
@@ -261,6 +262,9 @@ class Settings:
     review_cadence: ReviewCadence | str | None
     weights: dict[ComponentKey, Decimal | float | None]
     status: PartnershipStatus | str | None = None  # edit only
+    # Service credits: None is "annual value ÷ 12" and "no cap".
+    monthly_fee: Decimal | None = None
+    credit_cap_percent: Decimal | None = None
 
 
 def _organisation(organisation_id: int | None, kind: OrganisationKind, current: int | None):
@@ -335,6 +339,16 @@ def _apply(partnership: Partnership, values: Settings, *, creating: bool) -> Non
             "Enter a currency as its three-letter ISO 4217 code, such as EUR, GBP or USD.",
             "currency",
         )
+    fee = values.monthly_fee
+    if fee is not None and fee < 0:
+        raise ValidationFailed("Enter a monthly fee of 0 or more.", "monthly_fee")
+    cap = values.credit_cap_percent
+    cap = None if cap is None else credit_percent_of(cap)
+    if cap is not None and not Decimal(0) < cap <= 100:
+        raise ValidationFailed(
+            "Enter a cap above 0 and at most 100 %, or leave it empty for none.",
+            "credit_cap_percent",
+        )
     if values.start_date is None:
         raise ValidationFailed("Enter the start date.", "start_date")
     if values.renewal_date is not None and values.renewal_date < values.start_date:
@@ -353,6 +367,8 @@ def _apply(partnership: Partnership, values: Settings, *, creating: bool) -> Non
     partnership.home_region_id = values.home_region_id
     partnership.annual_value = None if value is None else Decimal(value).quantize(Decimal("0.01"))
     partnership.currency = currency
+    partnership.monthly_fee = None if fee is None else Decimal(fee).quantize(Decimal("0.01"))
+    partnership.credit_cap_percent = cap
     partnership.start_date = values.start_date
     partnership.renewal_date = values.renewal_date
     _set_weights(partnership, values.weights)

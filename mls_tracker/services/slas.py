@@ -40,6 +40,7 @@ from mls_tracker.periods import Month, month_range
 from mls_tracker.services import webhooks
 from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.services.locking import check_version, guarded_save
+from mls_tracker.services.service_credits import credit_percent_of
 from mls_tracker.services.sla_figures import (
     Attainment,
     EarlyWarning,
@@ -164,6 +165,8 @@ class SlaDefinition:
     direction: Direction
     weight: Decimal
     expectation_id: int | None
+    # The contract's service credit, % of the monthly fee per confirmed breach; None: no rule.
+    credit_percent: Decimal | None = None
 
 
 MANAGE_MESSAGE = "Only a lead of this partnership can change its SLAs."
@@ -264,6 +267,7 @@ def definition_problems(
     weight: Decimal | None = Decimal(1),
     expectation_id: int | None = None,
     sla_id: int | None = None,
+    credit_percent: Decimal | None = None,
 ) -> dict[str, str]:
     """Every broken rule of an SLA's definition, by field (empty when all is right), so a
     form can show them all at once."""
@@ -283,6 +287,10 @@ def definition_problems(
         problems["name"] = "Give the SLA a name."
     if weight is None or weight < 0:
         problems["weight"] = "The weight cannot be negative."
+    if credit_percent is not None and not Decimal(0) < credit_percent_of(credit_percent) <= 100:
+        problems["credit_percent"] = (
+            "Enter a service credit above 0 and at most 100 %, or leave it empty for none."
+        )
     if expectation_id is not None:
         owner = db.session.scalar(
             sa.select(Expectation.partnership_id).where(Expectation.id == expectation_id)
@@ -327,6 +335,7 @@ def _clean_definition(partnership_id: int, values: SlaDefinition, sla_id: int | 
             weight=values.weight,
             expectation_id=values.expectation_id,
             sla_id=sla_id,
+            credit_percent=values.credit_percent,
         )
     )
     return {
@@ -337,6 +346,9 @@ def _clean_definition(partnership_id: int, values: SlaDefinition, sla_id: int | 
         "direction": Direction(values.direction),
         "weight": values.weight,
         "expectation_id": values.expectation_id,
+        "credit_percent": (
+            None if values.credit_percent is None else credit_percent_of(values.credit_percent)
+        ),
     }
 
 

@@ -15,7 +15,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from mls_tracker.models import Direction, Unit
 from mls_tracker.periods import Month
@@ -78,6 +85,18 @@ class _Definition(FlaskForm):
             NumberRange(min=0, max=1000, message="Use a weight from 0 to 1000."),
         ],
         description="Its share of the attainment figure (1 = like the others).",
+    )
+    credit_percent = NumberField(
+        "Service credit, % of the monthly fee per breach (optional)",
+        places=None,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=100, message="Enter a percentage above 0 and at most 100."),
+        ],
+        description=(
+            "From the contract: the share of the partnership's monthly fee credited for each "
+            "month this SLA is breached (confirmed actuals only). Empty: no credit."
+        ),
     )
 
     def validate_expectation(self, field: SelectField) -> None:

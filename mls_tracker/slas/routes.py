@@ -133,6 +133,7 @@ def _definition(form: SlaNewForm | SlaEditForm) -> service.SlaDefinition:
         direction=Direction(form.direction.data),
         weight=form.weight.data,
         expectation_id=form.expectation.data or None,
+        credit_percent=form.credit_percent.data,
     )
 
 
@@ -155,6 +156,7 @@ def _show_all_problems(form, partnership_id: int, sla: Sla | None = None) -> Non
             weight=form.weight.data,
             expectation_id=form.expectation.data or None,
             sla_id=sla.id if sla else None,
+            credit_percent=form.credit_percent.data,
         ),
     )
     if (

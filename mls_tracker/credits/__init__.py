@@ -1,0 +1,1 @@
+"""Service credits: the partnership page and its CSV."""
