@@ -223,7 +223,7 @@ def _held(world) -> Meeting:
     meetings.hold_meeting(
         world.lead,
         meeting,
-        attendance={"user-%d" % world.lead.id: True},
+        attendance={f"user-{world.lead.id}": True},
         minutes="We reviewed December.",
         successes=None,
         challenges=None,
