@@ -222,7 +222,7 @@ def test_plan_a_meeting_page_and_see_the_overdue_item(client, world):
     assert "Meeting planned" in text
     assert "Overdue actions" in text
     assert re.search(r"Overdue Fix the LMS export", text)
-    assert "Monthly meeting, 15 Jun 2026" in text
+    assert "Monthly meeting, 2026-06-15" in text
 
 
 @pytest.mark.parametrize(
