@@ -11,6 +11,7 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from mls_tracker.extensions import db
 from mls_tracker.models import Meeting, MeetingState, Sponsor
@@ -398,3 +399,43 @@ def test_the_csv_follows_the_filters_and_the_sort(client, world):
     response = client.get(f"{_base(world)}/export.csv?state=minutes+approved")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert [r[0] for r in rows[1:]] == [made["approved"].held_on.isoformat()]
+
+
+# ----------------------------------------------------------------------------- migration
+
+
+def test_the_migration_marks_duplicates_already_stored_as_extra(make_app, tmp_path):
+    """Two monthly meetings reviewing the same month, stored before the rule: the upgrade keeps
+    the earliest as the month's meeting and marks the later one extra, and fails on nothing."""
+    from flask_migrate import upgrade
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'meetings.db'}")
+    with app.app_context():
+        upgrade(revision="19e5c0de0005")
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # no partnership rows needed
+            for meeting_id, held_on, kind, month in (
+                (1, "2026-02-20", "monthly", "2026-01-01"),
+                (2, "2026-02-09", "monthly", "2026-01-01"),
+                (3, "2026-02-10", "quarterly business review", "2026-01-01"),
+                (4, "2026-03-09", "monthly", "2026-02-01"),
+            ):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO meetings (id, partnership_id, held_on, kind, reviewed_month,"
+                        " state, created_at, updated_at, version) VALUES (:id, 1, :held, :kind,"
+                        " :month, 'held', '2026-02-01 10:00:00', '2026-02-01 10:00:00', 1)"
+                    ),
+                    {"id": meeting_id, "held": held_on, "kind": kind, "month": month},
+                )
+            connection.commit()
+        upgrade(revision="20a1c0de0001")
+        with db.engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT id, extra FROM meetings ORDER BY id")).all()
+        assert [(row[0], bool(row[1])) for row in rows] == [
+            (1, True),
+            (2, False),
+            (3, False),
+            (4, False),
+        ]
+        db.engine.dispose()
