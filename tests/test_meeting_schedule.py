@@ -32,6 +32,15 @@ def _today(monkeypatch):
     monkeypatch.setattr("mls_tracker.actions.routes.utc_today", lambda: TODAY)
 
 
+ACTION_FORM = {
+    "title": "Send the report",
+    "owner_side": "provider",
+    "due_on": "2026-01-30",
+    "priority": "medium",
+    "status": "open",
+}
+
+
 def _base(world) -> str:
     return f"/partnerships/{world.partnership.id}/meetings"
 
@@ -303,14 +312,7 @@ def test_add_an_action_from_a_meeting_returns_to_the_meeting(client, world):
     assert f'href="{show}"' in cancel
     response = client.post(
         url,
-        data={
-            "csrf_token": csrf_token(client, url),
-            "title": "Send the report",
-            "owner_side": "provider",
-            "due_on": "2026-01-30",
-            "priority": "medium",
-            "status": "open",
-        },
+        data={"csrf_token": csrf_token(client, url), **ACTION_FORM},
     )
     assert response.status_code == 302 and response.headers["Location"] == show
 
@@ -335,14 +337,7 @@ def test_a_next_that_is_not_a_path_of_this_app_is_ignored(client, world, target)
     assert f'href="{base}/"' in cancel, "Cancel goes to the actions list, not to the target"
     response = client.post(
         url,
-        data={
-            "csrf_token": csrf_token(client, url),
-            "title": "Send the report",
-            "owner_side": "provider",
-            "due_on": "2026-01-30",
-            "priority": "medium",
-            "status": "open",
-        },
+        data={"csrf_token": csrf_token(client, url), **ACTION_FORM},
     )
     assert response.status_code == 302
     assert response.headers["Location"].startswith(f"{base}/")

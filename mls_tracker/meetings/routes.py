@@ -93,6 +93,14 @@ def _query(filters: service.MeetingFilters) -> dict[str, str]:
     return {key: value for key, value in query.items() if value}
 
 
+def _refuse_unless_planned(meeting: Meeting, message: str):
+    """Rescheduling and invitations are for a planned meeting: say so and go back to it."""
+    if meeting.state is not MeetingState.PLANNED:
+        flash(message, "warning")
+        return redirect(_show_url(meeting))
+    return None
+
+
 @bp.get("/")
 @auth_required()
 def index(partnership_id: int):
@@ -236,9 +244,10 @@ def show(partnership_id: int, meeting_id: int):
 def edit(partnership_id: int, meeting_id: int):
     meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    if meeting.state is not MeetingState.PLANNED:
-        flash("Only a planned meeting can be rescheduled: this one has been held.", "warning")
-        return redirect(_show_url(meeting))
+    if refused := _refuse_unless_planned(
+        meeting, "Only a planned meeting can be rescheduled: this one has been held."
+    ):
+        return refused
     form = EditMeetingForm(obj=None if request.method == "POST" else meeting)
     if not form.is_submitted():
         form.kind.data = meeting.kind.value
@@ -302,9 +311,10 @@ def invitations(partnership_id: int, meeting_id: int):
     """Send the invitation to every attendee: a page that lists them asks first."""
     meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    if meeting.state is not MeetingState.PLANNED:
-        flash("Invitations are for a planned meeting: this one has been held.", "warning")
-        return redirect(_show_url(meeting))
+    if refused := _refuse_unless_planned(
+        meeting, "Invitations are for a planned meeting: this one has been held."
+    ):
+        return refused
     if meeting.starts_at is None:
         flash(meeting_mail.NO_TIME_MESSAGE, "warning")
         return redirect(url_for(".edit", partnership_id=partnership_id, meeting_id=meeting_id))
