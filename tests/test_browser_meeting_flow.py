@@ -47,6 +47,13 @@ def test_plan_an_extra_meeting_add_an_action_and_approve_with_confirmation(page:
     meeting_url = page.url
     shoot(page, "meeting-page")
 
+    # Sending the invitations asks first, listing who gets one.
+    page.get_by_role("link", name="Send invitations").click()
+    expect(page.locator("#invitation-recipients")).to_contain_text("lead@example.com")
+    shoot(page, "meeting-invitations")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(meeting_url)
+
     # Add an action: Cancel comes back to the meeting…
     page.get_by_role("link", name="Add an action").click()
     page.get_by_label("Title").fill("Not this one")
