@@ -151,13 +151,13 @@ def test_a_new_york_start_is_stored_in_utc_and_shown_in_each_viewers_zone(client
     assert meeting.starts_at == dt.datetime(2026, 1, 15, 14, 0, tzinfo=dt.UTC)
     assert meeting.duration_minutes == 60
     page = page_text(client.get(response.headers["Location"]).get_data(as_text=True))
-    assert "2026-01-15 09:00–10:00 EST" in page
+    assert "2026-01-15 09:00–10:00 EST (America/New_York)" in page
     edit = client.get(f"{response.headers['Location']}/edit").get_data(as_text=True)
     assert 'value="09:00"' in edit, "the start is typed again in the planner's zone"
     sign_out(client)
     sign_in(client, world.viewer.email)
     page = page_text(client.get(response.headers["Location"]).get_data(as_text=True))
-    assert "2026-01-15 14:00–15:00 GMT" in page
+    assert "2026-01-15 14:00–15:00 GMT (Europe/London)" in page
 
 
 def test_a_summer_start_follows_daylight_saving(world):

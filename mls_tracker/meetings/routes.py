@@ -219,6 +219,7 @@ def show(partnership_id: int, meeting_id: int):
             button_form=ButtonForm(),
             delete_form=DeleteItemForm(),
             when=service.when_text(meeting, zone),
+            zone_name=str(zone),
             video_link=service.is_video_link(meeting.place),
             may_manage=may_manage,
         )
