@@ -51,17 +51,25 @@ SCOPED = {
     ("POST", "meetings.new_item"): WRITE,
     ("GET", "meetings.hold"): WRITE,
     ("POST", "meetings.hold"): WRITE,
+    ("GET", "meetings.approve"): BUTTON,  # a planned meeting: back to it, with a message
     ("POST", "meetings.approve"): BUTTON,
+    ("GET", "meetings.export"): READ,
+    ("GET", "meetings.ics"): READ,
+    ("GET", "meetings.invitations"): WRITE,
+    ("POST", "meetings.invitations"): WRITE,  # no confirmation: the page again, with the error
 }
 
 
 def prepare(world) -> dict[str, int]:
-    """A planned meeting of world.partnership with one hand-added agenda item."""
+    """A planned meeting of world.partnership (with a start time) and one hand-added agenda
+    item."""
     meeting = Meeting(
         partnership_id=world.partnership.id,
         held_on=dt.date(2025, 7, 10),
         reviewed_month=Month(2025, 6),
         state=MeetingState.PLANNED,
+        starts_at=dt.datetime(2025, 7, 10, 9, 0, tzinfo=dt.UTC),
+        duration_minutes=60,
     )
     meeting.agenda_items.append(AgendaItem(position=0, section="Other business", title="AOB"))
     db.session.add(meeting)

@@ -32,8 +32,11 @@ def test_plan_hold_act_verify_and_carry_to_the_next_meeting(page: Page) -> None:
     open_meetings(page)
     page.get_by_role("link", name="Plan a meeting").click()
     page.get_by_label("Meeting date").fill(today.isoformat())
+    page.get_by_label("Start time").fill("10:00")
     page.get_by_label("Kind of meeting").select_option("monthly")
     page.get_by_label("Month reviewed").fill(str(Month.of(today).previous()))
+    # The demo has planned this month's meeting already: this one is kept as an extra meeting.
+    page.get_by_label("This is an extra meeting").check()
     page.get_by_role("button", name="Plan meeting").click()
     expect(page.get_by_role("status")).to_contain_text("Meeting planned")
     overdue = page.locator(".agenda-item-overdue").first
@@ -84,7 +87,8 @@ def test_plan_hold_act_verify_and_carry_to_the_next_meeting(page: Page) -> None:
     page.get_by_role("button", name="Verify as done").click()
     expect(page.get_by_role("status")).to_contain_text("Verified as done.")
     page.goto(meeting_url)
-    page.get_by_role("button", name="Approve the minutes").click()
+    page.get_by_role("link", name="Approve the minutes…").click()
+    page.get_by_role("button", name="Approve and lock the minutes").click()
     expect(page.get_by_role("status")).to_contain_text("Minutes approved")
     expect(page.get_by_role("link", name="Edit the record")).to_have_count(0)
 

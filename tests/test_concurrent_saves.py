@@ -259,6 +259,8 @@ def test_a_stale_reschedule_keeps_what_was_typed_beside_what_is_saved(client, wo
         data={
             "csrf_token": token,
             "held_on": _days(20).isoformat(),
+            "start_time": "10:00",
+            "duration": "60",
             "kind": "executive steering",
             "reviewed_month": str(Month.of(utc_today())),
             "version": "1",

@@ -13,7 +13,14 @@ import re
 from collections.abc import Iterator
 
 from mls_tracker.extensions import db
-from mls_tracker.models import ActionUpdate, Change, ChangeStatus, ChangeType, utcnow
+from mls_tracker.models import (
+    ActionUpdate,
+    AgendaItem,
+    Change,
+    ChangeStatus,
+    ChangeType,
+    utcnow,
+)
 from mls_tracker.periods import Month
 from tests import factories
 from tests.conftest import page_text, sign_in
@@ -201,6 +208,8 @@ def test_an_action_items_page_reads_only_the_version_on_a_revisit(client, world)
 
 def test_a_meetings_remembered_forms_carry_each_sessions_own_token(client, world):
     meeting = factories.create_meeting(world.partnership, dt.date(2026, 3, 4))
+    # An agenda item: its move and remove buttons are the page's forms.
+    meeting.agenda_items.append(AgendaItem(position=0, section="Other business", title="AOB"))
     db.session.commit()
     url = f"/partnerships/{world.partnership.id}/meetings/{meeting.id}"
     cases = ((world.lead, True), (world.sponsor, False), (world.lead, True))
@@ -210,9 +219,14 @@ def test_a_meetings_remembered_forms_carry_each_sessions_own_token(client, world
     sign_in(client, world.lead.email)
     client.get(url)
     html = client.get(url).get_data(as_text=True)  # as remembered by the first lead's view
-    version = re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
+    # Approving is confirmed on its own page; the remembered page's token serves this session.
     response = client.post(
-        f"{url}/approve", data={"csrf_token": _TOKEN.search(html).group(1), "version": version}
+        f"{url}/approve",
+        data={
+            "csrf_token": _TOKEN.search(html).group(1),
+            "version": str(meeting.version),
+            "confirm": "approve",
+        },
     )
     assert response.status_code == 302
     page = _text(client, url)

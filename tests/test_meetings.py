@@ -211,6 +211,8 @@ def test_plan_a_meeting_page_and_see_the_overdue_item(client, world):
         data={
             "csrf_token": csrf_token(client, url),
             "held_on": "2026-06-15",
+            "start_time": "10:00",
+            "duration": "60",
             "kind": "monthly",
             "reviewed_month": "2026-05",
         },
@@ -220,7 +222,7 @@ def test_plan_a_meeting_page_and_see_the_overdue_item(client, world):
     assert "Meeting planned" in text
     assert "Overdue actions" in text
     assert re.search(r"Overdue Fix the LMS export", text)
-    assert "Monthly meeting, 15 Jun 2026" in text
+    assert "Monthly meeting, 2026-06-15" in text
 
 
 @pytest.mark.parametrize(
@@ -239,6 +241,8 @@ def test_bad_meeting_input_is_shown_next_to_the_field(client, world, held_on, mo
         data={
             "csrf_token": csrf_token(client, url),
             "held_on": held_on,
+            "start_time": "10:00",
+            "duration": "60",
             "kind": "monthly",
             "reviewed_month": month,
         },
@@ -254,7 +258,7 @@ def test_index_highlights_the_next_meeting(client, world):
     nxt = _plan(world, dt.date(2026, 6, 20))
     sign_in(client, world.viewer.email)
     html = client.get(f"{_base(world)}/").get_data(as_text=True)
-    block = html.split('id="next-meeting"')[1].split("</li>")[0]
+    block = html.split('id="next-meeting"')[1].split("</tr>")[0]
     assert f"/meetings/{nxt.id}" in block and "Next meeting" in block
     assert f"/meetings/{later.id}" in html
     assert "Held" in html
@@ -396,7 +400,11 @@ def test_approved_minutes_are_read_only_but_their_actions_stay_alive(client, wor
     show = f"{_base(world)}/{meeting.id}"
     response = client.post(
         f"{show}/approve",
-        data={"csrf_token": csrf_token(client, show), "version": str(meeting.version)},
+        data={
+            "csrf_token": csrf_token(client, show),
+            "version": str(meeting.version),
+            "confirm": "approve",
+        },
         follow_redirects=True,
     )
     assert "Minutes approved" in _text(response)
@@ -431,6 +439,8 @@ def test_reschedule_a_planned_meeting_with_optimistic_locking(client, world):
         data={
             "csrf_token": token,
             "held_on": "2026-06-22",
+            "start_time": "10:00",
+            "duration": "60",
             "kind": "quarterly business review",
             "reviewed_month": "2026-05",
             "version": stale,
@@ -445,6 +455,8 @@ def test_reschedule_a_planned_meeting_with_optimistic_locking(client, world):
         data={
             "csrf_token": token,
             "held_on": "2026-06-29",
+            "start_time": "10:00",
+            "duration": "60",
             "kind": "monthly",
             "reviewed_month": "2026-05",
             "version": stale,

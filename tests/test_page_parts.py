@@ -84,7 +84,7 @@ def test_a_revisit_reads_nothing_again_and_a_write_shows_at_once(client, world):
         add(world, "Second of its kind")
         html = client.get(url).get_data(as_text=True)
         if page == "meetings":
-            assert html.count('<li class="meeting-row') == 2
+            assert html.count('<tr class="meeting-row') == 2
         else:
             assert "First of its kind" in html and "Second of its kind" in html, page
         assert _queries(client, url) == revisit, page

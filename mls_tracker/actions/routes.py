@@ -22,7 +22,7 @@ from mls_tracker.actions.forms import (
     VerifyForm,
 )
 from mls_tracker.exports import csv_response
-from mls_tracker.formhelp import attach_error, to_int
+from mls_tracker.formhelp import attach_error, local_path, to_int
 from mls_tracker.models import ActionItem, Partnership, Side
 from mls_tracker.periods import utc_today
 from mls_tracker.services import actions as service
@@ -208,6 +208,9 @@ def new(partnership_id: int):
     meeting = service.meeting_of(partnership.id, meeting_id)
     if meeting_id and meeting is None:
         raise NotFound()
+    # Where the form was opened from (a meeting): saving and Cancel go back there. Only a path
+    # of this app is followed; anything else is ignored.
+    return_to = local_path(request.args.get("next"))
     form = ActionForm()
     _set_choices(form, partnership.id)
     if not form.is_submitted():
@@ -227,9 +230,16 @@ def new(partnership_id: int):
             attach_error(form, error)
         else:
             flash(f"Action “{item.title}” added.", "success")
-            return redirect(url_for(".show", partnership_id=partnership.id, action_id=item.id))
+            return redirect(
+                return_to or url_for(".show", partnership_id=partnership.id, action_id=item.id)
+            )
     return render_template(
-        "actions/form.html", partnership=partnership, form=form, item=None, meeting=meeting
+        "actions/form.html",
+        partnership=partnership,
+        form=form,
+        item=None,
+        meeting=meeting,
+        return_to=return_to,
     )
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
+    IntegerField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from mls_tracker.models import MeetingKind
 from mls_tracker.periods import Month
@@ -45,10 +48,36 @@ class MonthField(StringField):
                 raise ValueError("Enter the reviewed month like 2026-05.") from error
 
 
+# Dates and times are typed as they are shown on the meeting pages: 2026-06-15, 09:30 (24-hour),
+# not in the browser's own picker format (mm/dd/yyyy, 9:30 AM in some locales).
+DATE_INPUT = {"type": "text", "inputmode": "numeric", "placeholder": "YYYY-MM-DD", "size": 10}
+TIME_INPUT = {"type": "text", "inputmode": "numeric", "placeholder": "HH:MM", "size": 5}
+
+
 class MeetingForm(FlaskForm):
     held_on = DateField(
         "Meeting date",
         validators=[InputRequired("Enter the meeting's date, like 2026-06-15.")],
+        render_kw=DATE_INPUT,
+    )
+    start_time = TimeField(
+        "Start time",
+        validators=[InputRequired("Enter the start time, like 09:30 (24-hour).")],
+        render_kw=TIME_INPUT,
+    )
+    duration = IntegerField(
+        "Length in minutes",
+        default=60,
+        validators=[
+            InputRequired("Enter how long the meeting lasts, in minutes."),
+            NumberRange(15, 480, "A meeting lasts from 15 to 480 minutes (8 hours)."),
+        ],
+        render_kw={"inputmode": "numeric", "min": 15, "max": 480, "step": 5},
+    )
+    place = StringField(
+        "Place or video link",
+        validators=[Optional(), Length(max=500, message="Keep the place under 500 characters.")],
+        render_kw={"maxlength": 500, "placeholder": "Room 4.12, or https://meet.example.com/…"},
     )
     kind = SelectField(
         "Kind of meeting",
@@ -59,7 +88,12 @@ class MeetingForm(FlaskForm):
         "Month reviewed",
         validators=[InputRequired("Enter the month the meeting reviews, like 2026-05.")],
     )
+    extra = BooleanField("This is an extra meeting")
     submit = SubmitField("Plan meeting")
+
+    def validate_start_time(self, field):  # TimeField leaves None on a bad time
+        if field.data is None:
+            raise ValidationError("Enter the start time, like 09:30 (24-hour).")
 
     def validate_held_on(self, field):  # DateField leaves None on a bad date
         if field.data is None:
@@ -121,6 +155,25 @@ class VersionForm(FlaskForm):
 
     version = _version_field()
     submit = SubmitField("Approve the minutes")
+
+
+class ApproveForm(VersionForm):
+    """Approving the minutes, from the confirmation page only: the server refuses an approval
+    without its ``confirm`` field."""
+
+    confirm = HiddenField(
+        validators=[InputRequired("Confirm the approval on the page that says what it locks.")]
+    )
+    submit = SubmitField("Approve and lock the minutes")
+
+
+class SendInvitationsForm(FlaskForm):
+    """Sending the invitations, from the page that lists who gets them."""
+
+    confirm = HiddenField(
+        validators=[InputRequired("Send the invitations from the page that lists who gets them.")]
+    )
+    submit = SubmitField("Send the invitations")
 
 
 class ButtonForm(FlaskForm):

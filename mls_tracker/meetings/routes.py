@@ -8,19 +8,23 @@ from flask_security import auth_required
 
 from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
+from mls_tracker.exports import attachment, csv_response
+from mls_tracker.exports import slug as slug_of
+from mls_tracker.formatting import viewer_zone
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.meetings.forms import (
     AgendaItemForm,
+    ApproveForm,
     ButtonForm,
     DeleteItemForm,
     EditMeetingForm,
     HoldForm,
     MeetingForm,
-    VersionForm,
+    SendInvitationsForm,
 )
-from mls_tracker.models import AgendaItem, Meeting, MeetingState
+from mls_tracker.models import AgendaItem, Meeting, MeetingKind, MeetingState
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.services import audit_log
+from mls_tracker.services import audit_log, meeting_mail
 from mls_tracker.services import meetings as service
 from mls_tracker.services.errors import Conflict, NotFound, ValidationFailed
 
@@ -52,18 +56,75 @@ def _refuse_if_approved(meeting: Meeting):
     return None
 
 
+def _month_arg(name: str) -> Month | None:
+    try:
+        return Month.parse(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _filters() -> service.MeetingFilters:
+    """The list's filters from the query string; unknown values are ignored."""
+    kind = request.args.get("kind", "")
+    state = request.args.get("state", "")
+    return service.MeetingFilters(
+        kind=MeetingKind(kind) if kind in {k.value for k in MeetingKind} else None,
+        state=MeetingState(state) if state in {s.value for s in MeetingState} else None,
+        month_from=_month_arg("from"),
+        month_to=_month_arg("to"),
+        words=request.args.get("q", "").strip()[:200],
+    )
+
+
+def _sort() -> str:
+    sort = request.args.get("sort", "")
+    return sort if sort in service.SORTS else service.SORTS[0]
+
+
+def _query(filters: service.MeetingFilters) -> dict[str, str]:
+    """The filters as URL arguments (kept by the sort links and the CSV link)."""
+    query = {
+        "kind": filters.kind.value if filters.kind else "",
+        "state": filters.state.value if filters.state else "",
+        "from": str(filters.month_from) if filters.month_from else "",
+        "to": str(filters.month_to) if filters.month_to else "",
+        "q": filters.words,
+    }
+    return {key: value for key, value in query.items() if value}
+
+
+def _refuse_unless_planned(meeting: Meeting, message: str):
+    """Rescheduling and invitations are for a planned meeting: say so and go back to it."""
+    if meeting.state is not MeetingState.PLANNED:
+        flash(message, "warning")
+        return redirect(_show_url(meeting))
+    return None
+
+
 @bp.get("/")
 @auth_required()
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
     today = utc_today()
     may_manage = can(current_user, Action.MANAGE, partnership.id)
+    filters = _filters()
+    sort = _sort()
+    zone = viewer_zone()
 
     def render_lists() -> str:
+        found = service.find_meetings(partnership.id, filters, sort)
         return render_template(
             "meetings/_list.html",
             partnership=partnership,
-            lists=service.list_meetings(partnership.id, today),
+            meetings=found,
+            planned_count=sum(1 for m in found if m.state is MeetingState.PLANNED),
+            next_meeting_id=service.next_meeting_id(partnership.id, today),
+            filters=filters,
+            query=_query(filters),
+            sort=sort,
+            kinds=list(MeetingKind),
+            states=list(MeetingState),
+            when={m.id: service.when_text(m, zone) for m in found},
             today=today,
             may_manage=may_manage,
         )
@@ -73,8 +134,29 @@ def index(partnership_id: int):
         partnership=partnership,
         may_manage=may_manage,
         content=page_parts.default_view(
-            "meetings.index", partnership.id, (today, may_manage), render_lists
+            "meetings.index", partnership.id, (today, may_manage, str(zone)), render_lists
         ),
+    )
+
+
+@bp.get("/export.csv")
+@auth_required()
+def export(partnership_id: int):
+    partnership = get_partnership(partnership_id)
+    found = service.find_meetings(partnership.id, _filters(), _sort())
+    return csv_response(
+        f"meetings-{slug_of(partnership.name)}-{utc_today()}.csv",
+        service.CSV_COLUMNS,
+        service.csv_rows(found),
+    )
+
+
+def _schedule(form: MeetingForm) -> service.Schedule:
+    return service.Schedule(
+        start_time=form.start_time.data,
+        duration_minutes=form.duration.data,
+        place=form.place.data,
+        zone=viewer_zone(),
     )
 
 
@@ -96,6 +178,8 @@ def new(partnership_id: int):
                 kind=form.kind.data,
                 reviewed_month=form.reviewed_month.data,
                 today=utc_today(),
+                extra=form.extra.data,
+                schedule=_schedule(form),
             )
         except ValidationFailed as error:
             attach_error(form, error)
@@ -106,7 +190,9 @@ def new(partnership_id: int):
                 "success",
             )
             return redirect(_show_url(meeting))
-    return render_template("meetings/form.html", partnership=partnership, form=form, meeting=None)
+    return render_template(
+        "meetings/form.html", partnership=partnership, form=form, meeting=None, zone=viewer_zone()
+    )
 
 
 @bp.get("/<int:meeting_id>")
@@ -118,9 +204,9 @@ def show(partnership_id: int, meeting_id: int):
     may_manage = can(current_user, Action.MANAGE, partnership.id)
     may_see_history = audit_log.may_see_history(current_user, partnership.id)
 
+    zone = viewer_zone()
+
     def render_meeting() -> str:
-        version_form = VersionForm()
-        version_form.version.data = str(meeting.version)
         return render_template(
             "meetings/_show.html",
             partnership=partnership,
@@ -132,7 +218,9 @@ def show(partnership_id: int, meeting_id: int):
             today=today,
             button_form=ButtonForm(),
             delete_form=DeleteItemForm(),
-            approve_form=version_form,
+            when=service.when_text(meeting, zone),
+            zone_name=str(zone),
+            video_link=service.is_video_link(meeting.place),
             may_manage=may_manage,
         )
 
@@ -141,7 +229,7 @@ def show(partnership_id: int, meeting_id: int):
     content = page_parts.default_view(
         "meetings.show",
         partnership.id,
-        (meeting.id, today, may_manage, may_see_history, current_user.is_admin),
+        (meeting.id, today, may_manage, may_see_history, current_user.is_admin, str(zone)),
         page_parts.tokenless(render_meeting),
     )
     return render_template(
@@ -157,13 +245,18 @@ def show(partnership_id: int, meeting_id: int):
 def edit(partnership_id: int, meeting_id: int):
     meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
     partnership = get_partnership(partnership_id, Action.MANAGE)
-    if meeting.state is not MeetingState.PLANNED:
-        flash("Only a planned meeting can be rescheduled: this one has been held.", "warning")
-        return redirect(_show_url(meeting))
+    if refused := _refuse_unless_planned(
+        meeting, "Only a planned meeting can be rescheduled: this one has been held."
+    ):
+        return refused
     form = EditMeetingForm(obj=None if request.method == "POST" else meeting)
     if not form.is_submitted():
         form.kind.data = meeting.kind.value
         form.version.data = str(meeting.version)
+        form.duration.data = meeting.duration_minutes or 60
+        if meeting.starts_at is not None:
+            local = meeting.starts_at.astimezone(viewer_zone())
+            form.start_time.data = local.time()
     conflict_message = None
     saved = None
     if form.validate_on_submit():
@@ -175,6 +268,8 @@ def edit(partnership_id: int, meeting_id: int):
                 kind=form.kind.data,
                 reviewed_month=form.reviewed_month.data,
                 expected_version=to_int(form.version.data),
+                extra=form.extra.data,
+                schedule=_schedule(form),
             )
         except ValidationFailed as error:
             attach_error(form, error)
@@ -194,6 +289,53 @@ def edit(partnership_id: int, meeting_id: int):
         meeting=meeting,
         conflict_message=conflict_message,
         saved=saved,
+        zone=viewer_zone(),
+    )
+
+
+@bp.get("/<int:meeting_id>/invite.ics")
+@auth_required()
+def ics(partnership_id: int, meeting_id: int):
+    meeting = _meeting(partnership_id, meeting_id)
+    partnership = get_partnership(partnership_id)
+    try:
+        body = meeting_mail.build_ics(meeting, partnership)
+    except ValidationFailed as error:
+        flash(str(error), "warning")
+        return redirect(_show_url(meeting))
+    return attachment(body, "text/calendar", meeting_mail.ics_filename(meeting))
+
+
+@bp.route("/<int:meeting_id>/invitations", methods=["GET", "POST"])
+@auth_required()
+def invitations(partnership_id: int, meeting_id: int):
+    """Send the invitation to every attendee: a page that lists them asks first."""
+    meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    if refused := _refuse_unless_planned(
+        meeting, "Invitations are for a planned meeting: this one has been held."
+    ):
+        return refused
+    if meeting.starts_at is None:
+        flash(meeting_mail.NO_TIME_MESSAGE, "warning")
+        return redirect(url_for(".edit", partnership_id=partnership_id, meeting_id=meeting_id))
+    form = SendInvitationsForm()
+    if form.validate_on_submit():
+        try:
+            sent = meeting_mail.send_invitations(current_user, meeting, partnership)
+        except ValidationFailed as error:
+            flash(str(error), "danger")
+        else:
+            flash(f"Invitations: {sent.text}", "warning" if sent.failed else "success")
+        return redirect(_show_url(meeting))
+    form.confirm.data = "send"
+    return render_template(
+        "meetings/invitations.html",
+        partnership=partnership,
+        meeting=meeting,
+        form=form,
+        people=meeting_mail.recipients(meeting),
+        when=service.when_text(meeting, viewer_zone()),
     )
 
 
@@ -369,12 +511,26 @@ def hold(partnership_id: int, meeting_id: int):
     )
 
 
-@bp.post("/<int:meeting_id>/approve")
+@bp.route("/<int:meeting_id>/approve", methods=["GET", "POST"])
 @auth_required()
 def approve(partnership_id: int, meeting_id: int):
+    """Approving the minutes locks the record: a page says so and asks first; the server
+    refuses an approval that does not come from it."""
     meeting = _meeting(partnership_id, meeting_id, Action.MANAGE)
-    form = VersionForm()
-    if form.validate_on_submit():
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    if refused := _refuse_if_approved(meeting):
+        return refused
+    if meeting.state is MeetingState.PLANNED:
+        flash(
+            "Only the minutes of a held meeting can be approved: record it as held first.",
+            "warning",
+        )
+        return redirect(_show_url(meeting))
+    form = ApproveForm()
+    if request.method == "GET":
+        form.version.data = str(meeting.version)
+        form.confirm.data = "approve"
+    elif form.validate_on_submit():
         try:
             service.approve_minutes(
                 current_user, meeting, expected_version=to_int(form.version.data)
@@ -382,11 +538,26 @@ def approve(partnership_id: int, meeting_id: int):
         except (ValidationFailed, Conflict) as error:
             flash(str(error), "danger")
         else:
-            flash("Minutes approved: the meeting's record is now read-only.", "success")
+            sent = meeting_mail.send_minutes(meeting, partnership)
+            flash(
+                "Minutes approved: the meeting's record is now read-only. "
+                f"The summary with each person's action items: {sent.text}",
+                "warning" if sent.failed else "success",
+            )
+        return redirect(_show_url(meeting))
     else:
         flash(
-            "The minutes were not approved: this page was out of date. Look at the meeting "
-            "again and approve it from there.",
+            "The minutes were not approved: approve them from this page, which says what "
+            "approving locks.",
             "danger",
         )
-    return redirect(_show_url(meeting))
+        form.version.data = str(meeting.version)
+        form.confirm.data = "approve"
+    return render_template(
+        "meetings/approve.html",
+        partnership=partnership,
+        meeting=meeting,
+        form=form,
+        people=meeting_mail.recipients(meeting),
+        actions=service.action_items(meeting),
+    )

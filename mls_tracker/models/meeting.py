@@ -50,6 +50,14 @@ class Meeting(Audited, Timestamped, Versioned, Base):
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
     approved_at: so.Mapped[dt.datetime | None]
+    # A second meeting of the same kind reviewing the same month, kept on purpose.
+    extra: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # The schedule: an aware UTC start (entered in the planner's time zone), how long, where.
+    starts_at: so.Mapped[dt.datetime | None]
+    duration_minutes: so.Mapped[int | None]
+    place: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    # The invitation's SEQUENCE (RFC 5545): bumped whenever the schedule changes.
+    ics_sequence: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     agenda_items: so.Mapped[list[AgendaItem]] = so.relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="AgendaItem.position"
@@ -63,6 +71,10 @@ class Meeting(Audited, Timestamped, Versioned, Base):
     __table_args__ = (
         sa.CheckConstraint(
             "(state = 'minutes approved') = (approved_at IS NOT NULL)", name="approved_has_time"
+        ),
+        sa.CheckConstraint(
+            "duration_minutes IS NULL OR duration_minutes BETWEEN 15 AND 480",
+            name="duration_in_range",
         ),
     )
 

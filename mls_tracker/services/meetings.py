@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -70,6 +71,122 @@ def list_meetings(partnership_id: int, today: dt.date) -> MeetingLists:
     past = tuple(reversed([m for m in meetings if m.state is not MeetingState.PLANNED]))
     next_meeting = next((m for m in upcoming if m.held_on >= today), None)
     return MeetingLists(upcoming, past, next_meeting.id if next_meeting else None)
+
+
+SORTS = ("date", "kind", "reviewed", "state")
+DESCENDING_SORTS = ("date", "reviewed")
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingFilters:
+    """The meetings list's filters (kept in the URL): kind, state, a range of months of the
+    meeting's date, and words searched in the meeting's name, agenda and minutes."""
+
+    kind: MeetingKind | None = None
+    state: MeetingState | None = None
+    month_from: Month | None = None
+    month_to: Month | None = None
+    words: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.kind or self.state or self.month_from or self.month_to or self.words)
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def find_meetings(
+    partnership_id: int, filters: MeetingFilters, sort: str = "date"
+) -> list[Meeting]:
+    """The partnership's meetings matching ``filters``, sorted by ``sort`` (newest date and
+    month first; kind and state in their natural order, then newest first)."""
+    query = sa.select(Meeting).where(Meeting.partnership_id == partnership_id)
+    if filters.kind is not None:
+        query = query.where(Meeting.kind == filters.kind)
+    if filters.state is not None:
+        query = query.where(Meeting.state == filters.state)
+    if filters.month_from is not None:
+        query = query.where(Meeting.held_on >= filters.month_from.first_day)
+    if filters.month_to is not None:
+        query = query.where(Meeting.held_on <= filters.month_to.last_day)
+    for word in filters.words.split()[:8]:
+        pattern = _like(word)
+        kind_names = [k for k in MeetingKind if word.lower() in k.value]
+        query = query.where(
+            sa.or_(
+                Meeting.kind.in_(kind_names) if kind_names else sa.false(),
+                sa.func.lower(Meeting.minutes).like(pattern, escape="\\"),
+                sa.func.lower(Meeting.decisions).like(pattern, escape="\\"),
+                sa.func.lower(Meeting.successes).like(pattern, escape="\\"),
+                sa.func.lower(Meeting.place).like(pattern, escape="\\"),
+                Meeting.agenda_items.any(
+                    sa.or_(
+                        sa.func.lower(AgendaItem.title).like(pattern, escape="\\"),
+                        sa.func.lower(AgendaItem.detail).like(pattern, escape="\\"),
+                    )
+                ),
+            )
+        )
+    found = list(db.session.scalars(query))
+    newest = sorted(found, key=lambda m: (m.held_on, m.id), reverse=True)
+    if sort == "kind":
+        order = list(MeetingKind)
+        return sorted(newest, key=lambda m: order.index(m.kind))
+    if sort == "state":
+        order = list(MeetingState)
+        return sorted(newest, key=lambda m: order.index(m.state))
+    if sort == "reviewed":
+        return sorted(newest, key=lambda m: m.reviewed_month, reverse=True)
+    return newest
+
+
+def next_meeting_id(partnership_id: int, today: dt.date) -> int | None:
+    """The first planned meeting on or after today."""
+    return db.session.scalar(
+        sa.select(Meeting.id)
+        .where(
+            Meeting.partnership_id == partnership_id,
+            Meeting.state == MeetingState.PLANNED,
+            Meeting.held_on >= today,
+        )
+        .order_by(Meeting.held_on, Meeting.id)
+        .limit(1)
+    )
+
+
+CSV_COLUMNS = (
+    "Date",
+    "Start (UTC)",
+    "Minutes long",
+    "Place",
+    "Kind",
+    "Extra meeting",
+    "Reviewed month",
+    "State",
+    "Agenda items",
+    "Minutes",
+    "Decisions",
+)
+
+
+def csv_rows(found: list[Meeting]):
+    for m in found:
+        yield (
+            m.held_on.isoformat(),
+            m.starts_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if m.starts_at else "",
+            m.duration_minutes or "",
+            m.place or "",
+            m.kind.value.capitalize(),
+            "yes" if m.extra else "no",
+            str(m.reviewed_month),
+            m.state.value.capitalize(),
+            len(m.agenda_items),
+            m.minutes or "",
+            m.decisions or "",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +317,98 @@ def _require_not_approved(meeting: Meeting) -> None:
         raise ValidationFailed(APPROVED_MESSAGE)
 
 
+DUPLICATE_MESSAGE = (
+    "There is already a {kind} meeting reviewing {month} (on {date}). Tick “This is an extra "
+    "meeting” to plan another one for the same month."
+)
+PLACE_URL_MESSAGE = (
+    "A video link must start with http:// or https://, like https://meet.example.com/abc."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When and where, as typed: a time of day in ``zone`` (the planner's time zone)."""
+
+    start_time: dt.time | None = None
+    duration_minutes: int | None = None
+    place: str | None = None
+    zone: dt.tzinfo = dt.UTC
+
+
+def _duplicate_of(
+    partnership_id: int, kind: MeetingKind, reviewed_month: Month, exclude_id: int | None
+) -> Meeting | None:
+    query = sa.select(Meeting).where(
+        Meeting.partnership_id == partnership_id,
+        Meeting.kind == kind,
+        Meeting.reviewed_month == reviewed_month,
+    )
+    if exclude_id is not None:
+        query = query.where(Meeting.id != exclude_id)
+    return db.session.scalars(query.order_by(Meeting.held_on, Meeting.id).limit(1)).first()
+
+
+def _refuse_duplicate(
+    partnership_id: int, values: dict, extra: bool, exclude_id: int | None = None
+) -> None:
+    if extra:
+        return
+    other = _duplicate_of(partnership_id, values["kind"], values["reviewed_month"], exclude_id)
+    if other is not None:
+        raise ValidationFailed(
+            DUPLICATE_MESSAGE.format(
+                kind=values["kind"].value,
+                month=values["reviewed_month"].label,
+                date=other.held_on.isoformat(),
+            ),
+            field="reviewed_month",
+        )
+
+
+def when_text(meeting: Meeting, zone: dt.tzinfo) -> str | None:
+    """ "2026-06-15 09:00–10:00 EST": the schedule in ``zone`` (a viewer's), with its name; the
+    one format dates and times are typed in (YYYY-MM-DD, 24-hour HH:MM)."""
+    if meeting.starts_at is None:
+        return None
+    start = meeting.starts_at.astimezone(zone)
+    end = start + dt.timedelta(minutes=meeting.duration_minutes or 0)
+    ends = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}–{ends} {start:%Z}"
+
+
+def is_video_link(place: str | None) -> bool:
+    return bool(place) and "://" in place
+
+
+def _clean_schedule(held_on: dt.date, schedule: Schedule) -> dict:
+    """The schedule as stored: an aware UTC start, the minutes, the place."""
+    duration = schedule.duration_minutes
+    if schedule.start_time is not None and duration is None:
+        raise ValidationFailed("Enter how long the meeting lasts, in minutes.", field="duration")
+    if duration is not None and not 15 <= duration <= 480:
+        raise ValidationFailed(
+            "A meeting lasts from 15 to 480 minutes (8 hours).", field="duration"
+        )
+    place = (schedule.place or "").strip() or None
+    if place is not None:
+        if len(place) > 500:
+            raise ValidationFailed("Keep the place under 500 characters.", field="place")
+        if "://" in place or place.lower().startswith("www."):
+            parts = urlsplit(place)
+            if parts.scheme not in ("http", "https") or not parts.netloc or " " in place:
+                raise ValidationFailed(PLACE_URL_MESSAGE, field="place")
+    starts_at = None
+    if schedule.start_time is not None:
+        local = dt.datetime.combine(held_on, schedule.start_time.replace(tzinfo=None))
+        starts_at = local.replace(tzinfo=schedule.zone).astimezone(dt.UTC)
+    return {
+        "starts_at": starts_at,
+        "duration_minutes": duration,
+        "place": place,
+    }
+
+
 def _clean(held_on: dt.date | None, kind, reviewed_month: Month | None) -> dict:
     if held_on is None:
         raise ValidationFailed("Enter the meeting's date, like 2026-06-15.", field="held_on")
@@ -238,11 +447,17 @@ def plan_meeting(
     kind,
     reviewed_month: Month | None,
     today: dt.date,
+    extra: bool = False,
+    schedule: Schedule | None = None,
 ) -> Meeting:
+    """Plan a meeting. A second meeting of the same kind reviewing the same month is refused
+    unless ``extra`` says it is meant."""
     access.require(actor, Action.MANAGE, partnership.id, message=MANAGE_MESSAGE)
     values = _clean(held_on, kind, reviewed_month)
+    _refuse_duplicate(partnership.id, values, extra)
+    values |= _clean_schedule(values["held_on"], schedule or Schedule())
     with acting_as(actor.id):
-        meeting = Meeting(partnership_id=partnership.id, **values)
+        meeting = Meeting(partnership_id=partnership.id, extra=extra, **values)
         meeting.agenda_items = _items_from(agenda.generate_agenda(partnership.id, meeting, today))
         db.session.add(meeting)
         db.session.commit()
@@ -257,15 +472,27 @@ def update_meeting(
     kind,
     reviewed_month: Month | None,
     expected_version: int | None,
+    extra: bool = False,
+    schedule: Schedule | None = None,
 ) -> Meeting:
+    """Reschedule a planned meeting; a change of date, time, length or place bumps the
+    invitation's sequence so that calendars replace the event they hold."""
     access.require(actor, Action.MANAGE, meeting.partnership_id, message=MANAGE_MESSAGE)
     check_version(meeting, expected_version, STALE_MESSAGE)
     if meeting.state is not MeetingState.PLANNED:
         raise ValidationFailed("Only a planned meeting can be rescheduled: this one has been held.")
     values = _clean(held_on, kind, reviewed_month)
+    _refuse_duplicate(meeting.partnership_id, values, extra, exclude_id=meeting.id)
+    if schedule is not None:
+        values |= _clean_schedule(values["held_on"], schedule)
+    values["extra"] = extra
+    timed = ("held_on", "starts_at", "duration_minutes", "place")
+    moved = any(getattr(meeting, key) != values[key] for key in timed if key in values)
     with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         for key, value in values.items():
             setattr(meeting, key, value)
+        if moved:
+            meeting.ics_sequence += 1
     return meeting
 
 
