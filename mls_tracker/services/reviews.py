@@ -614,6 +614,8 @@ class DeliveryView:
     acknowledged_at: dt.datetime | None
     comment: str | None
     mine: bool  # the signed-in user is this sponsor
+    read_at: dt.datetime | None = None  # when the sponsor first opened it
+    in_app: bool = False  # recorded in the app, never e-mailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -638,6 +640,15 @@ class ScorecardView:
     @property
     def acknowledged(self) -> int:
         return sum(1 for d in self.deliveries if d.acknowledged_at is not None)
+
+    @property
+    def read(self) -> int:
+        return sum(1 for d in self.deliveries if d.read_at is not None)
+
+    @property
+    def recipients(self) -> int:
+        """Everyone it went to: sent, failed or waiting, and those who opened it in the app."""
+        return len(self.deliveries)
 
 
 def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardView]:
@@ -682,6 +693,8 @@ def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardVie
                     acknowledged_at=delivery.acknowledged_at,
                     comment=delivery.comment,
                     mine=sponsor is not None and sponsor.user_id == user_id,
+                    read_at=delivery.read_at,
+                    in_app=delivery.in_app and delivery.result != DeliveryResult.SENT,
                 )
             )
     return [
