@@ -376,3 +376,31 @@ def test_the_lead_sees_who_read_and_acknowledged(app, client, world):
     assert by_name["Paul Provider"]["Acknowledged at (UTC)"] == "2026-11-05 09:00"
     assert by_name["Nora North"]["Read at (UTC)"] == ""
     assert by_name["Nora North"]["Result"] == "sent"
+
+
+def test_the_inbox_reads_as_many_rows_for_one_partnership_as_for_three(app, world):
+    from mls_tracker.models import Partnership
+    from mls_tracker.services.sponsor_reading import sponsor_inbox
+    from tests.factories import create_partnership
+    from tests.test_partnerships import count_queries
+
+    erika = _world_sponsor(world)
+    _sent(issue_scorecard_row(world.partnership), erika)
+
+    def queries() -> tuple[int, int]:
+        db.session.expire_all()
+        with app.test_request_context(), count_queries() as statements:
+            inbox = sponsor_inbox(world.sponsor)
+        assert inbox is not None
+        return len(statements), len(inbox.waiting)
+
+    one = queries()
+    client_org = db.session.get(Partnership, world.partnership.id).client
+    for name in ("Second", "Third"):
+        p = create_partnership(name, client_org, world.other.provider, list(world.other.regions))
+        add_member(world.sponsor, p, Role.SPONSOR)
+        issue_scorecard_row(p)
+    db.session.commit()
+    three = queries()
+    assert three[1] == 3 and one[1] == 1
+    assert three[0] == one[0]
