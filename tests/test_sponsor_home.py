@@ -21,11 +21,10 @@ from mls_tracker.models import (
 from mls_tracker.periods import Month
 from mls_tracker.scorecards import delivery as delivery_service
 from mls_tracker.scorecards.snapshot import PeriodFacts
-from mls_tracker.services import meetings
 from tests.conftest import csrf_token, sign_in
 from tests.factories import add_member, create_sponsor, create_user
 from tests.routes_reviews import issued_review
-from tests.test_scorecard_delivery import issue_scorecard_row
+from tests.test_scorecard_delivery import issue_scorecard_row, next_agenda_titles
 
 SENT_AT = dt.datetime(2026, 11, 4, 9, 0, tzinfo=dt.UTC)
 
@@ -237,16 +236,7 @@ def test_an_edited_comment_goes_on_the_next_agenda_again(app, client, world):
     assert delivery.acknowledged_at == first
     assert delivery.commented_at > first
 
-    held_on = first.date() + dt.timedelta(days=3)
-    meeting = meetings.plan_meeting(
-        world.lead,
-        world.partnership,
-        held_on=held_on,
-        kind="monthly",
-        reviewed_month=Month.of(held_on).previous(),
-        today=first.date(),
-    )
-    titles = [item.title for item in meeting.agenda_items]
+    titles = next_agenda_titles(world, first.date())
     assert "Erika Sponsor (EMEA) on the October 2026 scorecard v1: “Second view”" in titles
 
 
