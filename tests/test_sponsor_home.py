@@ -394,3 +394,22 @@ def test_the_inbox_reads_as_many_rows_for_one_partnership_as_for_three(app, worl
     three = queries()
     assert three[1] == 3 and one[1] == 1
     assert three[0] == one[0]
+
+
+def test_an_archived_partnership_shows_the_acknowledgement_and_takes_none(app, client, world):
+    erika = _world_sponsor(world)
+    scorecard = issue_scorecard_row(world.partnership)
+    _sent(scorecard, erika, acknowledged_at=SENT_AT, comment="Before closing")
+    world.partnership.archived_at = SENT_AT
+    db.session.commit()
+    sign_in(client, world.sponsor.email)
+    url = _scorecard_url(world, scorecard)
+    page = client.get(url).get_data(as_text=True)
+    assert "You marked it as reviewed on" in page and "Before closing" in page
+    assert 'id="acknowledge-form"' not in page
+    assert "This partnership is archived" in page
+    assert _acknowledge(client, url, "After closing").status_code == 403
+    (row,) = db.session.scalars(sa.select(ScorecardDelivery)).all()
+    assert (row.comment, row.read_at) == ("Before closing", None)
+    # Archived partnerships are not on the home: there is nothing to do for them.
+    assert "Scorecards waiting for you" not in client.get("/portfolio").get_data(as_text=True)

@@ -191,7 +191,9 @@ def sponsor_inbox(user: User) -> SponsorInbox | None:
         .where(Review.partnership_id.in_(partnership_ids))
         .subquery()
     )
-    latest_ids = set(db.session.scalars(sa.select(newest.c.scorecard_id).where(newest.c.rank == 1)))
+    latest_ids = list(
+        db.session.scalars(sa.select(newest.c.scorecard_id).where(newest.c.rank == 1))
+    )
     sponsors = _linked_sponsors(user, partnership_ids)
     emails = {normalise_email(user.email)} | {normalise_email(s.email or "") for s in sponsors}
     candidates = db.session.scalars(
@@ -301,10 +303,12 @@ def my_scorecard(user: User, partnership_id: int, scorecard_id: int) -> MyScorec
 def record_read(user: User, scorecard: Scorecard) -> ScorecardDelivery | None:
     """Notes when a sponsor first opened a scorecard (its page or its PDF), on their delivery
     row (an in-app one if it was never sent to them). Nothing for anyone else, nor in an
-    archived partnership (read-only)."""
+    archived partnership (read-only: their row, if any, is only read)."""
     partnership_id = scorecard.review.partnership_id
-    if not _is_sponsor(user, partnership_id) or access.is_archived(partnership_id):
+    if not _is_sponsor(user, partnership_id):
         return None
+    if access.is_archived(partnership_id):
+        return _my_delivery(user, scorecard, create=False)
     delivery = _my_delivery(user, scorecard, create=True)
     if delivery is not None and delivery.read_at is None:
         delivery_service.mark_read(delivery)
