@@ -561,17 +561,14 @@ def compare(partnership_id: int, review_id: int):
 # ----------------------------------------------------------------------------- sponsors
 
 
-def _render_scorecard(partnership: Partnership, mine, form: AcknowledgeForm) -> str:
-    scorecard = mine.scorecard
+def _render_scorecard(
+    partnership: Partnership, mine: reading.MyScorecard, form: AcknowledgeForm
+) -> str:
     return render_template(
         "reviews/scorecard.html",
         partnership=partnership,
-        scorecard=scorecard,
-        review=scorecard.review,
+        mine=mine,
         summary=mine.summary,
-        delivery=mine.delivery,
-        is_sponsor=mine.is_sponsor,
-        may_acknowledge=mine.may_acknowledge,
         form=form,
     )
 
