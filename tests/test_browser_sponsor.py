@@ -1,7 +1,8 @@
 """The sponsor's side in Chromium on the demo data (with its issued scorecards): the sponsor's
 home lists the scorecard waiting for them, they open it, acknowledge it with a comment (the
 counter counts as they type) and it moves to Acknowledged; the lead then sees it read and
-acknowledged, with the comment, on the review page. With SHOTS_DIR set, the sponsor's home and
+acknowledged, with the comment, on the review page, and the e-mailed link shows the same
+acknowledgement. With SHOTS_DIR set, the sponsor's home and
 the acknowledgement page are photographed at 1366 and 390 px wide."""
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from mls_tracker.extensions import db
+from mls_tracker.models import ScorecardDelivery
+from mls_tracker.scorecards import delivery as delivery_service
 from tests.browser_fixtures import shoot, sign_in, sign_out
 from tests.demo_snapshot import demo_database
 
@@ -23,7 +28,7 @@ def demo(app: Flask) -> None:
     demo_database()  # with the demo's issued scorecards
 
 
-def test_a_sponsor_reads_and_acknowledges_and_the_lead_sees_it(page: Page) -> None:
+def test_a_sponsor_reads_and_acknowledges_and_the_lead_sees_it(page: Page, app: Flask) -> None:
     sign_in(page, "sponsor@example.com")
     inbox = page.locator("#sponsor-inbox")
     expect(inbox.get_by_role("heading", name="Scorecards waiting for you")).to_be_visible()
@@ -68,3 +73,18 @@ def test_a_sponsor_reads_and_acknowledges_and_the_lead_sees_it(page: Page) -> No
     expect(row.locator("td[data-label='Acknowledged']")).to_contain_text("UTC")
     expect(row).to_contain_text("In the app")
     shoot(page, "sponsor-5-lead-distribution")
+    sign_out(page)
+
+    # The e-mailed link still works, signed out, and shows the same acknowledgement.
+    db.session.expire_all()
+    delivery = db.session.scalar(
+        sa.select(ScorecardDelivery).where(ScorecardDelivery.email == "sponsor@example.com")
+    )
+    with app.test_request_context():
+        token = delivery_service.acknowledgement_token(delivery.id)
+    page.goto(f"/acknowledge/{token}")
+    expect(page.get_by_role("status").filter(has_text="Reviewed on")).to_contain_text(
+        "let us discuss LATAM coverage"
+    )
+    expect(page.locator("#comment-counter")).to_have_text("54 of 2,000 characters")
+    shoot(page, "sponsor-6-emailed-link")

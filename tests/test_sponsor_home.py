@@ -413,3 +413,11 @@ def test_an_archived_partnership_shows_the_acknowledgement_and_takes_none(app, c
     assert (row.comment, row.read_at) == ("Before closing", None)
     # Archived partnerships are not on the home: there is nothing to do for them.
     assert "Scorecards waiting for you" not in client.get("/portfolio").get_data(as_text=True)
+
+
+def test_the_cover_headings_nest_under_the_card_heading(app, client, world):
+    scorecard = issue_scorecard_row(world.partnership)
+    sign_in(client, world.sponsor.email)
+    cover = _section(client.get(_scorecard_url(world, scorecard)).get_data(as_text=True), "cover")
+    assert '<h2 id="cover-heading">On the cover</h2>' in cover
+    assert '<h3 class="h6 mt-3">Executive summary</h3>' in cover
