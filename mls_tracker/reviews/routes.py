@@ -213,7 +213,9 @@ def _render_show(
 ) -> str:
     """The review page. Leads see the working figures; everyone else the issued ones."""
     may_manage = can(current_user, Action.MANAGE, partnership.id)
-    scorecards = service.scorecard_versions(review, getattr(current_user, "id", None))
+    scorecards = service.scorecard_versions(
+        review, getattr(current_user, "id", None), getattr(current_user, "email", None)
+    )
     shown_version = None
     if may_manage:
         data = service.review_data(review)

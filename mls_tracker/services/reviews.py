@@ -27,6 +27,7 @@ from mls_tracker.models import (
     Sponsor,
     User,
     Win,
+    normalise_email,
 )
 from mls_tracker.models.base import utcnow
 from mls_tracker.models.partnership import ReviewCadence
@@ -651,10 +652,12 @@ class ScorecardView:
         return len(self.deliveries)
 
 
-def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardView]:
+def scorecard_versions(
+    review: Review, user_id: int | None, user_email: str | None = None
+) -> list[ScorecardView]:
     """The review's issued versions, newest first, with their deliveries (``mine``: those to
-    the sponsor who is ``user_id``), in two queries; the PDFs themselves are not read (their
-    size and page count were stored when they were issued)."""
+    the sponsor who is ``user_id``, or to ``user_email``), in two queries; the PDFs themselves
+    are not read (their size and page count were stored when they were issued)."""
     rows = db.session.execute(
         sa.select(
             Scorecard.id,
@@ -692,7 +695,8 @@ def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardVie
                     error=delivery.error,
                     acknowledged_at=delivery.acknowledged_at,
                     comment=delivery.comment,
-                    mine=sponsor is not None and sponsor.user_id == user_id,
+                    mine=(sponsor is not None and sponsor.user_id == user_id)
+                    or (user_email is not None and delivery.email == normalise_email(user_email)),
                     read_at=delivery.read_at,
                     in_app=delivery.in_app and delivery.result != DeliveryResult.SENT,
                 )
