@@ -421,3 +421,13 @@ def test_the_cover_headings_nest_under_the_card_heading(app, client, world):
     cover = _section(client.get(_scorecard_url(world, scorecard)).get_data(as_text=True), "cover")
     assert '<h2 id="cover-heading">On the cover</h2>' in cover
     assert '<h3 class="h6 mt-3">Executive summary</h3>' in cover
+
+
+def test_the_emailed_links_pdf_records_the_read(app, world):
+    delivery = _sent(issue_scorecard_row(world.partnership), _world_sponsor(world))
+    with app.test_request_context():
+        token = delivery_service.acknowledgement_token(delivery.id)
+    download = app.test_client().get(f"/acknowledge/{token}/scorecard.pdf")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    db.session.refresh(delivery)
+    assert delivery.read_at is not None and delivery.acknowledged_at is None
