@@ -52,6 +52,13 @@ SCOPED = {
     ("POST", "reviews.retry_job"): MANAGE_REDIRECT,
     ("GET", "reviews.download_scorecard"): READ,
     ("GET", "reviews.compare"): READ,
+    # The sponsor's side: any member reads an issued scorecard; only its sponsors acknowledge
+    # (the walk posts an empty comment: acknowledged, then redirected). A lead or an
+    # administrator who is not one of its sponsors is sent back to the page with a message,
+    # nothing recorded; providers and viewers are refused.
+    ("GET", "reviews.scorecard"): READ,
+    ("POST", "reviews.acknowledge"): {**MANAGE_REDIRECT, "sponsor": 302},
+    ("GET", "reviews.distribution_export"): MANAGE,
 }
 
 

@@ -280,8 +280,10 @@ def test_a_signed_in_sponsor_sees_their_acknowledgement_state(client, world):
     url = f"{_base(world)}/{review.id}"
     page = _html(client.get(url))
     assert "you have not acknowledged it yet" in page
-    link = re.search(r'href="(/acknowledge/[^"]+)">Mark it reviewed', page).group(1)
-    assert client.get(link).status_code == 200
+    # The sponsor reads and acknowledges in the app (issue 19), on the same delivery row.
+    link = re.search(r'href="([^"]+)">Read and mark it reviewed', page).group(1)
+    assert link == f"{_base(world)}/scorecards/{scorecard.id}"
+    assert 'id="acknowledge-form"' in _html(client.get(link))
 
     delivery.acknowledged_at = scorecard.issued_at
     delivery.comment = "Reviewed with my team."

@@ -94,6 +94,22 @@ def issue_scorecard_row(
     return scorecard
 
 
+def next_agenda_titles(world, today: dt.date) -> list[str]:
+    """The titles of the agenda of a monthly meeting the lead plans for three days later."""
+    from mls_tracker.services import meetings
+
+    held_on = today + dt.timedelta(days=3)
+    meeting = meetings.plan_meeting(
+        world.lead,
+        world.partnership,
+        held_on=held_on,
+        kind="monthly",
+        reviewed_month=Month.of(held_on).previous(),
+        today=today,
+    )
+    return [item.title for item in meeting.agenda_items]
+
+
 @pytest.fixture
 def sponsors(world):
     """Erika (EMEA client, world's) also sponsors APAC under the same address; Paul is the
@@ -256,18 +272,7 @@ def test_sponsors_receive_the_scorecard_and_acknowledge_it(app, client, world, s
     assert erika.commented_at > first_acknowledged
 
     # …and it is on the next meeting's agenda.
-    from mls_tracker.services import meetings
-
-    held_on = first_acknowledged.date() + dt.timedelta(days=3)
-    meeting = meetings.plan_meeting(
-        world.lead,
-        world.partnership,
-        held_on=held_on,
-        kind="monthly",
-        reviewed_month=Month.of(held_on).previous(),
-        today=first_acknowledged.date(),
-    )
-    titles = [item.title for item in meeting.agenda_items]
+    titles = next_agenda_titles(world, first_acknowledged.date())
     assert "Erika Sponsor (EMEA) on the October 2026 scorecard v1: “Second view”" in titles
 
 

@@ -1,4 +1,4 @@
-"""Issue 19: sponsor reading (placeholder in the chain; its owner fills it in)
+"""Issue 19: sponsor reading — when a sponsor read a scorecard, and in-app deliveries
 
 Revision ID: 19e5c0de0005
 Revises: 19d4c0de0004
@@ -6,8 +6,8 @@ Create Date: 2026-12-06 08:40:00
 
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "19e5c0de0005"
@@ -17,8 +17,16 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # When the sponsor first opened the scorecard (in the app, or through the e-mailed link),
+    # and whether the row was recorded in the app for a sponsor it was never e-mailed to.
+    with op.batch_alter_table("scorecard_deliveries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("read_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("in_app", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("scorecard_deliveries", schema=None) as batch_op:
+        batch_op.drop_column("in_app")
+        batch_op.drop_column("read_at")

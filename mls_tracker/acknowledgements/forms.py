@@ -18,7 +18,10 @@ class AcknowledgeForm(FlaskForm):
                 message=f"Keep the comment to {COMMENT_MAX_LENGTH:,} characters.",
             )
         ],
-        description="It goes on the agenda of the next governance meeting.",
-        render_kw={"rows": 4, "maxlength": COMMENT_MAX_LENGTH},
+        # Line breaks arrive as CR LF: counted as one character, as the browser counts them.
+        filters=[lambda value: value.replace("\r\n", "\n") if value else value],
+        description="It goes on the agenda of the next governance meeting "
+        f"(up to {COMMENT_MAX_LENGTH:,} characters).",
+        render_kw={"rows": 4, "maxlength": COMMENT_MAX_LENGTH, "data-char-counter": ""},
     )
     submit = SubmitField("Mark as reviewed")

@@ -37,6 +37,7 @@ def show(token: str):
     except service.InvalidAcknowledgement as error:
         return _refused(error)
     form = AcknowledgeForm()
+    service.mark_read(delivery)
     if not form.is_submitted() and delivery.comment:
         form.comment.data = delivery.comment
     if form.validate_on_submit():
@@ -68,6 +69,7 @@ def download(token: str):
         delivery = service.delivery_for_token(token)
     except service.InvalidAcknowledgement as error:
         return _refused(error)
+    service.mark_read(delivery)
     scorecard = delivery.scorecard
     summary = service.summarise(scorecard)
     return attachment(scorecard.pdf, "application/pdf", summary.filename)  # no-store too

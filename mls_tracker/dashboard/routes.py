@@ -15,6 +15,7 @@ from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import dashboard as service
+from mls_tracker.services.sponsor_reading import sponsor_inbox
 
 bp = Blueprint("dashboard", __name__)
 
@@ -113,7 +114,13 @@ def portfolio():
         _row_html(row, tuple(row.current.weights.values()) if row.current.weights else None, root)
         for row in page.rows
     ]
-    return render_template("dashboard/portfolio.html", page=page, filters=filters, rows=rows)
+    return render_template(
+        "dashboard/portfolio.html",
+        page=page,
+        filters=filters,
+        rows=rows,
+        inbox=sponsor_inbox(current_user),  # None for a user who sponsors nothing
+    )
 
 
 def _number(value: float | None, digits: int = 1):

@@ -130,6 +130,11 @@ class ScorecardDelivery(Audited, Base):
     comment: so.Mapped[str | None] = so.mapped_column(sa.Text)
     # When the comment was last written: an edited comment goes on the next agenda again.
     commented_at: so.Mapped[dt.datetime | None]
+    # When the sponsor first opened it: the in-app page or PDF, or the e-mailed link's.
+    read_at: so.Mapped[dt.datetime | None]
+    # Recorded in the app for a sponsor it was never e-mailed to (an e-mail sent later
+    # reuses the row, as it does a failed one, so read and acknowledged carry over).
+    in_app: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
 
     scorecard: so.Mapped[Scorecard] = so.relationship(back_populates="deliveries")
     sponsor: so.Mapped[Sponsor | None] = so.relationship()

@@ -14,11 +14,11 @@ from markupsafe import Markup
 
 from mls_tracker import assets, jobs, page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
+from mls_tracker.acknowledgements.forms import AcknowledgeForm
 from mls_tracker.exports import csv_response, scorecard_pdf
 from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import (
-    DeliveryResult,
     Partnership,
     Review,
     ReviewKind,
@@ -33,6 +33,7 @@ from mls_tracker.scorecards import issuing as scorecard_service
 from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta
 from mls_tracker.services import reviews as service
 from mls_tracker.services import slas as sla_service
+from mls_tracker.services import sponsor_reading as reading
 from mls_tracker.services.errors import Conflict, PermissionDenied, ValidationFailed
 
 bp = Blueprint("reviews", __name__, url_prefix="/partnerships/<int:partnership_id>/reviews")
@@ -212,7 +213,9 @@ def _render_show(
 ) -> str:
     """The review page. Leads see the working figures; everyone else the issued ones."""
     may_manage = can(current_user, Action.MANAGE, partnership.id)
-    scorecards = service.scorecard_versions(review, getattr(current_user, "id", None))
+    scorecards = service.scorecard_versions(
+        review, getattr(current_user, "id", None), getattr(current_user, "email", None)
+    )
     shown_version = None
     if may_manage:
         data = service.review_data(review)
@@ -227,11 +230,11 @@ def _render_show(
     if issue_form is not None:
         issue_form.version.data = str(review.version)
     mine = [d for s in scorecards for d in s.deliveries if d.mine]
-    # A signed-in sponsor acknowledges through the same signed link the e-mail carries.
+    # A signed-in sponsor acknowledges in the app, on the same row the e-mailed link writes.
     acknowledge_urls = {
-        d.id: url_for("acknowledgements.show", token=delivery_service.acknowledgement_token(d.id))
+        d.id: url_for(".scorecard", partnership_id=partnership.id, scorecard_id=d.scorecard_id)
         for d in mine
-        if d.result == DeliveryResult.SENT and d.acknowledged_at is None
+        if d.acknowledged_at is None
     }
     return render_template(
         "reviews/show.html",
@@ -511,6 +514,7 @@ def download_scorecard(partnership_id: int, scorecard_id: int):
     partnership = get_partnership(partnership_id)
     # 404 for another partnership's scorecard or a missing one.
     scorecard = scorecard_service.scorecard_for_download(current_user, partnership.id, scorecard_id)
+    reading.record_read(current_user, scorecard)  # a sponsor's first download: read
     return scorecard_pdf(partnership.name, scorecard)
 
 
@@ -554,3 +558,69 @@ def compare(partnership_id: int, review_id: int):
         current=current_data,
         measure=reports.measure,
     )
+
+
+# ----------------------------------------------------------------------------- sponsors
+
+
+def _render_scorecard(
+    partnership: Partnership, mine: reading.MyScorecard, form: AcknowledgeForm
+) -> str:
+    return render_template(
+        "reviews/scorecard.html",
+        partnership=partnership,
+        mine=mine,
+        summary=mine.summary,
+        form=form,
+    )
+
+
+@bp.get("/scorecards/<int:scorecard_id>")
+@auth_required()
+def scorecard(partnership_id: int, scorecard_id: int):
+    """An issued scorecard's cover figures and its PDF, for every member; a sponsor also
+    acknowledges it here (opening it records when they read it)."""
+    partnership = get_partnership(partnership_id)
+    mine = reading.my_scorecard(current_user, partnership.id, scorecard_id)
+    form = AcknowledgeForm(formdata=None)
+    if mine.delivery is not None and mine.delivery.comment:
+        form.comment.data = mine.delivery.comment
+    return _render_scorecard(partnership, mine, form)
+
+
+@bp.post("/scorecards/<int:scorecard_id>/acknowledge")
+@auth_required()
+def acknowledge(partnership_id: int, scorecard_id: int):
+    # Refused before the form is read: 404 for non-members, 403 for roles that never
+    # acknowledge (provider, viewer), 404 for a scorecard of another partnership.
+    partnership = get_partnership(partnership_id, Action.ACKNOWLEDGE_SCORECARD)
+    mine = reading.my_scorecard(current_user, partnership.id, scorecard_id)
+    back = url_for(".scorecard", partnership_id=partnership.id, scorecard_id=scorecard_id)
+    if not mine.is_sponsor:  # a lead or an administrator: the page never offers them the form
+        flash(reading.NOT_A_SPONSOR + " Nothing was recorded.", "warning")
+        return redirect(back)
+    form = AcknowledgeForm()
+    if form.validate_on_submit():
+        try:
+            delivery = reading.acknowledge(
+                current_user, partnership.id, scorecard_id, form.comment.data
+            )
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            flash(
+                "Thank you — the scorecard is marked as reviewed."
+                + (" Your comment goes on the next meeting's agenda." if delivery.comment else ""),
+                "success",
+            )
+            return redirect(back)
+    return _render_scorecard(partnership, mine, form)
+
+
+@bp.get("/scorecards/<int:scorecard_id>/distribution.csv")
+@auth_required()
+def distribution_export(partnership_id: int, scorecard_id: int):
+    """Who the scorecard went to, and who read and acknowledged it, for a lead."""
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    filename, rows = reading.distribution(current_user, partnership.id, scorecard_id)
+    return csv_response(filename, reading.DISTRIBUTION_COLUMNS, rows)

@@ -371,9 +371,24 @@ def _require_active_sponsor(delivery: ScorecardDelivery, day: dt.date) -> None:
     )
 
 
+def mark_read(delivery: ScorecardDelivery) -> ScorecardDelivery:
+    """Notes when the sponsor first opened the scorecard (the link's page or PDF, or the
+    app's): later openings change nothing."""
+    if delivery.read_at is None:
+        delivery.read_at = utcnow()
+        db.session.commit()
+    return delivery
+
+
 def acknowledge(token: str, comment: str | None) -> ScorecardDelivery:
     """Marks the delivery reviewed (the first time counts) and keeps the latest comment."""
-    delivery = delivery_for_token(token)
+    return record_acknowledgement(delivery_for_token(token), comment)
+
+
+def record_acknowledgement(delivery: ScorecardDelivery, comment: str | None) -> ScorecardDelivery:
+    """The acknowledgement itself, through the e-mailed link or in the app: the first one
+    counts, the latest comment is kept and an edited one is dated again (so it goes on the
+    next agenda again); acknowledging implies having read it."""
     text = (comment or "").strip()
     if len(text) > COMMENT_MAX_LENGTH:
         raise ValidationFailed(
@@ -383,6 +398,8 @@ def acknowledge(token: str, comment: str | None) -> ScorecardDelivery:
     now = utcnow()
     if delivery.acknowledged_at is None:
         delivery.acknowledged_at = now
+    if delivery.read_at is None:
+        delivery.read_at = now
     if (text or None) != delivery.comment:
         delivery.comment = text or None
         delivery.commented_at = now if text else None

@@ -27,6 +27,7 @@ from mls_tracker.models import (
     Sponsor,
     User,
     Win,
+    normalise_email,
 )
 from mls_tracker.models.base import utcnow
 from mls_tracker.models.partnership import ReviewCadence
@@ -614,6 +615,8 @@ class DeliveryView:
     acknowledged_at: dt.datetime | None
     comment: str | None
     mine: bool  # the signed-in user is this sponsor
+    read_at: dt.datetime | None = None  # when the sponsor first opened it
+    in_app: bool = False  # recorded in the app, never e-mailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -639,11 +642,22 @@ class ScorecardView:
     def acknowledged(self) -> int:
         return sum(1 for d in self.deliveries if d.acknowledged_at is not None)
 
+    @property
+    def read(self) -> int:
+        return sum(1 for d in self.deliveries if d.read_at is not None)
 
-def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardView]:
+    @property
+    def recipients(self) -> int:
+        """Everyone it went to: sent, failed or waiting, and those who opened it in the app."""
+        return len(self.deliveries)
+
+
+def scorecard_versions(
+    review: Review, user_id: int | None, user_email: str | None = None
+) -> list[ScorecardView]:
     """The review's issued versions, newest first, with their deliveries (``mine``: those to
-    the sponsor who is ``user_id``), in two queries; the PDFs themselves are not read (their
-    size and page count were stored when they were issued)."""
+    the sponsor who is ``user_id``, or to ``user_email``), in two queries; the PDFs themselves
+    are not read (their size and page count were stored when they were issued)."""
     rows = db.session.execute(
         sa.select(
             Scorecard.id,
@@ -681,7 +695,10 @@ def scorecard_versions(review: Review, user_id: int | None) -> list[ScorecardVie
                     error=delivery.error,
                     acknowledged_at=delivery.acknowledged_at,
                     comment=delivery.comment,
-                    mine=sponsor is not None and sponsor.user_id == user_id,
+                    mine=(sponsor is not None and sponsor.user_id == user_id)
+                    or (user_email is not None and delivery.email == normalise_email(user_email)),
+                    read_at=delivery.read_at,
+                    in_app=delivery.in_app and delivery.result != DeliveryResult.SENT,
                 )
             )
     return [
