@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from mls_tracker import formatting
 from mls_tracker.formatting import Badge, badge
@@ -32,6 +32,7 @@ from mls_tracker.scorecards.snapshot import (
     ActionRow,
     ScorecardData,
     ScorecardMeta,
+    SlaRow,
     SlaTrendPoint,
     SponsorFacts,
 )
@@ -65,6 +66,19 @@ def measure(value: float | None, unit: str) -> str:
         return f"{formatting.rounded(value, 2):,.2f}".replace("-", formatting.MINUS)
     digits = 2 if unit == "score" and abs(value) < 10 else 1
     return f"{formatting.number(value, digits)}{UNIT_SUFFIX.get(unit, '')}"
+
+
+def gap(row: SlaRow) -> str:
+    """How far an SLA's actual is from its target, signed, in its unit and in words:
+    ``−3.2 pts below target``, ``+2 h above target`` (``pts``: percentage points)."""
+    if row.gap is None:
+        return formatting.EMPTY
+    size = abs(row.gap)
+    amount = f"{formatting.number(size)} pts" if row.unit == "%" else measure(size, row.unit)
+    if formatting.rounded(size, 2) == 0:
+        return f"{amount} — on target"
+    sign = "+" if row.gap > 0 else formatting.MINUS
+    return f"{sign}{amount} {'above' if row.gap > 0 else 'below'} target"
 
 
 def day(value: dt.date | None) -> str:
@@ -102,11 +116,17 @@ SPARK_W, SPARK_H, SPARK_PAD = 84.0, 22.0, 3.5
 _MARK = {"met": "good", "at risk": "warn", "breached": "bad"}
 
 
-def sparkline(trend: Sequence[SlaTrendPoint], target: float | None) -> Markup:
+def sparkline(trend: Sequence[SlaTrendPoint], target: float | None, unit: str = "") -> Markup:
     """Six months as a tiny SVG: the line of actuals, the target dashed, each month's mark
-    coloured and shaped by its status (circle met, diamond at risk, cross breached)."""
+    coloured and shaped by its status (circle met, diamond at risk, cross breached). Its
+    ``<title>`` (the tagged PDF's alternative text) says the same in words."""
     if not trend or all(p.actual is None for p in trend):
         return Markup('<span class="spark-none">no data</span>')
+    said = "; ".join(
+        f"{p.month.label} {measure(p.actual, unit) if p.actual is not None else 'none'}"
+        f"{'' if p.actual is None else ' ' + p.status}"
+        for p in trend
+    )
     values = [p.actual for p in trend if p.actual is not None]
     if target is not None:
         values.append(target)
@@ -120,7 +140,8 @@ def sparkline(trend: Sequence[SlaTrendPoint], target: float | None) -> Markup:
 
     parts = [
         f'<svg class="spark" xmlns="http://www.w3.org/2000/svg" width="{SPARK_W:g}" '
-        f'height="{SPARK_H:g}" viewBox="0 0 {SPARK_W:g} {SPARK_H:g}" role="img">'
+        f'height="{SPARK_H:g}" viewBox="0 0 {SPARK_W:g} {SPARK_H:g}" role="img">',
+        f"<title>{escape('Last ' + str(len(trend)) + ' months: ' + said)}</title>",
     ]
     if target is not None:
         ty = y(target)
@@ -149,7 +170,8 @@ def sparkline(trend: Sequence[SlaTrendPoint], target: float | None) -> Markup:
         cx, cy = SPARK_PAD + index * step, y(point.actual)
         parts.append(_mark(_MARK.get(point.status, "none"), cx, cy, last=index == len(trend) - 1))
     parts.append("</svg>")
-    # Safe: built here from numbers, fixed colours and class names only — no user text.
+    # Safe: built here from numbers, fixed colours and class names only — no user text
+    # (the title, months and figures, is escaped all the same).
     return Markup("".join(parts))  # noqa: S704
 
 
@@ -256,6 +278,7 @@ def environment() -> jinja2.Environment:
         long_day=long_day,
         paragraphs=paragraphs,
         sparkline=sparkline,
+        gap=gap,
     )
     env.globals.update(engagement=engagement)
     return env

@@ -104,6 +104,25 @@ class SlaRow:
     weight: float
     note: str | None
     trend: tuple[SlaTrendPoint, ...]  # the last 6 months up to the period's end, oldest first
+    # Addition (issue 19): the open action item linked to this SLA at the period's end (the
+    # earliest due), shown as its recovery action when it is breached or at risk.
+    recovery: ActionRow | None = None
+
+    @property
+    def gap(self) -> float | None:
+        """Actual minus target, in the SLA's unit (negative: below the target)."""
+        if self.actual is None or self.target is None:
+            return None
+        return self.actual - self.target
+
+    @property
+    def months_out(self) -> int:
+        """Months of the trend (the last 6) judged at risk or breached on confirmed actuals."""
+        return sum(1 for point in self.trend if point.status in ("at risk", "breached"))
+
+    @property
+    def exception(self) -> bool:
+        return self.status in ("at risk", "breached")
 
 
 @dataclass(frozen=True, slots=True)
