@@ -27,6 +27,7 @@ from markupsafe import Markup, escape
 from mls_tracker import formatting
 from mls_tracker.formatting import Badge, badge
 from mls_tracker.formatting import percent as percent  # the PDF tests read figures with it
+from mls_tracker.scorecards.chart_text import chart_text
 from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.snapshot import (
     ActionRow,
@@ -207,6 +208,9 @@ class ChartView:
     title: str
     image: str | None  # a data: URI of the SVG (print)
     figure_json: str | None  # the plotly figure for charts.js (preview)
+    # Addition (issue 19): the chart in one sentence drawn from its data — the image's alt
+    # text in the tagged PDF, the drawing's aria-label in the preview.
+    alt: str = ""
 
     @property
     def shown(self) -> bool:
@@ -241,10 +245,12 @@ def _charts(data: ScorecardData, charts: Mapping[str, str], preview: bool) -> di
     figures = _preview_figures(data) if preview else {}
     for name, default_title in CHART_TITLES.items():
         if preview:
-            views[name] = ChartView(name, default_title, None, figures.get(name))
+            image, figure = None, figures.get(name)
         else:
             svg = charts.get(name)
-            views[name] = ChartView(name, default_title, _svg_uri(svg) if svg else None, None)
+            image, figure = (_svg_uri(svg) if svg else None), None
+        alt = chart_text(name, default_title, data) if image or figure else ""
+        views[name] = ChartView(name, default_title, image, figure, alt)
     return views
 
 
