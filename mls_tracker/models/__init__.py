@@ -5,6 +5,7 @@ from mls_tracker.models.base import Base, utcnow
 from mls_tracker.models.figures import PartnershipMonthFigures, PartnershipPortfolioRow
 from mls_tracker.models.identity import SsoIdentity
 from mls_tracker.models.job import Job, JobState
+from mls_tracker.models.logo import Logo
 from mls_tracker.models.meeting import (
     CLOSED_STATUSES,
     ActionItem,
@@ -81,6 +82,7 @@ from mls_tracker.models.webhook import DeliveryState, WebhookDelivery, WebhookEn
 __all__ = [
     "Job",
     "JobState",
+    "Logo",
     "SsoIdentity",
     "ActionItem",
     "ActionStatus",

@@ -45,6 +45,7 @@ from mls_tracker.models import (
     ActionItem,
     ActionStatus,
     Attendance,
+    Logo,
     Meeting,
     Partnership,
     ReviewKind,
@@ -67,6 +68,7 @@ from mls_tracker.scorecards.snapshot import (
     GovernanceSection,
     HealthFacts,
     HealthPointFacts,
+    LogoFacts,
     MeetingFacts,
     PartnershipFacts,
     PeriodFacts,
@@ -99,6 +101,7 @@ from mls_tracker.services.health import (
     partnership_weights,
     satisfaction_component,
 )
+from mls_tracker.services.logos import logo_base64
 from mls_tracker.services.sla_figures import (
     Attainment,
     SlaSeries,
@@ -686,6 +689,7 @@ def _load_partnership(partnership_id: int) -> Partnership:
             so.joinedload(Partnership.provider),
             so.joinedload(Partnership.home_region),
             so.selectinload(Partnership.regions),
+            so.joinedload(Partnership.logo).undefer(Logo.png),
         )
         .where(Partnership.id == partnership_id)
     )
@@ -695,6 +699,15 @@ def _load_partnership(partnership_id: int) -> Partnership:
 
 
 # ----------------------------------------------------------------------------- sections
+
+
+def logo_facts(partnership: Partnership) -> LogoFacts | None:
+    """The client's logo as the cover prints it: re-rendered from the snapshot alone."""
+    encoded = logo_base64(partnership.logo)
+    if encoded is None:
+        return None
+    png, width, height = encoded
+    return LogoFacts(png_base64=png, width=width, height=height)
 
 
 def partnership_facts(partnership: Partnership) -> PartnershipFacts:
@@ -999,4 +1012,5 @@ def build_scorecard_data(
         actions=actions,
         governance=governance,
         health_series=tuple(HealthPointFacts(m, figures[m].health.score) for m in chart_months),
+        logo=logo_facts(partnership),
     )

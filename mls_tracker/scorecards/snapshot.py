@@ -293,6 +293,19 @@ class HealthPointFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class LogoFacts:
+    """The client's logo (issue 19): the stored PNG, base64, and its size in pixels."""
+
+    png_base64: str
+    width: int
+    height: int
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + self.png_base64
+
+
+@dataclass(frozen=True, slots=True)
 class ScorecardData:
     """Everything a scorecard shows. ``executive_summary`` and ``featured_wins`` are the lead's."""
 
@@ -310,6 +323,9 @@ class ScorecardData:
     governance: GovernanceSection
     health_series: tuple[HealthPointFacts, ...]  # 12 months up to the period's end
     schema: int = SCHEMA_VERSION
+    # Addition (issue 19): the client's logo on the cover; None without one (and in
+    # snapshots stored before it).
+    logo: LogoFacts | None = None
 
     @property
     def provisional(self) -> str | None:
