@@ -125,7 +125,7 @@ def test_every_sla_is_a_row_with_its_status_in_words_and_a_sparkline():
         "SLA-02 Help-desk first-contact resolution ✖ Breached Target At risk Actual "
         "Gap to target Out of target Last 6 months ≥ 80% ≥ 75% 72.8% −7.2 pts below target" in text
     )
-    assert "SLA-12 Cost per learning hour — missing (not counted as met)" in text
+    assert "Missing: no actual entered (never counted as met) — 1 SLA: SLA-12 Cost per" in text
     assert "Ticket categories changed with the LMS migration" in text
     measured = [row for row in data.slas.rows if row.status in ("met", "at risk", "breached")]
     assert document.count('<svg class="spark"') == len(measured)  # the unmeasured: a list

@@ -101,12 +101,16 @@ def _section(html: str) -> str:
 
 def test_breached_then_at_risk_come_first_and_the_met_ones_fold_into_one_table():
     text = _section(render(hand_made()))
-    order = [text.index(code) for code in ("B-01", "L-01", "R-01", "Met: 1 SLA", "M-01", "X-01")]
+    order = [text.index(code) for code in ("B-01", "L-01", "R-01", "Met: 1 SLA", "M-01", "P-01")]
     assert order == sorted(order)
     assert "Needs attention: 2 breached, 1 at risk" in text
-    assert "No confirmed actual for October 2026:" in text
-    assert "X-01 Invoice accuracy — missing (not counted as met)" in text
-    assert "P-01 Enrolment processing time — proposed by the provider, awaiting the lead" in text
+    assert (
+        "Missing: no actual entered (never counted as met) — 1 SLA: X-01 Invoice accuracy" in text
+    )
+    assert (
+        "Proposed by the provider, awaiting the lead's confirmation — 1 SLA: "
+        "P-01 Enrolment processing time"
+    ) in text
 
 
 def test_an_exception_shows_target_threshold_actual_gap_months_out_and_recovery():
@@ -130,6 +134,17 @@ def test_the_met_table_is_compact_code_name_target_actual_and_trend():
     met = met[: met.index("</table>")]
     assert re.findall(r"<th[^>]*>([^<]*)</th>", met) == ["SLA", "Target", "Actual", "Last 6 months"]
     assert "M-01" in met and "96%" in met and met.count('<svg class="spark"') == 1
+
+
+def test_with_nothing_confirmed_the_section_says_nothing_can_be_judged_yet():
+    data = hand_made()
+    rows = tuple(dataclasses.replace(row, status="proposed") for row in data.slas.rows)
+    text = _section(
+        render(dataclasses.replace(data, slas=dataclasses.replace(data.slas, rows=rows)))
+    )
+    assert "No SLA can be judged yet: none has a confirmed actual for October 2026." in text
+    assert "No SLA breached or at risk" not in text
+    assert "awaiting the lead's confirmation — 6 SLAs:" in text
 
 
 def test_a_snapshot_without_recovery_actions_loads_and_renders():

@@ -68,7 +68,6 @@ from mls_tracker.scorecards.snapshot import (
     GovernanceSection,
     HealthFacts,
     HealthPointFacts,
-    LogoFacts,
     MeetingFacts,
     PartnershipFacts,
     PeriodFacts,
@@ -101,7 +100,7 @@ from mls_tracker.services.health import (
     partnership_weights,
     satisfaction_component,
 )
-from mls_tracker.services.logos import logo_base64
+from mls_tracker.services.logos import logo_facts
 from mls_tracker.services.sla_figures import (
     Attainment,
     SlaSeries,
@@ -701,15 +700,6 @@ def _load_partnership(partnership_id: int) -> Partnership:
 # ----------------------------------------------------------------------------- sections
 
 
-def logo_facts(partnership: Partnership) -> LogoFacts | None:
-    """The client's logo as the cover prints it: re-rendered from the snapshot alone."""
-    encoded = logo_base64(partnership.logo)
-    if encoded is None:
-        return None
-    png, width, height = encoded
-    return LogoFacts(png_base64=png, width=width, height=height)
-
-
 def partnership_facts(partnership: Partnership) -> PartnershipFacts:
     """Who the scorecard is about (client, provider, scope), from a loaded partnership."""
     return PartnershipFacts(
@@ -1012,5 +1002,5 @@ def build_scorecard_data(
         actions=actions,
         governance=governance,
         health_series=tuple(HealthPointFacts(m, figures[m].health.score) for m in chart_months),
-        logo=logo_facts(partnership),
+        logo=logo_facts(partnership.logo),
     )

@@ -22,6 +22,7 @@ from mls_tracker import access
 from mls_tracker.access import Action
 from mls_tracker.extensions import db
 from mls_tracker.models import Logo, Partnership, User
+from mls_tracker.scorecards.snapshot import LogoFacts
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.locking import check_version, guarded_save
 
@@ -146,8 +147,21 @@ def logo_png(actor: User, partnership_id: int) -> tuple[bytes, str]:
     return row.png, row.sha256
 
 
-def logo_base64(logo: Logo | None) -> tuple[str, int, int] | None:
-    """What the scorecard's snapshot keeps of a logo: the PNG as base64, width, height."""
+def logo_facts(logo: Logo | None) -> LogoFacts | None:
+    """What the scorecard's snapshot keeps of a logo: the PNG as base64 and its size."""
     if logo is None:
         return None
-    return base64.b64encode(logo.png).decode("ascii"), logo.width, logo.height
+    return LogoFacts(base64.b64encode(logo.png).decode("ascii"), logo.width, logo.height)
+
+
+def current_logo_facts(partnership_id: int) -> LogoFacts | None:
+    """The partnership's logo as it is now, for a scorecard issued from a review whose
+    figures were computed earlier (the logo, like the summary, is the lead's latest)."""
+    row = db.session.execute(
+        sa.select(Logo.png, Logo.width, Logo.height)
+        .join(Partnership, Partnership.logo_id == Logo.id)
+        .where(Partnership.id == partnership_id)
+    ).first()
+    if row is None:
+        return None
+    return LogoFacts(base64.b64encode(row.png).decode("ascii"), row.width, row.height)
