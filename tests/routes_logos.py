@@ -2,24 +2,16 @@
 
 import io
 
+import sqlalchemy as sa
 from PIL import Image
 
 from mls_tracker.extensions import db
 from mls_tracker.models import Logo, Partnership
+from tests.routes_satisfaction import MANAGE, READ
 
-READ = {
-    "anonymous": 302,
-    "admin": 200,
-    "lead": 200,
-    "provider": 200,
-    "sponsor": 200,
-    "viewer": 200,
-    "outsider": 404,
-}
-# Uploading and removing: leads and administrators. A POST with only the CSRF token shows the
-# page again with its messages (no file, no version), so the walk changes nothing.
-MANAGE = {**READ, "provider": 403, "sponsor": 403, "viewer": 403}
-
+# The same rows as the satisfaction pages': members read; leads and administrators upload
+# and remove. A POST with only the CSRF token shows the page again with its messages (no
+# file, no version), so the walk changes nothing.
 SCOPED = {
     ("GET", "partnerships.logo"): MANAGE,
     ("POST", "partnerships.logo"): MANAGE,
@@ -33,7 +25,9 @@ def prepare(world) -> dict[str, int]:
     so that its image is there to be read."""
     out = io.BytesIO()
     Image.new("RGB", (4, 2), (0, 114, 178)).save(out, format="PNG")
-    for partnership in db.session.query(Partnership).filter(Partnership.logo_id.is_(None)):
+    for partnership in db.session.scalars(
+        sa.select(Partnership).where(Partnership.logo_id.is_(None))
+    ):
         partnership.logo = Logo(png=out.getvalue(), width=4, height=2, sha256="0" * 64)
     db.session.flush()
     return {}
