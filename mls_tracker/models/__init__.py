@@ -12,6 +12,7 @@ from mls_tracker.models.inbox import (
     NotificationSetting,
 )
 from mls_tracker.models.job import Job, JobState
+from mls_tracker.models.logo import Logo
 from mls_tracker.models.meeting import (
     CLOSED_STATUSES,
     ActionItem,
@@ -93,6 +94,7 @@ __all__ = [
     "NotificationDelivery",
     "NotificationKind",
     "NotificationSetting",
+    "Logo",
     "SsoIdentity",
     "ActionItem",
     "ActionStatus",

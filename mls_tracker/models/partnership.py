@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from mls_tracker.models.base import Audited, Base, Timestamped, Versioned, enum_column, utcnow
+from mls_tracker.models.logo import Logo
 from mls_tracker.models.people import Membership, Organisation, Region, User
 
 
@@ -98,6 +99,10 @@ class Partnership(Audited, Timestamped, Versioned, Base):
     # Archived (closed) partnerships are read-only, hidden from the portfolio unless asked
     # for, and kept in exports and the audit log; an administrator can reopen them.
     archived_at: so.Mapped[dt.datetime | None]
+    # The client's logo (issue 19), shown on the partnership's pages and the scorecard cover.
+    logo_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("logos.id", ondelete="SET NULL")
+    )
 
     client: so.Mapped[Organisation] = so.relationship(foreign_keys=[client_id])
     provider: so.Mapped[Organisation] = so.relationship(foreign_keys=[provider_id])
@@ -105,6 +110,7 @@ class Partnership(Audited, Timestamped, Versioned, Base):
     regions: so.Mapped[list[Region]] = so.relationship(
         secondary=partnership_regions, order_by=Region.position
     )
+    logo: so.Mapped[Logo | None] = so.relationship()
     memberships: so.Mapped[list[Membership]] = so.relationship(
         back_populates="partnership", cascade="all, delete-orphan"
     )

@@ -1,8 +1,9 @@
-"""The health score's weights of a partnership."""
+"""The health score's weights of a partnership, and the client's logo."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, HiddenField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, NumberRange
 
@@ -32,3 +33,23 @@ class WeightsForm(FlaskForm):
         ]
     )
     submit = SubmitField("Save weights")
+
+
+_OUT_OF_DATE = "This form is out of date: open the page again and redo your change."
+
+
+class LogoForm(FlaskForm):
+    file = FileField(
+        "Logo image",
+        validators=[FileRequired("Choose an image file: PNG, JPEG, GIF or WebP, up to 2 MB.")],
+        description="PNG, JPEG, GIF or WebP, up to 2 MB and 4000 × 4000 pixels. It is stored "
+        "as a PNG of at most 600 × 200 pixels, without the file's metadata.",
+        render_kw={"accept": "image/png,image/jpeg,image/gif,image/webp"},
+    )
+    version = HiddenField(validators=[DataRequired(_OUT_OF_DATE)])
+    submit = SubmitField("Upload logo")
+
+
+class RemoveLogoForm(FlaskForm):
+    version = HiddenField(validators=[DataRequired(_OUT_OF_DATE)])
+    submit = SubmitField("Remove the logo")

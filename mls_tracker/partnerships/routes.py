@@ -1,9 +1,19 @@
 """Partnership list, the partnership overview (tiles, health, charts, needs attention) with
-its charts' data as CSV, the people page, the health weights, and inviting people."""
+its charts' data as CSV, the people page, the health weights, the client's logo, and inviting
+people."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_security import auth_required
 from markupsafe import Markup
@@ -15,9 +25,9 @@ from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Role
 from mls_tracker.partnerships import overview
-from mls_tracker.partnerships.forms import WEIGHT_FIELDS, WeightsForm
+from mls_tracker.partnerships.forms import WEIGHT_FIELDS, LogoForm, RemoveLogoForm, WeightsForm
 from mls_tracker.periods import utc_today
-from mls_tracker.services import audit_log, data_version, partnerships
+from mls_tracker.services import audit_log, data_version, logos, partnerships
 from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.services.health import ComponentKey, health_score, partnership_weights
 from mls_tracker.services.invitations import invite_person
@@ -189,3 +199,66 @@ def weights(partnership_id: int):
         shares={c.key: c.effective_weight for c in shares},
         conflict=conflict,
     )
+
+
+@bp.route("/<int:partnership_id>/logo", methods=["GET", "POST"])
+@auth_required()
+def logo(partnership_id: int):
+    """The client's logo (leads and administrators): upload one, see it, replace it."""
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = LogoForm()
+    conflict = None
+    if form.validate_on_submit():
+        data = form.file.data.read(logos.MAX_BYTES + 1)
+        try:
+            logos.set_logo(current_user, partnership, data, to_int(form.version.data))
+        except ValidationFailed as error:
+            attach_error(form, error)
+        except Conflict as error:
+            conflict = str(error)
+        else:
+            flash(
+                "Logo saved: it shows on the partnership's pages and the next scorecards.",
+                "success",
+            )
+            return redirect(url_for(".logo", partnership_id=partnership.id))
+    return _logo_page(partnership, form, RemoveLogoForm(formdata=None), conflict)
+
+
+@bp.post("/<int:partnership_id>/logo/remove")
+@auth_required()
+def remove_logo(partnership_id: int):
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = RemoveLogoForm()
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            logos.remove_logo(current_user, partnership, to_int(form.version.data))
+        except Conflict as error:
+            conflict = str(error)
+        else:
+            flash("Logo removed.", "success")
+            return redirect(url_for(".logo", partnership_id=partnership.id))
+    return _logo_page(partnership, LogoForm(formdata=None), form, conflict)
+
+
+def _logo_page(partnership, form: LogoForm, remove_form: RemoveLogoForm, conflict: str | None):
+    form.version.data = remove_form.version.data = str(partnership.version)
+    return render_template(
+        "partnerships/logo.html",
+        partnership=partnership,
+        form=form,
+        remove_form=remove_form,
+        conflict=conflict,
+    )
+
+
+@bp.get("/<int:partnership_id>/logo.png")
+@auth_required()
+def logo_image(partnership_id: int):
+    """The logo's PNG, for the partnership's members (404 without one)."""
+    png, digest = logos.logo_png(current_user, partnership_id)
+    response = Response(png, mimetype="image/png")
+    response.headers["Content-Disposition"] = "inline"
+    response.set_etag(digest)
+    return response

@@ -45,6 +45,7 @@ from mls_tracker.models import (
     ActionItem,
     ActionStatus,
     Attendance,
+    Logo,
     Meeting,
     Partnership,
     ReviewKind,
@@ -100,6 +101,7 @@ from mls_tracker.services.health import (
     partnership_weights,
     satisfaction_component,
 )
+from mls_tracker.services.logos import logo_facts
 from mls_tracker.services.sla_figures import (
     Attainment,
     SlaSeries,
@@ -284,6 +286,17 @@ def sla_section(
     return section, period
 
 
+def with_recovery(
+    section: SlaSection, series: Sequence[SlaSeries], recovery: dict[int, ActionRow]
+) -> SlaSection:
+    """The section with each SLA row's recovery action (its rows follow ``series``)."""
+    rows = tuple(
+        dataclasses.replace(row, recovery=recovery.get(one.sla_id))
+        for row, one in zip(section.rows, series, strict=True)
+    )
+    return dataclasses.replace(section, rows=rows)
+
+
 def target_changes(
     partnership_id: int, first_month: Month, last_month: Month
 ) -> tuple[TargetChangeFacts, ...]:
@@ -438,9 +451,12 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 def _action_rows(
     partnership_id: int, months: Sequence[Month], as_of: dt.date, next_review_on: dt.date
-) -> tuple[tuple[ActionRow, ...], tuple[ActionRow, ...], tuple[ActionRow, ...]]:
+) -> tuple[
+    tuple[ActionRow, ...], tuple[ActionRow, ...], tuple[ActionRow, ...], dict[int, ActionRow]
+]:
     """Items open at ``as_of`` (overdue first), those of them due before the next review,
-    and the items done in the period — from one query."""
+    the items done in the period, and per SLA the open item linked to it that is due first
+    (its recovery action) — from one query."""
     item = ActionItem
     first_day = months[0].first_day
     rows = db.session.execute(
@@ -453,6 +469,7 @@ def _action_rows(
             item.priority,
             item.closed_on,
             item.id,
+            item.sla_id,
         )
         .outerjoin(User, User.id == item.owner_id)
         .where(
@@ -465,7 +482,8 @@ def _action_rows(
     ).all()
     open_rows: list[ActionRow] = []
     closed: list[tuple[dt.date, int, ActionRow]] = []
-    for title, side, owner, due_on, status, priority, closed_on, item_id in rows:
+    recovery: dict[int, ActionRow] = {}
+    for title, side, owner, due_on, status, priority, closed_on, item_id, sla_id in rows:
         is_open = closed_on is None or closed_on > as_of
         row = ActionRow(
             title=title,
@@ -479,6 +497,8 @@ def _action_rows(
         )
         if is_open:
             open_rows.append(row)
+            if sla_id is not None:
+                recovery.setdefault(sla_id, row)  # ordered by due date: the first due
         elif status is ActionStatus.DONE:
             closed.append((closed_on, item_id, row))
     open_rows.sort(key=lambda row: not row.overdue)  # stable: by due date within each
@@ -486,7 +506,7 @@ def _action_rows(
         row for row in open_rows if row.due_on is not None and as_of < row.due_on <= next_review_on
     )
     closed.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
-    return tuple(open_rows), due_next, tuple(row for _, _, row in closed)
+    return tuple(open_rows), due_next, tuple(row for _, _, row in closed), recovery
 
 
 def _next_review_on(partnership_id: int, as_of: dt.date, next_period_end: dt.date) -> dt.date:
@@ -669,6 +689,7 @@ def _load_partnership(partnership_id: int) -> Partnership:
             so.joinedload(Partnership.provider),
             so.joinedload(Partnership.home_region),
             so.selectinload(Partnership.regions),
+            so.joinedload(Partnership.logo).undefer(Logo.png),
         )
         .where(Partnership.id == partnership_id)
     )
@@ -919,9 +940,11 @@ def build_scorecard_data(
 
     act = action_figures([partnership_id], first_month, last_month, today)[partnership_id]
     next_review_on = _next_review_on(partnership_id, as_of, last_month.shift(length).last_day)
+    *action_rows, recovery = _action_rows(partnership_id, months, as_of, next_review_on)
+    slas = with_recovery(slas, series, recovery)
     actions = action_section(
         act,
-        _action_rows(partnership_id, months, as_of, next_review_on),
+        tuple(action_rows),
         next_review_on,
         monthly_flow([partnership_id], chart_months[0], last_month, today)[partnership_id],
     )
@@ -981,4 +1004,5 @@ def build_scorecard_data(
         governance=governance,
         health_series=tuple(HealthPointFacts(m, figures[m].health.score) for m in chart_months),
         credits=credit_section(partnership_id, first_month, last_month),
+        logo=logo_facts(partnership.logo),
     )

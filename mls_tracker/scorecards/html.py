@@ -22,16 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from mls_tracker import formatting
 from mls_tracker.formatting import Badge, badge
 from mls_tracker.formatting import percent as percent  # the PDF tests read figures with it
+from mls_tracker.scorecards.chart_text import chart_text
 from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.snapshot import (
     ActionRow,
     ScorecardData,
     ScorecardMeta,
+    SlaRow,
     SlaTrendPoint,
     SponsorFacts,
 )
@@ -65,6 +67,19 @@ def measure(value: float | None, unit: str) -> str:
         return f"{formatting.rounded(value, 2):,.2f}".replace("-", formatting.MINUS)
     digits = 2 if unit == "score" and abs(value) < 10 else 1
     return f"{formatting.number(value, digits)}{UNIT_SUFFIX.get(unit, '')}"
+
+
+def gap(row: SlaRow) -> str:
+    """How far an SLA's actual is from its target, signed, in its unit and in words:
+    ``−3.2 pts below target``, ``+2 h above target`` (``pts``: percentage points)."""
+    if row.gap is None:
+        return formatting.EMPTY
+    size = abs(row.gap)
+    amount = f"{formatting.number(size)} pts" if row.unit == "%" else measure(size, row.unit)
+    if formatting.rounded(size, 2) == 0:
+        return f"{amount} — on target"
+    sign = "+" if row.gap > 0 else formatting.MINUS
+    return f"{sign}{amount} {'above' if row.gap > 0 else 'below'} target"
 
 
 def day(value: dt.date | None) -> str:
@@ -102,11 +117,17 @@ SPARK_W, SPARK_H, SPARK_PAD = 84.0, 22.0, 3.5
 _MARK = {"met": "good", "at risk": "warn", "breached": "bad"}
 
 
-def sparkline(trend: Sequence[SlaTrendPoint], target: float | None) -> Markup:
+def sparkline(trend: Sequence[SlaTrendPoint], target: float | None, unit: str = "") -> Markup:
     """Six months as a tiny SVG: the line of actuals, the target dashed, each month's mark
-    coloured and shaped by its status (circle met, diamond at risk, cross breached)."""
+    coloured and shaped by its status (circle met, diamond at risk, cross breached). Its
+    ``<title>`` (the tagged PDF's alternative text) says the same in words."""
     if not trend or all(p.actual is None for p in trend):
         return Markup('<span class="spark-none">no data</span>')
+    said = "; ".join(
+        f"{p.month.label} {measure(p.actual, unit) if p.actual is not None else 'none'}"
+        f"{'' if p.actual is None else ' ' + p.status}"
+        for p in trend
+    )
     values = [p.actual for p in trend if p.actual is not None]
     if target is not None:
         values.append(target)
@@ -120,7 +141,8 @@ def sparkline(trend: Sequence[SlaTrendPoint], target: float | None) -> Markup:
 
     parts = [
         f'<svg class="spark" xmlns="http://www.w3.org/2000/svg" width="{SPARK_W:g}" '
-        f'height="{SPARK_H:g}" viewBox="0 0 {SPARK_W:g} {SPARK_H:g}" role="img">'
+        f'height="{SPARK_H:g}" viewBox="0 0 {SPARK_W:g} {SPARK_H:g}" role="img">',
+        f"<title>{escape('Last ' + str(len(trend)) + ' months: ' + said)}</title>",
     ]
     if target is not None:
         ty = y(target)
@@ -149,7 +171,8 @@ def sparkline(trend: Sequence[SlaTrendPoint], target: float | None) -> Markup:
         cx, cy = SPARK_PAD + index * step, y(point.actual)
         parts.append(_mark(_MARK.get(point.status, "none"), cx, cy, last=index == len(trend) - 1))
     parts.append("</svg>")
-    # Safe: built here from numbers, fixed colours and class names only — no user text.
+    # Safe: built here from numbers, fixed colours and class names only — no user text
+    # (the title, months and figures, is escaped all the same).
     return Markup("".join(parts))  # noqa: S704
 
 
@@ -185,6 +208,9 @@ class ChartView:
     title: str
     image: str | None  # a data: URI of the SVG (print)
     figure_json: str | None  # the plotly figure for charts.js (preview)
+    # Addition (issue 19): the chart in one sentence drawn from its data — the image's alt
+    # text in the tagged PDF, the drawing's aria-label in the preview.
+    alt: str = ""
 
     @property
     def shown(self) -> bool:
@@ -219,10 +245,12 @@ def _charts(data: ScorecardData, charts: Mapping[str, str], preview: bool) -> di
     figures = _preview_figures(data) if preview else {}
     for name, default_title in CHART_TITLES.items():
         if preview:
-            views[name] = ChartView(name, default_title, None, figures.get(name))
+            image, figure = None, figures.get(name)
         else:
             svg = charts.get(name)
-            views[name] = ChartView(name, default_title, _svg_uri(svg) if svg else None, None)
+            image, figure = (_svg_uri(svg) if svg else None), None
+        alt = chart_text(name, default_title, data) if image or figure else ""
+        views[name] = ChartView(name, default_title, image, figure, alt)
     return views
 
 
@@ -256,6 +284,7 @@ def environment() -> jinja2.Environment:
         long_day=long_day,
         paragraphs=paragraphs,
         sparkline=sparkline,
+        gap=gap,
     )
     env.globals.update(engagement=engagement)
     return env

@@ -12,7 +12,9 @@ for every document (~8 % of a scorecard's layout). It is a user-origin sheet the
 one; with no author sheet beside it the cascade is the same (the PDF bytes are the same — a test
 compares them).
 
-The output is reproducible: the same HTML and ``created_at`` give the same bytes (the
+The PDF is tagged (PDF/UA-1, ``PDF_VARIANT``): document language, title, a structure tree in
+reading order, and alternative text for every image (an ``<img>``'s ``alt``, an inline SVG's
+``<title>``). The output is reproducible: the same HTML and ``created_at`` give the same bytes (the
 document's dates come from ``created_at``, never the clock, and the PDF identifier is a hash
 of the content), so an issued scorecard rendered again from its snapshot can be compared byte
 for byte. WeasyPrint embeds (subsets of) every font it uses.
@@ -37,6 +39,8 @@ log = logging.getLogger("mls_tracker.scorecards.pdf")
 
 REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
 ASSET_SCHEME = "mls-report:"
+# WeasyPrint's accessible variant: tagged, PDF 1.7, with its XMP conformance mark (issue 19).
+PDF_VARIANT = "pdf/ua-1"
 _ASSET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 
 
@@ -125,7 +129,9 @@ def html_to_pdf_pages(
     # Dates from the clock or from <meta> in the (user-influenced) HTML are not wanted.
     document.metadata.created = stamp
     document.metadata.modified = stamp
-    return document.write_pdf(pdf_identifier=True), len(document.pages)
+    # Tagged (PDF/UA-1): the structure tree gives reading order, headings, tables and each
+    # figure's alternative text; the language is the HTML's, the title the <title>'s.
+    return document.write_pdf(pdf_identifier=True, pdf_variant=PDF_VARIANT), len(document.pages)
 
 
 _STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)

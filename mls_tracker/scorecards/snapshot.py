@@ -104,6 +104,25 @@ class SlaRow:
     weight: float
     note: str | None
     trend: tuple[SlaTrendPoint, ...]  # the last 6 months up to the period's end, oldest first
+    # Addition (issue 19): the open action item linked to this SLA at the period's end (the
+    # earliest due), shown as its recovery action when it is breached or at risk.
+    recovery: ActionRow | None = None
+
+    @property
+    def gap(self) -> float | None:
+        """Actual minus target, in the SLA's unit (negative: below the target)."""
+        if self.actual is None or self.target is None:
+            return None
+        return self.actual - self.target
+
+    @property
+    def months_out(self) -> int:
+        """Months of the trend (the last 6) judged at risk or breached on confirmed actuals."""
+        return sum(1 for point in self.trend if point.status in ("at risk", "breached"))
+
+    @property
+    def exception(self) -> bool:
+        return self.status in ("at risk", "breached")
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +328,19 @@ class CreditSection:
 
 
 @dataclass(frozen=True, slots=True)
+class LogoFacts:
+    """The client's logo (issue 19): the stored PNG, base64, and its size in pixels."""
+
+    png_base64: str
+    width: int
+    height: int
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + self.png_base64
+
+
+@dataclass(frozen=True, slots=True)
 class ScorecardData:
     """Everything a scorecard shows. ``executive_summary`` and ``featured_wins`` are the lead's."""
 
@@ -327,6 +359,9 @@ class ScorecardData:
     health_series: tuple[HealthPointFacts, ...]  # 12 months up to the period's end
     schema: int = SCHEMA_VERSION
     credits: CreditSection | None = None  # issue 19; None in older snapshots
+    # Addition (issue 19): the client's logo on the cover; None without one (and in
+    # snapshots stored before it).
+    logo: LogoFacts | None = None
 
     @property
     def provisional(self) -> str | None:

@@ -50,6 +50,7 @@ from mls_tracker.scorecards.snapshot import (
 )
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.locking import check_version, guarded_save
+from mls_tracker.services.logos import current_logo_facts
 from mls_tracker.services.sla_figures import Status
 
 SUMMARY_MAX = 4000
@@ -417,6 +418,7 @@ def review_data(review: Review) -> ScorecardData:
     ).all()
     return dataclasses.replace(
         data,
+        logo=current_logo_facts(review.partnership_id),
         executive_summary=review.executive_summary or "",
         featured_wins=tuple(
             WinFacts(
