@@ -989,6 +989,22 @@ def _at(day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC)
 
 
+def _meeting_slot(key: str, day: dt.date, qbr: bool) -> dict[str, object]:
+    """When and where a demo governance meeting sits: 15:00 UTC (morning in the Americas,
+    afternoon in Europe), an hour on video, a quarterly review two hours in a room."""
+    if qbr:
+        return {
+            "starts_at": _at(day, 14),
+            "duration_minutes": 120,
+            "place": "Northwind HQ, Boardroom 4 (video link in the invitation)",
+        }
+    return {
+        "starts_at": _at(day, 15),
+        "duration_minutes": 60,
+        "place": f"https://meet.example.com/{key}-governance",
+    }
+
+
 def _weekday_on_or_after(day: dt.date) -> dt.date:
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
@@ -1495,6 +1511,7 @@ class _Builder:
                 kind=MeetingKind.QUARTERLY_BUSINESS_REVIEW if qbr else MeetingKind.MONTHLY,
                 reviewed_month=slot.reviewed,
                 state=MeetingState.MINUTES_APPROVED if approved else MeetingState.HELD,
+                **_meeting_slot(spec.key, slot.held_on, qbr),
                 minutes=self._minutes(ctx, slot, qbr, rng),
                 successes=" ".join(rng.sample(spec.successes, 2)),
                 decisions="\n".join(f"- {d}" for d in rng.sample(spec.decisions, 2)),
@@ -1537,6 +1554,7 @@ class _Builder:
                 else MeetingKind.MONTHLY,
                 reviewed_month=planned.reviewed,
                 state=MeetingState.PLANNED,
+                **_meeting_slot(spec.key, planned.held_on, planned.reviewed.month % 3 == 0),
                 created_at=_at(ctx.held[-1].held_on + dt.timedelta(days=1)),
                 updated_at=_at(ctx.held[-1].held_on + dt.timedelta(days=1)),
             )
