@@ -2,6 +2,7 @@
 
 from mls_tracker.models.audit import AuditAction, AuditEntry
 from mls_tracker.models.base import Base, utcnow
+from mls_tracker.models.delivery import DeliveryMonth
 from mls_tracker.models.figures import PartnershipMonthFigures, PartnershipPortfolioRow
 from mls_tracker.models.identity import SsoIdentity
 from mls_tracker.models.job import Job, JobState
@@ -96,6 +97,7 @@ __all__ = [
     "Change",
     "ChangeStatus",
     "ChangeType",
+    "DeliveryMonth",
     "DeliveryResult",
     "DeliveryState",
     "Direction",
