@@ -149,6 +149,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.contract_imports.routes import bp as contract_imports_bp
     from mls_tracker.contracts.routes import bp as contracts_bp
     from mls_tracker.dashboard.routes import bp as dashboard_bp
+    from mls_tracker.delivery.routes import bp as delivery_bp
     from mls_tracker.expectations.routes import bp as expectations_bp
     from mls_tracker.history.routes import bp as history_bp
     from mls_tracker.meetings.routes import bp as meetings_bp
@@ -178,6 +179,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sponsors_bp)
     app.register_blueprint(expectations_bp)
     app.register_blueprint(slas_bp)
+    app.register_blueprint(delivery_bp)
     app.register_blueprint(satisfaction_bp)
     app.register_blueprint(survey_imports_bp)
     app.register_blueprint(meetings_bp)

@@ -725,3 +725,128 @@ def health_trend(points: Sequence[HealthPoint]) -> go.Figure:
         "annotations": annotations,
     }
     return _figure(data, layout)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPoint:
+    """One month of delivery: volumes, the invoiced amount and whether a lead confirmed it."""
+
+    month: Month
+    learners_trained: int
+    training_hours: float
+    sessions_delivered: int
+    spend: float | None
+    cost_per_learner: float | None
+    confirmed: bool
+
+
+def _proposed_note(point: DeliveryPoint) -> str:
+    return "" if point.confirmed else " · proposed"
+
+
+def delivery_volumes(points: Sequence[DeliveryPoint]) -> go.Figure:
+    """Learners trained (bars; proposed months hollow) and training hours (line, right axis)
+    by month."""
+    x = [_month_x(p.month) for p in points]
+    data = [
+        {
+            "type": "bar",
+            "x": x,
+            "y": [p.learners_trained for p in points],
+            "name": "Learners trained",
+            "marker": {
+                "color": [PALETTE["blue"] if p.confirmed else "rgba(0,0,0,0)" for p in points],
+                "line": {"width": 1.5, "color": PALETTE["blue"]},
+            },
+            "hovertext": [
+                f"{p.month.label}: {p.learners_trained:,} learners{_proposed_note(p)}"
+                for p in points
+            ],
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": [p.training_hours for p in points],
+            "name": "Training hours",
+            "yaxis": "y2",
+            "mode": "lines+markers",
+            "line": {"color": PALETTE["orange"], "width": 2, "dash": "dash"},
+            "marker": {"symbol": "diamond", "size": 7},
+            "hovertext": [
+                f"{p.month.label}: {formatting.number(p.training_hours)} hours{_proposed_note(p)}"
+                for p in points
+            ],
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        },
+    ]
+    layout = {
+        "xaxis": _month_axis(),
+        "yaxis": {"title": {"text": "Learners"}, "rangemode": "tozero"},
+        "yaxis2": {
+            "title": {"text": "Hours"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+        "legend": {"orientation": "h", "y": -0.25},
+        "bargap": 0.3,
+    }
+    return _figure(data, layout)
+
+
+def delivery_spend(points: Sequence[DeliveryPoint], currency: str) -> go.Figure:
+    """Invoiced spend (bars; proposed months hollow) and cost per learner (line, right axis)
+    by month, in the partnership's currency."""
+    x = [_month_x(p.month) for p in points]
+    data = [
+        {
+            "type": "bar",
+            "x": x,
+            "y": [p.spend for p in points],
+            "name": f"Spend ({currency})",
+            "marker": {
+                "color": [PALETTE["green"] if p.confirmed else "rgba(0,0,0,0)" for p in points],
+                "line": {"width": 1.5, "color": PALETTE["green"]},
+            },
+            "hovertext": [
+                f"{p.month.label}: {currency} {formatting.number(p.spend, 0)}{_proposed_note(p)}"
+                if p.spend is not None
+                else f"{p.month.label}: not invoiced"
+                for p in points
+            ],
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": [p.cost_per_learner for p in points],
+            "name": f"Cost per learner ({currency})",
+            "yaxis": "y2",
+            "mode": "lines+markers",
+            "line": {"color": TEXT_COLOR, "width": 2},
+            "marker": {"symbol": "circle", "size": 7},
+            "connectgaps": False,
+            "hovertext": [
+                f"{p.month.label}: {currency} {formatting.number(p.cost_per_learner, 2)} "
+                f"per learner{_proposed_note(p)}"
+                for p in points
+            ],
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        },
+    ]
+    layout = {
+        "xaxis": _month_axis(),
+        "yaxis": {"title": {"text": f"Spend ({currency})"}, "rangemode": "tozero"},
+        "yaxis2": {
+            "title": {"text": "Per learner"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+        "legend": {"orientation": "h", "y": -0.25},
+        "bargap": 0.3,
+    }
+    return _figure(data, layout)
