@@ -166,3 +166,25 @@ def test_the_export_lists_the_months_with_their_state(client, world):
     assert lines[0].lstrip("\ufeff").startswith("month,learners_trained,completions,training_hours")
     assert lines[1].startswith("2025-06,120,100,310.50,12,15000.00,USD,125.00,confirmed")
     assert len(client.get(f"{_base(world)}/export.csv?state=proposed").data.splitlines()) == 1
+
+
+def test_the_overview_panel_shows_delivery_and_follows_each_change(client, world):
+    from mls_tracker.partnerships.overview import period
+    from mls_tracker.periods import utc_today
+    from mls_tracker.services import delivery as service
+
+    reviewed = period(utc_today())[1]
+    sign_in(client, world.viewer.email)
+    url = f"/partnerships/{world.partnership.id}"
+    assert 'id="delivery-panel"' not in client.get(url).get_data(as_text=True)
+    values = service.DeliveryInput("200", "180", "400", "20", "36000", "")
+    service.record_month(world.lead, world.partnership, reviewed, values, 0)
+    text = page_text(client.get(url).get_data(as_text=True))  # the remembered page moved on
+    assert f"{reviewed.label} 200 learners · 180 completions · 400 hours · 20 sessions" in text
+    # 36,000 of 1,200,000 × 36 months ÷ 12 = 3,600,000.
+    assert "1% USD 36,000 of USD 3,600,000 (36-month contract)" in text
+    assert "USD 180 · USD 90" in text  # per learner, per hour
+    assert "Every month shown is confirmed." in text
+    service.record_month(world.provider, world.partnership, reviewed.previous(), values, 0)
+    text = page_text(client.get(url).get_data(as_text=True))
+    assert "◌ 1 month still proposed, not counted until a lead confirms it." in text

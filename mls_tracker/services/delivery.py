@@ -672,3 +672,11 @@ def export_rows(partnership: Partnership, rows: Sequence[DeliveryMonth]) -> list
 
 def trend_months(last: Month, months: int = TREND_MONTHS) -> list[Month]:
     return month_range(last.shift(1 - months), last)
+
+
+def overview_figures(partnership: Partnership, last: Month) -> DeliveryFigures | None:
+    """The overview panel's figures (12 months to ``last``), or None when the partnership has
+    no delivery figures at all."""
+    if latest_month(partnership.id) is None:
+        return None
+    return figures(partnership, last)
