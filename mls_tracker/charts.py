@@ -740,6 +740,11 @@ class DeliveryPoint:
     confirmed: bool
 
 
+def _delivery_month_axis() -> dict:
+    """One tick per month (plotly's automatic ticks repeat a month on a short series)."""
+    return {**_month_axis(), "dtick": "M1", "tick0": "2000-01-01"}
+
+
 def _proposed_note(point: DeliveryPoint) -> str:
     return "" if point.confirmed else " · proposed"
 
@@ -781,7 +786,7 @@ def delivery_volumes(points: Sequence[DeliveryPoint]) -> go.Figure:
         },
     ]
     layout = {
-        "xaxis": _month_axis(),
+        "xaxis": _delivery_month_axis(),
         "yaxis": {"title": {"text": "Learners"}, "rangemode": "tozero"},
         "yaxis2": {
             "title": {"text": "Hours"},
@@ -837,7 +842,7 @@ def delivery_spend(points: Sequence[DeliveryPoint], currency: str) -> go.Figure:
         },
     ]
     layout = {
-        "xaxis": _month_axis(),
+        "xaxis": _delivery_month_axis(),
         "yaxis": {"title": {"text": f"Spend ({currency})"}, "rangemode": "tozero"},
         "yaxis2": {
             "title": {"text": "Per learner"},
