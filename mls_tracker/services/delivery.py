@@ -79,7 +79,7 @@ def _whole(text: str, label: str) -> int:
     cleaned = text.strip().replace(",", "").replace(" ", "")
     if not cleaned:
         raise ValueError(f"Enter the number of {label} (0 if none).")
-    if not cleaned.isdigit():
+    if not (cleaned.isascii() and cleaned.isdigit()):
         raise ValueError(f"“{text.strip()}” is not a whole number of 0 or more.")
     value = int(cleaned)
     if value > _LARGEST_COUNT:
@@ -99,10 +99,10 @@ def _decimal(text: str, label: str, *, optional: bool) -> Decimal | None:
         raise ValueError(f"“{text.strip()}” is not a number.") from None
     if not value.is_finite() or value < 0:
         raise ValueError(f"Enter the {label} as a number of 0 or more.")
-    if value != value.quantize(CENT):
-        raise ValueError("Use at most two decimal places.")
     if value > _LARGEST_AMOUNT:
         raise ValueError("That number is too large.")
+    if value != value.quantize(CENT):
+        raise ValueError("Use at most two decimal places.")
     return value.quantize(CENT)
 
 
