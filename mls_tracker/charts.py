@@ -740,9 +740,11 @@ class DeliveryPoint:
     confirmed: bool
 
 
-def _delivery_month_axis() -> dict:
-    """One tick per month (plotly's automatic ticks repeat a month on a short series)."""
-    return {**_month_axis(), "dtick": "M1", "tick0": "2000-01-01"}
+def _delivery_month_axis(months: int) -> dict:
+    """A tick every month, or every other one past eight (plotly's automatic ticks repeat a
+    month on a short series, and slant crowded ones)."""
+    step = "M1" if months <= 8 else "M2"
+    return {**_month_axis(), "dtick": step, "tick0": "2000-01-01", "tickangle": 0}
 
 
 def _proposed_note(point: DeliveryPoint) -> str:
@@ -786,7 +788,7 @@ def delivery_volumes(points: Sequence[DeliveryPoint]) -> go.Figure:
         },
     ]
     layout = {
-        "xaxis": _delivery_month_axis(),
+        "xaxis": _delivery_month_axis(len(points)),
         "yaxis": {"title": {"text": "Learners"}, "rangemode": "tozero"},
         "yaxis2": {
             "title": {"text": "Hours"},
@@ -842,7 +844,7 @@ def delivery_spend(points: Sequence[DeliveryPoint], currency: str) -> go.Figure:
         },
     ]
     layout = {
-        "xaxis": _delivery_month_axis(),
+        "xaxis": _delivery_month_axis(len(points)),
         "yaxis": {"title": {"text": f"Spend ({currency})"}, "rangemode": "tozero"},
         "yaxis2": {
             "title": {"text": "Per learner"},

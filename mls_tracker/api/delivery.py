@@ -34,12 +34,20 @@ class DeliveryMonthSchema(ma.Schema):
     month = ma.fields.Function(lambda row: str(row.month), metadata={"description": "YYYY-MM"})
     learners_trained = ma.fields.Integer(required=True)
     completions = ma.fields.Integer(required=True)
-    training_hours = ma.fields.Decimal(as_string=True, required=True)
+    training_hours = ma.fields.Decimal(
+        as_string=True,
+        required=True,
+        metadata={"type": "string", "description": 'Exact decimal text, e.g. "310.50"'},
+    )
     sessions_delivered = ma.fields.Integer(required=True)
     invoiced_amount = ma.fields.Decimal(
         as_string=True,
         allow_none=True,
-        metadata={"description": "In the partnership's currency; null: not invoiced yet"},
+        metadata={
+            "type": "string",
+            "description": "Exact decimal text in the partnership's currency; null: not "
+            "invoiced yet",
+        },
     )
     note = ma.fields.String(allow_none=True)
     state = ma.fields.String(
