@@ -797,7 +797,6 @@ def delivery_volumes(points: Sequence[DeliveryPoint]) -> go.Figure:
             "rangemode": "tozero",
             "showgrid": False,
         },
-        "legend": {"orientation": "h", "y": -0.25},
         "bargap": 0.3,
     }
     return _figure(data, layout)
@@ -853,7 +852,6 @@ def delivery_spend(points: Sequence[DeliveryPoint], currency: str) -> go.Figure:
             "rangemode": "tozero",
             "showgrid": False,
         },
-        "legend": {"orientation": "h", "y": -0.25},
         "bargap": 0.3,
     }
     return _figure(data, layout)
