@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length
+
+from mls_tracker.slas import forms as slas_forms
 
 
 class MonthForm(FlaskForm):
@@ -34,15 +35,6 @@ class ConfirmAllForm(FlaskForm):
     submit = SubmitField("Confirm all proposed")
 
 
-class UploadForm(FlaskForm):
-    file = FileField(
-        "CSV file",
-        validators=[FileRequired("Choose a CSV file to upload.")],
-        render_kw={"accept": ".csv,text/csv"},
-    )
-    submit = SubmitField("Check the file")
-
-
-class UploadConfirmForm(FlaskForm):
-    payload = HiddenField()
-    submit = SubmitField("Save these months")
+# The upload's two forms are the SLA actuals upload's (a CSV file; the signed preview).
+UploadForm = slas_forms.UploadForm
+UploadConfirmForm = slas_forms.UploadConfirmForm
