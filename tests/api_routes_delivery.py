@@ -3,6 +3,8 @@ tests/test_api_permissions.py)."""
 
 from __future__ import annotations
 
+from tests import routes_delivery
+
 ROLES = ("admin", "lead", "provider", "sponsor", "viewer", "outsider")
 
 
@@ -27,22 +29,5 @@ SCOPED = {
 }
 
 
-def prepare(world) -> dict[str, int]:
-    """A proposed month (June 2025, the sample month) of the partnership."""
-    from mls_tracker.extensions import db
-    from mls_tracker.models import DeliveryMonth, MeasurementState
-    from mls_tracker.periods import Month
-
-    db.session.add(
-        DeliveryMonth(
-            partnership_id=world.partnership.id,
-            month=Month(2025, 6),
-            learners_trained=10,
-            completions=8,
-            training_hours=20,
-            sessions_delivered=2,
-            state=MeasurementState.PROPOSED,
-        )
-    )
-    db.session.flush()
-    return {}
+# A proposed month (June 2025, the sample month), as for the pages.
+prepare = routes_delivery.prepare

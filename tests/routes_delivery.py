@@ -3,32 +3,7 @@
 from mls_tracker.extensions import db
 from mls_tracker.models import DeliveryMonth, MeasurementState
 from mls_tracker.periods import Month
-
-ANON, ADMIN, LEAD, PROVIDER, SPONSOR, VIEWER, OUTSIDER = (
-    "anonymous",
-    "admin",
-    "lead",
-    "provider",
-    "sponsor",
-    "viewer",
-    "outsider",
-)
-
-
-def _row(allowed: int, *, provider: int, reader: int) -> dict[str, int]:
-    return {
-        ANON: 302,
-        ADMIN: allowed,
-        LEAD: allowed,
-        PROVIDER: provider,
-        SPONSOR: reader,
-        VIEWER: reader,
-        OUTSIDER: 404,
-    }
-
-
-READ = _row(200, provider=200, reader=200)
-PROPOSE = _row(200, provider=200, reader=403)
+from tests.routes_slas import PROPOSE, READ, _row  # the same rows as the SLA pages'
 
 SCOPED = {
     ("GET", "delivery.index"): READ,
@@ -45,7 +20,7 @@ SCOPED = {
 
 
 def prepare(world) -> dict[str, int]:
-    """A proposed month (June 2025, the sample month) for the confirm route."""
+    """A proposed month (June 2025, the sample month) for the confirm and API routes."""
     db.session.add(
         DeliveryMonth(
             partnership_id=world.partnership.id,
