@@ -162,3 +162,12 @@ def test_a_stale_save_is_refused(world):
         _record(world.provider, world, month, _values(14, "20", "500"), seen=seen)
     with pytest.raises(Conflict):  # the form saw no row, but one was saved meanwhile
         _record(world.lead, world, Month(2025, 6), _values(1, "1", None), seen=0)
+
+
+def test_money_is_written_exactly_with_its_currency():
+    from mls_tracker.formatting import money
+
+    assert money(Decimal("1234.5"), "EUR") == "EUR 1,234.50"
+    assert money("12500.00", "USD") == "USD 12,500"
+    assert money(Decimal("0.005"), "GBP") == "GBP 0.01"  # half up, never to even
+    assert money(None, "USD") == "—"
