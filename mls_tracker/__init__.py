@@ -150,6 +150,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from mls_tracker.contracts.routes import bp as contracts_bp
     from mls_tracker.credits.routes import bp as credits_bp
     from mls_tracker.dashboard.routes import bp as dashboard_bp
+    from mls_tracker.delivery.routes import bp as delivery_bp
     from mls_tracker.expectations.routes import bp as expectations_bp
     from mls_tracker.history.routes import bp as history_bp
     from mls_tracker.inbox.routes import bp as inbox_bp
@@ -183,6 +184,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(expectations_bp)
     app.register_blueprint(slas_bp)
     app.register_blueprint(credits_bp)
+    app.register_blueprint(delivery_bp)
     app.register_blueprint(satisfaction_bp)
     app.register_blueprint(survey_imports_bp)
     app.register_blueprint(meetings_bp)

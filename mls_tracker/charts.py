@@ -725,3 +725,141 @@ def health_trend(points: Sequence[HealthPoint]) -> go.Figure:
         "annotations": annotations,
     }
     return _figure(data, layout)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPoint:
+    """One month of delivery: volumes, the invoiced amount and whether a lead confirmed it."""
+
+    month: Month
+    learners_trained: int
+    training_hours: float
+    sessions_delivered: int
+    spend: float | None
+    cost_per_learner: float | None
+    confirmed: bool
+
+
+def _delivery_month_axis(months: int) -> dict:
+    """A tick every month, or every other one past eight (plotly's automatic ticks repeat a
+    month on a short series, and slant crowded ones)."""
+    step = "M1" if months <= 8 else "M2"
+    return {**_month_axis(), "dtick": step, "tick0": "2000-01-01", "tickangle": 0}
+
+
+def _proposed_note(point: DeliveryPoint) -> str:
+    return "" if point.confirmed else " · proposed"
+
+
+def _delivery_figure(
+    points: Sequence[DeliveryPoint],
+    bar: tuple[str, str, list[float | int | None], list[str]],
+    line: tuple[str, dict, dict, list[float | None], list[str]],
+    titles: tuple[str, str],
+) -> go.Figure:
+    """Bars by month (proposed months hollow) and a line on a right-hand axis: the shape of
+    both delivery charts. ``bar``: name, colour, values, hover texts; ``line``: name, line
+    and marker styles, values, hover texts; ``titles``: the left and right axes'."""
+    x = [_month_x(p.month) for p in points]
+    bar_name, color, bar_values, bar_hover = bar
+    line_name, line_style, marker, line_values, line_hover = line
+    data = [
+        {
+            "type": "bar",
+            "x": x,
+            "y": bar_values,
+            "name": bar_name,
+            "marker": {
+                "color": [color if p.confirmed else "rgba(0,0,0,0)" for p in points],
+                "line": {"width": 1.5, "color": color},
+            },
+            "hovertext": bar_hover,
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": line_values,
+            "name": line_name,
+            "yaxis": "y2",
+            "mode": "lines+markers",
+            "line": line_style,
+            "marker": marker,
+            "connectgaps": False,
+            "hovertext": line_hover,
+            "hovertemplate": "%{hovertext}<extra></extra>",
+        },
+    ]
+    axis = {"rangemode": "tozero"}
+    layout = {
+        "xaxis": _delivery_month_axis(len(points)),
+        "yaxis": {"title": {"text": titles[0]}, **axis},
+        "yaxis2": {
+            "title": {"text": titles[1]},
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            **axis,
+        },
+        "bargap": 0.3,
+    }
+    return _figure(data, layout)
+
+
+def delivery_volumes(points: Sequence[DeliveryPoint]) -> go.Figure:
+    """Learners trained (bars; proposed months hollow) and training hours (line, right axis)
+    by month."""
+    return _delivery_figure(
+        points,
+        (
+            "Learners trained",
+            PALETTE["blue"],
+            [p.learners_trained for p in points],
+            [
+                f"{p.month.label}: {p.learners_trained:,} learners{_proposed_note(p)}"
+                for p in points
+            ],
+        ),
+        (
+            "Training hours",
+            {"color": PALETTE["orange"], "width": 2, "dash": "dash"},
+            {"symbol": "diamond", "size": 7},
+            [p.training_hours for p in points],
+            [
+                f"{p.month.label}: {formatting.number(p.training_hours)} hours{_proposed_note(p)}"
+                for p in points
+            ],
+        ),
+        ("Learners", "Hours"),
+    )
+
+
+def delivery_spend(points: Sequence[DeliveryPoint], currency: str) -> go.Figure:
+    """Invoiced spend (bars; proposed months hollow) and cost per learner (line, right axis)
+    by month, in the partnership's currency."""
+    return _delivery_figure(
+        points,
+        (
+            f"Spend ({currency})",
+            PALETTE["green"],
+            [p.spend for p in points],
+            [
+                f"{p.month.label}: {currency} {formatting.number(p.spend, 0)}{_proposed_note(p)}"
+                if p.spend is not None
+                else f"{p.month.label}: not invoiced"
+                for p in points
+            ],
+        ),
+        (
+            f"Cost per learner ({currency})",
+            {"color": TEXT_COLOR, "width": 2},
+            {"symbol": "circle", "size": 7},
+            [p.cost_per_learner for p in points],
+            [
+                f"{p.month.label}: {currency} {formatting.number(p.cost_per_learner, 2)} "
+                f"per learner{_proposed_note(p)}"
+                for p in points
+            ],
+        ),
+        (f"Spend ({currency})", "Per learner"),
+    )

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_security import hash_password
 
+from mls_tracker import demo_delivery
 from mls_tracker.demo_credits import add_credit_rules
 from mls_tracker.extensions import db
 from mls_tracker.models import (
@@ -1115,6 +1116,7 @@ class _Builder:
         self.progress(f"SLAs and {HISTORY_MONTHS} months of measurements")
         for ctx in self.ctxs:
             self._slas(ctx)
+        demo_delivery.add_delivery(self)  # issue 19: 24 months of volumes and spend
         self.progress("Meetings, attendance and action plans")
         for ctx in self.ctxs:
             self._meetings(ctx)

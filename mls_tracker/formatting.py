@@ -77,6 +77,16 @@ def percent(value: float | None) -> str:
     return EMPTY if value is None else f"{number(value)}%"
 
 
+def money(value: Decimal | str | None, currency: str = "") -> str:
+    """An amount with its ISO currency: ``EUR 12,500`` (no cents when whole), ``EUR 133.33``;
+    ``—`` for none. Exact: from a Decimal or its text, never through a float."""
+    if value is None:
+        return EMPTY
+    amount = Decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return f"{currency} {text}".strip().replace("-", MINUS)
+
+
 # --- statuses --------------------------------------------------------------------------------
 
 
@@ -281,6 +291,7 @@ FILTERS = {
     "signed": signed,
     "fixed": fixed,
     "percent": percent,
+    "money": money,
     "local_time": local_time,
 }
 GLOBALS = {

@@ -259,6 +259,11 @@ def test_every_chart_is_valid_themed_and_without_js_only_features():
         ),
     ]
     figures += [charts.satisfaction_trend(FIGURES), charts.nps_trend(FIGURES)]
+    delivery = [
+        charts.DeliveryPoint(Month(2026, 1), 120, 300.5, 9, 15000.0, 125.0, True),
+        charts.DeliveryPoint(Month(2026, 2), 80, 200.0, 6, None, None, False),
+    ]
+    figures += [charts.delivery_volumes(delivery), charts.delivery_spend(delivery, "EUR")]
     for figure in figures:
         assert figure.layout.template.layout.font.family == charts.FONT_FAMILY
         # The charts are assembled without plotly's validation (for speed): validate here.

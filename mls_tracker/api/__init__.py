@@ -10,6 +10,7 @@ from mls_tracker.api import core
 from mls_tracker.api.actions import blp as actions_blp
 from mls_tracker.api.audit_log import blp as audit_log_blp
 from mls_tracker.api.credits import blp as credits_blp
+from mls_tracker.api.delivery import blp as delivery_blp
 from mls_tracker.api.expectations import blp as expectations_blp
 from mls_tracker.api.meetings import blp as meetings_blp
 from mls_tracker.api.partnerships import blp as partnerships_blp
@@ -24,6 +25,7 @@ BLUEPRINTS = [
     partnerships_blp,
     slas_blp,
     credits_blp,
+    delivery_blp,
     actions_blp,
     survey_responses_blp,
     meetings_blp,

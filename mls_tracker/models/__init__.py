@@ -2,6 +2,7 @@
 
 from mls_tracker.models.audit import AuditAction, AuditEntry
 from mls_tracker.models.base import Base, utcnow
+from mls_tracker.models.delivery import DeliveryMonth
 from mls_tracker.models.figures import PartnershipMonthFigures, PartnershipPortfolioRow
 from mls_tracker.models.identity import SsoIdentity
 from mls_tracker.models.inbox import (
@@ -110,6 +111,7 @@ __all__ = [
     "Change",
     "ChangeStatus",
     "ChangeType",
+    "DeliveryMonth",
     "DeliveryResult",
     "DeliveryState",
     "Direction",

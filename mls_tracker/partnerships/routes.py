@@ -27,7 +27,7 @@ from mls_tracker.models import Role
 from mls_tracker.partnerships import overview
 from mls_tracker.partnerships.forms import WEIGHT_FIELDS, LogoForm, RemoveLogoForm, WeightsForm
 from mls_tracker.periods import utc_today
-from mls_tracker.services import audit_log, data_version, logos, partnerships
+from mls_tracker.services import audit_log, data_version, delivery, logos, partnerships
 from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.services.health import ComponentKey, health_score, partnership_weights
 from mls_tracker.services.invitations import invite_person
@@ -92,6 +92,7 @@ def show(partnership_id: int):
             chart_views=page.charts,
             may_manage=may_manage,
             setup=page.setup,
+            delivery=delivery.overview_figures(partnership, page.overview.month),
         ),
     )
     return render_template(

@@ -64,6 +64,8 @@ from mls_tracker.scorecards.snapshot import (
     AttainmentPoint,
     ChangeFacts,
     CoverageFacts,
+    DeliveryMonthFacts,
+    DeliverySection,
     ExpectationFacts,
     FlowPoint,
     GovernanceSection,
@@ -84,6 +86,7 @@ from mls_tracker.scorecards.snapshot import (
     WinFacts,
 )
 from mls_tracker.services import dashboard
+from mls_tracker.services import delivery as delivery_service
 from mls_tracker.services import satisfaction as satisfaction_service
 from mls_tracker.services.action_figures import (
     ActionFigures,
@@ -891,6 +894,55 @@ def _computed_before(earlier: _Components, weights: dict, label: str) -> _Before
 # ----------------------------------------------------------------------------- the snapshot
 
 
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else f"{amount:.2f}"
+
+
+def delivery_section(
+    partnership: Partnership, first_month: Month, last_month: Month
+) -> DeliverySection | None:
+    """Delivery and spend for the scorecard: the period's confirmed volumes and spend, cost
+    ratios over the 12 months to its end, spend to date; None without any delivery figures."""
+    if delivery_service.latest_month(partnership.id) is None:
+        return None
+    twelve = delivery_service.figures(partnership, last_month, SERIES_MONTHS)
+    in_period = [p for p in twelve.series if first_month <= p.month <= last_month and p.confirmed]
+    to_date = twelve.spend_to_date
+    return DeliverySection(
+        currency=partnership.currency,
+        learners_trained=sum(p.learners_trained for p in in_period),
+        completions=sum(p.completions for p in in_period),
+        training_hours=float(sum((p.training_hours for p in in_period), Decimal(0))),
+        sessions_delivered=sum(p.sessions_delivered for p in in_period),
+        spend=f"{sum((p.invoiced_amount or Decimal(0) for p in in_period), Decimal(0)):.2f}",
+        confirmed_months=len(in_period),
+        period_months=len(month_range(first_month, last_month)),
+        cost_months=twelve.cost_months,
+        cost_per_learner=_text(twelve.cost_per_learner),
+        cost_per_hour=_text(twelve.cost_per_hour),
+        since=to_date.since,
+        spent_to_date=_text(to_date.spent) or "0.00",
+        contract_value=_text(to_date.contract_value),
+        contract_months=to_date.term_months,
+        spend_share=None if to_date.share is None else float(to_date.share),
+        spend_reason=to_date.reason,
+        proposed_months=twelve.proposed_months,
+        series=tuple(
+            DeliveryMonthFacts(
+                month=p.month,
+                learners_trained=p.learners_trained,
+                completions=p.completions,
+                training_hours=float(p.training_hours),
+                sessions_delivered=p.sessions_delivered,
+                spend=_text(p.invoiced_amount),
+                cost_per_learner=_text(p.cost_per_learner),
+                confirmed=p.confirmed,
+            )
+            for p in twelve.series
+        ),
+    )
+
+
 def build_scorecard_data(
     partnership_id: int,
     kind: ReviewKind,
@@ -1005,4 +1057,5 @@ def build_scorecard_data(
         health_series=tuple(HealthPointFacts(m, figures[m].health.score) for m in chart_months),
         credits=credit_section(partnership_id, first_month, last_month),
         logo=logo_facts(partnership.logo),
+        delivery=delivery_section(partnership, first_month, last_month),
     )

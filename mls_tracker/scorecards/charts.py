@@ -85,4 +85,19 @@ def scorecard_figures(data: ScorecardData) -> list[ScorecardChart]:
         result.append(
             _chart("action_flow", "Action plan flow", charts.action_flow(flows), CHART_HEIGHT)
         )
+    if data.delivery is not None and data.delivery.series:
+        points = [
+            charts.DeliveryPoint(
+                month=p.month,
+                learners_trained=p.learners_trained,
+                training_hours=p.training_hours,
+                sessions_delivered=p.sessions_delivered,
+                spend=None if p.spend is None else float(p.spend),
+                cost_per_learner=None if p.cost_per_learner is None else float(p.cost_per_learner),
+                confirmed=p.confirmed,
+            )
+            for p in data.delivery.series
+        ]
+        figure = charts.delivery_spend(points, data.delivery.currency)
+        result.append(_chart("delivery_spend", "Spend and cost per learner", figure, CHART_HEIGHT))
     return result

@@ -53,6 +53,7 @@ CHART_TITLES = {
     "satisfaction_trend": "Learner satisfaction (CSAT) by month",
     "nps_trend": "Net Promoter Score by month",
     "action_flow": "Action items opened, closed and overdue by month",
+    "delivery_spend": "Invoiced spend and cost per learner, last 12 months",
 }
 
 

@@ -287,6 +287,50 @@ class GovernanceSection:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryMonthFacts:
+    """One month of delivery for the trend chart; ``spend`` as exact decimal text."""
+
+    month: Month
+    learners_trained: int
+    completions: int
+    training_hours: float
+    sessions_delivered: int
+    spend: str | None  # "12500.00"; None: not invoiced
+    cost_per_learner: str | None
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySection:
+    """Delivery volumes and spend (issue 19). Period sums and cost ratios count confirmed
+    months only; money is exact decimal text in ``currency``."""
+
+    currency: str
+    # The review's period (its first to last month), confirmed months only.
+    learners_trained: int
+    completions: int
+    training_hours: float
+    sessions_delivered: int
+    spend: str
+    confirmed_months: int
+    period_months: int
+    # The 12 months to the period's end: cost per learner and per hour over the months with
+    # a confirmed invoice and volumes (``cost_months`` of them).
+    cost_months: int
+    cost_per_learner: str | None
+    cost_per_hour: str | None
+    # Confirmed invoiced spend since the contract start against the contract value.
+    since: Month
+    spent_to_date: str
+    contract_value: str | None
+    contract_months: int | None  # None: no renewal date, the annual value is the contract
+    spend_share: float | None  # 0–100
+    spend_reason: str | None  # why there is no share
+    proposed_months: tuple[Month, ...]  # of the 12 months, still proposed (not counted)
+    series: tuple[DeliveryMonthFacts, ...]  # the 12 months, for the chart
+
+
+@dataclass(frozen=True, slots=True)
 class HealthPointFacts:
     month: Month
     score: float | None
@@ -362,6 +406,9 @@ class ScorecardData:
     # Addition (issue 19): the client's logo on the cover; None without one (and in
     # snapshots stored before it).
     logo: LogoFacts | None = None
+    # Addition (issue 19): delivery volumes and spend; None in older snapshots and for a
+    # partnership without delivery figures (the section is then left out).
+    delivery: DeliverySection | None = None
 
     @property
     def provisional(self) -> str | None:

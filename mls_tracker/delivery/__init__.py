@@ -1,0 +1,1 @@
+"""Delivery volumes and spend of a partnership: pages."""
