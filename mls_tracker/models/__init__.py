@@ -52,6 +52,7 @@ from mls_tracker.models.people import (
     normalise_email,
 )
 from mls_tracker.models.review import (
+    CommentaryState,
     DeliveryResult,
     Review,
     ReviewKind,
@@ -123,6 +124,7 @@ __all__ = [
     "ReportedSatisfaction",
     "Review",
     "ReviewCadence",
+    "CommentaryState",
     "ReviewKind",
     "RevisionKind",
     "Role",

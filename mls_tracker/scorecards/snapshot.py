@@ -274,6 +274,45 @@ class HealthPointFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class LookAheadItem:
+    """Something due in the 90 days after the period's end (or overdue, for a renewal)."""
+
+    on: dt.date
+    kind: str  # "change" | "expectation" | "renewal" | "meeting"
+    text: str
+    overdue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TrendToBreach:
+    """An SLA met or at risk now whose trend reaches a breach soon (``sla_figures``)."""
+
+    code: str
+    name: str
+    breach_month: Month
+
+
+@dataclass(frozen=True, slots=True)
+class CoverStory:
+    """Issue 19: what page 1 tells an executive. ``health_line``, ``drafted_messages``,
+    ``trending`` and ``look_ahead`` come from the figures; ``key_messages`` (the lead's,
+    else the drafted ones), ``decisions_asks`` and the approved provider commentary are
+    filled in from the review when it is previewed or issued."""
+
+    health_line: str = ""
+    since: str | None = None  # the period the changes are measured against, plainly
+    drafted_messages: tuple[str, ...] = ()
+    key_messages: tuple[str, ...] = ()
+    decisions_asks: str = ""
+    provider_commentary: str = ""
+    commentary_author: str | None = None
+    commentary_organisation: str | None = None
+    look_ahead: tuple[LookAheadItem, ...] = ()
+    look_ahead_until: dt.date | None = None
+    trending: tuple[TrendToBreach, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ScorecardData:
     """Everything a scorecard shows. ``executive_summary`` and ``featured_wins`` are the lead's."""
 
@@ -291,6 +330,8 @@ class ScorecardData:
     governance: GovernanceSection
     health_series: tuple[HealthPointFacts, ...]  # 12 months up to the period's end
     schema: int = SCHEMA_VERSION
+    # Addition (issue 19): the cover's story; None in snapshots taken before it.
+    story: CoverStory | None = None
 
     @property
     def provisional(self) -> str | None:
