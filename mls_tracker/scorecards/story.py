@@ -82,7 +82,8 @@ def _moves(data: ScorecardData) -> list[_Move]:
     for tile in data.tiles:
         if tile.value is None or tile.previous is None:
             continue
-        share = shares.get(ComponentKey(tile.key).label, 0.0) if tile.key in PLAIN_NAMES else 0.0
+        label = ComponentKey(tile.key).label if tile.key in PLAIN_NAMES else tile.label
+        share = shares.get(label, shares.get(tile.label, 0.0))
         delta = tile.value - tile.previous
         moves.append(_Move(tile, delta, delta * share / 100))
     return moves

@@ -457,8 +457,9 @@ def review_data(review: Review) -> ScorecardData:
 
 KEY_MESSAGES_MAX = cover_story.MESSAGES_MAX
 KEY_MESSAGE_CHARS = cover_story.MESSAGE_MAX_CHARS
-DECISIONS_MAX = 1500
-COMMENTARY_MAX = 1500
+# The cover is one page: these lengths were laid out at their longest (tests/test_cover_story_pdf).
+DECISIONS_MAX = 600
+COMMENTARY_MAX = 600
 RETURN_REASON_MAX = 500
 COMMENTARY_MESSAGE = "Only the provider's members of the partnership write its commentary."
 
