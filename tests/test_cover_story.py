@@ -196,8 +196,10 @@ def test_look_ahead_window_is_ninety_days_from_the_period_end():
     )
     assert items == (
         LookAheadItem(day_89, "change", "Change goes live: New LMS goes live"),
-        LookAheadItem(day_90, "expectation", "Expectation to revisit: Quarterly refresh of the catalogue"),
-    )  # fmt: skip
+        LookAheadItem(
+            day_90, "expectation", "Expectation to revisit: Quarterly refresh of the catalogue"
+        ),
+    )
 
 
 def test_look_ahead_renewal_within_or_overdue_and_the_next_meeting_only():
