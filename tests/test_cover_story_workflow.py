@@ -214,9 +214,7 @@ def test_lead_sees_the_cover_story_block_and_approves_on_the_review_page(small, 
 
 
 def _pdf_text(pdf: bytes) -> str:
-    result = subprocess.run(
-        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
-    )
+    result = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
     return re.sub(r"\s+", " ", result.stdout.decode())
 
 

@@ -114,9 +114,7 @@ class CommentaryDecisionForm(FlaskForm):
     reason = TextAreaField(
         "Reason for returning it",
         validators=[
-            Length(
-                max=RETURN_REASON_MAX, message=f"Keep it under {RETURN_REASON_MAX} characters."
-            )
+            Length(max=RETURN_REASON_MAX, message=f"Keep it under {RETURN_REASON_MAX} characters.")
         ],
         render_kw={"rows": 2, "maxlength": RETURN_REASON_MAX},
         description="Needed only to return it; the provider sees it.",

@@ -431,8 +431,7 @@ def commentary(partnership_id: int, review_id: int):
                 form.form_errors.append(str(error))
             else:
                 flash(
-                    "Commentary submitted: a lead of the partnership approves it for the "
-                    "scorecard."
+                    "Commentary submitted: a lead of the partnership approves it for the scorecard."
                     if submit
                     else "Commentary saved as a draft.",
                     "success",
