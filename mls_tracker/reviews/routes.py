@@ -332,6 +332,20 @@ def edit(partnership_id: int, review_id: int):
     return _render_show(partnership, review, form=form, conflict=conflict)
 
 
+def _saved(form, save: Callable[[], object]) -> bool:
+    """Run a service's save for a form: its refusal is shown beside the field it names (or
+    above the form), someone else's save first above the form; True when it was saved."""
+    try:
+        save()
+    except ValidationFailed as error:
+        attach_error(form, error)
+    except Conflict as error:
+        form.form_errors.append(str(error))
+    else:
+        return True
+    return False
+
+
 @bp.post("/<int:review_id>/story")
 @auth_required()
 def story(partnership_id: int, review_id: int):
@@ -339,18 +353,17 @@ def story(partnership_id: int, review_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
     form = _story_form(review, formdata=True)
     if form.validate_on_submit():
-        try:
-            service.update_story(
+        saved = _saved(
+            form,
+            lambda: service.update_story(
                 current_user,
                 review.id,
                 key_messages=form.key_messages.data or "",
                 decisions_asks=form.decisions_asks.data or "",
                 expected_version=to_int(form.version.data),
-            )
-        except ValidationFailed as error:
-            attach_error(form, error)
-        except Conflict as error:
-            form.form_errors.append(str(error))
+            ),
+        )
+        if not saved:
             form.version.data = str(service.review_as_stored(review).version)
         else:
             flash("Key messages and decisions saved.", "success")
@@ -386,15 +399,12 @@ def decide_commentary(partnership_id: int, review_id: int):
     form = CommentaryDecisionForm()
     if form.validate_on_submit():
         approve = bool(form.approve.data)
-        try:
-            service.decide_commentary(
+        if _saved(
+            form,
+            lambda: service.decide_commentary(
                 current_user, review.id, approve=approve, reason=form.reason.data or ""
-            )
-        except ValidationFailed as error:
-            attach_error(form, error)
-        except Conflict as error:
-            form.form_errors.append(str(error))
-        else:
+            ),
+        ):
             flash(
                 "Commentary approved: it goes on the scorecard's cover."
                 if approve
@@ -421,15 +431,12 @@ def commentary(partnership_id: int, review_id: int):
         form = CommentaryForm()
         if form.validate_on_submit():
             submit = bool(form.submit.data)
-            try:
-                service.save_commentary(
+            if _saved(
+                form,
+                lambda: service.save_commentary(
                     current_user, partnership_id, review.id, text=form.text.data, submit=submit
-                )
-            except ValidationFailed as error:
-                attach_error(form, error)
-            except Conflict as error:
-                form.form_errors.append(str(error))
-            else:
+                ),
+            ):
                 flash(
                     "Commentary submitted: a lead of the partnership approves it for the scorecard."
                     if submit
