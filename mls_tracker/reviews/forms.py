@@ -71,7 +71,7 @@ class StoryForm(FlaskForm):
     key_messages = TextAreaField(
         "Key messages",
         render_kw={
-            "rows": 6,
+            "rows": 9,
             "data-lines-max": KEY_MESSAGES_MAX,
             "data-line-chars": KEY_MESSAGE_CHARS,
         },

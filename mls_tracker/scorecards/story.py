@@ -54,8 +54,15 @@ def _listed(names: Sequence[str]) -> str:
     return f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def _count(number: int, one: str, many: str | None = None) -> str:
-    return f"{number} {one if number == 1 else (many or one + 's')}"
+NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _count(number: int, one: str, many: str | None = None, *, first: bool = False) -> str:
+    """ "3 SLAs"; at the start of a sentence small numbers are words: "Three SLAs"."""
+    amount = str(number)
+    if first and 0 <= number < len(NUMBER_WORDS):
+        amount = NUMBER_WORDS[number].capitalize()
+    return f"{amount} {one if number == 1 else (many or one + 's')}"
 
 
 def _shorten(text: str) -> str:
@@ -165,7 +172,7 @@ def draft_key_messages(data: ScorecardData) -> tuple[str, ...]:
     breached = [row.name for row in data.slas.rows if row.status == "breached"]
     if breached:
         first.append(
-            f"{_count(len(breached), 'service level')} missed "
+            f"{_count(len(breached), 'service level', first=True)} missed "
             f"{'its' if len(breached) == 1 else 'their'} target in {period}: "
             f"{_listed(breached)}."
         )
@@ -192,7 +199,7 @@ def draft_key_messages(data: ScorecardData) -> tuple[str, ...]:
         oldest = _oldest_overdue(data)
         tail = f"; the oldest was due on {oldest.day} {oldest:%B %Y}" if oldest else ""
         verb = "is" if overdue == 1 else "are"
-        first.append(f"{_count(overdue, 'action')} {verb} overdue{tail}.")
+        first.append(f"{_count(overdue, 'action', first=True)} {verb} overdue{tail}.")
     # Good news fills a short list, so that a quiet month still has its three messages.
     if not breached and data.slas.measured:
         rest.append(f"Every measured service level was within its limits in {period}.")
