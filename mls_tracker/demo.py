@@ -224,6 +224,12 @@ def _demo_cover_story(lead: User, partnership_id: int, review: Any, data: Any) -
             f"{data.period.label} was below our standard on {breached[0]}. We have named an "
             "owner for the recovery and will report weekly until it is back within target."
         )
+    elif not data.slas.measured:
+        words = (
+            f"Our service-level figures for {data.period.label} wait for the lead's "
+            "confirmation. We will keep the same team on the account and focus on the overdue "
+            "actions in the coming month."
+        )
     else:
         words = (
             f"{data.period.label} met the service levels we measured. We will keep the same "
