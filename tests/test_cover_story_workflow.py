@@ -5,6 +5,7 @@ snapshot without a story still renders."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import subprocess
@@ -15,7 +16,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import CommentaryState, ReviewKind, Role
 from mls_tracker.scorecards.html import render_scorecard_html
 from mls_tracker.scorecards.issuing import render_pdf
-from mls_tracker.scorecards.snapshot import ScorecardMeta, dump, load
+from mls_tracker.scorecards.snapshot import LookAheadItem, ScorecardMeta, dump, load
 from mls_tracker.services import reviews
 from mls_tracker.services.errors import PermissionDenied, ValidationFailed
 from tests.conftest import csrf_token, sign_in
@@ -262,3 +263,37 @@ def test_an_old_snapshot_without_a_story_renders_the_old_cover():
     assert "Reading the statuses" in html.split('id="summary"')[0]  # the legend on the cover
     assert "Key messages" not in html and "About this scorecard" not in html
     assert '<meta name="author" content="Northwind Traders">' in html  # the client
+
+
+def test_the_longest_story_still_fits_the_cover(app):
+    """Five messages of 200 characters, decisions and commentary at their limits and more
+    look-ahead than is shown: the cover stays one page, the summary starts page 2."""
+    from tests.test_cover_story import red_data
+
+    data = red_data()
+    story = dataclasses.replace(
+        data.story,
+        health_line="Health 54 (red), down 16 since September 2026: SLA attainment fell from 92% "
+        "to 61% (3 SLAs breached).",
+        key_messages=tuple(("Wide words " * 40)[: reviews.KEY_MESSAGE_CHARS] for _ in range(5)),
+        decisions_asks=("Decide on the sponsor for LATAM. " * 40)[: reviews.DECISIONS_MAX],
+        provider_commentary=("We recovered the backlog and will report. " * 40)[
+            : reviews.COMMENTARY_MAX
+        ],
+        commentary_author="Priya Natarajan",
+        commentary_organisation="Contoso Learning Services",
+        look_ahead=tuple(
+            LookAheadItem(dt.date(2026, 11, 2 + i), "change", f"Change goes live: change {i}")
+            for i in range(9)
+        ),
+        look_ahead_until=dt.date(2027, 1, 29),
+    )
+    pdf = render_pdf(dataclasses.replace(data, story=story), ScorecardMeta(1, None, None))
+    pages = (
+        subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\f")
+    )
+    assert "Executive summary" not in pages[0]
+    assert "And 4 more" in pages[0] and "We recovered the backlog" in pages[0]
+    assert "Executive summary" in pages[1]
