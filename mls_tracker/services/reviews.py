@@ -312,20 +312,26 @@ def draft_summary(data: ScorecardData) -> str:
     write them; refreshing the figures writes it again as long as nobody edited it."""
     health = data.health
     tiles = {tile.key: tile for tile in data.tiles}
-    score = "n/a" if health.score is None else str(health.score)
+    closed = (
+        f"with a health score of {health.score}{f' ({health.rag})' if health.rag else ''}"
+        if health.score is not None
+        else "without enough data for a health score"
+    )
     first = (
-        f"{data.partnership.name} closed {data.period.label} with a health score of "
-        f"{score}{f' ({health.rag})' if health.rag else ''}. "
+        f"{data.partnership.name} closed {data.period.label} {closed}. "
         f"SLA attainment was {_whole_percent(tiles.get('sla'))}, "
         f"learner satisfaction {_whole_percent(tiles.get('satisfaction'))} and action plan "
         f"health {_whole_percent(tiles.get('actions'))}."
     )
-    breached = [row.code for row in data.slas.rows if row.status == Status.BREACHED.value]
+    # Names, not codes: the sponsors read it (issue 19, plain words).
+    breached = [row.name for row in data.slas.rows if row.status == Status.BREACHED.value]
     gaps = [row.region for row in data.governance.coverage if row.gap]
     asks = []
     if breached:
         asks.append(f"agree recovery plans for {', '.join(breached)}")
-    if data.actions.overdue:
+    if data.actions.overdue == 1:
+        asks.append("close the overdue action before the next meeting")
+    elif data.actions.overdue:
         asks.append(f"close the {data.actions.overdue} overdue actions before the next meeting")
     if gaps:
         asks.append(f"name a client sponsor for {', '.join(gaps)}")
