@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 import subprocess
 
 import pytest
 
 from mls_tracker.extensions import db
-from mls_tracker.models import CommentaryState, ReviewKind, Role
+from mls_tracker.models import CommentaryState, ReviewKind, Role, Scorecard
 from mls_tracker.scorecards.html import render_scorecard_html
 from mls_tracker.scorecards.issuing import render_pdf
 from mls_tracker.scorecards.snapshot import LookAheadItem, ScorecardMeta, dump, load
@@ -297,3 +298,27 @@ def test_the_longest_story_still_fits_the_cover(app):
     assert "Executive summary" not in pages[0]
     assert "And 4 more" in pages[0] and "We recovered the backlog" in pages[0]
     assert "Executive summary" in pages[1]
+
+
+def test_a_sponsor_reads_the_issued_story_without_the_workflow(small, client):
+    world = small.world
+    review = _open(small)
+    pid = world.partnership.id
+    reviews.save_commentary(world.provider, pid, review.id, text="Issued words.", submit=True)
+    reviews.decide_commentary(world.lead, review.id, approve=True)
+    pdf = b"%PDF-1.7 test"
+    db.session.add(
+        Scorecard(
+            review_id=review.id, version=1, issued_by_id=world.lead.id,
+            sha256=hashlib.sha256(pdf).hexdigest(), pdf=pdf,
+            snapshot=dump(reviews.review_data(review)),
+        )
+    )  # fmt: skip
+    db.session.commit()
+    # Written after issue: not what the issued scorecard says.
+    reviews.save_commentary(world.provider, pid, review.id, text="Later words.", submit=True)
+    sign_in(client, world.sponsor.email)
+    page = client.get(f"/partnerships/{pid}/reviews/{review.id}").get_data(as_text=True)
+    assert 'id="cover-story"' in page and "Issued words." in page
+    assert "Later words." not in page and "Waiting for approval" not in page
+    assert 'id="story-form"' not in page and 'id="write-commentary"' not in page
