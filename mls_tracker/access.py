@@ -42,6 +42,7 @@ class Action(enum.StrEnum):
     LOG_WINS_AND_CHANGES = "log wins and changes"
     UPLOAD_SURVEYS = "upload surveys"
     ACKNOWLEDGE_SCORECARD = "acknowledge scorecard"
+    WRITE_PROVIDER_COMMENTARY = "write provider commentary"
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -53,6 +54,7 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.UPDATE_PROVIDER_ACTIONS,
             Action.LOG_WINS_AND_CHANGES,
             Action.UPLOAD_SURVEYS,
+            Action.WRITE_PROVIDER_COMMENTARY,
         }
     ),
     Role.SPONSOR: frozenset({Action.VIEW, Action.ACKNOWLEDGE_SCORECARD}),

@@ -179,13 +179,66 @@ def _open_with_summary(lead: User, partnership_id: int, month: Month, today: dt.
         .order_by(Win.won_on.desc())
         .limit(2)
     ).all()
-    return reviews.update_review(
+    review = reviews.update_review(
         lead,
         review.id,
         executive_summary=_demo_summary(data),
         featured_win_ids=wins,
         expected_version=review.version,
     )
+    return _demo_cover_story(lead, partnership_id, review, data)
+
+
+def _demo_cover_story(lead: User, partnership_id: int, review: Any, data: Any) -> Any:
+    """The cover's story as a lead and the provider would write it: the drafted key messages
+    kept, the decisions and asks of the sponsors from the figures, and the provider's
+    commentary submitted by its first member and approved by the lead (issue 19)."""
+    from mls_tracker.services import reviews
+
+    breached = [row.name for row in data.slas.rows if row.status == "breached"]
+    gaps = [row.region for row in data.governance.coverage if row.gap]
+    asks = []
+    if breached:
+        asks.append(f"Agree the recovery plan for {', '.join(breached[:3])} with the provider.")
+    if gaps:
+        asks.append(f"Name a client sponsor for {', '.join(gaps)} before the next meeting.")
+    if data.actions.overdue:
+        count = data.actions.overdue
+        what = "the overdue action" if count == 1 else f"the {count} overdue actions"
+        asks.append(f"Ask the owners of {what} for dates to close them.")
+    reviews.update_story(
+        lead,
+        review.id,
+        key_messages="\n".join(review.key_messages or []),
+        decisions_asks="\n".join(asks) or "No decision is needed this month.",
+        expected_version=review.version,
+    )
+    provider_id = db.session.scalar(
+        sa.select(sa.func.min(Membership.user_id)).where(
+            Membership.partnership_id == partnership_id, Membership.role == Role.PROVIDER
+        )
+    )
+    if provider_id is None:
+        return review
+    provider = db.session.get(User, provider_id)
+    if breached:
+        words = (
+            f"{data.period.label} was below our standard on {breached[0]}. We have named an "
+            "owner for the recovery and will report weekly until it is back within target."
+        )
+    elif not data.slas.measured:
+        words = (
+            f"Our service-level figures for {data.period.label} wait for the lead's "
+            "confirmation. We will keep the same team on the account and focus on the overdue "
+            "actions in the coming month."
+        )
+    else:
+        words = (
+            f"{data.period.label} met the service levels we measured. We will keep the same "
+            "team on the account and focus on the overdue actions in the coming month."
+        )
+    reviews.save_commentary(provider, partnership_id, review.id, text=words, submit=True)
+    return reviews.decide_commentary(lead, review.id, approve=True)
 
 
 def issue_demo_reviews(today: dt.date, months: int, progress: ProgressFn) -> int:

@@ -59,6 +59,13 @@ SCOPED = {
     ("GET", "reviews.scorecard"): READ,
     ("POST", "reviews.acknowledge"): {**MANAGE_REDIRECT, "sponsor": 302},
     ("GET", "reviews.distribution_export"): MANAGE,
+    # Issue 19: the cover story (leads) and the provider's commentary (providers write it on
+    # their own page, drafts included; a lead approves or returns it).
+    ("POST", "reviews.story"): MANAGE,  # no version posted: the form again, with its message
+    ("POST", "reviews.redraft_messages"): MANAGE_REDIRECT,
+    ("POST", "reviews.decide_commentary"): MANAGE,  # nothing submitted: the page, with why
+    ("GET", "reviews.commentary"): {**MANAGE, "provider": 200},
+    ("POST", "reviews.commentary"): {**MANAGE_REDIRECT, "provider": 302},  # an empty draft
 }
 
 

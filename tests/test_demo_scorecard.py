@@ -68,8 +68,18 @@ def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path
 
     cover = re.sub(r"\s+", " ", pages[0])
     assert data.partnership.name in cover and data.period.label in cover
-    # The score and its "/ 100" are set apart on the page.
-    assert re.search(rf"(^| ){data.health.score} .*/ 100", cover), cover[:400]
+    # The cover tells the story (issue 19): the health line, the key messages, the lead's
+    # decisions and asks, the provider's approved commentary and the next 90 days.
+    story = data.story
+    assert story is not None
+    assert re.search(rf"(^| ){data.health.score} ", cover), cover[:400]
+    assert story.health_line[:50] in cover
+    assert story.key_messages and story.decisions_asks and story.provider_commentary
+    squeezed = cover.replace(" ", "")
+    for words in (*story.key_messages, story.decisions_asks.splitlines()[0]):
+        assert words.replace(" ", "") in squeezed, words
+    assert story.provider_commentary[:30].replace(" ", "") in squeezed
+    assert "NEXT90DAYS" in squeezed.upper()
     assert f"Version {scorecard.version}" in cover
     for tile in data.tiles:
         shown = "Not measured" if tile.value is None else percent(tile.value)

@@ -255,7 +255,9 @@ def test_providers_see_issued_scorecards_but_not_drafts(client, world):
     sign_in(client, world.provider.email)
     listing = _html(client.get(f"{_base(world)}/"))
     assert f'id="review-{issued.id}"' in listing
-    assert f'id="review-{draft.id}"' not in listing
+    # A draft is listed for its commentary (issue 19), never as a page of figures.
+    assert f'href="{_base(world)}/{draft.id}/commentary"' in listing
+    assert f'href="{_base(world)}/{draft.id}"' not in listing
     assert "Open a review" not in listing
     assert client.get(f"{_base(world)}/{draft.id}").status_code == 403
     assert client.get(f"{_base(world)}/{draft.id}/preview").status_code == 403

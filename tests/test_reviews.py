@@ -250,7 +250,7 @@ def test_previous_tiles_are_what_the_executives_saw(small):
 def test_a_review_without_a_scorecard_is_not_what_executives_saw(small):
     _open(small, SEP)  # a draft only
     data = reviews.review_data(_open(small))
-    assert data.previous_label == "September 2026, computed (no scorecard issued)"
+    assert data.previous_label == "September 2026, from today's data (no scorecard was issued)"
 
 
 def test_previous_review_prefers_the_same_kind(small):

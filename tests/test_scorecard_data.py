@@ -277,7 +277,7 @@ def test_month_health_is_the_weighted_mean_and_the_dashboards_figure(small):
     assert data.health_series[-1].score == data.health.score
     assert [t.value for t in data.tiles] == [40.0, 75.0, 33.3, 50.0]
     # previous: September computed (no review): WLD-01 met, B met, A and C missing → 100 %
-    assert data.previous_label == "September 2026, computed (no scorecard issued)"
+    assert data.previous_label == "September 2026, from today's data (no scorecard was issued)"
     assert data.tiles[0].previous == 100.0
     assert data.tiles[1].previous == 0.0  # September: two ratings, neither 4 nor 5
 
@@ -313,7 +313,9 @@ def test_quarter_figures(small):
     assert data.actions.overdue == 0  # due 30 Sep, the quarter's last day
     assert data.governance.coverage_percent == 50.0
     # previous: Q2 2026, computed, had nothing measured
-    assert data.previous_label == "Q2 2026 (Apr–Jun 2026), computed (no scorecard issued)"
+    assert data.previous_label == (
+        "Q2 2026 (Apr–Jun 2026), from today's data (no scorecard was issued)"
+    )
     assert data.tiles[0].previous is None
     # the next governance meeting after the quarter: 6 October
     assert data.actions.next_review_on == dt.date(2026, 10, 6)

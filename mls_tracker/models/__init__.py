@@ -61,6 +61,7 @@ from mls_tracker.models.people import (
     normalise_email,
 )
 from mls_tracker.models.review import (
+    CommentaryState,
     DeliveryResult,
     Review,
     ReviewKind,
@@ -139,6 +140,7 @@ __all__ = [
     "ReportedSatisfaction",
     "Review",
     "ReviewCadence",
+    "CommentaryState",
     "ReviewKind",
     "RevisionKind",
     "Role",

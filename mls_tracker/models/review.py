@@ -20,6 +20,15 @@ class ReviewKind(enum.StrEnum):
     QUARTERLY = "quarterly"
 
 
+class CommentaryState(enum.StrEnum):
+    """The provider's commentary on a review: only an approved one reaches the scorecard."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
 review_featured_wins = sa.Table(
     "review_featured_wins",
     Base.metadata,
@@ -49,10 +58,35 @@ class Review(Audited, Timestamped, Versioned, Base):
     created_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Issue 19, the cover's story. The key messages the lead edits (None: not drafted yet),
+    # with the figures they were written for (as ``summary_basis``), the lead's decisions and
+    # asks of the sponsors, and the provider's commentary with its approval.
+    key_messages: so.Mapped[list[str] | None] = so.mapped_column(sa.JSON)
+    key_messages_basis: so.Mapped[dict[str, str] | None] = so.mapped_column(sa.JSON)
+    decisions_asks: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    provider_commentary: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    commentary_state: so.Mapped[CommentaryState | None] = so.mapped_column(
+        enum_column(CommentaryState, "commentary_state")
+    )
+    commentary_submitted_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    commentary_submitted_at: so.Mapped[dt.datetime | None]
+    commentary_approved_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    commentary_approved_at: so.Mapped[dt.datetime | None]
+    commentary_return_reason: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
     featured_wins: so.Mapped[list[Win]] = so.relationship(secondary=review_featured_wins)
     scorecards: so.Mapped[list[Scorecard]] = so.relationship(
         back_populates="review", order_by="Scorecard.version"
+    )
+    commentary_submitted_by: so.Mapped[User | None] = so.relationship(
+        foreign_keys=[commentary_submitted_by_id]
+    )
+    commentary_approved_by: so.Mapped[User | None] = so.relationship(
+        foreign_keys=[commentary_approved_by_id]
     )
 
     __table_args__ = (

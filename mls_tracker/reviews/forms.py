@@ -17,7 +17,15 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from mls_tracker.changes.forms import version_field
-from mls_tracker.services.reviews import FEATURED_WINS_MAX, SUMMARY_MAX
+from mls_tracker.services.reviews import (
+    COMMENTARY_MAX,
+    DECISIONS_MAX,
+    FEATURED_WINS_MAX,
+    KEY_MESSAGE_CHARS,
+    KEY_MESSAGES_MAX,
+    RETURN_REASON_MAX,
+    SUMMARY_MAX,
+)
 
 
 class CheckboxesField(SelectMultipleField):
@@ -57,6 +65,64 @@ class ReviewForm(FlaskForm):
     submit = SubmitField("Save summary")
 
 
+class StoryForm(FlaskForm):
+    """The lead's part of the cover: key messages (one a line) and decisions and asks."""
+
+    key_messages = TextAreaField(
+        "Key messages",
+        render_kw={
+            "rows": 9,
+            "data-lines-max": KEY_MESSAGES_MAX,
+            "data-line-chars": KEY_MESSAGE_CHARS,
+        },
+        description=f"One message a line, most important first: at most {KEY_MESSAGES_MAX}, "
+        f"each up to {KEY_MESSAGE_CHARS} characters, in words a sponsor uses.",
+    )
+    decisions_asks = TextAreaField(
+        "Decisions and asks of sponsors",
+        validators=[
+            Length(max=DECISIONS_MAX, message=f"Keep it under {DECISIONS_MAX:,} characters.")
+        ],
+        render_kw={"rows": 4, "maxlength": DECISIONS_MAX},
+        description="What you need the sponsors to decide or do; boxed on the cover. "
+        f"Up to {DECISIONS_MAX:,} characters.",
+    )
+    version = version_field()
+    submit = SubmitField("Save cover story")
+
+
+class CommentaryForm(FlaskForm):
+    """The provider's commentary: saved as a draft or submitted for a lead's approval."""
+
+    text = TextAreaField(
+        "Commentary",
+        validators=[
+            Length(max=COMMENTARY_MAX, message=f"Keep it under {COMMENTARY_MAX:,} characters.")
+        ],
+        render_kw={"rows": 6, "maxlength": COMMENTARY_MAX},
+        description="Your view of the period for the client's sponsors, shown on the "
+        f"scorecard's cover with your name once a lead approves it. Up to {COMMENTARY_MAX:,} "
+        "characters.",
+    )
+    save = SubmitField("Save draft")
+    submit = SubmitField("Submit for approval")
+
+
+class CommentaryDecisionForm(FlaskForm):
+    """A lead approves the submitted commentary, or returns it with a reason."""
+
+    reason = TextAreaField(
+        "Reason for returning it",
+        validators=[
+            Length(max=RETURN_REASON_MAX, message=f"Keep it under {RETURN_REASON_MAX} characters.")
+        ],
+        render_kw={"rows": 2, "maxlength": RETURN_REASON_MAX},
+        description="Needed only to return it; the provider sees it.",
+    )
+    approve = SubmitField("Approve")
+    send_back = SubmitField("Return to the provider")
+
+
 class IssueForm(FlaskForm):
     """Issuing freezes what the lead last saw: the review's version travels with the button."""
 
@@ -91,8 +157,11 @@ class ButtonForm(FlaskForm):
 __all__ = [
     "ButtonForm",
     "CheckboxesField",
+    "CommentaryDecisionForm",
+    "CommentaryForm",
     "IssueForm",
     "OpenReviewForm",
     "ReviewForm",
     "SendForm",
+    "StoryForm",
 ]

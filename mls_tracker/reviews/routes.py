@@ -26,7 +26,16 @@ from mls_tracker.models import (
     ScorecardDelivery,
 )
 from mls_tracker.periods import utc_today
-from mls_tracker.reviews.forms import ButtonForm, IssueForm, OpenReviewForm, ReviewForm, SendForm
+from mls_tracker.reviews.forms import (
+    ButtonForm,
+    CommentaryDecisionForm,
+    CommentaryForm,
+    IssueForm,
+    OpenReviewForm,
+    ReviewForm,
+    SendForm,
+    StoryForm,
+)
 from mls_tracker.scorecards import delivery as delivery_service
 from mls_tracker.scorecards import html as reports
 from mls_tracker.scorecards import issuing as scorecard_service
@@ -106,6 +115,8 @@ def _csv_rows(rows: Iterable[service.ReviewRow]) -> Iterable[Sequence]:
 def index(partnership_id: int):
     partnership = get_partnership(partnership_id)
     may_manage = can(current_user, Action.MANAGE, partnership.id)
+    # Providers see the drafts too: each has a commentary for them to write (issue 19).
+    with_drafts = may_manage or can(current_user, Action.WRITE_PROVIDER_COMMENTARY, partnership.id)
     sort = _sort()
     today = utc_today()
 
@@ -113,7 +124,7 @@ def index(partnership_id: int):
         """The periods a lead may open a review for, and the list as rendered: remembered
         per data version and day; the form, with the viewer's CSRF token, is not."""
         periods = tuple(service.period_choices(partnership, today)) if may_manage else None
-        rows = service.review_rows(partnership.id, issued_only=not may_manage, sort=sort)
+        rows = service.review_rows(partnership.id, issued_only=not with_drafts, sort=sort)
         content = render_template(
             "reviews/_list.html",
             partnership=partnership,
@@ -124,7 +135,7 @@ def index(partnership_id: int):
         return periods, Markup(content)  # noqa: S704 (a template's output)
 
     choices, content = page_parts.default_data(
-        "reviews.index", partnership.id, (today, may_manage), compute
+        "reviews.index", partnership.id, (today, may_manage, with_drafts), compute
     )
     form = None
     if choices is not None:
@@ -204,12 +215,23 @@ def _review_form(review: Review, formdata: bool) -> ReviewForm:
     return form
 
 
+def _story_form(review: Review, formdata: bool) -> StoryForm:
+    form = StoryForm() if formdata else StoryForm(formdata=None)
+    if not formdata:
+        form.key_messages.data = "\n".join(review.key_messages or [])
+        form.decisions_asks.data = review.decisions_asks or ""
+        form.version.data = str(review.version)
+    return form
+
+
 def _render_show(
     partnership: Partnership,
     review: Review,
     *,
     form: ReviewForm | None = None,
     conflict: dict | None = None,
+    story_form: StoryForm | None = None,
+    decision_form: CommentaryDecisionForm | None = None,
 ) -> str:
     """The review page. Leads see the working figures; everyone else the issued ones."""
     may_manage = can(current_user, Action.MANAGE, partnership.id)
@@ -226,6 +248,10 @@ def _render_show(
         data, shown_version = issued
     if may_manage and form is None:
         form = _review_form(review, formdata=False)
+    if may_manage and story_form is None:
+        story_form = _story_form(review, formdata=False)
+    if may_manage and decision_form is None:
+        decision_form = CommentaryDecisionForm(formdata=None)
     issue_form = IssueForm(formdata=None) if may_manage else None
     if issue_form is not None:
         issue_form.version.data = str(review.version)
@@ -254,6 +280,11 @@ def _render_show(
         acknowledge_urls=acknowledge_urls,
         has_previous=service.previous_review(review) is not None,
         summary_check=service.summary_check(review) if may_manage else None,
+        story_form=story_form,
+        decision_form=decision_form,
+        messages_check=service.key_messages_check(review) if may_manage else None,
+        may_comment=can(current_user, Action.WRITE_PROVIDER_COMMENTARY, partnership.id)
+        and not may_manage,
         proposed=sla_service.proposed_actuals(partnership.id, review.first_month, review.last_month)
         if may_manage
         else [],
@@ -302,6 +333,129 @@ def edit(partnership_id: int, review_id: int):
                 url_for(".show", partnership_id=partnership.id, review_id=review.id) + "#summary"
             )
     return _render_show(partnership, review, form=form, conflict=conflict)
+
+
+def _saved(form, save: Callable[[], object]) -> bool:
+    """Run a service's save for a form: its refusal is shown beside the field it names (or
+    above the form), someone else's save first above the form; True when it was saved."""
+    try:
+        save()
+    except ValidationFailed as error:
+        attach_error(form, error)
+    except Conflict as error:
+        form.form_errors.append(str(error))
+    else:
+        return True
+    return False
+
+
+@bp.post("/<int:review_id>/story")
+@auth_required()
+def story(partnership_id: int, review_id: int):
+    review = _get_review(partnership_id, review_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = _story_form(review, formdata=True)
+    if form.validate_on_submit():
+        saved = _saved(
+            form,
+            lambda: service.update_story(
+                current_user,
+                review.id,
+                key_messages=form.key_messages.data or "",
+                decisions_asks=form.decisions_asks.data or "",
+                expected_version=to_int(form.version.data),
+            ),
+        )
+        if not saved:
+            form.version.data = str(service.review_as_stored(review).version)
+        else:
+            flash("Key messages and decisions saved.", "success")
+            return redirect(
+                url_for(".show", partnership_id=partnership.id, review_id=review.id)
+                + "#cover-story"
+            )
+    return _render_show(partnership, review, story_form=form)
+
+
+@bp.post("/<int:review_id>/story/redraft")
+@auth_required()
+def redraft_messages(partnership_id: int, review_id: int):
+    review = _get_review(partnership_id, review_id, Action.MANAGE)
+    back = url_for(".show", partnership_id=partnership_id, review_id=review.id) + "#cover-story"
+    if not ButtonForm().validate_on_submit():
+        flash("This page is out of date: reload it and try again.", "warning")
+        return redirect(back)
+    try:
+        service.redraft_key_messages(current_user, review.id)
+    except (ValidationFailed, Conflict) as error:
+        flash(str(error), "warning")
+    else:
+        flash("Key messages drafted again from the figures.", "success")
+    return redirect(back)
+
+
+@bp.post("/<int:review_id>/commentary/decide")
+@auth_required()
+def decide_commentary(partnership_id: int, review_id: int):
+    review = _get_review(partnership_id, review_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
+    form = CommentaryDecisionForm()
+    if form.validate_on_submit():
+        approve = bool(form.approve.data)
+        if _saved(
+            form,
+            lambda: service.decide_commentary(
+                current_user, review.id, approve=approve, reason=form.reason.data or ""
+            ),
+        ):
+            flash(
+                "Commentary approved: it goes on the scorecard's cover."
+                if approve
+                else "Commentary returned to the provider.",
+                "success",
+            )
+            return redirect(
+                url_for(".show", partnership_id=partnership.id, review_id=review.id)
+                + "#cover-story"
+            )
+    return _render_show(partnership, review, decision_form=form)
+
+
+@bp.route("/<int:review_id>/commentary", methods=["GET", "POST"])
+@auth_required()
+def commentary(partnership_id: int, review_id: int):
+    """The provider's commentary on a review (issued or not): written, saved, submitted."""
+    review = service.get_review_for_commentary(current_user, partnership_id, review_id)
+    partnership = get_partnership(partnership_id)
+    if request.method == "GET":
+        form = CommentaryForm(formdata=None)
+        form.text.data = review.provider_commentary or ""
+    else:
+        form = CommentaryForm()
+        if form.validate_on_submit():
+            submit = bool(form.submit.data)
+            if _saved(
+                form,
+                lambda: service.save_commentary(
+                    current_user, partnership_id, review.id, text=form.text.data, submit=submit
+                ),
+            ):
+                flash(
+                    "Commentary submitted: a lead of the partnership approves it for the scorecard."
+                    if submit
+                    else "Commentary saved as a draft.",
+                    "success",
+                )
+                return redirect(
+                    url_for(".commentary", partnership_id=partnership_id, review_id=review.id)
+                )
+    return render_template(
+        "reviews/commentary.html",
+        partnership=partnership,
+        review=review,
+        label=service.period_label(review.kind, review.first_month, review.last_month),
+        form=form,
+    )
 
 
 @bp.post("/<int:review_id>/refresh")

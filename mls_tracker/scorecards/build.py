@@ -47,6 +47,7 @@ from mls_tracker.models import (
     Attendance,
     Logo,
     Meeting,
+    MeetingState,
     Partnership,
     ReviewKind,
     Sla,
@@ -64,6 +65,7 @@ from mls_tracker.scorecards.snapshot import (
     AttainmentPoint,
     ChangeFacts,
     CoverageFacts,
+    CoverStory,
     DeliveryMonthFacts,
     DeliverySection,
     ExpectationFacts,
@@ -83,7 +85,16 @@ from mls_tracker.scorecards.snapshot import (
     SponsorFacts,
     TargetChangeFacts,
     Tile,
+    TrendToBreach,
     WinFacts,
+)
+from mls_tracker.scorecards.story import (
+    LOOK_AHEAD_DAYS,
+    UpcomingChange,
+    UpcomingExpectation,
+    draft_key_messages,
+    health_line,
+    look_ahead,
 )
 from mls_tracker.services import dashboard
 from mls_tracker.services import delivery as delivery_service
@@ -110,6 +121,7 @@ from mls_tracker.services.sla_figures import (
     SlaSeries,
     Status,
     attainment,
+    early_warning,
     load_sla_series,
     status_of,
 )
@@ -873,6 +885,7 @@ class _Before:
     tiles: dict[str, float | None]
     health: int | None
     label: str
+    period: str  # the earlier period alone, for sentences ("since September 2026")
 
 
 def _as_issued(previous: ScorecardData) -> _Before:
@@ -880,6 +893,7 @@ def _as_issued(previous: ScorecardData) -> _Before:
         tiles={tile.key: tile.value for tile in previous.tiles},
         health=previous.health.score,
         label=f"Review of {previous.period.label}, as issued",
+        period=previous.period.label,
     )
 
 
@@ -887,8 +901,58 @@ def _computed_before(earlier: _Components, weights: dict, label: str) -> _Before
     return _Before(
         tiles={key.value: _round(value) for key, value in earlier.values().items()},
         health=health_facts(earlier.values(), weights).score,
-        label=f"{label}, computed (no scorecard issued)",
+        label=f"{label}, from today's data (no scorecard was issued)",
+        period=label,
     )
+
+
+# ----------------------------------------------------------------------------- the cover story
+
+
+def trends_to_breach(series: Sequence[SlaSeries], month: Month) -> tuple[TrendToBreach, ...]:
+    """The SLAs not breached in ``month`` whose trend reaches a breach soon (the early
+    warning of ``sla_figures``, as the meeting agenda shows it)."""
+    found = []
+    for one in series:
+        warning = early_warning(one, month)
+        if warning is not None:
+            found.append(TrendToBreach(one.code, one.name, warning.breach_month))
+    return tuple(found)
+
+
+def _planned_meetings(partnership_id: int, after: dt.date) -> list[tuple[dt.date, str]]:
+    rows = db.session.execute(
+        sa.select(Meeting.held_on, Meeting.kind)
+        .where(
+            Meeting.partnership_id == partnership_id,
+            Meeting.state == MeetingState.PLANNED,
+            Meeting.held_on > after,
+        )
+        .order_by(Meeting.held_on)
+        .limit(5)
+    ).all()
+    return [(day, str(kind.value)) for day, kind in rows]
+
+
+def cover_story(
+    data: ScorecardData,
+    *,
+    since: str | None,
+    trending: tuple[TrendToBreach, ...],
+    look_ahead_items: tuple,
+    look_ahead_until: dt.date,
+) -> CoverStory:
+    """The story's parts that come from the figures; the review's parts are added by
+    ``reviews.review_data``."""
+    story = CoverStory(
+        since=since,
+        trending=trending,
+        look_ahead=look_ahead_items,
+        look_ahead_until=look_ahead_until,
+    )
+    story = dataclasses.replace(story, health_line=health_line(data, since))
+    drafted = draft_key_messages(dataclasses.replace(data, story=story))
+    return dataclasses.replace(story, drafted_messages=drafted, key_messages=drafted)
 
 
 # ----------------------------------------------------------------------------- the snapshot
@@ -1002,7 +1066,8 @@ def build_scorecard_data(
     )
 
     matrix = coverage_matrix(partnership_id, as_of)
-    expectations = list_expectations(partnership_id, as_of, due_only=True)
+    every_expectation = list_expectations(partnership_id, as_of)
+    expectations = [e for e in every_expectation if e.revisit_by < as_of]  # due_only's rule
     changes = list_changes(partnership_id, as_of)
     wins = list_wins(partnership_id)
     governance = governance_section(
@@ -1041,7 +1106,7 @@ def build_scorecard_data(
             earlier, weights, period_label(kind, previous_months[0], previous_months[-1])
         )
 
-    return ScorecardData(
+    data = ScorecardData(
         partnership=partnership_facts(partnership),
         period=period_facts(kind, first_month, last_month),
         computed_on=today,
@@ -1059,3 +1124,20 @@ def build_scorecard_data(
         logo=logo_facts(partnership.logo),
         delivery=delivery_section(partnership, first_month, last_month),
     )
+    period_end = last_month.last_day
+    story = cover_story(
+        data,
+        since=before.period,
+        trending=trends_to_breach(series, last_month),
+        look_ahead_items=look_ahead(
+            period_end,
+            changes=[UpcomingChange(c.title, c.status.value, c.planned_on) for c in changes],
+            expectations=[
+                UpcomingExpectation(e.statement, e.revisit_by) for e in every_expectation
+            ],
+            renewal_date=partnership.renewal_date,
+            planned_meetings=_planned_meetings(partnership_id, period_end),
+        ),
+        look_ahead_until=period_end + dt.timedelta(days=LOOK_AHEAD_DAYS),
+    )
+    return dataclasses.replace(data, story=story)

@@ -385,6 +385,45 @@ class LogoFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class LookAheadItem:
+    """Something due in the 90 days after the period's end (or overdue, for a renewal)."""
+
+    on: dt.date
+    kind: str  # "change" | "expectation" | "renewal" | "meeting"
+    text: str
+    overdue: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TrendToBreach:
+    """An SLA met or at risk now whose trend reaches a breach soon (``sla_figures``)."""
+
+    code: str
+    name: str
+    breach_month: Month
+
+
+@dataclass(frozen=True, slots=True)
+class CoverStory:
+    """Issue 19: what page 1 tells an executive. ``health_line``, ``drafted_messages``,
+    ``trending`` and ``look_ahead`` come from the figures; ``key_messages`` (the lead's,
+    else the drafted ones), ``decisions_asks`` and the approved provider commentary are
+    filled in from the review when it is previewed or issued."""
+
+    health_line: str = ""
+    since: str | None = None  # the period the changes are measured against, plainly
+    drafted_messages: tuple[str, ...] = ()
+    key_messages: tuple[str, ...] = ()
+    decisions_asks: str = ""
+    provider_commentary: str = ""
+    commentary_author: str | None = None
+    commentary_organisation: str | None = None
+    look_ahead: tuple[LookAheadItem, ...] = ()
+    look_ahead_until: dt.date | None = None
+    trending: tuple[TrendToBreach, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ScorecardData:
     """Everything a scorecard shows. ``executive_summary`` and ``featured_wins`` are the lead's."""
 
@@ -409,6 +448,8 @@ class ScorecardData:
     # Addition (issue 19): delivery volumes and spend; None in older snapshots and for a
     # partnership without delivery figures (the section is then left out).
     delivery: DeliverySection | None = None
+    # Addition (issue 19): the cover's story; None in snapshots taken before it.
+    story: CoverStory | None = None
 
     @property
     def provisional(self) -> str | None:

@@ -17,6 +17,7 @@ from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
 from mls_tracker.models import (
+    CommentaryState,
     DeliveryResult,
     Job,
     Partnership,
@@ -33,6 +34,7 @@ from mls_tracker.models.base import utcnow
 from mls_tracker.models.partnership import ReviewCadence
 from mls_tracker.models.review import review_featured_wins
 from mls_tracker.periods import Month
+from mls_tracker.scorecards import story as cover_story
 from mls_tracker.scorecards.build import (
     QUARTER_MONTHS,
     build_scorecard_data,
@@ -41,6 +43,7 @@ from mls_tracker.scorecards.build import (
 )
 from mls_tracker.scorecards.snapshot import (
     ActionRow,
+    CoverStory,
     ScorecardData,
     TargetChangeFacts,
     Tile,
@@ -179,6 +182,7 @@ def open_review(
             last_month=last_month,
             snapshot=dump(data),
             created_by_id=actor_id,
+            key_messages=_drafted(data),
         )
         db.session.add(review)
         try:
@@ -258,6 +262,9 @@ def refresh_review(user: User, review_id: int, today: dt.date) -> Review:
     old = _stored_data(review)
     summary = review.executive_summary or ""
     untouched = bool(summary) and old is not None and summary == draft_summary(old)
+    messages_untouched = review.key_messages is None or (
+        old is not None and review.key_messages == _drafted(old)
+    )
     previous = _issued_figures(previous_review(review))
     data = build_scorecard_data(
         review.partnership_id,
@@ -275,6 +282,11 @@ def refresh_review(user: User, review_id: int, today: dt.date) -> Review:
         elif summary and review.summary_basis is None and old is not None:
             # Written before the basis was kept: it was written for the figures until now.
             review.summary_basis = summary_figures(old)
+        if messages_untouched:  # drafted from the figures and not edited: drafted again
+            review.key_messages = _drafted(data)
+            review.key_messages_basis = None
+        elif review.key_messages_basis is None and old is not None:
+            review.key_messages_basis = summary_figures(old)
         review.updated_at = utcnow()
     return review
 
@@ -302,20 +314,26 @@ def draft_summary(data: ScorecardData) -> str:
     write them; refreshing the figures writes it again as long as nobody edited it."""
     health = data.health
     tiles = {tile.key: tile for tile in data.tiles}
-    score = "n/a" if health.score is None else str(health.score)
+    closed = (
+        f"with a health score of {health.score}{f' ({health.rag})' if health.rag else ''}"
+        if health.score is not None
+        else "without enough data for a health score"
+    )
     first = (
-        f"{data.partnership.name} closed {data.period.label} with a health score of "
-        f"{score}{f' ({health.rag})' if health.rag else ''}. "
+        f"{data.partnership.name} closed {data.period.label} {closed}. "
         f"SLA attainment was {_whole_percent(tiles.get('sla'))}, "
         f"learner satisfaction {_whole_percent(tiles.get('satisfaction'))} and action plan "
         f"health {_whole_percent(tiles.get('actions'))}."
     )
-    breached = [row.code for row in data.slas.rows if row.status == Status.BREACHED.value]
+    # Names, not codes: the sponsors read it (issue 19, plain words).
+    breached = [row.name for row in data.slas.rows if row.status == Status.BREACHED.value]
     gaps = [row.region for row in data.governance.coverage if row.gap]
     asks = []
     if breached:
         asks.append(f"agree recovery plans for {', '.join(breached)}")
-    if data.actions.overdue:
+    if data.actions.overdue == 1:
+        asks.append("close the overdue action before the next meeting")
+    elif data.actions.overdue:
         asks.append(f"close the {data.actions.overdue} overdue actions before the next meeting")
     if gaps:
         asks.append(f"name a client sponsor for {', '.join(gaps)}")
@@ -367,9 +385,18 @@ class SummaryCheck:
 def summary_check(review: Review) -> SummaryCheck:
     """An edited summary is stale when the figures it was written for are not the review's
     figures any more (after "Refresh figures")."""
-    basis = review.summary_basis
+    return _basis_check(bool(review.executive_summary), review.summary_basis, review)
+
+
+def key_messages_check(review: Review) -> SummaryCheck:
+    """Edited key messages are stale, as an edited summary is, when the figures they were
+    written for are not the review's figures any more."""
+    return _basis_check(bool(review.key_messages), review.key_messages_basis, review)
+
+
+def _basis_check(written: bool, basis: dict[str, str] | None, review: Review) -> SummaryCheck:
     data = _stored_data(review)
-    if not review.executive_summary or not basis or data is None:
+    if not written or not basis or data is None:
         return SummaryCheck(False, ())
     now = summary_figures(data)
     changes = tuple(
@@ -419,6 +446,7 @@ def review_data(review: Review) -> ScorecardData:
     return dataclasses.replace(
         data,
         logo=current_logo_facts(review.partnership_id),
+        story=_story_of(review, data),
         executive_summary=review.executive_summary or "",
         featured_wins=tuple(
             WinFacts(
@@ -432,6 +460,158 @@ def review_data(review: Review) -> ScorecardData:
             for w in wins
         ),
     )
+
+
+# ----------------------------------------------------------------------------- the cover story
+
+KEY_MESSAGES_MAX = cover_story.MESSAGES_MAX
+KEY_MESSAGE_CHARS = cover_story.MESSAGE_MAX_CHARS
+# The cover is one page: these lengths were laid out at their longest (tests/test_cover_story_pdf).
+DECISIONS_MAX = 600
+COMMENTARY_MAX = 600
+RETURN_REASON_MAX = 500
+COMMENTARY_MESSAGE = "Only the provider's members of the partnership write its commentary."
+
+
+def _drafted(data: ScorecardData) -> list[str] | None:
+    return list(data.story.drafted_messages) if data.story is not None else None
+
+
+def _story_of(review: Review, data: ScorecardData) -> CoverStory | None:
+    """The figures' story with the review's parts: the lead's key messages (else the drafted
+    ones), decisions and asks, and the provider's commentary once a lead approved it."""
+    if data.story is None:  # figures computed before the cover told a story: refresh them
+        return None
+    approved = review.commentary_state is CommentaryState.APPROVED and bool(
+        review.provider_commentary
+    )
+    author = review.commentary_submitted_by if approved else None
+    return dataclasses.replace(
+        data.story,
+        key_messages=tuple(
+            review.key_messages if review.key_messages is not None else data.story.drafted_messages
+        ),
+        decisions_asks=review.decisions_asks or "",
+        provider_commentary=(review.provider_commentary or "") if approved else "",
+        commentary_author=author.display_name if author is not None else None,
+        commentary_organisation=data.partnership.provider if approved else None,
+    )
+
+
+def update_story(
+    user: User,
+    review_id: int,
+    *,
+    key_messages: str,
+    decisions_asks: str,
+    expected_version: int,
+) -> Review:
+    """Save the lead's key messages (one a line, at most five, each at most 200 characters)
+    and the decisions and asks of the sponsors."""
+    review = _get_review(review_id)
+    access.require(user, Action.MANAGE, review.partnership_id, message=MANAGE_MESSAGE)
+    check_version(review, expected_version, STALE_MESSAGE)
+    messages = cover_story.clean_messages((key_messages or "").splitlines())
+    if len(messages) > KEY_MESSAGES_MAX:
+        raise ValidationFailed(
+            f"Keep to {KEY_MESSAGES_MAX} key messages, one a line (there are {len(messages)}).",
+            "key_messages",
+        )
+    long = [i for i, m in enumerate(messages, 1) if len(m) > KEY_MESSAGE_CHARS]
+    if long:
+        raise ValidationFailed(
+            f"Keep each key message to {KEY_MESSAGE_CHARS} characters: message {long[0]} has "
+            f"{len(messages[long[0] - 1])}.",
+            "key_messages",
+        )
+    asks = (decisions_asks or "").strip()
+    if len(asks) > DECISIONS_MAX:
+        raise ValidationFailed(
+            f"Keep the decisions and asks to {DECISIONS_MAX:,} characters (it has {len(asks):,}).",
+            "decisions_asks",
+        )
+    with acting_as(user.id), guarded_save(STALE_MESSAGE):
+        if messages != (review.key_messages or []):
+            data = _stored_data(review)
+            review.key_messages_basis = summary_figures(data) if data is not None else None
+        review.key_messages = messages
+        review.decisions_asks = asks or None
+    return review
+
+
+def redraft_key_messages(user: User, review_id: int) -> Review:
+    """The key messages drafted again from the review's figures (the lead's edits dropped)."""
+    review = _get_review(review_id)
+    access.require(user, Action.MANAGE, review.partnership_id, message=MANAGE_MESSAGE)
+    data = _stored_data(review)
+    if data is None or data.story is None:
+        raise ValidationFailed("Refresh the figures first: they were computed without a story.")
+    with acting_as(user.id), guarded_save(STALE_MESSAGE):
+        review.key_messages = list(cover_story.draft_key_messages(data))
+        review.key_messages_basis = None
+    return review
+
+
+def get_review_for_commentary(user: User, partnership_id: int, review_id: int) -> Review:
+    """A review of the partnership whose commentary ``user`` (a provider member) may write,
+    issued or not; another partnership's review is NotFound."""
+    access.require(user, Action.WRITE_PROVIDER_COMMENTARY, partnership_id, COMMENTARY_MESSAGE)
+    review = db.session.get(Review, review_id)
+    if review is None or review.partnership_id != partnership_id:
+        raise NotFound()
+    return review
+
+
+def save_commentary(
+    user: User, partnership_id: int, review_id: int, *, text: str, submit: bool
+) -> Review:
+    """The provider's commentary saved as a draft, or submitted for a lead's approval. Any
+    change after approval takes the approval back (the scorecard shows approved text only)."""
+    review = get_review_for_commentary(user, partnership_id, review_id)
+    text = (text or "").strip()
+    if len(text) > COMMENTARY_MAX:
+        raise ValidationFailed(
+            f"Keep the commentary to {COMMENTARY_MAX:,} characters (it has {len(text):,}).",
+            "text",
+        )
+    if submit and not text:
+        raise ValidationFailed("Write the commentary before submitting it.", "text")
+    with acting_as(user.id), guarded_save(STALE_MESSAGE):
+        review.provider_commentary = text or None
+        review.commentary_state = CommentaryState.SUBMITTED if submit else CommentaryState.DRAFT
+        review.commentary_approved_by_id = None
+        review.commentary_approved_at = None
+        if submit:
+            review.commentary_submitted_by_id = user.id
+            review.commentary_submitted_at = utcnow()
+            review.commentary_return_reason = None
+    return review
+
+
+def decide_commentary(user: User, review_id: int, *, approve: bool, reason: str = "") -> Review:
+    """A lead approves the submitted commentary (it goes into the scorecard) or returns it to
+    the provider with a reason."""
+    review = _get_review(review_id)
+    access.require(user, Action.MANAGE, review.partnership_id, message=MANAGE_MESSAGE)
+    if review.commentary_state is not CommentaryState.SUBMITTED:
+        raise ValidationFailed("There is no submitted commentary to approve or return.")
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise ValidationFailed("Say why the commentary goes back to the provider.", "reason")
+    if len(reason) > RETURN_REASON_MAX:
+        raise ValidationFailed(
+            f"Keep the reason to {RETURN_REASON_MAX} characters (it has {len(reason)}).", "reason"
+        )
+    with acting_as(user.id), guarded_save(STALE_MESSAGE):
+        if approve:
+            review.commentary_state = CommentaryState.APPROVED
+            review.commentary_approved_by_id = user.id
+            review.commentary_approved_at = utcnow()
+            review.commentary_return_reason = None
+        else:
+            review.commentary_state = CommentaryState.RETURNED
+            review.commentary_return_reason = reason
+    return review
 
 
 # ----------------------------------------------------------------------------- the pages
