@@ -446,7 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         mark = "PASS" if ok else "n/a " if ok is None else "MISS"
         print(f"  {mark}  {what}: {figure}")
     print(json.dumps({"scorecard_bars": [[w, f, ok] for w, f, ok in _results]}))
-    return 0 if all(ok is not False for _, _, ok in _results) else 1
+    # A missed bar is a figure in the table, not a failure (benchmarks/README.md): a failed
+    # scorecard or a crash is (they raise or exit before this).
+    return 0
 
 
 if __name__ == "__main__":
