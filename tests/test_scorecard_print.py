@@ -185,9 +185,28 @@ def test_the_build_links_each_sla_to_its_open_recovery_action_and_counts_months_
     rows = {row.code: row for row in data.slas.rows}
     row = rows["LATE-01"]
     assert (row.status, row.actual, row.gap, row.months_out) == ("breached", 80.0, -10.0, 3)
+    # Overdue on the day the figures were computed (15 Nov), which the reader sees.
     assert row.recovery == ActionRow(
-        "Fix the queue", "provider", "Olu Owner", dt.date(2026, 11, 5), "open", "medium", False
+        "Fix the queue", "provider", "Olu Owner", dt.date(2026, 11, 5), "open", "medium", True
     )
     assert rows["CALM-01"].status == "at risk" and rows["CALM-01"].recovery is None
     again = load(dump(data))
     assert again.slas.rows == data.slas.rows
+
+
+def test_a_recovery_action_agreed_after_the_period_is_the_one_the_scorecard_shows(world):
+    """October's breach is answered at the meeting in November, before the review is issued:
+    that item is the recovery action; it is not an item of October's action plan."""
+    p, lead = world.partnership, world.lead
+    late = create_sla(p, None, "LATE-01")
+    add_measurement(late, OCT, 70, confirmed_by=lead)
+    agreed = create_action(p, "Recover the queue", due_on=dt.date(2026, 11, 30))
+    agreed.sla_id = late.id
+    agreed.created_at = dt.datetime(2026, 11, 6, 15, tzinfo=dt.UTC)
+    db.session.commit()
+
+    data = build_scorecard_data(p.id, "monthly", OCT, OCT, TODAY)
+    row = {row.code: row for row in data.slas.rows}["LATE-01"]
+    assert row.recovery is not None and row.recovery.title == "Recover the queue"
+    assert not row.recovery.overdue
+    assert "Recover the queue" not in {item.title for item in data.actions.open_items}

@@ -16,6 +16,7 @@ from mls_tracker.periods import Month
 from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards import issuing as scorecards
 from mls_tracker.scorecards.chart_text import chart_text, trend_sentence
+from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.html import CHART_TITLES
 from mls_tracker.scorecards.snapshot import dump, load
 from tests.scorecard_samples import ISSUED_META, sample_data
@@ -107,13 +108,15 @@ def test_every_image_and_sparkline_in_the_print_html_has_alternative_text(issued
     html, _, _ = issued
     found = _Images()
     found.feed(html)
-    assert len(found.images) == len(CHART_TITLES)  # every chart of the sample is drawn
     data = sample_data()
+    drawn = {chart.name for chart in scorecard_figures(data)}  # the sample has no delivery
+    assert len(found.images) == len(drawn) >= 5  # every chart of the sample is drawn
     for image in found.images:
         assert image.get("alt") and len(image["alt"]) > 40, image.get("alt")
     alts = {image["alt"] for image in found.images}
     for name, title in CHART_TITLES.items():
-        assert chart_text(name, title, data) in alts
+        if name in drawn:
+            assert chart_text(name, title, data) in alts
     assert found.svgs == found.titled_svgs > 0
 
 

@@ -1,4 +1,5 @@
-"""Issue 20: inbox and queues (placeholder in the chain; its owner fills it in)
+"""Issue 20: inbox and queues — notifications (the in-app inbox), each user's notification
+setting (immediate e-mail, daily digest or none), and the partial indexes the queues read
 
 Revision ID: 20b2c0de0002
 Revises: 20a1c0de0001

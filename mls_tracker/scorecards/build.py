@@ -465,15 +465,24 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 
 def _action_rows(
-    partnership_id: int, months: Sequence[Month], as_of: dt.date, next_review_on: dt.date
+    partnership_id: int,
+    months: Sequence[Month],
+    as_of: dt.date,
+    next_review_on: dt.date,
+    today: dt.date | None = None,
 ) -> tuple[
     tuple[ActionRow, ...], tuple[ActionRow, ...], tuple[ActionRow, ...], dict[int, ActionRow]
 ]:
     """Items open at ``as_of`` (overdue first), those of them due before the next review,
     the items done in the period, and per SLA the open item linked to it that is due first
-    (its recovery action) — from one query."""
+    (its recovery action) — from one query. The recovery action is the one open on ``today``
+    (the day the figures are computed) when there is one: a breach of the period is usually
+    answered at the meeting after it, which the scorecard is read after.
+    Else the one open at ``as_of``."""
     item = ActionItem
     first_day = months[0].first_day
+    today = max(today or as_of, as_of)
+    period_end = _start_of(as_of + dt.timedelta(days=1))
     rows = db.session.execute(
         sa.select(
             item.title,
@@ -485,11 +494,12 @@ def _action_rows(
             item.closed_on,
             item.id,
             item.sla_id,
+            item.created_at,
         )
         .outerjoin(User, User.id == item.owner_id)
         .where(
             item.partnership_id == partnership_id,
-            item.created_at < _start_of(as_of + dt.timedelta(days=1)),
+            item.created_at < _start_of(today + dt.timedelta(days=1)),
             item.closed_on.is_(None) | (item.closed_on >= first_day),
             ~((item.status == ActionStatus.CANCELLED) & item.closed_on.is_(None)),
         )
@@ -498,7 +508,23 @@ def _action_rows(
     open_rows: list[ActionRow] = []
     closed: list[tuple[dt.date, int, ActionRow]] = []
     recovery: dict[int, ActionRow] = {}
-    for title, side, owner, due_on, status, priority, closed_on, item_id, sla_id in rows:
+    recovery_then: dict[int, ActionRow] = {}
+    for title, side, owner, due_on, status, priority, closed_on, item_id, sla_id, created in rows:
+        if sla_id is not None and (closed_on is None or closed_on > today):
+            recovery.setdefault(  # ordered by due date: the first due
+                sla_id,
+                ActionRow(
+                    title=title,
+                    owner_side=side.value,
+                    owner_name=owner,
+                    due_on=due_on,
+                    status="open" if status in CLOSED_STATUSES else status.value,
+                    priority=priority.value,
+                    overdue=due_on < today,
+                ),
+            )
+        if created >= period_end:
+            continue  # created after the period: only a recovery action
         is_open = closed_on is None or closed_on > as_of
         row = ActionRow(
             title=title,
@@ -513,7 +539,7 @@ def _action_rows(
         if is_open:
             open_rows.append(row)
             if sla_id is not None:
-                recovery.setdefault(sla_id, row)  # ordered by due date: the first due
+                recovery_then.setdefault(sla_id, row)
         elif status is ActionStatus.DONE:
             closed.append((closed_on, item_id, row))
     open_rows.sort(key=lambda row: not row.overdue)  # stable: by due date within each
@@ -521,6 +547,7 @@ def _action_rows(
         row for row in open_rows if row.due_on is not None and as_of < row.due_on <= next_review_on
     )
     closed.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+    recovery = {**recovery_then, **recovery}
     return tuple(open_rows), due_next, tuple(row for _, _, row in closed), recovery
 
 
@@ -1056,7 +1083,7 @@ def build_scorecard_data(
 
     act = action_figures([partnership_id], first_month, last_month, today)[partnership_id]
     next_review_on = _next_review_on(partnership_id, as_of, last_month.shift(length).last_day)
-    *action_rows, recovery = _action_rows(partnership_id, months, as_of, next_review_on)
+    *action_rows, recovery = _action_rows(partnership_id, months, as_of, next_review_on, today)
     slas = with_recovery(slas, series, recovery)
     actions = action_section(
         act,

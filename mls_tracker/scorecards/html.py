@@ -287,8 +287,25 @@ def environment() -> jinja2.Environment:
         sparkline=sparkline,
         gap=gap,
     )
-    env.globals.update(engagement=engagement)
+    env.globals.update(engagement=engagement, sections=sections)
     return env
+
+
+def sections(data: ScorecardData) -> dict[str, tuple[int, str]]:
+    """The numbered sections of a scorecard, in order: anchor → (number, title). Service
+    credits and delivery are there only when the snapshot has them (issue 19), so a scorecard
+    without them keeps its numbers."""
+    titles = [("summary", "Executive summary"), ("service-levels", "Service levels")]
+    if data.credits is not None:
+        titles.append(("service-credits", "Service credits"))
+    if data.delivery is not None:
+        titles.append(("delivery", "Delivery and spend"))
+    titles += [
+        ("satisfaction", "Learner satisfaction"),
+        ("action-plan", "Action plan"),
+        ("governance", "Sponsorship & governance"),
+    ]
+    return {anchor: (number, title) for number, (anchor, title) in enumerate(titles, start=1)}
 
 
 def _print_url(name: str) -> str:
