@@ -107,16 +107,18 @@ def test_health_line_up_unchanged_and_without_history():
 def test_key_messages_most_important_first_at_most_five_plain_words():
     messages = draft_key_messages(red_data())
     assert 3 <= len(messages) <= 5
-    assert messages[0] == (
-        "The partnership's health score fell from 70 to 54 (red) since September 2026."
+    # The health score and SLA attainment's fall behind it are the cover's health line; the
+    # messages say what the line does not.
+    assert health_line(red_data(), "September 2026").endswith(
+        "SLA attainment fell from 92% to 61% (3 SLAs breached)."
     )
-    assert messages[1].startswith("Three service levels missed their target in October 2026: ")
+    assert not any("health score" in m or "SLA attainment" in m for m in messages)
+    assert messages[0].startswith("Three service levels missed their target in October 2026: ")
     breached = [row.name for row in red_data().slas.rows[:3]]
-    assert all(name in messages[1] for name in breached)
-    assert messages[2] == "SLA attainment fell from 92% to 61% since September 2026."
-    assert messages[3] == "Action plan health fell from 70% to 50% since September 2026."
+    assert all(name in messages[0] for name in breached)
+    assert messages[1] == "Action plan health fell from 70% to 50% since September 2026."
     assert (
-        messages[4] == "Time to resolve is on course to miss its target by Jan 2027 if the "
+        messages[2] == "Time to resolve is on course to miss its target by Jan 2027 if the "
         "trend continues."
     )
     for message in messages:
@@ -133,7 +135,7 @@ def test_key_messages_name_coverage_gaps_and_overdue_actions_when_there_is_room(
         story=dataclasses.replace(data.story, trending=()),
     )
     messages = draft_key_messages(quiet)
-    assert messages[0] == "The partnership's health score held at 54 since September 2026."
+    assert not any("health score" in m for m in messages)
     assert "LATAM has no client sponsor." in messages
     oldest = min(r.due_on for r in quiet.actions.open_items if r.overdue)
     overdue = f"Eight actions are overdue; the oldest was due on {oldest.day} {oldest:%B %Y}."
@@ -158,9 +160,9 @@ def test_a_quiet_month_still_has_three_messages():
     )
     messages = draft_key_messages(data)
     assert messages == (
-        "The partnership's health score held at 85.",
         "Every measured service level was within its limits in October 2026.",
         "Every region in scope has a client sponsor.",
+        "No action is overdue.",
     )
 
 
@@ -170,7 +172,7 @@ def test_long_names_are_listed_briefly_and_messages_kept_short():
     data = dataclasses.replace(data, slas=dataclasses.replace(data.slas, rows=rows))
     messages = draft_key_messages(data)
     assert all(len(m) <= MESSAGE_MAX_CHARS for m in messages)
-    assert messages[1].endswith("…")
+    assert messages[0].endswith("…")
 
 
 END = dt.date(2026, 10, 31)
@@ -234,3 +236,71 @@ def test_the_story_survives_the_snapshot_and_an_old_snapshot_has_none():
     old = dump(sample_data())
     del old["story"]
     assert load(old).story is None
+
+
+def test_key_messages_name_the_credits_due_and_a_contract_nearly_spent():
+    from mls_tracker.scorecards.snapshot import (
+        CreditLineFacts,
+        CreditSection,
+        DeliverySection,
+    )
+
+    october = Month(2026, 10)
+    credits = CreditSection(
+        currency="EUR",
+        message="",
+        monthly_fee="57500.00",
+        fee_from_annual_value=True,
+        cap_percent="12",
+        cap="6900.00",
+        rules=5,
+        lines=(CreditLineFacts("LOC-01", "Translation turnaround", "8", (october,), "4600.00"),),
+        uncapped="4600.00",
+        credited="4600.00",
+        deducted="0.00",
+        capped_months=(),
+        year_first=Month(2025, 11),
+        year_last=october,
+        year_total="12937.50",
+        year_breaches=6,
+    )
+    delivery = DeliverySection(
+        currency="EUR",
+        learners_trained=2715,
+        completions=6714,
+        training_hours=2926.0,
+        sessions_delivered=45,
+        spend="60872.00",
+        confirmed_months=1,
+        period_months=1,
+        cost_months=12,
+        cost_per_learner="24.83",
+        cost_per_hour="22.37",
+        since=Month(2024, 10),
+        spent_to_date="1430578.00",
+        contract_value="1552500.00",
+        contract_months=27,
+        spend_share=92.1,
+        spend_reason=None,
+        proposed_months=(),
+        series=(),
+    )
+    quiet = dataclasses.replace(red_data(), credits=credits, delivery=delivery)
+    messages = draft_key_messages(quiet)
+    assert len(messages) == 5
+    assert messages[0].startswith("Three service levels missed their target")
+    assert messages[1] == (
+        "Service credits of EUR 4,600 are due for October 2026 (Translation turnaround)."
+    )
+    assert messages[2] == "92% of the contract value has been invoiced since Oct 2024."
+    everything = draft_key_messages(
+        dataclasses.replace(quiet, slas=dataclasses.replace(quiet.slas, rows=()))
+    )
+    assert (
+        "Service credits of EUR 4,600 are due for October 2026 (Translation turnaround)."
+        in everything
+    )
+    # 92.1 % shown whole: "92%".
+    assert "92% of the contract value has been invoiced since Oct 2024." in draft_key_messages(
+        dataclasses.replace(quiet, credits=None, slas=dataclasses.replace(quiet.slas, rows=()))
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from mls_tracker import formatting
 from mls_tracker.scorecards.snapshot import (
@@ -134,11 +135,38 @@ def health_line(data: ScorecardData, since: str | None) -> str:
         head = f"{head}, unchanged{when}"
     else:
         head = f"{head}, {'up' if change > 0 else 'down'} {abs(change)}{when}"
-    moves = [m for m in _moves(data) if m.delta and (change == 0 or (m.delta > 0) == (change > 0))]
-    if not moves:
+    biggest = _health_reason(data)
+    if biggest is None:
         return f"{head}."
-    biggest = max(moves, key=lambda m: abs(m.weighted))
     return f"{head}: {_moved(biggest)}{_detail(data, biggest.tile.key)}."
+
+
+def _health_reason(data: ScorecardData) -> _Move | None:
+    """The component that moved the health score most (its change times its weight) in the
+    direction the score moved, or None."""
+    health = data.health
+    if health.score is None or health.previous is None:
+        return None
+    change = health.score - health.previous
+    moves = [m for m in _moves(data) if m.delta and (change == 0 or (m.delta > 0) == (change > 0))]
+    return max(moves, key=lambda m: abs(m.weighted)) if moves else None
+
+
+def _money_messages(data: ScorecardData) -> list[str]:
+    """Service credits earned in the period, and a contract close to spent (issue 19)."""
+    found = []
+    credits = data.credits
+    if credits is not None and credits.credited and Decimal(credits.credited) > 0:
+        names = _listed([line.name for line in credits.lines])
+        amount = formatting.money(credits.credited, credits.currency)
+        found.append(f"Service credits of {amount} are due for {data.period.label} ({names}).")
+    delivery = data.delivery
+    if delivery is not None and delivery.spend_share is not None and delivery.spend_share >= 90:
+        found.append(
+            f"{delivery.spend_share:.0f}% of the contract value has been invoiced since "
+            f"{delivery.since.label}."
+        )
+    return found
 
 
 # ----------------------------------------------------------------------------- key messages
@@ -158,17 +186,9 @@ def draft_key_messages(data: ScorecardData) -> tuple[str, ...]:
     period = data.period.label
     first: list[str] = []
     rest: list[str] = []
-    health = data.health
-    if health.score is not None and health.previous is not None:
-        change = health.score - health.previous
-        if change:
-            verb = "rose" if change > 0 else "fell"
-            first.append(
-                f"The partnership's health score {verb} from {health.previous} to "
-                f"{health.score}{f' ({health.rag})' if health.rag else ''}{when}."
-            )
-        else:
-            first.append(f"The partnership's health score held at {health.score}{when}.")
+    # The health score, its change and the component behind it are the cover's health line:
+    # the messages say what it does not.
+    named = _health_reason(data)
     breached = [row.name for row in data.slas.rows if row.status == "breached"]
     if breached:
         first.append(
@@ -176,8 +196,13 @@ def draft_key_messages(data: ScorecardData) -> tuple[str, ...]:
             f"{'its' if len(breached) == 1 else 'their'} target in {period}: "
             f"{_listed(breached)}."
         )
+    first.extend(_money_messages(data))  # what the breaches cost, and the contract's spend
     moves = sorted(
-        (m for m in _moves(data) if abs(m.delta) >= NOTABLE_CHANGE),
+        (
+            m
+            for m in _moves(data)
+            if abs(m.delta) >= NOTABLE_CHANGE and (named is None or m.tile.key != named.tile.key)
+        ),
         key=lambda m: abs(m.delta),
         reverse=True,
     )
