@@ -638,6 +638,10 @@ def choose_cold(urls: dict[int, ColdUrls], shown: list[int], repeats: int) -> li
 Send = Callable[[str, str, "str | None"], tuple[int, "str | None", bytes]]
 
 
+# Where a form says why it refused: a field's message, or a row's (the actuals grid).
+REFUSAL = r'(?:class="[^"]*invalid-feedback[^"]*"|role="alert")[^>]*>([^<]*)<'
+
+
 def edit_one_figure(send: Send, form_url: str) -> str:
     """A real edit through the app, as a user makes it: the SLA actuals form of a month, read,
     one value changed, posted back (with the versions the form carries). Returns what was
@@ -667,7 +671,7 @@ def edit_one_figure(send: Send, form_url: str) -> str:
         # Refused (a value the SLA's unit does not take, say): the reason, then the next row.
         refusals.append(
             f"{name} → {text}: {status} "
-            + "; ".join(re.findall(r'role="alert">([^<]*)<', answer.decode("utf-8", "replace"))[:2])
+            + "; ".join(re.findall(REFUSAL, answer.decode("utf-8", "replace"))[:2])
         )
     if refusals:
         raise RuntimeError(f"POST {form_url} refused every change: {refusals[:3]}")

@@ -72,6 +72,10 @@ def _sign_out_locally() -> None:
         SIGNED_IN_WITH_SSO,
     ):
         session.pop(key, None)
+    # A user loaded earlier in this request (a flush listener asking who is acting, say)
+    # would otherwise stay signed in for the rest of it.
+    g.pop("_login_user", None)
+    g.pop("_session_user", None)
 
 
 def check_session() -> None:

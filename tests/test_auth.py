@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from mls_tracker.extensions import db
 from mls_tracker.models import User, UserSession, utcnow
@@ -270,3 +271,25 @@ def test_sign_ins_and_denials_are_logged(client, world, caplog):
     assert any(
         m.startswith("denied 404") and f"partnership={world.other.id}" in m for m in messages
     )
+
+
+def test_a_timed_out_session_stays_out_even_if_its_user_was_loaded_first(client, world):
+    """Ending a timed-out session commits, and a flush listener may ask who is acting (the
+    inbox does): the user it loads must not keep that request signed in."""
+    from flask_login import current_user
+
+    sign_in(client, world.lead.email)
+    record = db.session.scalar(sa.select(UserSession).where(UserSession.user_id == world.lead.id))
+    record.last_seen_at = utcnow() - dt.timedelta(hours=2)
+    db.session.commit()
+    asked = []
+
+    def who_is_acting(_session, _context):
+        asked.append(current_user.is_authenticated)
+
+    sa.event.listen(so.Session, "after_flush", who_is_acting)
+    try:
+        assert client.get("/partnerships/").status_code == 302
+    finally:
+        sa.event.remove(so.Session, "after_flush", who_is_acting)
+    assert asked == [True]  # the user was loaded while the session was being ended

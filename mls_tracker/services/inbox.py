@@ -249,7 +249,12 @@ def _comment_rows(session: so.Session) -> list[dict[str, Any]]:
 @sa.event.listens_for(so.Session, "after_flush")
 def _watch(session: so.Session, _context: Any) -> None:
     new = [obj.id for obj in session.new if isinstance(obj, Notification)]
-    actor_id = current_actor_id()
+    # Who is acting, asked only when an action item or update is being written: asking loads
+    # the signed-in user, which a flush by the session check itself must not do.
+    watched = any(
+        isinstance(obj, ActionItem | ActionUpdate) for obj in (*session.new, *session.dirty)
+    )
+    actor_id = current_actor_id() if watched else None
     with session.no_autoflush:
         rows = _comment_rows(session)
         if actor_id is not None:  # the demo and other loads by nobody in particular: nothing
