@@ -15,7 +15,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import ActionItem, ActionStatus, Priority, Role, Side
 from mls_tracker.periods import utc_today
 from tests import factories
-from tests.conftest import csrf_token, sign_in
+from tests.conftest import csrf_token, sign_in, sign_out
 
 
 @contextlib.contextmanager
@@ -462,3 +462,23 @@ def test_the_default_list_is_remembered_until_a_write_or_a_renamed_owner(client,
     assert len(revisit) == len(first)
     filtered = client.get(f"{url}?status=all&sort=title").get_data(as_text=True)
     assert filtered.index("Book the venue") < filtered.index("Print the badges")
+
+
+def test_my_actions_download_holds_every_page_in_the_pages_order(client, world):
+    _many_mine(world, 30)
+    sign_in(client, world.provider.email)
+    page = client.get("/my-actions").get_data(as_text=True)
+    assert 'href="/my-actions/export.csv"' in page
+    response = client.get("/my-actions/export.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:3] == ["partnership", "id", "title"]
+    titles = [row[2] for row in rows[1:]]
+    assert titles == [f"Mine {i:02d}" for i in range(30)]  # all 30, soonest due first
+    assert [row[7] for row in rows[1:6]] == ["yes"] * 5 and rows[6][7] == "no"  # 5 overdue
+    # Another user's items are not in it.
+    sign_out(client)
+    sign_in(client, world.lead.email)
+    theirs = client.get("/my-actions/export.csv").get_data(as_text=True)
+    assert "Mine 00" not in theirs

@@ -132,6 +132,7 @@ GLOBAL: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "security.static"): _everyone(404),
     ("GET", "partnerships.index"): _everyone(200, anonymous=302),
     ("GET", "actions.mine"): _everyone(200, anonymous=302),
+    ("GET", "actions.mine_export"): _everyone(200, anonymous=302),
     ("GET", "dashboard.portfolio"): _everyone(200, anonymous=302),
     ("GET", "dashboard.export"): _everyone(200, anonymous=302),
     # An unknown job (jobs of a partnership are walked in tests/test_jobs.py).

@@ -141,6 +141,47 @@ def export(partnership_id: int):
     )
 
 
+MY_CSV_COLUMNS = [
+    "partnership",
+    "id",
+    "title",
+    "owner side",
+    "due on",
+    "priority",
+    "status",
+    "overdue",
+    "times carried",
+]
+
+
+@bp.get("/my-actions/export.csv")
+@auth_required()
+def mine_export():
+    """Every open item the user owns (all pages), in the order the page arranges them."""
+    today = utc_today()
+    sort = "partnership" if request.args.get("sort") == "partnership" else "due"
+    total = service.my_actions(current_user, today, sort=sort, per_page=1).total
+    rows = service.my_actions(current_user, today, sort=sort, per_page=max(total, 1)).owned
+    return csv_response(
+        f"my-actions-{today.isoformat()}.csv",
+        MY_CSV_COLUMNS,
+        (
+            [
+                row.partnership_name,
+                row.id,
+                row.title,
+                row.owner_side.value,
+                row.due_on.isoformat(),
+                row.priority.value,
+                row.status.value,
+                "yes" if row.overdue else "no",
+                row.times_carried,
+            ]
+            for row in rows
+        ),
+    )
+
+
 @bp.get("/my-actions")
 @auth_required()
 def mine():
