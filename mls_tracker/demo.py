@@ -1845,9 +1845,9 @@ class _Builder:
             assert item.closed_on is not None
             note = rng.choice(_DONE_NOTES)
             add(item.closed_on, note, ActionStatus.IN_PROGRESS, ActionStatus.DONE, owner, evidence)
-            # A lead verifies what was done, on either side, a couple of days later: only the
-            # last few days' items wait in the lead's verification queue.
-            if item.closed_on + dt.timedelta(days=3) < self.today:
+            # A lead verifies what was done, on either side, by the next governance meeting:
+            # what was done since the latest one waits in the lead's verification queue.
+            if item.closed_on + dt.timedelta(days=2) < ctx.held[-1].held_on:
                 item.verified_by_id = lead.id
                 item.verified_at = _at(item.closed_on + dt.timedelta(days=2), 15)
         if status is ActionStatus.CANCELLED:
