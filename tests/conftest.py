@@ -3,6 +3,7 @@ TEST_DATABASE_URL is set), emptied before each test; a real SMTP server on loopb
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import socket
@@ -198,6 +199,30 @@ def world(app: Flask) -> factories.World:
 
 
 _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+# The day tests/test_demo.py and its neighbours load the demo for (its history ends Oct 2026).
+DEMO_TODAY = dt.date(2026, 11, 15)
+
+
+@pytest.fixture(scope="module")
+def _chart_server_stopped_after_the_module() -> Iterator[None]:
+    yield  # the demo issues scorecards: their charts start a Chromium
+    from mls_tracker.scorecards import chart_images
+
+    chart_images.shutdown()
+
+
+@pytest.fixture
+def demo(session_app: Flask, _chart_server_stopped_after_the_module: None) -> Iterator[Flask]:
+    """The demo as ``load_demo(today=DEMO_TODAY)`` loads it: loaded once per session,
+    restored for every test (tests/demo_snapshot.py)."""
+    from tests.demo_snapshot import demo_database
+
+    with session_app.app_context():
+        demo_database(today=DEMO_TODAY)
+        yield session_app
+        db.session.remove()
 
 
 def csrf_token(client: FlaskClient, url: str) -> str:

@@ -3,36 +3,16 @@ start, in its currency, with the seasons; Compliance Academy's last month still 
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
-
-import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from mls_tracker.extensions import db
 from mls_tracker.models import DeliveryMonth, MeasurementState, Partnership
 from mls_tracker.periods import Month
-from mls_tracker.scorecards import chart_images
 from mls_tracker.services import delivery as service
-from tests.demo_snapshot import demo_database
+from tests.conftest import DEMO_TODAY
 
-TODAY = dt.date(2026, 11, 15)  # as tests/test_demo.py: the same loaded demo
+TODAY = DEMO_TODAY  # the `demo` fixture's (tests/conftest.py)
 LAST_MONTH = Month(2026, 10)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server() -> Iterator[None]:
-    yield
-    chart_images.shutdown()
-
-
-@pytest.fixture
-def demo(session_app: Flask) -> Iterator[Flask]:
-    with session_app.app_context():
-        demo_database(today=TODAY)
-        yield session_app
-        db.session.remove()
 
 
 def test_every_partnership_has_its_months_from_the_contract_start(demo):

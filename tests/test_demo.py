@@ -6,11 +6,9 @@ import datetime as dt
 import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 from flask_security import verify_password
 
 from mls_tracker.access import visible_partnerships
@@ -49,12 +47,10 @@ from mls_tracker.models import (
     Win,
 )
 from mls_tracker.periods import Month, month_range
-from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards.snapshot import load
-from tests.conftest import page_text, sign_in
-from tests.demo_snapshot import demo_database
+from tests.conftest import DEMO_TODAY, page_text, sign_in
 
-TODAY = dt.date(2026, 11, 15)
+TODAY = DEMO_TODAY  # the `demo` fixture's (tests/conftest.py)
 LAST_MONTH = Month(2026, 10)
 HISTORY = month_range(LAST_MONTH.shift(-23), LAST_MONTH)
 GLS, SE, CA = "Global Learning Services", "Sales Enablement", "Compliance Academy"
@@ -64,17 +60,8 @@ ISSUED = month_range(LAST_MONTH.shift(-3), LAST_MONTH.shift(-1))
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server() -> Iterator[None]:
-    yield  # the demo issues scorecards: their charts start a Chromium
-    chart_images.shutdown()
-
-
-@pytest.fixture
-def demo(session_app: Flask) -> Iterator[Flask]:
-    with session_app.app_context():
-        demo_database(today=TODAY)  # loaded once per session, restored for every test
-        yield session_app
-        db.session.remove()
+def _stop_the_chart_server(_chart_server_stopped_after_the_module: None) -> None:
+    """Tests here that load the demo themselves issue scorecards too."""
 
 
 def _digest(*, full: bool = True) -> str:

@@ -10,13 +10,11 @@ from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Sla
 from mls_tracker.periods import Month
 from mls_tracker.services.service_credits import credits_for
-
-# The demo as tests/test_demo.py loads it (once per session, restored for each test).
-from tests.test_demo import TODAY, _stop_the_chart_server, demo  # noqa: F401
+from tests.conftest import DEMO_TODAY
 
 
-def test_the_demo_credits_breaches_and_the_cap_bites(demo):  # noqa: F811 (the fixture)
-    last = Month.of(TODAY).previous()
+def test_the_demo_credits_breaches_and_the_cap_bites(demo):
+    last = Month.of(DEMO_TODAY).previous()
     partnerships = db.session.scalars(sa.select(Partnership).order_by(Partnership.id)).all()
     capped = credited = 0
     for partnership in partnerships:
