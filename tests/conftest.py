@@ -214,9 +214,13 @@ def _chart_server_stopped_after_the_module() -> Iterator[None]:
 
 
 @pytest.fixture
-def demo(session_app: Flask, _chart_server_stopped_after_the_module: None) -> Iterator[Flask]:
+def demo_2026_11(
+    session_app: Flask, _chart_server_stopped_after_the_module: None
+) -> Iterator[Flask]:
     """The demo as ``load_demo(today=DEMO_TODAY)`` loads it: loaded once per session,
-    restored for every test (tests/demo_snapshot.py)."""
+    restored for every test (tests/demo_snapshot.py). Not named ``demo``: the browser
+    fixtures' ``demo`` (a plugin, which a conftest fixture of that name would override) is
+    another one."""
     from tests.demo_snapshot import demo_database
 
     with session_app.app_context():

@@ -15,7 +15,7 @@ TODAY = DEMO_TODAY  # the `demo` fixture's (tests/conftest.py)
 LAST_MONTH = Month(2026, 10)
 
 
-def test_every_partnership_has_its_months_from_the_contract_start(demo):
+def test_every_partnership_has_its_months_from_the_contract_start(demo_2026_11):
     for partnership in db.session.scalars(sa.select(Partnership)):
         rows = service.months_of(partnership.id, newest_first=False)
         months = [row.month for row in rows]
@@ -33,7 +33,7 @@ def test_every_partnership_has_its_months_from_the_contract_start(demo):
         assert year.cost_per_learner and year.cost_per_hour
 
 
-def test_only_compliance_academys_last_month_is_proposed(demo):
+def test_only_compliance_academys_last_month_is_proposed(demo_2026_11):
     proposed = db.session.execute(
         sa.select(Partnership.name, DeliveryMonth.month)
         .join(Partnership, Partnership.id == DeliveryMonth.partnership_id)

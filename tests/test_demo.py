@@ -149,7 +149,7 @@ def _held(partnership: Partnership) -> list[Meeting]:
 # --------------------------------------------------------------------------- people
 
 
-def test_the_six_sign_ins_have_the_documented_roles(demo):
+def test_the_six_sign_ins_have_the_documented_roles(demo_2026_11):
     users = {u.email: u for u in db.session.scalars(sa.select(User))}
     assert [email for email, _ in DEMO_USERS] == [
         "admin@example.com",
@@ -198,7 +198,7 @@ def test_the_six_sign_ins_have_the_documented_roles(demo):
         ("admin@example.com", {GLS, SE, CA}),
     ],
 )
-def test_each_sign_in_sees_its_partnerships(demo, email, sees):
+def test_each_sign_in_sees_its_partnerships(demo_2026_11, email, sees):
     user = db.session.scalars(sa.select(User).where(User.email == email)).one()
     visible = db.session.scalars(visible_partnerships(user)).all()
     assert {p.name for p in visible} == sees
@@ -207,7 +207,7 @@ def test_each_sign_in_sees_its_partnerships(demo, email, sees):
 # --------------------------------------------------------------------------- partnerships
 
 
-def test_three_partnerships_between_northwind_apex_and_brightpath(demo):
+def test_three_partnerships_between_northwind_apex_and_brightpath(demo_2026_11):
     regions = db.session.scalars(sa.select(Region).order_by(Region.position)).all()
     assert [(r.name, r.position) for r in regions] == [
         ("North America", 1),
@@ -237,7 +237,7 @@ def test_three_partnerships_between_northwind_apex_and_brightpath(demo):
     assert PartnershipStatus.ACTIVE in statuses and statuses <= {"active", "under review"}
 
 
-def test_expectations_cover_every_category_and_some_are_due_for_review(demo):
+def test_expectations_cover_every_category_and_some_are_due_for_review(demo_2026_11):
     for name in (GLS, SE, CA):
         partnership = _partnership(name)
         expectations = db.session.scalars(
@@ -253,7 +253,7 @@ def test_expectations_cover_every_category_and_some_are_due_for_review(demo):
 # --------------------------------------------------------------------------- SLAs
 
 
-def test_every_sla_has_24_months_of_measurements_against_sensible_targets(demo):
+def test_every_sla_has_24_months_of_measurements_against_sensible_targets(demo_2026_11):
     lead = db.session.scalars(sa.select(User).where(User.email == "lead@example.com")).one()
     changed, awaiting, total_slas = [], [], 0
     for name in (GLS, SE, CA):
@@ -325,11 +325,11 @@ CONFIRMED, PROPOSED = MeasurementState.CONFIRMED, MeasurementState.PROPOSED
 LAST_MONTH_STATES = {GLS: {CONFIRMED: 13}, SE: {CONFIRMED: 11}, CA: {PROPOSED: 12}}
 
 
-def test_last_months_actuals_are_confirmed_for_two_partnerships_and_waiting_for_one(demo):
+def test_last_months_actuals_are_confirmed_for_two_partnerships_and_waiting_for_one(demo_2026_11):
     assert _last_month_states(LAST_MONTH) == LAST_MONTH_STATES
 
 
-def test_measurements_tell_a_story_of_breaches_a_drift_and_quiet_months(demo):
+def test_measurements_tell_a_story_of_breaches_a_drift_and_quiet_months(demo_2026_11):
     statuses: Counter[str] = Counter()
     drifting = []
     not_applicable = db.session.scalars(
@@ -363,7 +363,7 @@ def test_measurements_tell_a_story_of_breaches_a_drift_and_quiet_months(demo):
 # --------------------------------------------------------------------------- sponsors
 
 
-def test_one_coverage_gap_and_one_disengaged_sponsor(demo):
+def test_one_coverage_gap_and_one_disengaged_sponsor(demo_2026_11):
     gaps = {}
     disengaged = []
     for name in (GLS, SE, CA):
@@ -410,7 +410,7 @@ def test_one_coverage_gap_and_one_disengaged_sponsor(demo):
 # --------------------------------------------------------------------------- meetings
 
 
-def test_monthly_meetings_with_approved_minutes_and_one_planned(demo):
+def test_monthly_meetings_with_approved_minutes_and_one_planned(demo_2026_11):
     for name in (GLS, SE, CA):
         partnership = _partnership(name)
         meetings = db.session.scalars(
@@ -439,7 +439,7 @@ def test_monthly_meetings_with_approved_minutes_and_one_planned(demo):
 # --------------------------------------------------------------------------- action plans
 
 
-def test_action_plans_have_history_overdue_items_and_one_carried_three_times(demo):
+def test_action_plans_have_history_overdue_items_and_one_carried_three_times(demo_2026_11):
     items = db.session.scalars(sa.select(ActionItem)).all()
     carried = [i for i in items if i.times_carried >= 3]
     assert len(carried) == 1
@@ -480,7 +480,7 @@ def test_action_plans_have_history_overdue_items_and_one_carried_three_times(dem
     assert {u.new_status for u in updates} >= {ActionStatus.DONE, ActionStatus.BLOCKED}
 
 
-def test_no_action_is_agreed_twice_in_a_partnership(demo):
+def test_no_action_is_agreed_twice_in_a_partnership(demo_2026_11):
     titles = db.session.execute(
         sa.select(Partnership.name, ActionItem.title).join(
             Partnership, Partnership.id == ActionItem.partnership_id
@@ -491,7 +491,7 @@ def test_no_action_is_agreed_twice_in_a_partnership(demo):
     assert repeated == []
 
 
-def test_changes_and_wins(demo):
+def test_changes_and_wins(demo_2026_11):
     changes = db.session.scalars(sa.select(Change)).all()
     assert 10 <= len(changes) <= 16
     assert all(c.regions for c in changes)
@@ -506,7 +506,7 @@ def test_changes_and_wins(demo):
 # --------------------------------------------------------------------------- satisfaction
 
 
-def test_about_twenty_thousand_believable_survey_responses(demo):
+def test_about_twenty_thousand_believable_survey_responses(demo_2026_11):
     total = db.session.scalar(sa.select(sa.func.count(SurveyResponse.id)))
     assert 18_000 <= total <= 22_000
     low, high, mean = db.session.execute(
@@ -574,7 +574,7 @@ def test_about_twenty_thousand_believable_survey_responses(demo):
 # --------------------------------------------------------------------------- reviews
 
 
-def test_three_months_of_issued_reviews_before_last_months_draft(demo):
+def test_three_months_of_issued_reviews_before_last_months_draft(demo_2026_11):
     lead = db.session.scalars(sa.select(User).where(User.email == "lead@example.com")).one()
     for name in (GLS, SE, CA):
         partnership = _partnership(name)
@@ -606,12 +606,12 @@ def test_three_months_of_issued_reviews_before_last_months_draft(demo):
         assert len(issued) >= 3
 
 
-def test_a_sponsor_compares_two_issued_scorecards(demo):
+def test_a_sponsor_compares_two_issued_scorecards(demo_2026_11):
     gls = _partnership(GLS)
     september = db.session.scalars(
         sa.select(Review).where(Review.partnership_id == gls.id, Review.first_month == ISSUED[-1])
     ).one()
-    client = demo.test_client()
+    client = demo_2026_11.test_client()
     assert sign_in(client, "sponsor@example.com", DEMO_PASSWORD).status_code == 302
     page = client.get(f"/partnerships/{gls.id}/reviews/{september.id}/compare")
     assert page.status_code == 200
@@ -626,7 +626,7 @@ def test_a_sponsor_compares_two_issued_scorecards(demo):
 # --------------------------------------------------------------------------- loading
 
 
-def test_loading_again_is_refused_and_a_reset_loads_the_same_data(demo):
+def test_loading_again_is_refused_and_a_reset_loads_the_same_data(demo_2026_11):
     before, digest = _counts(), _digest()
     with pytest.raises(DemoAlreadyLoaded, match="already loaded.*--reset"):
         load_demo(today=TODAY)
@@ -687,7 +687,7 @@ def test_early_in_a_month_last_months_actuals_are_confirmed_all_the_same(app):
         assert measurement.confirmed_at.date() == early
 
 
-def test_the_drifting_sla_is_the_one_early_warning_flags(demo):
+def test_the_drifting_sla_is_the_one_early_warning_flags(demo_2026_11):
     from mls_tracker.models import Partnership
     from mls_tracker.periods import Month
     from mls_tracker.services.sla_figures import early_warning, load_sla_series

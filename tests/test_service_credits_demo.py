@@ -13,7 +13,7 @@ from mls_tracker.services.service_credits import credits_for
 from tests.conftest import DEMO_TODAY
 
 
-def test_the_demo_credits_breaches_and_the_cap_bites(demo):
+def test_the_demo_credits_breaches_and_the_cap_bites(demo_2026_11):
     last = Month.of(DEMO_TODAY).previous()
     partnerships = db.session.scalars(sa.select(Partnership).order_by(Partnership.id)).all()
     capped = credited = 0
