@@ -122,6 +122,8 @@ def load_demo(
                 "The demo is already loaded in this database; use --reset to load it again"
             )
         summary = _Builder(seed=seed, today=today, progress=progress).build()
+        progress("Inbox")
+        _demo_inbox(today)
         progress("Saving")
         db.session.commit()
     except BaseException:
@@ -145,6 +147,26 @@ def load_demo(
 
 # Monthly reviews issued before last month's draft, so that the review pages can compare.
 ISSUED_MONTHS = 3
+
+
+def _demo_inbox(today: dt.date) -> None:
+    """What the last month would have put in everyone's inbox had people written them in
+    the app (the demo's writes have no actor, so none came on their own): items assigned and
+    updated by someone else, read when older than three days, and each actual still
+    proposed, announced to the leads as a provider's proposal is."""
+    from mls_tracker.services import inbox, slas
+
+    db.session.flush()
+    inbox.replay_history(
+        _at(today - dt.timedelta(days=31), 0), _at(today - dt.timedelta(days=3), 0)
+    )
+    proposed = db.session.scalars(
+        sa.select(SlaMeasurement)
+        .where(SlaMeasurement.state == MeasurementState.PROPOSED)
+        .order_by(SlaMeasurement.id)
+    ).all()
+    for measurement in proposed:
+        slas.announce_actual(measurement.sla.partnership_id, measurement.sla, measurement)
 
 
 def _leads() -> list[tuple[int, User]]:

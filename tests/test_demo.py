@@ -29,6 +29,8 @@ from mls_tracker.models import (
     MeetingKind,
     MeetingState,
     Membership,
+    Notification,
+    NotificationKind,
     Organisation,
     Partnership,
     PartnershipStatus,
@@ -202,6 +204,44 @@ def test_each_sign_in_sees_its_partnerships(demo_2026_11, email, sees):
     user = db.session.scalars(sa.select(User).where(User.email == email)).one()
     visible = db.session.scalars(visible_partnerships(user)).all()
     assert {p.name for p in visible} == sees
+
+
+def test_everyone_finds_the_last_month_in_their_inbox(demo_2026_11):
+    """The demo's writes have no actor, so the inbox is filled as people would have filled it:
+    the provider finds what the lead assigned them, the lead each actual still proposed."""
+
+    def inbox(email):
+        return db.session.scalars(
+            sa.select(Notification)
+            .join(User, User.id == Notification.user_id)
+            .where(User.email == email)
+            .order_by(Notification.created_at)
+        ).all()
+
+    provider, lead = inbox("provider@example.com"), inbox("lead@example.com")
+    assigned = [n for n in provider if n.kind is NotificationKind.ASSIGNED]
+    assert assigned and all(n.text.startswith("Dana Whitfield assigned “") for n in assigned)
+    for notification in assigned:
+        action_id = int(notification.link_path.rsplit("/", 1)[1])
+        item = db.session.get(ActionItem, action_id)
+        assert item.owner.email == "provider@example.com"
+        assert notification.created_at == item.created_at
+        assert item.created_at.date() >= DEMO_TODAY - dt.timedelta(days=31)
+    proposed = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(SlaMeasurement)
+        .join(Sla, Sla.id == SlaMeasurement.sla_id)
+        .join(Membership, Membership.partnership_id == Sla.partnership_id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            SlaMeasurement.state == MeasurementState.PROPOSED,
+            User.email == "lead@example.com",
+            Membership.role == Role.LEAD,
+        )
+    )
+    announced = [n for n in lead if n.kind is NotificationKind.ACTUAL_PROPOSED]
+    assert proposed and len(announced) == proposed
+    assert all(n.read_at is None for n in announced)
 
 
 # --------------------------------------------------------------------------- partnerships

@@ -179,20 +179,7 @@ def _item_rows(session: so.Session, actor_id: int) -> list[dict[str, Any]]:
             item = obj.action_item
             if item is None or not item.owner_id or item.owner_id == obj.author_id:
                 continue
-            reopened = obj.old_status in CLOSED_STATUSES and (
-                obj.new_status is not None and obj.new_status not in CLOSED_STATUSES
-            )
-            kind = NotificationKind.REOPENED if reopened else NotificationKind.UPDATE
-            if reopened:
-                text = f"{{who}} reopened “{item.title}”" + (
-                    f" — {obj.text.removeprefix('Reopened: ')}" if obj.text else "."
-                )
-            else:
-                change = f" (status {obj.old_status} → {obj.new_status})" if obj.new_status else ""
-                note = f": {obj.text}" if obj.text else "."
-                text = f"{{who}} updated “{item.title}”{change}{note}"
-            link = _path("actions.show", partnership_id=item.partnership_id, action_id=item.id)
-            wanted.append((item.owner_id, item.partnership_id, kind, text, link))
+            wanted.append(_updated(item, obj))
     for obj in session.dirty:
         if isinstance(obj, ActionItem) and obj not in session.new:
             history = sa.inspect(obj).attrs.owner_id.history
@@ -213,6 +200,69 @@ def _assigned(item: ActionItem) -> tuple[int, int | None, NotificationKind, str,
     text = f"{{who}} assigned “{item.title}” to you, due {due.day} {due:%b %Y}."
     link = _path("actions.show", partnership_id=item.partnership_id, action_id=item.id)
     return item.owner_id, item.partnership_id, NotificationKind.ASSIGNED, text, link  # type: ignore[return-value]
+
+
+def _updated(
+    item: ActionItem, update: ActionUpdate
+) -> tuple[int, int | None, NotificationKind, str, str]:
+    """The owner's notification of an update (a reopening among them); ``{who}`` is its
+    author."""
+    reopened = update.old_status in CLOSED_STATUSES and (
+        update.new_status is not None and update.new_status not in CLOSED_STATUSES
+    )
+    kind = NotificationKind.REOPENED if reopened else NotificationKind.UPDATE
+    if reopened:
+        text = f"{{who}} reopened “{item.title}”" + (
+            f" — {update.text.removeprefix('Reopened: ')}" if update.text else "."
+        )
+    else:
+        change = f" (status {update.old_status} → {update.new_status})" if update.new_status else ""
+        note = f": {update.text}" if update.text else "."
+        text = f"{{who}} updated “{item.title}”{change}{note}"
+    link = _path("actions.show", partnership_id=item.partnership_id, action_id=item.id)
+    return item.owner_id, item.partnership_id, kind, text, link  # type: ignore[return-value]
+
+
+def replay_history(since: dt.datetime, read_before: dt.datetime) -> int:
+    """The notifications that action items created and updated since ``since`` would have
+    brought, for data written by a load rather than by people in the app (the demo, whose
+    writes have no actor): each item its creator assigned to someone else, each update by
+    someone other than the item's owner. Dated when those happened; the ones before
+    ``read_before`` are read. Returns how many it wrote."""
+    session = db.session
+    items = session.scalars(
+        sa.select(ActionItem).where(
+            ActionItem.created_at >= since,
+            ActionItem.owner_id.is_not(None),
+            ActionItem.created_by_id.is_not(None),
+            ActionItem.owner_id != ActionItem.created_by_id,
+        )
+    ).all()
+    updates = session.scalars(
+        sa.select(ActionUpdate)
+        .join(ActionItem, ActionItem.id == ActionUpdate.action_item_id)
+        .where(
+            ActionUpdate.created_at >= since,
+            ActionItem.owner_id.is_not(None),
+            ActionUpdate.author_id.is_not(None),
+            ActionUpdate.author_id != ActionItem.owner_id,
+        )
+        .options(so.joinedload(ActionUpdate.action_item))
+    ).all()
+    events = [(item.created_at, item.created_by_id, _assigned(item)) for item in items] + [
+        (u.created_at, u.author_id, _updated(u.action_item, u)) for u in updates
+    ]
+    names = _names(session.connection(), {actor for _, actor, _ in events if actor})
+    rows = []
+    for when, actor, (user, partnership, kind, text, link) in sorted(events, key=lambda e: e[0]):
+        row = _row(
+            user, partnership, kind, text.replace("{who}", names.get(actor, "Someone")), link
+        )
+        row.update(created_at=when, read_at=when if when < read_before else None)
+        rows.append(row)
+    if rows:
+        session.execute(sa.insert(Notification), rows)
+    return len(rows)
 
 
 def _comment_rows(session: so.Session) -> list[dict[str, Any]]:
