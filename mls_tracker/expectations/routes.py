@@ -182,7 +182,12 @@ def edit(partnership_id: int, expectation_id: int):
         else:
             flash("Expectation saved.", "success")
             return redirect(
-                url_for(".show", partnership_id=partnership.id, expectation_id=expectation.id)
+                url_for(
+                    ".show",
+                    **lists.with_next(
+                        {"partnership_id": partnership.id, "expectation_id": expectation.id}
+                    ),
+                )
             )
     return render_template(
         "expectations/form.html",
