@@ -558,6 +558,7 @@ def approve(partnership_id: int, meeting_id: int):
         partnership=partnership,
         meeting=meeting,
         form=form,
+        cancel_url=_show_url(meeting),
         people=meeting_mail.recipients(meeting),
         actions=service.action_items(meeting),
     )
