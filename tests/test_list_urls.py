@@ -86,6 +86,14 @@ CASES = {
         "/partnerships/{pid}/expectations/",
         export="/partnerships/{pid}/expectations/export.csv",
     ),
+    "slas": ListCase(
+        "lead",
+        "/partnerships/{pid}/slas/",
+        {"to": "2026-08"},
+        {},
+        "/partnerships/{pid}/slas/",
+        export="/partnerships/{pid}/slas/export.csv",
+    ),
     "survey imports": ListCase(
         "lead",
         "/partnerships/{pid}/satisfaction/imports/",
