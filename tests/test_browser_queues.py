@@ -67,9 +67,13 @@ def _open_queue(page: Page, title: str) -> tuple[int, int]:
     return _waiting(page), _count(page, "queues")
 
 
-def _first_row(page: Page) -> tuple[str, str]:
-    """The first row's id, and a click on its link (its title)."""
-    row = page.locator("#queue-table tbody tr").first
+def _first_row(page: Page, title: str | None = None) -> tuple[str, str]:
+    """The id of the first row (or of the first row titled ``title``), and a click on its
+    link."""
+    rows = page.locator("#queue-table tbody tr")
+    row = (
+        rows.filter(has=page.get_by_role("link", name=title, exact=True)) if title else rows
+    ).first
     row_id = row.get_attribute("id") or ""
     link = row.locator("a").first
     title = link.inner_text()
@@ -119,7 +123,7 @@ def test_the_lead_confirms_a_survey_import_from_the_queue(page: Page) -> None:
     waiting, before = _open_queue(page, "Survey imports to confirm")
     assert waiting >= 1 and before >= waiting
     shoot(page, "queue-imports")
-    row_id, _ = _first_row(page)
+    row_id, _ = _first_row(page, "provider-march.csv")
     expect(page.locator("#import-history")).to_contain_text("provider-march.csv")
     page.get_by_role("button", name="Confirm the import of provider-march.csv").click()
     expect(page.get_by_role("heading", name="Survey imports to confirm")).to_be_visible()

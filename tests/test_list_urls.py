@@ -225,3 +225,30 @@ def test_a_next_that_is_not_a_path_of_this_app_is_ignored(demo):
         page = client.get(item_path, query_string={"next": evil}).get_data(as_text=True)
         assert "evil.example" not in " ".join(_links(page)), evil
         assert f'href="/partnerships/{pid}/actions/"' in page  # the breadcrumb as usual
+
+
+def test_an_edit_opened_from_a_filtered_list_leads_back_the_same_way(demo):
+    limiter.reset()
+    pid = db.session.scalar(
+        sa.select(Partnership.id).where(Partnership.name == "Global Learning Services")
+    )
+    client = demo.test_client()
+    assert sign_in(client, "lead@example.com", DEMO_PASSWORD).status_code == 302
+    url = f"/partnerships/{pid}/changes/?{urlencode({'status': 'live', 'sort': 'title'})}"
+    item = next(
+        link for link in _links(client.get(url).get_data(as_text=True)) if _args(link).get("next")
+    )
+    edit = next(
+        link
+        for link in _links(client.get(item).get_data(as_text=True))
+        if urlsplit(link).path.endswith("/edit")
+    )
+    assert _args(edit)["next"] == url
+    form = client.get(edit).get_data(as_text=True)
+    # Cancel goes to the change, which still leads back to the list; saving posts to the
+    # same address, so that its redirect keeps the way back too.
+    assert any(
+        urlsplit(link).path == urlsplit(item).path and _args(link).get("next") == url
+        for link in _links(form)
+    )
+    assert f'action="{html.escape(edit)}"' in form
