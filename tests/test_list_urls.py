@@ -158,13 +158,19 @@ def _args(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
+def _signed_in(demo: Flask, who: str, partnership: str = "Global Learning Services"):
+    """A client signed in as the demo's ``who``, and the id of ``partnership``."""
+    limiter.reset()
+    pid = db.session.scalar(sa.select(Partnership.id).where(Partnership.name == partnership))
+    client = demo.test_client()
+    assert sign_in(client, f"{who}@example.com", DEMO_PASSWORD).status_code == 302
+    return client, pid
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_sort_filters_and_page_survive_the_round_trip(demo, name):
     case = CASES[name]
-    limiter.reset()
-    pid = db.session.scalar(sa.select(Partnership.id).where(Partnership.name == case.partnership))
-    client = demo.test_client()
-    assert sign_in(client, f"{case.who}@example.com", DEMO_PASSWORD).status_code == 302
+    client, pid = _signed_in(demo, case.who, case.partnership)
     filters = {key: value.format(pid=pid) for key, value in case.filters.items()}
     asked = {**filters, **case.order, **case.page}
     path = case.path.format(pid=pid)
@@ -208,12 +214,7 @@ def test_sort_filters_and_page_survive_the_round_trip(demo, name):
 
 
 def test_a_next_that_is_not_a_path_of_this_app_is_ignored(demo):
-    limiter.reset()
-    pid = db.session.scalar(
-        sa.select(Partnership.id).where(Partnership.name == "Global Learning Services")
-    )
-    client = demo.test_client()
-    assert sign_in(client, "lead@example.com", DEMO_PASSWORD).status_code == 302
+    client, pid = _signed_in(demo, "lead")
     actions = client.get(f"/partnerships/{pid}/actions/?status=all").get_data(as_text=True)
     item = next(
         link
@@ -228,12 +229,7 @@ def test_a_next_that_is_not_a_path_of_this_app_is_ignored(demo):
 
 
 def test_an_edit_opened_from_a_filtered_list_leads_back_the_same_way(demo):
-    limiter.reset()
-    pid = db.session.scalar(
-        sa.select(Partnership.id).where(Partnership.name == "Global Learning Services")
-    )
-    client = demo.test_client()
-    assert sign_in(client, "lead@example.com", DEMO_PASSWORD).status_code == 302
+    client, pid = _signed_in(demo, "lead")
     url = f"/partnerships/{pid}/changes/?{urlencode({'status': 'live', 'sort': 'title'})}"
     item = next(
         link for link in _links(client.get(url).get_data(as_text=True)) if _args(link).get("next")
