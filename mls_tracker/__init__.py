@@ -18,7 +18,7 @@ from werkzeug.routing import MapAdapter
 from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.wsgi import get_host
 
-from mls_tracker import audit, errors, formatting, sessions, throttling
+from mls_tracker import audit, errors, formatting, lists, sessions, throttling
 from mls_tracker.config import load_settings
 from mls_tracker.extensions import bootstrap, csrf, db, mail, migrate, security
 from mls_tracker.services import figures_cache, satisfaction_months
@@ -210,6 +210,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # How figures, changes and statuses are written, the same as in the PDF and e-mails.
     formatting.init_app(app)
+    lists.init_app(app)  # a list's address kept on the pages opened from it (next=)
 
     from mls_tracker.cli import register_commands
 

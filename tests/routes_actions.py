@@ -37,6 +37,9 @@ SCOPED = {
     ("GET", "actions.edit"): WRITE,
     ("POST", "actions.edit"): WRITE,
     ("POST", "actions.update"): UPDATE,
+    # The page that asks before verifying: the walk's item is open, so it sends leads back
+    # to the item with why (302); a post without its confirm field verifies nothing (200).
+    ("GET", "actions.verify"): {**WRITE, "admin": 302, "lead": 302},
     ("POST", "actions.verify"): WRITE,
     ("POST", "actions.reopen"): WRITE,
 }

@@ -30,8 +30,8 @@ READ = {
 }
 # Leads only: a page, or a POST that shows the form again with its messages (200).
 MANAGE = {**READ, "provider": 403, "sponsor": 403, "viewer": 403}
-# Leads only, a POST answered by a redirect: the walk posts no data, so issue (no version),
-# resend (the delivery did not fail) and retry (the job did not fail) change nothing.
+# Leads only, a POST answered by a redirect: the walk posts no data, so resend (the delivery
+# did not fail) and retry (the job did not fail) change nothing.
 MANAGE_REDIRECT = {**MANAGE, "admin": 302, "lead": 302}
 
 SCOPED = {
@@ -43,7 +43,10 @@ SCOPED = {
     ("POST", "reviews.edit"): MANAGE,
     ("POST", "reviews.refresh"): MANAGE_REDIRECT,
     ("GET", "reviews.preview"): MANAGE,
-    ("POST", "reviews.issue"): MANAGE_REDIRECT,
+    # The page that asks before issuing; a post without its confirm field (the walk posts no
+    # data) shows it again with why (200), nothing issued.
+    ("GET", "reviews.issue"): MANAGE,
+    ("POST", "reviews.issue"): MANAGE,
     ("GET", "reviews.send"): MANAGE,
     ("POST", "reviews.send"): MANAGE,
     ("POST", "reviews.resend"): MANAGE_REDIRECT,

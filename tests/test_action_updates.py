@@ -75,7 +75,7 @@ def test_the_provider_posts_an_update_that_lands_on_the_timeline(client, world):
     sign_in(client, world.provider.email)
     page = client.get(_url(world, item)).get_data(as_text=True)
     assert 'id="update-form"' in page
-    assert 'id="verify-form"' not in page
+    assert 'id="verify-link"' not in page
     response = _post(
         client,
         world,
@@ -116,8 +116,8 @@ def test_marking_done_closes_today_then_a_lead_verifies(client, world):
     assert _post(client, world, item, "verify", version=str(saved.version)).status_code == 403
 
     client = _client_of(client, world.lead)
-    assert 'id="verify-form"' in client.get(_url(world, item)).get_data(as_text=True)
-    response = _post(client, world, item, "verify", version=str(saved.version))
+    assert 'id="verify-link"' in client.get(_url(world, item)).get_data(as_text=True)
+    response = _post(client, world, item, "verify", version=str(saved.version), confirm="yes")
     assert response.status_code == 302
     verified = _reload(item.id)
     assert verified.verified_by_id == world.lead.id
@@ -146,7 +146,7 @@ def test_a_lead_reopens_with_a_reason(client, world):
 def test_an_open_item_cannot_be_verified(client, world):
     item = _provider_item(world)
     sign_in(client, world.lead.email)
-    response = _post(client, world, item, "verify", version="1")
+    response = _post(client, world, item, "verify", version="1", confirm="yes")
     assert response.status_code == 200
     assert "Only a done item can be verified." in response.get_data(as_text=True)
     assert _reload(item.id).verified_at is None

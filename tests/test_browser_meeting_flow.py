@@ -73,7 +73,7 @@ def test_plan_an_extra_meeting_add_an_action_and_approve_with_confirmation(page:
     page.get_by_label("Minutes").fill("Agreed the outage timeline.")
     page.get_by_role("button", name="Record as held").click()
     page.get_by_role("link", name="Approve the minutes…").click()
-    expect(page.locator("#approve-warning")).to_contain_text("This cannot be undone.")
+    expect(page.locator("#confirm-warning")).to_contain_text("This cannot be undone.")
     shoot(page, "meeting-approve")
     page.get_by_role("link", name="Cancel").click()
     expect(page).to_have_url(meeting_url)

@@ -64,6 +64,8 @@ def test_lead_opens_writes_issues_and_downloads(page: Page, app: Flask, backgrou
     expect(page.locator(".flash-messages")).to_contain_text("Summary and featured wins saved")
     shoot(page, "reviews-2-draft")
 
+    page.get_by_role("link", name="Issue version 1").click()
+    expect(page.locator("#confirm-warning")).to_contain_text("This cannot be undone.")
     page.get_by_role("button", name="Issue version 1").click()
     expect(page.get_by_role("heading", name="Issuing the scorecard…")).to_be_visible()
     expect(page.locator(".job-progress .progress")).to_be_visible()

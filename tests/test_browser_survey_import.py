@@ -57,5 +57,5 @@ def test_lead_uploads_maps_previews_and_imports(page: Page, tmp_path: Path, monk
     expect(page.locator("#import-history")).to_contain_text("march-responses.csv")
     shoot(page, "5-history")
     page.locator("#import-history").get_by_role("link", name=re.compile("^Undo")).first.click()
-    expect(page.get_by_role("heading", name="Undo an import")).to_be_visible()
+    expect(page.get_by_role("heading", name="Undo the import of")).to_be_visible()
     shoot(page, "6-undo")

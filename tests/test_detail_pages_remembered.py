@@ -180,7 +180,7 @@ def test_an_action_items_page_shows_each_update_and_each_viewers_own_forms(clien
     pages = pages_of(client, url, [case[0] for case in cases])
     for (who, manages, updates), html in zip(cases, pages, strict=True):
         assert "Sent on Friday." in html
-        assert ('id="verify-form"' in html) is manages, who.email
+        assert ('id="verify-link"' in html) is manages, who.email
         assert ('id="history-link"' in html) is manages, who.email
         assert ('id="update-form"' in html) is updates, who.email
 

@@ -164,7 +164,9 @@ def test_verifying_takes_the_item_out_of_the_queue(client, world, queued):
     item = queued["done"]
     url = f"/partnerships/{world.partnership.id}/actions/{item.id}"
     token = csrf_token(client, url)
-    client.post(f"{url}/verify", data={"csrf_token": token, "version": item.version})
+    client.post(
+        f"{url}/verify", data={"csrf_token": token, "version": item.version, "confirm": "yes"}
+    )
     html = client.get("/queues/verification").get_data(as_text=True)
     assert _rows(html) == []
     assert _count(html, "queues") == 2

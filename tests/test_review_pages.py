@@ -164,7 +164,9 @@ def test_the_lead_issues_and_downloads_the_archived_bytes(client, world):
     review = _draft(world)
     sign_in(client, world.lead.email)
     url = f"{_base(world)}/{review.id}"
-    response = _post(client, url, f"{url}/issue", {"version": str(review.version)})
+    response = _post(
+        client, url, f"{url}/issue", {"version": str(review.version), "confirm": "yes"}
+    )
     assert response.status_code == 302
     job_page = client.get(response.headers["Location"])
     page = _html(job_page)
@@ -205,7 +207,9 @@ def test_issuing_from_an_outdated_page_is_refused(client, world):
         featured_win_ids=[],
         expected_version=old_version,
     )
-    response = client.post(f"{url}/issue", data={"csrf_token": token, "version": str(old_version)})
+    response = client.post(
+        f"{url}/issue", data={"csrf_token": token, "version": str(old_version), "confirm": "yes"}
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith(url)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Scorecard)) == 0
     assert "Someone changed this review" in _html(client.get(url))

@@ -175,11 +175,12 @@ def test_the_review_page_shows_the_stale_summary_and_asks_to_confirm(client, sma
     assert "written for other figures" in page
     assert 'id="summary-stale"' in page
     assert "SLA attainment: 40% → <strong>57%</strong>" in page
-    assert 'name="confirm_stale_summary"' in page
     version = str(db.session.get(Review, review.id).version)
+    issue_page = client.get(f"{url}/issue?version={version}").get_data(as_text=True)
+    assert 'name="confirm_stale_summary"' in issue_page
     refused = client.post(
         f"{url}/issue",
-        data={"csrf_token": csrf_token(client, url), "version": version},
+        data={"csrf_token": csrf_token(client, url), "version": version, "confirm": "yes"},
         follow_redirects=True,
     )
     assert "Edit it, or confirm that it may be issued as it is" in refused.get_data(as_text=True)
@@ -190,6 +191,7 @@ def test_the_review_page_shows_the_stale_summary_and_asks_to_confirm(client, sma
             "csrf_token": csrf_token(client, url),
             "version": version,
             "confirm_stale_summary": "y",
+            "confirm": "yes",
         },
     )
     assert issued.status_code == 302

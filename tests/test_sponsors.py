@@ -517,7 +517,12 @@ def test_ending_through_the_form_defaults_to_today_and_moves_to_history(client, 
     assert f'value="{today.isoformat()}"' in page
     assert 'id="gap-warning"' in page, "she is EMEA's only client sponsor"
     response = _form(
-        client, world, f"{erika.id}/end", end_date="2026-01-31", version=str(erika.version)
+        client,
+        world,
+        f"{erika.id}/end",
+        end_date="2026-01-31",
+        version=str(erika.version),
+        confirm="yes",
     )
     assert response.status_code == 302
     db.session.expire_all()

@@ -91,6 +91,11 @@ class UpdateForm(FlaskForm):
 
 class VerifyForm(FlaskForm):
     version = _version_field()
+    # Only the confirmation page, which says that a verification stays, sends it.
+    confirm = HiddenField(
+        default="yes",
+        validators=[InputRequired("Verify it from the page that says what verifying means.")],
+    )
     submit = SubmitField("Verify as done")
 
 

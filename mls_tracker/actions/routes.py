@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_security import auth_required
 from markupsafe import Markup
 
-from mls_tracker import page_parts
+from mls_tracker import lists, page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.actions.forms import (
     NONE,
@@ -319,7 +319,7 @@ def edit(partnership_id: int, action_id: int):
             form.version.data = str(saved.version if saved else item.version)
         else:
             flash("Action saved.", "success")
-            return redirect(url_for(".show", partnership_id=partnership.id, action_id=item.id))
+            return redirect(_show_url(item))
     return render_template(
         "actions/form.html",
         partnership=partnership,
@@ -436,10 +436,15 @@ def show(partnership_id: int, action_id: int):
     )
 
 
-def _redirect_to(item: ActionItem):
-    return redirect(
-        url_for(".show", partnership_id=item.partnership_id, action_id=item.id) + "#timeline"
+def _show_url(item: ActionItem) -> str:
+    """The item's page, leading back to the list it was opened from (``next=``) if any."""
+    return url_for(
+        ".show", **lists.with_next({"partnership_id": item.partnership_id, "action_id": item.id})
     )
+
+
+def _redirect_to(item: ActionItem):
+    return redirect(_show_url(item) + "#timeline")
 
 
 @bp.post(f"{PREFIX}/<int:action_id>/update")
@@ -471,11 +476,28 @@ def update(partnership_id: int, action_id: int):
     return _show(partnership, item.id, update_form=form, conflict=conflict)
 
 
-@bp.post(f"{PREFIX}/<int:action_id>/verify")
+@bp.route(f"{PREFIX}/<int:action_id>/verify", methods=["GET", "POST"])
 @auth_required()
 def verify(partnership_id: int, action_id: int):
+    """A verification cannot be taken back: a page says so and asks first; a post without
+    its ``confirm`` field verifies nothing (the item's page shows why)."""
     item = get_object(ActionItem, action_id, partnership_id, Action.MANAGE)
     partnership = get_partnership(partnership_id, Action.MANAGE)
+    show_url = _show_url(item)
+    if request.method == "GET":
+        refusal = service.verify_refusal(item)
+        if refusal:
+            flash(refusal, "warning")
+            return redirect(show_url)
+        form = VerifyForm(formdata=None)
+        form.version.data = str(item.version)
+        return render_template(
+            "actions/verify.html",
+            partnership=partnership,
+            item=service.load_item(item.id),
+            form=form,
+            cancel_url=show_url,
+        )
     form = VerifyForm()
     conflict = None
     if form.validate_on_submit():

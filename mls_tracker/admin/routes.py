@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import lists
 from mls_tracker.access import require_admin
 from mls_tracker.accounts.forms import AddMembershipForm
 from mls_tracker.admin.forms import (
@@ -145,7 +146,7 @@ def organisation_edit(organisation_id: int):
         else:
             sso = " It signs in with single sign-on only." if organisation.sso_only else ""
             flash(f"The organisation is now called {organisation.name}.{sso}", "success")
-            return redirect(url_for(".organisations_index"))
+            return redirect(lists.return_to(url_for(".organisations_index")))
     return render_template(
         "admin/organisation_edit.html",
         organisation=organisation,

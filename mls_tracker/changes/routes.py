@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import page_parts
+from mls_tracker import lists, page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.changes.forms import (
     NO_OWNER,
@@ -210,7 +210,12 @@ def edit(partnership_id: int, change_id: int):
             form.version.data = str(conflict.version)
         else:
             flash(f"Change “{change.title}” saved.", "success")
-            return redirect(url_for(".show", partnership_id=partnership.id, change_id=change.id))
+            return redirect(
+                url_for(
+                    ".show",
+                    **lists.with_next({"partnership_id": partnership.id, "change_id": change.id}),
+                )
+            )
     return render_template(
         "changes/form.html",
         partnership=partnership,

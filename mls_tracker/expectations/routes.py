@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import page_parts
+from mls_tracker import lists, page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.expectations.forms import (
     CATEGORY_CHOICES,
@@ -182,7 +182,12 @@ def edit(partnership_id: int, expectation_id: int):
         else:
             flash("Expectation saved.", "success")
             return redirect(
-                url_for(".show", partnership_id=partnership.id, expectation_id=expectation.id)
+                url_for(
+                    ".show",
+                    **lists.with_next(
+                        {"partnership_id": partnership.id, "expectation_id": expectation.id}
+                    ),
+                )
             )
     return render_template(
         "expectations/form.html",
@@ -229,8 +234,11 @@ def revisit(partnership_id: int, expectation_id: int):
                 f"{expectation.revisit_by:%b %Y}.",
                 "success",
             )
+            # Opened from the filtered list ("Mark revisited"): back to it.
             return redirect(
-                url_for(".show", partnership_id=partnership.id, expectation_id=expectation.id)
+                lists.return_to(
+                    url_for(".show", partnership_id=partnership.id, expectation_id=expectation.id)
+                )
             )
     return render_template(
         "expectations/revisit.html",

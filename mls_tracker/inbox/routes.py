@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
+from mls_tracker import lists
 from mls_tracker.models import KIND_LABELS
 from mls_tracker.services import inbox as service
 
@@ -39,7 +40,7 @@ def open_(notification_id: int):
     path = service.open_notification(current_user, notification_id)
     if not path.startswith("/") or path.startswith("//"):
         return redirect(url_for(".index"))
-    return redirect(path)
+    return redirect(lists.carrying_next(path))
 
 
 @bp.post("/read-all")

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import page_parts
+from mls_tracker import lists, page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import attachment, csv_response
 from mls_tracker.exports import slug as slug_of
@@ -281,7 +281,7 @@ def edit(partnership_id: int, meeting_id: int):
             form.version.data = str(saved.version)
         else:
             flash("Meeting saved. Refresh the agenda if the reviewed month changed.", "success")
-            return redirect(_show_url(meeting))
+            return redirect(lists.carrying_next(_show_url(meeting)))
     return render_template(
         "meetings/form.html",
         partnership=partnership,
@@ -558,6 +558,7 @@ def approve(partnership_id: int, meeting_id: int):
         partnership=partnership,
         meeting=meeting,
         form=form,
+        cancel_url=_show_url(meeting),
         people=meeting_mail.recipients(meeting),
         actions=service.action_items(meeting),
     )

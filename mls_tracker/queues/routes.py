@@ -27,14 +27,21 @@ def nav_counts() -> service.Counts | None:
     return g._nav_counts
 
 
-def row_link(name: str, row: service.QueueRow, external: bool = False) -> str:
-    """The page of a queue row's object."""
+def row_link(
+    name: str, row: service.QueueRow, external: bool = False, back: str | None = None
+) -> str:
+    """The page of a queue row's object; ``back`` (the queue's address) as its ``next=``, so
+    that the page leads back to the queue as it was filtered and sorted."""
     pid = row.partnership_id
     if name == "actuals":
-        return url_for("slas.actuals", partnership_id=pid, month=row.month, _external=external)
+        return url_for(
+            "slas.actuals", partnership_id=pid, month=row.month, next=back, _external=external
+        )
     if name == "imports":
-        return url_for("survey_imports.index", partnership_id=pid, _external=external)
-    return url_for("actions.show", partnership_id=pid, action_id=row.object_id, _external=external)
+        return url_for("survey_imports.index", partnership_id=pid, next=back, _external=external)
+    return url_for(
+        "actions.show", partnership_id=pid, action_id=row.object_id, next=back, _external=external
+    )
 
 
 def _queue(name: str) -> service.Queue:

@@ -133,6 +133,11 @@ class IssueForm(FlaskForm):
     confirm_stale_summary = BooleanField(
         "Issue the summary as it is, although it was written for other figures"
     )
+    # Only the confirmation page, which says that an issued version stays for good, sends it.
+    confirm = HiddenField(
+        default="yes",
+        validators=[InputRequired("Issue it from the page that says what issuing fixes.")],
+    )
     submit = SubmitField("Issue")
 
 

@@ -252,9 +252,6 @@ def _render_show(
         story_form = _story_form(review, formdata=False)
     if may_manage and decision_form is None:
         decision_form = CommentaryDecisionForm(formdata=None)
-    issue_form = IssueForm(formdata=None) if may_manage else None
-    if issue_form is not None:
-        issue_form.version.data = str(review.version)
     mine = [d for s in scorecards for d in s.deliveries if d.mine]
     # A signed-in sponsor acknowledges in the app, on the same row the e-mailed link writes.
     acknowledge_urls = {
@@ -273,7 +270,6 @@ def _render_show(
         may_manage=may_manage,
         form=form,
         conflict=conflict,
-        issue_form=issue_form,
         button_form=ButtonForm(formdata=None),
         next_version=(scorecards[0].version + 1) if scorecards else 1,
         my_deliveries=mine,
@@ -505,32 +501,56 @@ def preview(partnership_id: int, review_id: int):
     return Response(html, mimetype="text/html")
 
 
-@bp.post("/<int:review_id>/issue")
+@bp.route("/<int:review_id>/issue", methods=["GET", "POST"])
 @auth_required()
 def issue(partnership_id: int, review_id: int):
+    """Issuing archives a version for good: a page says so and asks first, carrying the
+    review's version the lead looked at (``?version=``); the server refuses an issue that
+    does not come from it."""
     review = _get_review(partnership_id, review_id, Action.MANAGE)
+    partnership = get_partnership(partnership_id, Action.MANAGE)
     back = url_for(".show", partnership_id=partnership_id, review_id=review.id)
     form = IssueForm()
-    if not form.validate_on_submit():
-        flash("This page is out of date: look at the review again, then issue.", "warning")
-        return redirect(back)
-    if to_int(form.version.data) != review.version:
-        # Issue what the lead saw, not what someone saved since.
-        flash(
-            "Someone changed this review since you opened the page: look at it again, then issue.",
-            "warning",
-        )
-        return redirect(back)
-    try:
-        job_id = scorecard_service.submit_issue(
-            current_user,
-            review.id,
-            confirm_stale_summary=bool(form.confirm_stale_summary.data),
-        )
-    except ValidationFailed as error:
-        flash(str(error), "danger")
-        return redirect(back)
-    return redirect(url_for(".job", partnership_id=partnership_id, job_id=job_id))
+    if request.method == "GET":
+        form.version.data = str(to_int(request.args.get("version")) or review.version)
+    elif form.validate_on_submit():
+        if to_int(form.version.data) != review.version:
+            # Issue what the lead saw, not what someone saved since.
+            flash(
+                "Someone changed this review since you opened the page: look at it again, "
+                "then issue.",
+                "warning",
+            )
+            return redirect(back)
+        try:
+            job_id = scorecard_service.submit_issue(
+                current_user,
+                review.id,
+                confirm_stale_summary=bool(form.confirm_stale_summary.data),
+            )
+        except ValidationFailed as error:
+            attach_error(form, error)
+        else:
+            return redirect(url_for(".job", partnership_id=partnership_id, job_id=job_id))
+    else:
+        form.form_errors.append("The scorecard was not issued.")
+        form.version.data = form.version.data or str(review.version)
+    data = service.review_data(review)
+    proposed = sla_service.proposed_actuals(partnership.id, review.first_month, review.last_month)
+    versions = service.scorecard_versions(review, current_user.id, current_user.email)
+    return render_template(
+        "reviews/issue.html",
+        partnership=partnership,
+        review=review,
+        label=service.period_label(review.kind, review.first_month, review.last_month),
+        form=form,
+        next_version=(versions[0].version + 1) if versions else 1,
+        computed_on=data.computed_on,
+        provisional=bool(data.provisional),
+        waiting=sum(count for _, count in proposed),
+        summary_check=service.summary_check(review),
+        cancel_url=back,
+    )
 
 
 # ----------------------------------------------------------------------------- sending

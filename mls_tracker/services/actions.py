@@ -789,14 +789,21 @@ def post_update(
     return update
 
 
+def verify_refusal(item: ActionItem) -> str | None:
+    """Why the item cannot be verified (it is not done, or verified already), or None."""
+    if item.status is not ActionStatus.DONE:
+        return "Only a done item can be verified."
+    if item.verified_at is not None:
+        return "This item is already verified."
+    return None
+
+
 def verify_action(actor: User, item: ActionItem, *, expected_version: int | None) -> None:
     """A lead confirms that a done item really is done."""
     access.require(actor, Action.MANAGE, item.partnership_id, message=MANAGE_MESSAGE)
     check_version(item, expected_version, STALE_MESSAGE)
-    if item.status is not ActionStatus.DONE:
-        raise ValidationFailed("Only a done item can be verified.")
-    if item.verified_at is not None:
-        raise ValidationFailed("This item is already verified.")
+    if refusal := verify_refusal(item):
+        raise ValidationFailed(refusal)
     with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         item.verified_by_id = actor.id
         item.verified_at = utcnow()

@@ -20,7 +20,7 @@ from flask_security import auth_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 
-from mls_tracker import page_parts
+from mls_tracker import lists, page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
@@ -442,7 +442,12 @@ def actuals(partnership_id: int, month: str):
                 if outcome.confirmed:
                     parts.append(f"{outcome.confirmed} confirmed")
                 flash(f"Saved for {period.label}: {', '.join(parts)}.", "success")
-                return redirect(url_for(".index", partnership_id=partnership.id, to=str(period)))
+                # Opened from a queue ("Actuals to confirm"): back to it.
+                return redirect(
+                    lists.return_to(
+                        url_for(".index", partnership_id=partnership.id, to=str(period))
+                    )
+                )
             if outcome.ok:
                 form.form_errors.append(
                     "Nothing to save: enter a value, mark a month not applicable"

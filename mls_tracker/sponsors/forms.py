@@ -91,4 +91,9 @@ class EndSponsorForm(FlaskForm):
         validators=[InputRequired("Enter the last day of the sponsorship.")],
     )
     version = _version_field()
+    # Only the page that says what ending does sends it.
+    confirm = HiddenField(
+        default="yes",
+        validators=[InputRequired("End it from the page that says what ending does.")],
+    )
     submit = SubmitField("End sponsorship")

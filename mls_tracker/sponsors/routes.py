@@ -180,6 +180,7 @@ def end(partnership_id: int, sponsor_id: int):
             return redirect(url_for(".index", partnership_id=partnership.id))
     return render_template(
         "sponsors/end.html",
+        cancel_url=url_for(".index", partnership_id=partnership.id),
         leaves_gap=service.is_only_client_sponsor(sponsor, utc_today()),
         partnership=partnership,
         form=form,

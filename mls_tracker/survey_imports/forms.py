@@ -137,5 +137,8 @@ class RetryForm(FlaskForm):
 
 
 class UndoForm(FlaskForm):
-    confirm = HiddenField(validators=[InputRequired()], default="yes")
+    confirm = HiddenField(
+        validators=[InputRequired("Undo it from the page that says what undoing deletes.")],
+        default="yes",
+    )
     submit = SubmitField("Undo this import")

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import jobs, page_parts
+from mls_tracker import jobs, lists, page_parts
 from mls_tracker.access import Action, can, get_partnership
 from mls_tracker.errors import error_response
 from mls_tracker.exports import csv_response
@@ -403,6 +403,10 @@ def export(partnership_id: int):
 def undo(partnership_id: int, import_id: int):
     partnership = get_partnership(partnership_id, Action.MANAGE)
     view = service.import_view(partnership.id, import_id)
+    back = lists.return_to(url_for(".index", partnership_id=partnership.id))
+    if view.undone_at is not None:
+        flash(f"The import of {view.file_name} is undone already.", "info")
+        return redirect(back)
     form = UndoForm()
     if form.validate_on_submit():
         try:
@@ -415,9 +419,9 @@ def undo(partnership_id: int, import_id: int):
                 f"response{'s' * (removed != 1)} removed.",
                 "success",
             )
-        return redirect(url_for(".index", partnership_id=partnership.id))
+        return redirect(back)
     return render_template(
-        "survey_imports/undo.html", partnership=partnership, view=view, form=form
+        "survey_imports/undo.html", partnership=partnership, view=view, form=form, cancel_url=back
     )
 
 
@@ -437,4 +441,5 @@ def confirm(partnership_id: int, import_id: int):
             f"response{'s' * (view.rows_added != 1)} now count in every figure.",
             "success",
         )
-    return redirect(url_for(".index", partnership_id=partnership.id))
+    # Confirmed from the list opened from the lead's queue: back to the queue.
+    return redirect(lists.return_to(url_for(".index", partnership_id=partnership.id)))

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_security import auth_required
 
-from mls_tracker import page_parts
+from mls_tracker import lists, page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import csv_response
 from mls_tracker.exports import slug as slug_of
@@ -167,7 +167,11 @@ def edit(partnership_id: int, win_id: int):
             form.version.data = str(conflict.version)
         else:
             flash(f"Win “{win.title}” saved.", "success")
-            return redirect(url_for(".show", partnership_id=partnership.id, win_id=win.id))
+            return redirect(
+                url_for(
+                    ".show", **lists.with_next({"partnership_id": partnership.id, "win_id": win.id})
+                )
+            )
     return render_template(
         "wins/form.html",
         partnership=partnership,
