@@ -205,18 +205,26 @@ _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 DEMO_TODAY = dt.date(2026, 11, 15)
 
 
-@pytest.fixture(scope="module")
-def _chart_server_stopped_after_the_module() -> Iterator[None]:
-    yield  # the demo issues scorecards: their charts start a Chromium
+@pytest.fixture(scope="session", autouse=True)
+def _chart_server_stopped_at_the_end() -> Iterator[None]:
+    """One Chromium draws the scorecards' charts for the whole run (starting one costs
+    5–12 s); the modules that draw charts forget them after themselves instead."""
+    yield
     from mls_tracker.scorecards import chart_images
 
     chart_images.shutdown()
 
 
+@pytest.fixture(scope="module")
+def _charts_forgotten_after_the_module() -> Iterator[None]:
+    yield  # the demo issues scorecards: the next module draws its charts afresh
+    from mls_tracker.scorecards import chart_images
+
+    chart_images.clear_cache()
+
+
 @pytest.fixture
-def demo_2026_11(
-    session_app: Flask, _chart_server_stopped_after_the_module: None
-) -> Iterator[Flask]:
+def demo_2026_11(session_app: Flask, _charts_forgotten_after_the_module: None) -> Iterator[Flask]:
     """The demo as ``load_demo(today=DEMO_TODAY)`` loads it: loaded once per session,
     restored for every test (tests/demo_snapshot.py). Not named ``demo``: the browser
     fixtures' ``demo`` (a plugin, which a conftest fixture of that name would override) is

@@ -11,11 +11,13 @@ import json
 import math
 import queue
 import re
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -1047,7 +1049,17 @@ def _existing_keys(
 
 class _Inserter:
     """Batched inserts of survey responses through the session's connection, with values
-    already in the dialect's storage form (the hot path of a large import)."""
+    already in the dialect's storage form (the hot path of a large import).
+
+    On PostgreSQL each batch is sent with COPY, on SQLite as multi-row INSERTs, by a
+    background thread, so that the database's work on each batch (index updates, foreign-key
+    checks) overlaps with parsing the next one here: both drivers let go of the GIL while the
+    database works, once per statement. The session's connection is the thread's alone until
+    close(); at most two batches wait in the queue, so memory stays bounded. A SQLite
+    database in memory (one connection per thread) is written here, in this thread.
+
+    On SQLite the INSERT itself skips the keys the partnership holds already (``ON CONFLICT
+    DO NOTHING`` on the unique key) and counts them in ``skipped``: no query beforehand."""
 
     COLUMNS = (
         "partnership_id",
@@ -1067,19 +1079,33 @@ class _Inserter:
         dialect = self.connection.dialect
         self.sqlite = dialect.name == "sqlite"
         self.postgresql = dialect.name == "postgresql"
-        self.copy_sql = (
-            f"COPY {SurveyResponse.__tablename__} ({', '.join(self.COLUMNS)}) FROM STDIN"
-        )
+        table, columns = SurveyResponse.__tablename__, ", ".join(self.COLUMNS)
+        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
         self.sql = (
-            f"INSERT INTO {SurveyResponse.__tablename__} ({', '.join(self.COLUMNS)}) "  # noqa: S608
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608
             f"VALUES ({', '.join([marker] * len(self.COLUMNS))})"
         )
         self.partnership_id = partnership_id
         self.import_id = import_id
+        self.skipped = 0  # rows whose key the partnership held (SQLite: found by the INSERT)
+        self._rows_per_statement = 0
+        if self.sqlite:
+            raw = self.connection.connection.driver_connection
+            try:
+                variables = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            except AttributeError:  # Python < 3.11: SQLite's own default before 3.32
+                variables = 999
+            self._rows_per_statement = max(1, min(BATCH_ROWS, variables // len(self.COLUMNS)))
+        self.streaming = self.postgresql or (self.sqlite and _file_database(self.connection))
         self._queue: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=2)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+
+    @property
+    def skips_held(self) -> bool:
+        """Whether the INSERT itself leaves out (and counts) the keys the partnership holds."""
+        return self.sqlite
 
     def insert(self, rows: list[ParsedRow]) -> None:
         if not rows:
@@ -1121,44 +1147,55 @@ class _Inserter:
                 )
                 for r in rows
             ]
-            if self.postgresql:
-                self._copy_in_background(values)
-                return
-        self.connection.exec_driver_sql(self.sql, values)
+        if self.streaming:
+            self._in_background(values)
+        elif self.sqlite:
+            self._write_sqlite(values)
+        else:
+            self.connection.exec_driver_sql(self.sql, values)
 
-    # PostgreSQL: each batch is sent with COPY by a background thread, so that the server's
-    # work at the end of each COPY (foreign-key checks, index updates) overlaps with parsing
-    # the next batch here. The session's connection is the thread's alone until close();
-    # at most two batches wait in the queue, so memory stays bounded.
+    def _write(self, values: list[tuple]) -> None:
+        if self.postgresql:
+            raw = self.connection.connection.driver_connection
+            with raw.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            self._write_sqlite(values)
 
-    @property
-    def streaming(self) -> bool:
-        """Whether the session's connection is lent to the COPY thread (PostgreSQL)."""
-        return self.postgresql
+    def _write_sqlite(self, values: list[tuple]) -> None:
+        """As few INSERTs as SQLite's limit on parameters allows, each of many rows: one
+        statement, one release of the GIL, per few thousand rows."""
+        cursor = self.connection.connection.driver_connection.cursor()
+        try:
+            step = self._rows_per_statement
+            for start in range(0, len(values), step):
+                chunk = values[start : start + step]
+                cursor.execute(_sqlite_insert(len(chunk)), list(chain.from_iterable(chunk)))
+                self.skipped += len(chunk) - cursor.rowcount
+        finally:
+            cursor.close()
 
-    def _copy_in_background(self, values: list[tuple]) -> None:
+    def _in_background(self, values: list[tuple]) -> None:
         if self._error is not None:
             raise self._error
         if self._thread is None:
-            self._thread = threading.Thread(target=self._copy_batches, daemon=True)
+            self._thread = threading.Thread(target=self._write_batches, daemon=True)
             self._thread.start()
         self._queue.put(values)
 
-    def _copy_batches(self) -> None:
-        raw = self.connection.connection.driver_connection
+    def _write_batches(self) -> None:
         while (values := self._queue.get()) is not None:
             if self._error is not None:
                 continue  # drain what is queued; the caller sees the error
             try:
-                with raw.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
-                    for row in values:
-                        copy.write_row(row)
+                self._write(values)
             except BaseException as error:  # handed to the caller's thread
                 self._error = error
 
     def close(self, error: BaseException | None = None) -> None:
-        """Waits for the queued batches; re-raises the COPY thread's error, if any, unless
-        the caller is already failing with ``error``."""
+        """Waits for the queued batches; re-raises the writing thread's error, if any,
+        unless the caller is already failing with ``error``."""
         if self._thread is None:
             return
         self._queue.put(None)
@@ -1166,6 +1203,25 @@ class _Inserter:
         self._thread = None
         if error is None and self._error is not None:
             raise self._error
+
+
+@functools.lru_cache(maxsize=8)
+def _sqlite_insert(rows: int) -> str:
+    """INSERT of ``rows`` responses in one statement, skipping keys the partnership holds."""
+    one = f"({', '.join(['?'] * len(_Inserter.COLUMNS))})"
+    return (
+        f"INSERT INTO {SurveyResponse.__tablename__} ({', '.join(_Inserter.COLUMNS)}) "  # noqa: S608
+        f"VALUES {', '.join([one] * rows)} "
+        "ON CONFLICT (partnership_id, response_key) DO NOTHING"
+    )
+
+
+def _file_database(connection: sa.Connection) -> bool:
+    """Whether every connection of the engine opens the same SQLite database (a file, not
+    memory): another thread may then write through this one's connection."""
+    url = connection.engine.url
+    database = url.database or ""
+    return database not in ("", ":memory:") and "mode=memory" not in str(url)
 
 
 def process_file(
@@ -1226,12 +1282,16 @@ def process_rows(
     batch: list[ParsedRow] = []
     verb = "Importing" if inserter else "Checking"
 
-    # While a COPY streams on the session's connection, look keys up on another one (it
+    # While batches stream on the session's connection, look keys up on another one (it
     # sees committed rows; these rows' own keys are in ``seen``).
     lookup = db.engine.connect() if inserter is not None and inserter.streaming else None
 
     def flush() -> None:
-        keys = [row.key for row in batch]
+        # Where the INSERT leaves out the keys held already, only the keys rows without
+        # response ids were stored under before 2026-12 are looked up (usually none); once a
+        # row has a problem nothing is inserted, and every key is looked up to count.
+        held_by_insert = inserter is not None and inserter.skips_held and not outcome.errors
+        keys = [] if held_by_insert else [row.key for row in batch]
         keys += [row.legacy_key for row in batch if row.legacy_key]
         existing = _existing_keys(partnership_id, keys, lookup)
         fresh = [row for row in batch if row.key not in existing and row.legacy_key not in existing]
@@ -1271,6 +1331,9 @@ def process_rows(
         flush()
         if inserter is not None:
             inserter.close()
+            # Counted as new when sent: those the INSERT found held are duplicates.
+            outcome.new -= inserter.skipped
+            outcome.duplicates += inserter.skipped
     except BaseException as error:
         if inserter is not None:
             inserter.close(error)
