@@ -739,9 +739,14 @@ class RowReader:
         self.rating_scale = (
             mapping.rating_scale if mapping.rating_scale in RATING_SCALES else RATING_SCALE_DEFAULT
         )
-        # Numeric ratings outside the declared scale, and the range of every numeric rating.
+        # Numeric ratings outside the declared scale, and the range of every numeric rating
+        # (``rating_range``: those read through _scale, and the plain ones met).
         self.ratings_outside = 0
-        self.rating_range: tuple[int, int] | None = None
+        self._range: tuple[int, int] | None = None
+        # The answers most files hold, read at once in the hot loop: each scale's whole
+        # numbers written plainly ("4"), unless given a number on the mapping page.
+        self._plain = {name: self._plain_answers(name) for name in SCALES}
+        self._plain_ratings: set[str] = set()
         self.order = order
         self.regions: dict[str, tuple[int, str]] = {}
         for region in regions:
@@ -753,6 +758,26 @@ class RowReader:
         self.choice_hint = choice_hint
         column = next((c for c in columns if c.index == self.positions.get("submitted_at")), None)
         self.zone: dt.tzinfo = ZoneInfo(column.timezone) if column and column.timezone else dt.UTC
+
+    def _plain_answers(self, name: str) -> dict[str, int]:
+        """Text → stored value of the whole numbers on ``name``'s scale, as _scale reads them."""
+        if name == "rating":
+            low, high = RATING_SCALES[self.rating_scale]
+        else:
+            low, high = SCALES[name]
+        plain = {}
+        for number in range(low, high + 1):
+            if str(number) not in self.choices[name]:
+                converted = name == "rating" and self.rating_scale != RATING_SCALE_DEFAULT
+                plain[str(number)] = to_five(number, self.rating_scale) if converted else number
+        return plain
+
+    @property
+    def rating_range(self) -> tuple[int, int] | None:
+        """The lowest and highest numeric rating read so far, None before any."""
+        numbers = [int(text) for text in self._plain_ratings]
+        numbers += self._range or ()
+        return (min(numbers), max(numbers)) if numbers else None
 
     def _scale(self, name: str, text: str, problems: list[tuple[str, str]]) -> int | None:
         if not text:
@@ -775,11 +800,11 @@ class RowReader:
                 )
                 return None
         if name == "rating" and text not in self.choices[name]:
-            seen = self.rating_range
+            seen = self._range
             if seen is None:
-                self.rating_range = (number, number)
+                self._range = (number, number)
             elif number < seen[0] or number > seen[1]:
-                self.rating_range = (min(seen[0], number), max(seen[1], number))
+                self._range = (min(seen[0], number), max(seen[1], number))
             low, high = RATING_SCALES[self.rating_scale]
             if not low <= number <= high:
                 self.ratings_outside += 1
@@ -846,14 +871,19 @@ class RowReader:
             when = self._when(text, problems)
         answered = len(problems)  # problems before reading the two answers
         rating_at, recommend_at = at("rating"), at("recommend")
-        rating = (
-            self._scale("rating", cells[rating_at], problems) if rating_at is not None else None
-        )
-        recommend = (
-            self._scale("recommend", cells[recommend_at], problems)
-            if recommend_at is not None
-            else None
-        )
+        rating = recommend = None
+        if rating_at is not None:
+            answer = cells[rating_at]
+            rating = self._plain["rating"].get(answer)
+            if rating is None:
+                rating = self._scale("rating", answer, problems)
+            else:
+                self._plain_ratings.add(answer)
+        if recommend_at is not None:
+            answer = cells[recommend_at]
+            recommend = self._plain["recommend"].get(answer)
+            if recommend is None:
+                recommend = self._scale("recommend", answer, problems)
         if rating is None and recommend is None and len(problems) == answered:
             return NO_ANSWER
         region_id = region_name = None
