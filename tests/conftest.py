@@ -29,6 +29,18 @@ PASSWORD = factories.PASSWORD
 pytest_plugins = ["tests.browser_fixtures", "tests.api_fixtures"]
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses no database of the run (``database_url`` is not among its fixtures,
+    directly or through ``app``, ``session_app``, ``make_app`` …) and is not marked
+    ``postgres`` does the same whatever TEST_DATABASE_URL says: it is marked ``once``, so
+    that the PostgreSQL suite (`make test-postgres`) leaves it to the SQLite suite."""
+    for item in items:
+        uses = getattr(item, "fixturenames", ())
+        if "database_url" not in uses and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.once)
+
+
 class _Collector:
     def __init__(self) -> None:
         self.messages: list[Message] = []
