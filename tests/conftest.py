@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import re
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -236,9 +237,9 @@ def _chart_server_stopped_at_the_end() -> Iterator[None]:
     """One Chromium draws the scorecards' charts for the whole run (starting one costs
     5–12 s); the modules that draw charts forget them after themselves instead."""
     yield
-    from mls_tracker.scorecards import chart_images
-
-    chart_images.shutdown()
+    chart_images = sys.modules.get("mls_tracker.scorecards.chart_images")
+    if chart_images is not None:  # (not imported: no chart was drawn)
+        chart_images.shutdown()
 
 
 @pytest.fixture(scope="module")
