@@ -1313,8 +1313,17 @@ def process_rows(
     verb = "Importing" if inserter else "Checking"
 
     # While batches stream on the session's connection, look keys up on another one (it
-    # sees committed rows; these rows' own keys are in ``seen``).
-    lookup = db.engine.connect() if inserter is not None and inserter.streaming else None
+    # sees committed rows; these rows' own keys are in ``seen``), opened when a key is first
+    # looked up: on SQLite usually never (a new SQLite connection's set-up waits for the
+    # write lock this import holds).
+    lookups: list[sa.Connection] = []
+
+    def lookup() -> sa.Connection | None:
+        if inserter is None or not inserter.streaming:
+            return None
+        if not lookups:
+            lookups.append(db.engine.connect())
+        return lookups[0]
 
     def flush() -> None:
         # Where the INSERT leaves out the keys held already, only the keys rows without
@@ -1323,7 +1332,7 @@ def process_rows(
         held_by_insert = inserter is not None and inserter.skips_held and not outcome.errors
         keys = [] if held_by_insert else [row.key for row in batch]
         keys += [row.legacy_key for row in batch if row.legacy_key]
-        existing = _existing_keys(partnership_id, keys, lookup)
+        existing = _existing_keys(partnership_id, keys, lookup()) if keys else set()
         fresh = [row for row in batch if row.key not in existing and row.legacy_key not in existing]
         outcome.duplicates += len(batch) - len(fresh)
         outcome.new += len(fresh)
@@ -1369,8 +1378,8 @@ def process_rows(
             inserter.close(error)
         raise
     finally:
-        if lookup is not None:
-            lookup.close()
+        for connection in lookups:
+            connection.close()
 
 
 def _scale_message(reader: RowReader, rows: int) -> str:
