@@ -56,7 +56,8 @@ endif
 # With PostgreSQL, the two suites run side by side (one process each, the machines have two
 # cores); each one's output is printed when both have ended. The outage test
 # (tests/test_outage.py) starts a PostgreSQL server of its own: it runs once, in the SQLite suite,
-# as do the browser tests and the heavy tests marked `once` (their subject is not the database).
+# as do the browser tests and the tests marked `once` (their subject is not the database; every
+# test that uses no database of the run is marked so by tests/conftest.py).
 test: system-deps-test $(VENV)/.installed-test lint
 	@if [ -z "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-sqlite test-postgres; exit $$?; fi; \
 	logs=$$(mktemp -d); \

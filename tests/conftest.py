@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import re
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -27,6 +28,18 @@ PASSWORD = factories.PASSWORD
 # The browser tests' fixtures (live_server, browser, demo, page) and the API tests' (api_token,
 # api_client) live in their own modules.
 pytest_plugins = ["tests.browser_fixtures", "tests.api_fixtures"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses no database of the run (``database_url`` is not among its fixtures,
+    directly or through ``app``, ``session_app``, ``make_app`` …) and is not marked
+    ``postgres`` does the same whatever TEST_DATABASE_URL says: it is marked ``once``, so
+    that the PostgreSQL suite (`make test-postgres`) leaves it to the SQLite suite."""
+    for item in items:
+        uses = getattr(item, "fixturenames", ())
+        if "database_url" not in uses and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.once)
 
 
 class _Collector:
@@ -115,6 +128,17 @@ def app_factory(
             },
         }
         config.update(overrides)
+        if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+            # Commits wait for no disk flush on the shared server (fsync stays on): they are
+            # as atomic and as visible as before; only a crash of the server could lose the
+            # last of them, and no test crashes it (the outage test has a server of its own).
+            config.setdefault(
+                "SQLALCHEMY_ENGINE_OPTIONS",
+                {
+                    "pool_pre_ping": True,
+                    "connect_args": {"options": "-c synchronous_commit=off"},
+                },
+            )
         app = create_app(config)
         app.test_client_class = FreshContextClient
         return app
@@ -164,8 +188,11 @@ def empty_database() -> None:
         # Several statements in one call: psycopg sends a query without parameters as is.
         db.session.connection().exec_driver_sql("; ".join(statements))
     else:
+        # Through the connection: the session's statement machinery and listeners have
+        # nothing to do for these statements, before every test.
+        connection = db.session.connection()
         for table in tables:
-            db.session.execute(table.delete())
+            connection.exec_driver_sql(f'DELETE FROM "{table.name}"')  # noqa: S608
     db.session.commit()
 
 
@@ -205,18 +232,26 @@ _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 DEMO_TODAY = dt.date(2026, 11, 15)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _chart_server_stopped_at_the_end() -> Iterator[None]:
+    """One Chromium draws the scorecards' charts for the whole run (starting one costs
+    5–12 s); the modules that draw charts forget them after themselves instead."""
+    yield
+    chart_images = sys.modules.get("mls_tracker.scorecards.chart_images")
+    if chart_images is not None:  # (not imported: no chart was drawn)
+        chart_images.shutdown()
+
+
 @pytest.fixture(scope="module")
-def _chart_server_stopped_after_the_module() -> Iterator[None]:
-    yield  # the demo issues scorecards: their charts start a Chromium
+def _charts_forgotten_after_the_module() -> Iterator[None]:
+    yield  # the demo issues scorecards: the next module draws its charts afresh
     from mls_tracker.scorecards import chart_images
 
-    chart_images.shutdown()
+    chart_images.clear_cache()
 
 
 @pytest.fixture
-def demo_2026_11(
-    session_app: Flask, _chart_server_stopped_after_the_module: None
-) -> Iterator[Flask]:
+def demo_2026_11(session_app: Flask, _charts_forgotten_after_the_module: None) -> Iterator[Flask]:
     """The demo as ``load_demo(today=DEMO_TODAY)`` loads it: loaded once per session,
     restored for every test (tests/demo_snapshot.py). Not named ``demo``: the browser
     fixtures' ``demo`` (a plugin, which a conftest fixture of that name would override) is

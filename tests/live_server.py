@@ -53,8 +53,9 @@ class LiveServer:
         self._server = make_server(
             self.host, 0, _buffered(self.app), threaded=True, request_handler=_QuietHandler
         )
+        # Polled often, so that stop() returns at once rather than in up to 0.5 s.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="live-server", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="live-server", daemon=True
         )
         self._thread.start()
 

@@ -25,9 +25,9 @@ SEP, OCT = Month(2026, 9), Month(2026, 10)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server():
-    yield
-    chart_images.shutdown()
+def _forget_the_charts():
+    yield  # the server draws on for the next module (tests/conftest.py)
+    chart_images.clear_cache()
 
 
 def _month(user, world, month, learners, hours, spend):

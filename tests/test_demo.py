@@ -62,7 +62,7 @@ ISSUED = month_range(LAST_MONTH.shift(-3), LAST_MONTH.shift(-1))
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server(_chart_server_stopped_after_the_module: None) -> None:
+def _forget_the_charts(_charts_forgotten_after_the_module: None) -> None:
     """Tests here that load the demo themselves issue scorecards too."""
 
 

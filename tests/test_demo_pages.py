@@ -34,9 +34,9 @@ TABS = (
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server() -> Iterator[None]:
-    yield  # the demo issues scorecards: their charts start a Chromium
-    chart_images.shutdown()
+def _forget_the_charts() -> Iterator[None]:
+    yield  # the server draws on for the next module (tests/conftest.py)
+    chart_images.clear_cache()
 
 
 @pytest.fixture(scope="module")

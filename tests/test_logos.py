@@ -30,9 +30,9 @@ from tests.scorecard_samples import ISSUED_META, sample_data
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server():
-    yield
-    chart_images.shutdown()
+def _forget_the_charts():
+    yield  # the server draws on for the next module (tests/conftest.py)
+    chart_images.clear_cache()
 
 
 def png_bytes(size=(1200, 400), **info: str) -> bytes:

@@ -399,6 +399,7 @@ def test_the_csv_follows_the_filters_and_the_sort(client, world):
 # ----------------------------------------------------------------------------- migration
 
 
+@pytest.mark.once  # its own SQLite database: the same in both suites
 def test_the_migration_marks_duplicates_already_stored_as_extra(make_app, tmp_path):
     """Two monthly meetings reviewing the same month, stored before the rule: the upgrade keeps
     the earliest as the month's meeting and marks the later one extra, and fails on nothing."""

@@ -37,6 +37,7 @@ def _exercise(make_app, url: str) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.once  # its own SQLite database: the same in both suites
 def test_upgrade_check_downgrade_on_sqlite(make_app, tmp_path):
     _exercise(make_app, f"sqlite:///{tmp_path / 'fresh.db'}")
 
@@ -94,6 +95,7 @@ def _upgrade_holding_the_demo(make_app, url: str) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.once  # its own SQLite database: the same in both suites
 def test_upgrade_a_sqlite_database_holding_the_demo(make_app, tmp_path):
     _upgrade_holding_the_demo(make_app, f"sqlite:///{tmp_path / 'demo.db'}")
 
@@ -103,6 +105,7 @@ def test_upgrade_a_postgresql_database_holding_the_demo(make_app, fresh_postgres
     _upgrade_holding_the_demo(make_app, fresh_postgres)
 
 
+@pytest.mark.once  # its own SQLite database: the same in both suites
 def test_scorecards_issued_before_get_their_page_count_and_size(make_app, tmp_path):
     """The migration that stores a scorecard's page count and size measures the PDFs
     already stored: a real one's pages and length, and for bytes that are no PDF of ours

@@ -27,9 +27,9 @@ from tests.test_scorecard_data import OCT, TODAY, Small, build_small
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server():
-    yield
-    chart_images.shutdown()
+def _forget_the_charts():
+    yield  # the server draws on for the next module (tests/conftest.py)
+    chart_images.clear_cache()
 
 
 @pytest.fixture

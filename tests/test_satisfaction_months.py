@@ -274,6 +274,7 @@ def _backfilled(make_app, url: str) -> None:
         db.engine.dispose()
 
 
+@pytest.mark.once  # its own SQLite database: the same in both suites
 def test_the_upgrade_sums_the_responses_already_stored_on_sqlite(make_app, tmp_path, monkeypatch):
     monkeypatch.setenv("MLS_INSTANCE_PATH", str(tmp_path))
     _backfilled(make_app, f"sqlite:///{tmp_path / 'upgraded.db'}")

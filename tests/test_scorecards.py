@@ -26,9 +26,9 @@ MONTH = Month(2026, 10)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server():
-    yield
-    chart_images.shutdown()
+def _forget_the_charts():
+    yield  # the server draws on for the next module (tests/conftest.py)
+    chart_images.clear_cache()
 
 
 def pdf_text(data: bytes, tmp_path: Path, name: str = "scorecard.pdf") -> str:

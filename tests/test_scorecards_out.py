@@ -32,9 +32,9 @@ PAGE = 4096
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_the_chart_server() -> Iterator[None]:
-    yield
-    chart_images.shutdown()
+def _forget_the_charts() -> Iterator[None]:
+    yield  # the server draws on for the next module (tests/conftest.py)
+    chart_images.clear_cache()
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ from mls_tracker.models import Win
 from tests import factories
 from tests.conftest import csrf_token, sign_in
 
+pytestmark = pytest.mark.once  # the app's own SQLite database on a tmpfs: the same in both suites
+
 
 @pytest.fixture
 def tmpfs() -> Iterator[Path]:

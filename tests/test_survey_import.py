@@ -280,6 +280,26 @@ def test_reimporting_the_same_file_adds_nothing(regions):
     assert count() == first.rows_added
 
 
+def test_a_longer_export_adds_only_its_new_rows_whatever_the_batches(world, monkeypatch):
+    """Rows held already are skipped wherever they fall (on SQLite the INSERT skips them, in
+    statements that split a batch), counted exactly, and the monthly sums follow."""
+    from tests.test_satisfaction_months import assert_consistent
+
+    def export(rows: int) -> bytes:
+        lines = [
+            f"R{i},2026-03-{1 + i % 28:02d}T10:00:00,{1 + i % 5},{i % 11}" for i in range(rows)
+        ]
+        return ("response_id,submitted_at,rating,recommend\n" + "\n".join(lines)).encode()
+
+    first = import_file(world, export(3_000), "march.csv")
+    assert (first.rows_added, first.rows_skipped) == (3_000, 0)
+    monkeypatch.setattr(service, "BATCH_ROWS", 7_000)  # one batch, more rows than a statement
+    again = import_file(world, export(7_000), "march-later.csv")
+    assert (again.rows_added, again.rows_skipped) == (4_000, 3_000)
+    assert count() == 7_000
+    assert sum(cell[0] for cell in assert_consistent().values()) == 7_000
+
+
 def test_rows_without_ids_are_keyed_by_their_values(world):
     data = b"submitted_at,rating\n2026-03-01T10:00:00,4\n2026-03-01T11:00:00,5\n"
     assert import_file(world, data).rows_added == 2

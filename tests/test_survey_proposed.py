@@ -164,6 +164,7 @@ def test_pages_say_what_is_proposed_and_a_lead_confirms_it(client, world):
     assert db.session.get(SurveyImport, record.id).state is ImportState.CONFIRMED
 
 
+@pytest.mark.once  # its own SQLite database: the same in both suites
 def test_imports_made_before_the_migration_stay_counted(make_app, tmp_path):
     """Existing imports become confirmed, by their uploader, when they were made."""
     from alembic.script import ScriptDirectory

@@ -143,7 +143,7 @@ def test_issuing_a_scorecard_sends_scorecard_issued(world, receiver, loopback):
     try:
         scorecard = scorecards.issue_scorecard(world.lead, review)
     finally:
-        chart_images.shutdown()
+        chart_images.clear_cache()  # the server draws on for the next test (conftest.py)
     [request] = receiver.of("scorecard.issued")
     data = request.json["data"]
     assert data["scorecard_id"] == scorecard.id and data["version"] == 1

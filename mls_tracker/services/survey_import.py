@@ -11,11 +11,13 @@ import json
 import math
 import queue
 import re
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -737,9 +739,14 @@ class RowReader:
         self.rating_scale = (
             mapping.rating_scale if mapping.rating_scale in RATING_SCALES else RATING_SCALE_DEFAULT
         )
-        # Numeric ratings outside the declared scale, and the range of every numeric rating.
+        # Numeric ratings outside the declared scale, and the range of every numeric rating
+        # (``rating_range``: those read through _scale, and the plain ones met).
         self.ratings_outside = 0
-        self.rating_range: tuple[int, int] | None = None
+        self._range: tuple[int, int] | None = None
+        # The answers most files hold, read at once in the hot loop: each scale's whole
+        # numbers written plainly ("4"), unless given a number on the mapping page.
+        self._plain = {name: self._plain_answers(name) for name in SCALES}
+        self._plain_ratings: set[str] = set()
         self.order = order
         self.regions: dict[str, tuple[int, str]] = {}
         for region in regions:
@@ -751,6 +758,26 @@ class RowReader:
         self.choice_hint = choice_hint
         column = next((c for c in columns if c.index == self.positions.get("submitted_at")), None)
         self.zone: dt.tzinfo = ZoneInfo(column.timezone) if column and column.timezone else dt.UTC
+
+    def _plain_answers(self, name: str) -> dict[str, int]:
+        """Text → stored value of the whole numbers on ``name``'s scale, as _scale reads them."""
+        if name == "rating":
+            low, high = RATING_SCALES[self.rating_scale]
+        else:
+            low, high = SCALES[name]
+        plain = {}
+        for number in range(low, high + 1):
+            if str(number) not in self.choices[name]:
+                converted = name == "rating" and self.rating_scale != RATING_SCALE_DEFAULT
+                plain[str(number)] = to_five(number, self.rating_scale) if converted else number
+        return plain
+
+    @property
+    def rating_range(self) -> tuple[int, int] | None:
+        """The lowest and highest numeric rating read so far, None before any."""
+        numbers = [int(text) for text in self._plain_ratings]
+        numbers += self._range or ()
+        return (min(numbers), max(numbers)) if numbers else None
 
     def _scale(self, name: str, text: str, problems: list[tuple[str, str]]) -> int | None:
         if not text:
@@ -773,11 +800,11 @@ class RowReader:
                 )
                 return None
         if name == "rating" and text not in self.choices[name]:
-            seen = self.rating_range
+            seen = self._range
             if seen is None:
-                self.rating_range = (number, number)
+                self._range = (number, number)
             elif number < seen[0] or number > seen[1]:
-                self.rating_range = (min(seen[0], number), max(seen[1], number))
+                self._range = (min(seen[0], number), max(seen[1], number))
             low, high = RATING_SCALES[self.rating_scale]
             if not low <= number <= high:
                 self.ratings_outside += 1
@@ -844,14 +871,19 @@ class RowReader:
             when = self._when(text, problems)
         answered = len(problems)  # problems before reading the two answers
         rating_at, recommend_at = at("rating"), at("recommend")
-        rating = (
-            self._scale("rating", cells[rating_at], problems) if rating_at is not None else None
-        )
-        recommend = (
-            self._scale("recommend", cells[recommend_at], problems)
-            if recommend_at is not None
-            else None
-        )
+        rating = recommend = None
+        if rating_at is not None:
+            answer = cells[rating_at]
+            rating = self._plain["rating"].get(answer)
+            if rating is None:
+                rating = self._scale("rating", answer, problems)
+            else:
+                self._plain_ratings.add(answer)
+        if recommend_at is not None:
+            answer = cells[recommend_at]
+            recommend = self._plain["recommend"].get(answer)
+            if recommend is None:
+                recommend = self._scale("recommend", answer, problems)
         if rating is None and recommend is None and len(problems) == answered:
             return NO_ANSWER
         region_id = region_name = None
@@ -1047,7 +1079,17 @@ def _existing_keys(
 
 class _Inserter:
     """Batched inserts of survey responses through the session's connection, with values
-    already in the dialect's storage form (the hot path of a large import)."""
+    already in the dialect's storage form (the hot path of a large import).
+
+    On PostgreSQL each batch is sent with COPY, on SQLite as multi-row INSERTs, by a
+    background thread, so that the database's work on each batch (index updates, foreign-key
+    checks) overlaps with parsing the next one here: both drivers let go of the GIL while the
+    database works, once per statement. The session's connection is the thread's alone until
+    close(); at most two batches wait in the queue, so memory stays bounded. A SQLite
+    database in memory (one connection per thread) is written here, in this thread.
+
+    On SQLite the INSERT itself skips the keys the partnership holds already (``ON CONFLICT
+    DO NOTHING`` on the unique key) and counts them in ``skipped``: no query beforehand."""
 
     COLUMNS = (
         "partnership_id",
@@ -1067,19 +1109,33 @@ class _Inserter:
         dialect = self.connection.dialect
         self.sqlite = dialect.name == "sqlite"
         self.postgresql = dialect.name == "postgresql"
-        self.copy_sql = (
-            f"COPY {SurveyResponse.__tablename__} ({', '.join(self.COLUMNS)}) FROM STDIN"
-        )
+        table, columns = SurveyResponse.__tablename__, ", ".join(self.COLUMNS)
+        self.copy_sql = f"COPY {table} ({columns}) FROM STDIN"
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
         self.sql = (
-            f"INSERT INTO {SurveyResponse.__tablename__} ({', '.join(self.COLUMNS)}) "  # noqa: S608
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608
             f"VALUES ({', '.join([marker] * len(self.COLUMNS))})"
         )
         self.partnership_id = partnership_id
         self.import_id = import_id
+        self.skipped = 0  # rows whose key the partnership held (SQLite: found by the INSERT)
+        self._rows_per_statement = 0
+        if self.sqlite:
+            raw = self.connection.connection.driver_connection
+            try:
+                variables = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            except AttributeError:  # Python < 3.11: SQLite's own default before 3.32
+                variables = 999
+            self._rows_per_statement = max(1, min(BATCH_ROWS, variables // len(self.COLUMNS)))
+        self.streaming = self.postgresql or (self.sqlite and _file_database(self.connection))
         self._queue: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=2)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+
+    @property
+    def skips_held(self) -> bool:
+        """Whether the INSERT itself leaves out (and counts) the keys the partnership holds."""
+        return self.sqlite
 
     def insert(self, rows: list[ParsedRow]) -> None:
         if not rows:
@@ -1121,44 +1177,55 @@ class _Inserter:
                 )
                 for r in rows
             ]
-            if self.postgresql:
-                self._copy_in_background(values)
-                return
-        self.connection.exec_driver_sql(self.sql, values)
+        if self.streaming:
+            self._in_background(values)
+        elif self.sqlite:
+            self._write_sqlite(values)
+        else:
+            self.connection.exec_driver_sql(self.sql, values)
 
-    # PostgreSQL: each batch is sent with COPY by a background thread, so that the server's
-    # work at the end of each COPY (foreign-key checks, index updates) overlaps with parsing
-    # the next batch here. The session's connection is the thread's alone until close();
-    # at most two batches wait in the queue, so memory stays bounded.
+    def _write(self, values: list[tuple]) -> None:
+        if self.postgresql:
+            raw = self.connection.connection.driver_connection
+            with raw.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            self._write_sqlite(values)
 
-    @property
-    def streaming(self) -> bool:
-        """Whether the session's connection is lent to the COPY thread (PostgreSQL)."""
-        return self.postgresql
+    def _write_sqlite(self, values: list[tuple]) -> None:
+        """As few INSERTs as SQLite's limit on parameters allows, each of many rows: one
+        statement, one release of the GIL, per few thousand rows."""
+        cursor = self.connection.connection.driver_connection.cursor()
+        try:
+            step = self._rows_per_statement
+            for start in range(0, len(values), step):
+                chunk = values[start : start + step]
+                cursor.execute(_sqlite_insert(len(chunk)), list(chain.from_iterable(chunk)))
+                self.skipped += len(chunk) - cursor.rowcount
+        finally:
+            cursor.close()
 
-    def _copy_in_background(self, values: list[tuple]) -> None:
+    def _in_background(self, values: list[tuple]) -> None:
         if self._error is not None:
             raise self._error
         if self._thread is None:
-            self._thread = threading.Thread(target=self._copy_batches, daemon=True)
+            self._thread = threading.Thread(target=self._write_batches, daemon=True)
             self._thread.start()
         self._queue.put(values)
 
-    def _copy_batches(self) -> None:
-        raw = self.connection.connection.driver_connection
+    def _write_batches(self) -> None:
         while (values := self._queue.get()) is not None:
             if self._error is not None:
                 continue  # drain what is queued; the caller sees the error
             try:
-                with raw.cursor() as cursor, cursor.copy(self.copy_sql) as copy:
-                    for row in values:
-                        copy.write_row(row)
+                self._write(values)
             except BaseException as error:  # handed to the caller's thread
                 self._error = error
 
     def close(self, error: BaseException | None = None) -> None:
-        """Waits for the queued batches; re-raises the COPY thread's error, if any, unless
-        the caller is already failing with ``error``."""
+        """Waits for the queued batches; re-raises the writing thread's error, if any,
+        unless the caller is already failing with ``error``."""
         if self._thread is None:
             return
         self._queue.put(None)
@@ -1166,6 +1233,25 @@ class _Inserter:
         self._thread = None
         if error is None and self._error is not None:
             raise self._error
+
+
+@functools.lru_cache(maxsize=8)
+def _sqlite_insert(rows: int) -> str:
+    """INSERT of ``rows`` responses in one statement, skipping keys the partnership holds."""
+    one = f"({', '.join(['?'] * len(_Inserter.COLUMNS))})"
+    return (
+        f"INSERT INTO {SurveyResponse.__tablename__} ({', '.join(_Inserter.COLUMNS)}) "  # noqa: S608
+        f"VALUES {', '.join([one] * rows)} "
+        "ON CONFLICT (partnership_id, response_key) DO NOTHING"
+    )
+
+
+def _file_database(connection: sa.Connection) -> bool:
+    """Whether every connection of the engine opens the same SQLite database (a file, not
+    memory): another thread may then write through this one's connection."""
+    url = connection.engine.url
+    database = url.database or ""
+    return database not in ("", ":memory:") and "mode=memory" not in str(url)
 
 
 def process_file(
@@ -1226,14 +1312,27 @@ def process_rows(
     batch: list[ParsedRow] = []
     verb = "Importing" if inserter else "Checking"
 
-    # While a COPY streams on the session's connection, look keys up on another one (it
-    # sees committed rows; these rows' own keys are in ``seen``).
-    lookup = db.engine.connect() if inserter is not None and inserter.streaming else None
+    # While batches stream on the session's connection, look keys up on another one (it
+    # sees committed rows; these rows' own keys are in ``seen``), opened when a key is first
+    # looked up: on SQLite usually never (a new SQLite connection's set-up waits for the
+    # write lock this import holds).
+    lookups: list[sa.Connection] = []
+
+    def lookup() -> sa.Connection | None:
+        if inserter is None or not inserter.streaming:
+            return None
+        if not lookups:
+            lookups.append(db.engine.connect())
+        return lookups[0]
 
     def flush() -> None:
-        keys = [row.key for row in batch]
+        # Where the INSERT leaves out the keys held already, only the keys rows without
+        # response ids were stored under before 2026-12 are looked up (usually none); once a
+        # row has a problem nothing is inserted, and every key is looked up to count.
+        held_by_insert = inserter is not None and inserter.skips_held and not outcome.errors
+        keys = [] if held_by_insert else [row.key for row in batch]
         keys += [row.legacy_key for row in batch if row.legacy_key]
-        existing = _existing_keys(partnership_id, keys, lookup)
+        existing = _existing_keys(partnership_id, keys, lookup()) if keys else set()
         fresh = [row for row in batch if row.key not in existing and row.legacy_key not in existing]
         outcome.duplicates += len(batch) - len(fresh)
         outcome.new += len(fresh)
@@ -1271,13 +1370,16 @@ def process_rows(
         flush()
         if inserter is not None:
             inserter.close()
+            # Counted as new when sent: those the INSERT found held are duplicates.
+            outcome.new -= inserter.skipped
+            outcome.duplicates += inserter.skipped
     except BaseException as error:
         if inserter is not None:
             inserter.close(error)
         raise
     finally:
-        if lookup is not None:
-            lookup.close()
+        for connection in lookups:
+            connection.close()
 
 
 def _scale_message(reader: RowReader, rows: int) -> str:
