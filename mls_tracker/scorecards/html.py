@@ -30,6 +30,7 @@ from mls_tracker.formatting import percent as percent  # the PDF tests read figu
 from mls_tracker.scorecards.chart_text import chart_text
 from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.snapshot import (
+    LAYOUT_VERSION,
     ActionRow,
     ScorecardData,
     ScorecardMeta,
@@ -43,9 +44,26 @@ SCHEME = "mls-report:"
 # What the preview asks ``asset_url`` for besides files under reports/ (see
 # ``assets.report_asset_url``): plotly.js, its stylesheet and the page script that draws charts.
 PREVIEW_SCRIPTS = ("plotly.min.js", "plotly.css", "charts.js")
-# The print stylesheets, applied by the PDF renderer (``pdf.html_to_pdf(html,
-# stylesheets=PRINT_STYLESHEETS)``, parsed once per process) rather than linked from the HTML.
-PRINT_STYLESHEETS = ("scorecard.css",)
+# The print stylesheets of each layout (``ScorecardData.layout``), applied by the PDF renderer
+# (``pdf.html_to_pdf(html, stylesheets=print_stylesheets(data.layout))``, parsed once per
+# process) rather than linked from the HTML. Layout 2 (issue 18) adds ``print-2.css``, rules
+# that are quicker to lay out; the browser preview links ``scorecard.css`` alone.
+LAYOUT_STYLESHEETS = {1: ("scorecard.css",), 2: ("scorecard.css", "print-2.css")}
+PRINT_STYLESHEETS = LAYOUT_STYLESHEETS[LAYOUT_VERSION]  # a scorecard built now
+# How each layout's charts are drawn for print: SVG (drawn again by WeasyPrint, element by
+# element) or PNG (embedded as they are).
+LAYOUT_CHART_FORMAT = {1: "svg", 2: "png"}
+
+
+def print_stylesheets(layout: int) -> tuple[str, ...]:
+    """The print stylesheets of a layout."""
+    return LAYOUT_STYLESHEETS[layout]
+
+
+def chart_format(layout: int) -> str:
+    """``"svg"`` or ``"png"``: how a layout's charts are drawn for print."""
+    return LAYOUT_CHART_FORMAT[layout]
+
 
 CHART_TITLES = {
     "health_trend": "Health score, last 12 months",
@@ -207,7 +225,7 @@ def _mark(kind: str, cx: float, cy: float, *, last: bool) -> str:
 class ChartView:
     name: str
     title: str
-    image: str | None  # a data: URI of the SVG (print)
+    image: str | None  # a data: URI of the SVG or PNG (print)
     figure_json: str | None  # the plotly figure for charts.js (preview)
     # Addition (issue 19): the chart in one sentence drawn from its data — the image's alt
     # text in the tagged PDF, the drawing's aria-label in the preview.
@@ -218,8 +236,11 @@ class ChartView:
         return bool(self.image or self.figure_json)
 
 
-def _svg_uri(svg: str) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+def _image_uri(image: str | bytes) -> str:
+    """A chart as a data: URI: SVG text, or PNG bytes."""
+    if isinstance(image, bytes):
+        return "data:image/png;base64," + base64.b64encode(image).decode("ascii")
+    return "data:image/svg+xml;base64," + base64.b64encode(image.encode("utf-8")).decode("ascii")
 
 
 def _figure_json(figure: Mapping[str, Any]) -> str:
@@ -241,15 +262,17 @@ def _preview_figures(data: ScorecardData) -> dict[str, str]:
     return figures
 
 
-def _charts(data: ScorecardData, charts: Mapping[str, str], preview: bool) -> dict[str, ChartView]:
+def _charts(
+    data: ScorecardData, charts: Mapping[str, str | bytes], preview: bool
+) -> dict[str, ChartView]:
     views = {}
     figures = _preview_figures(data) if preview else {}
     for name, default_title in CHART_TITLES.items():
         if preview:
             image, figure = None, figures.get(name)
         else:
-            svg = charts.get(name)
-            image, figure = (_svg_uri(svg) if svg else None), None
+            drawn = charts.get(name)
+            image, figure = (_image_uri(drawn) if drawn else None), None
         alt = chart_text(name, default_title, data) if image or figure else ""
         views[name] = ChartView(name, default_title, image, figure, alt)
     return views
@@ -315,14 +338,15 @@ def _print_url(name: str) -> str:
 def render_scorecard_html(
     data: ScorecardData,
     meta: ScorecardMeta,
-    charts: Mapping[str, str],
+    charts: Mapping[str, str | bytes],
     *,
     preview: bool = False,
     asset_url: Callable[[str], str] | None = None,
 ) -> str:
     """The scorecard as one HTML document: for WeasyPrint (``preview=False``; ``charts`` maps
-    chart names to SVG text; laid out with ``stylesheets=PRINT_STYLESHEETS``) or for the
-    browser (``preview=True``; charts drawn by plotly.js, assets at ``asset_url(name)``)."""
+    chart names to SVG text or PNG bytes, as ``chart_format(data.layout)`` says; laid out with
+    ``stylesheets=print_stylesheets(data.layout)``) or for the browser (``preview=True``;
+    charts drawn by plotly.js, assets at ``asset_url(name)``)."""
     if preview and asset_url is None:
         raise ValueError("a preview needs asset_url to link its stylesheet and scripts")
     url = asset_url if preview and asset_url is not None else _print_url
