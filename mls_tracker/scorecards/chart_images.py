@@ -1,5 +1,7 @@
-"""Charts as SVG for the PDF scorecards: the same plotly figures as the web pages
-(``charts.py``), exported by kaleido driving Debian's Chromium.
+"""Charts for the PDF scorecards: the same plotly figures as the web pages (``charts.py``),
+exported by kaleido driving Debian's Chromium as SVG (print layout 1) or as pictures at twice
+their size (``figures_raster``, print layout 2, issue 18: WeasyPrint embeds a picture as it is
+instead of drawing every element of an SVG again).
 
 Designed around what is known of kaleido 1.x:
 
@@ -60,10 +62,10 @@ RENDER_TIMEOUT = 90  # seconds for one figure, Chromium's start included
 CACHE_SIZE = 256
 TABS = 1  # see the module docstring: a second tab slows the start and gains nothing here
 RELOAD_EVERY = 200  # figures a tab draws before kaleido's page is loaded afresh
-# Charts as PNG (print layout 2): drawn at 2 × their CSS pixel size, ~250 dpi at the 140 mm
-# the print stylesheet gives them; zlib level 6 is Pillow's and WeasyPrint's default.
-PNG_SCALE = 2
-PNG_COMPRESSION = 6
+# Charts as pictures (print layout 2): drawn at 2 × their CSS pixel size, ~250 dpi at the
+# 140 mm the print stylesheet gives them.
+RASTER_KINDS = ("png", "jpg")
+RASTER_SCALE = 2
 
 INSTALL_HINT = (
     "Charts for scorecards are drawn by Chromium, which is not installed at {path}. "
@@ -204,7 +206,7 @@ def figure_key(figure: dict[str, Any], width: int, height: int, *, kind: str = "
     """The cache key of a drawing (an SVG's keeps the form its clip-path ids are taken from)."""
     drawing: list[Any] = [figure, width, height]
     if kind != "svg":
-        drawing.append([kind, PNG_SCALE])
+        drawing.append([kind, RASTER_SCALE])
     text = json.dumps(drawing, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -291,23 +293,27 @@ def figures_svg(items: Sequence[tuple[dict[str, Any] | go.Figure, int, int]]) ->
     return cast(list[str], _images(items, "svg"))
 
 
-def figures_png(items: Sequence[tuple[dict[str, Any] | go.Figure, int, int]]) -> list[bytes]:
-    """Each (figure, width, height) as a PNG of ``PNG_SCALE`` × that size in pixels, opaque
-    (RGB), in order; like ``figures_svg`` (the same cache, the same single call)."""
-    return cast(list[bytes], _images(items, "png"))
+def figures_raster(
+    items: Sequence[tuple[dict[str, Any] | go.Figure, int, int]], kind: str = "png"
+) -> list[bytes]:
+    """Each (figure, width, height) as a picture of ``RASTER_SCALE`` × that size in pixels, in
+    order: ``kind`` "png" (opaque: RGB) or "jpg"; like ``figures_svg`` (the same cache, the same
+    single call)."""
+    if kind not in RASTER_KINDS:
+        raise ValueError(f"not a raster format: {kind!r}")
+    return cast(list[bytes], _images(items, kind))
 
 
 def _opaque_png(data: bytes) -> bytes:
-    """kaleido's PNG (RGBA) on white as an RGB PNG: WeasyPrint would otherwise encode the
-    alpha channel as a second image (a soft mask) for every chart of every scorecard."""
+    """kaleido's PNG (RGBA, every pixel opaque: plotly paints the paper white) as an RGB PNG:
+    WeasyPrint would otherwise write the alpha channel as a second image (a soft mask) for
+    every chart. Lightly compressed: WeasyPrint decodes and compresses it again anyway."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as drawn:
-        drawn.load()
-        flat = Image.new("RGB", drawn.size, "white")
-        flat.paste(drawn, mask=drawn.getchannel("A") if drawn.mode == "RGBA" else None)
+        flat = drawn.convert("RGB")
     out = io.BytesIO()
-    flat.save(out, format="PNG", compress_level=PNG_COMPRESSION)
+    flat.save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 
@@ -325,8 +331,8 @@ def _images(
                 known[key] = _cache[key]
             elif key not in missing:
                 opts: dict[str, Any] = {"format": kind, "width": width, "height": height}
-                if kind == "png":
-                    opts["scale"] = PNG_SCALE
+                if kind in RASTER_KINDS:
+                    opts["scale"] = RASTER_SCALE
                 missing[key] = (spec, opts)
         if missing:
             server = _server_here()
@@ -334,10 +340,10 @@ def _images(
             # One figure goes through render(): the path the single-figure tests watch.
             drawn = server.render_many(batch) if len(batch) > 1 else [server.render(*batch[0])]
             for key, image in zip(missing, drawn, strict=True):
-                if kind == "png":
-                    known[key] = _opaque_png(image)
-                else:
+                if kind == "svg":
                     known[key] = lighten(_stable_ids(image.decode(), key))
+                else:
+                    known[key] = _opaque_png(image) if kind == "png" else image
                 _remember(key, known[key])
         return [known[key] for key in keys]
 

@@ -237,9 +237,10 @@ class ChartView:
 
 
 def _image_uri(image: str | bytes) -> str:
-    """A chart as a data: URI: SVG text, or PNG bytes."""
+    """A chart as a data: URI: SVG text, or PNG or JPEG bytes."""
     if isinstance(image, bytes):
-        return "data:image/png;base64," + base64.b64encode(image).decode("ascii")
+        kind = "jpeg" if image.startswith(b"\xff\xd8") else "png"
+        return f"data:image/{kind};base64," + base64.b64encode(image).decode("ascii")
     return "data:image/svg+xml;base64," + base64.b64encode(image.encode("utf-8")).decode("ascii")
 
 

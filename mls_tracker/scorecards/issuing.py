@@ -85,12 +85,14 @@ def _no_progress(done: int, total: int, message: str) -> None:
 
 
 def _chart_images(data: ScorecardData) -> dict[str, str] | dict[str, bytes]:
-    """The scorecard's charts drawn as its layout prints them: SVG text or PNG bytes."""
+    """The scorecard's charts drawn as its layout prints them: SVG text, or picture bytes."""
     charts = scorecard_figures(data)
     items = [(c.figure, c.width, c.height) for c in charts]
-    if chart_format(data.layout) == "png":
-        return dict(zip([c.name for c in charts], chart_images.figures_png(items), strict=True))
-    return dict(zip([c.name for c in charts], chart_images.figures_svg(items), strict=True))
+    names = [chart.name for chart in charts]
+    kind = chart_format(data.layout)
+    if kind == "svg":
+        return dict(zip(names, chart_images.figures_svg(items), strict=True))
+    return dict(zip(names, chart_images.figures_raster(items, kind), strict=True))
 
 
 def final_html(data: ScorecardData, meta: ScorecardMeta) -> str:
