@@ -1,7 +1,7 @@
 """Print layouts (issue 18): a scorecard is printed in the layout its snapshot names. One issued
-before issue 18 stored none and is printed as it was (layout 1: ``scorecard.css`` alone, SVG
-charts); one issued now stores ``LAYOUT_VERSION`` (layout 2: fixed table layout, charts as
-PNG), whenever its review's figures were computed. A fresh worker warms up by laying out the
+before issue 18 stored none and is printed as it was (layout 1: ``scorecard.css`` alone); one
+issued now stores ``LAYOUT_VERSION`` (layout 2: ``print-2.css`` too, tables with fixed column
+widths), whenever its review's figures were computed. A fresh worker warms up by laying out the
 latest issued scorecard."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from mls_tracker.extensions import db
 from mls_tracker.models import Scorecard
 from mls_tracker.scorecards import chart_images, pdf
 from mls_tracker.scorecards import issuing as scorecards
-from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.html import PRINT_STYLESHEETS, print_stylesheets
 from mls_tracker.scorecards.snapshot import FIRST_LAYOUT, LAYOUT_VERSION, dump, load
 from tests.scorecard_samples import ISSUED_META, sample_data
@@ -50,7 +49,7 @@ def test_a_snapshot_stored_before_issue_18_is_printed_as_it_was(tmp_path):
     data = load(_before_issue_18())
     assert data.layout == FIRST_LAYOUT == 1
     html = scorecards.final_html(data, ISSUED_META)
-    assert "data:image/svg+xml;base64," in html and "data:image/png" not in html
+    assert "data:image/svg+xml;base64," in html
     document = scorecards.render_pdf(data, ISSUED_META)
     # Layout 1 is the print of before: scorecard.css alone, the charts drawn from their SVG.
     assert print_stylesheets(FIRST_LAYOUT) == ("scorecard.css",)
@@ -80,11 +79,8 @@ def test_a_scorecard_printed_now_has_every_word_of_the_old_print_and_no_more_pag
             assert sponsor.name in text
     for win in data.governance.wins:
         assert opening(win.title) in text
-    # The charts are pictures at print resolution, one per chart, in the page's reading order.
-    images = _images(now, tmp_path)
-    drawn = [row for row in images if row[2] == "image"]
-    assert len(drawn) == len(scorecard_figures(data)) >= 5
-    assert all(int(row[3]) >= 1300 for row in drawn)  # 680 CSS px drawn twice over
+    # The charts are drawn from their SVG as before (vector: their lettering is text).
+    assert "Overdue at month end" in text and _images(now, tmp_path) == []
 
 
 def test_an_issued_scorecard_stores_todays_layout_even_for_older_figures(world, tmp_path):

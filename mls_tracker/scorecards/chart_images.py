@@ -1,7 +1,5 @@
-"""Charts for the PDF scorecards: the same plotly figures as the web pages (``charts.py``),
-exported by kaleido driving Debian's Chromium as SVG (print layout 1) or as pictures at twice
-their size (``figures_raster``, print layout 2, issue 18: WeasyPrint embeds a picture as it is
-instead of drawing every element of an SVG again).
+"""Charts as SVG for the PDF scorecards: the same plotly figures as the web pages
+(``charts.py``), exported by kaleido driving Debian's Chromium.
 
 Designed around what is known of kaleido 1.x:
 
@@ -34,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import hashlib
-import io
 import json
 import logging
 import os
@@ -44,7 +41,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import plotly
 import plotly.graph_objects as go
@@ -62,10 +59,6 @@ RENDER_TIMEOUT = 90  # seconds for one figure, Chromium's start included
 CACHE_SIZE = 256
 TABS = 1  # see the module docstring: a second tab slows the start and gains nothing here
 RELOAD_EVERY = 200  # figures a tab draws before kaleido's page is loaded afresh
-# Charts as pictures (print layout 2): drawn at 2 × their CSS pixel size, ~250 dpi at the
-# 140 mm the print stylesheet gives them.
-RASTER_KINDS = ("png", "jpg")
-RASTER_SCALE = 2
 
 INSTALL_HINT = (
     "Charts for scorecards are drawn by Chromium, which is not installed at {path}. "
@@ -193,7 +186,7 @@ class _Server:
 
 _lock = threading.Lock()
 _server: _Server | None = None
-_cache: OrderedDict[str, str | bytes] = OrderedDict()
+_cache: OrderedDict[str, str] = OrderedDict()
 
 
 def _figure_dict(figure: go.Figure | dict[str, Any]) -> dict[str, Any]:
@@ -202,12 +195,8 @@ def _figure_dict(figure: go.Figure | dict[str, Any]) -> dict[str, Any]:
     return figure
 
 
-def figure_key(figure: dict[str, Any], width: int, height: int, *, kind: str = "svg") -> str:
-    """The cache key of a drawing (an SVG's keeps the form its clip-path ids are taken from)."""
-    drawing: list[Any] = [figure, width, height]
-    if kind != "svg":
-        drawing.append([kind, RASTER_SCALE])
-    text = json.dumps(drawing, sort_keys=True, separators=(",", ":"))
+def figure_key(figure: dict[str, Any], width: int, height: int) -> str:
+    text = json.dumps([figure, width, height], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -276,8 +265,8 @@ def _server_here() -> _Server:
     return _server
 
 
-def _remember(key: str, image: str | bytes) -> None:
-    _cache[key] = image
+def _remember(key: str, text: str) -> None:
+    _cache[key] = text
     if len(_cache) > CACHE_SIZE:
         _cache.popitem(last=False)
 
@@ -290,60 +279,24 @@ def figure_svg(figure: go.Figure | dict[str, Any], *, width: int = 720, height: 
 def figures_svg(items: Sequence[tuple[dict[str, Any] | go.Figure, int, int]]) -> list[str]:
     """Each (figure, width, height) as an SVG document, in order. The ones not in the cache
     are drawn in one call to the server, side by side on its tabs."""
-    return cast(list[str], _images(items, "svg"))
-
-
-def figures_raster(
-    items: Sequence[tuple[dict[str, Any] | go.Figure, int, int]], kind: str = "png"
-) -> list[bytes]:
-    """Each (figure, width, height) as a picture of ``RASTER_SCALE`` × that size in pixels, in
-    order: ``kind`` "png" (opaque: RGB) or "jpg"; like ``figures_svg`` (the same cache, the same
-    single call)."""
-    if kind not in RASTER_KINDS:
-        raise ValueError(f"not a raster format: {kind!r}")
-    return cast(list[bytes], _images(items, kind))
-
-
-def _opaque_png(data: bytes) -> bytes:
-    """kaleido's PNG (RGBA, every pixel opaque: plotly paints the paper white) as an RGB PNG:
-    WeasyPrint would otherwise write the alpha channel as a second image (a soft mask) for
-    every chart. Lightly compressed: WeasyPrint decodes and compresses it again anyway."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as drawn:
-        flat = drawn.convert("RGB")
-    out = io.BytesIO()
-    flat.save(out, format="PNG", compress_level=1)
-    return out.getvalue()
-
-
-def _images(
-    items: Sequence[tuple[dict[str, Any] | go.Figure, int, int]], kind: str
-) -> list[str | bytes]:
     specs = [(_figure_dict(figure), width, height) for figure, width, height in items]
-    keys = [figure_key(spec, width, height, kind=kind) for spec, width, height in specs]
+    keys = [figure_key(spec, width, height) for spec, width, height in specs]
     with _lock:
-        known: dict[str, str | bytes] = {}
+        known: dict[str, str] = {}
         missing: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
         for key, (spec, width, height) in zip(keys, specs, strict=True):
             if key in _cache:
                 _cache.move_to_end(key)
                 known[key] = _cache[key]
             elif key not in missing:
-                opts: dict[str, Any] = {"format": kind, "width": width, "height": height}
-                if kind in RASTER_KINDS:
-                    opts["scale"] = RASTER_SCALE
-                missing[key] = (spec, opts)
+                missing[key] = (spec, {"format": "svg", "width": width, "height": height})
         if missing:
             server = _server_here()
             batch = list(missing.values())
             # One figure goes through render(): the path the single-figure tests watch.
             drawn = server.render_many(batch) if len(batch) > 1 else [server.render(*batch[0])]
-            for key, image in zip(missing, drawn, strict=True):
-                if kind == "svg":
-                    known[key] = lighten(_stable_ids(image.decode(), key))
-                else:
-                    known[key] = _opaque_png(image) if kind == "png" else image
+            for key, svg in zip(missing, drawn, strict=True):
+                known[key] = lighten(_stable_ids(svg.decode(), key))
                 _remember(key, known[key])
         return [known[key] for key in keys]
 

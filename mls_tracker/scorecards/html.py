@@ -50,19 +50,11 @@ PREVIEW_SCRIPTS = ("plotly.min.js", "plotly.css", "charts.js")
 # that are quicker to lay out; the browser preview links ``scorecard.css`` alone.
 LAYOUT_STYLESHEETS = {1: ("scorecard.css",), 2: ("scorecard.css", "print-2.css")}
 PRINT_STYLESHEETS = LAYOUT_STYLESHEETS[LAYOUT_VERSION]  # a scorecard built now
-# How each layout's charts are drawn for print: SVG (drawn again by WeasyPrint, element by
-# element) or PNG (embedded as they are).
-LAYOUT_CHART_FORMAT = {1: "svg", 2: "png"}
 
 
 def print_stylesheets(layout: int) -> tuple[str, ...]:
     """The print stylesheets of a layout."""
     return LAYOUT_STYLESHEETS[layout]
-
-
-def chart_format(layout: int) -> str:
-    """``"svg"`` or ``"png"``: how a layout's charts are drawn for print."""
-    return LAYOUT_CHART_FORMAT[layout]
 
 
 CHART_TITLES = {
@@ -225,7 +217,7 @@ def _mark(kind: str, cx: float, cy: float, *, last: bool) -> str:
 class ChartView:
     name: str
     title: str
-    image: str | None  # a data: URI of the SVG or PNG (print)
+    image: str | None  # a data: URI of the SVG (print)
     figure_json: str | None  # the plotly figure for charts.js (preview)
     # Addition (issue 19): the chart in one sentence drawn from its data — the image's alt
     # text in the tagged PDF, the drawing's aria-label in the preview.
@@ -236,12 +228,8 @@ class ChartView:
         return bool(self.image or self.figure_json)
 
 
-def _image_uri(image: str | bytes) -> str:
-    """A chart as a data: URI: SVG text, or PNG or JPEG bytes."""
-    if isinstance(image, bytes):
-        kind = "jpeg" if image.startswith(b"\xff\xd8") else "png"
-        return f"data:image/{kind};base64," + base64.b64encode(image).decode("ascii")
-    return "data:image/svg+xml;base64," + base64.b64encode(image.encode("utf-8")).decode("ascii")
+def _svg_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def _figure_json(figure: Mapping[str, Any]) -> str:
@@ -263,17 +251,15 @@ def _preview_figures(data: ScorecardData) -> dict[str, str]:
     return figures
 
 
-def _charts(
-    data: ScorecardData, charts: Mapping[str, str | bytes], preview: bool
-) -> dict[str, ChartView]:
+def _charts(data: ScorecardData, charts: Mapping[str, str], preview: bool) -> dict[str, ChartView]:
     views = {}
     figures = _preview_figures(data) if preview else {}
     for name, default_title in CHART_TITLES.items():
         if preview:
             image, figure = None, figures.get(name)
         else:
-            drawn = charts.get(name)
-            image, figure = (_image_uri(drawn) if drawn else None), None
+            svg = charts.get(name)
+            image, figure = (_svg_uri(svg) if svg else None), None
         alt = chart_text(name, default_title, data) if image or figure else ""
         views[name] = ChartView(name, default_title, image, figure, alt)
     return views
@@ -339,13 +325,13 @@ def _print_url(name: str) -> str:
 def render_scorecard_html(
     data: ScorecardData,
     meta: ScorecardMeta,
-    charts: Mapping[str, str | bytes],
+    charts: Mapping[str, str],
     *,
     preview: bool = False,
     asset_url: Callable[[str], str] | None = None,
 ) -> str:
     """The scorecard as one HTML document: for WeasyPrint (``preview=False``; ``charts`` maps
-    chart names to SVG text or PNG bytes, as ``chart_format(data.layout)`` says; laid out with
+    chart names to SVG text; laid out with
     ``stylesheets=print_stylesheets(data.layout)``) or for the browser (``preview=True``;
     charts drawn by plotly.js, assets at ``asset_url(name)``)."""
     if preview and asset_url is None:

@@ -35,7 +35,6 @@ from mls_tracker.scorecards import chart_images, pdf
 from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.html import (
     PRINT_STYLESHEETS,
-    chart_format,
     environment,
     print_stylesheets,
     render_scorecard_html,
@@ -84,26 +83,21 @@ def _no_progress(done: int, total: int, message: str) -> None:
 # --- Rendering -------------------------------------------------------------------------------
 
 
-def _chart_images(data: ScorecardData) -> dict[str, str] | dict[str, bytes]:
-    """The scorecard's charts drawn as its layout prints them: SVG text, or picture bytes."""
+def _chart_svgs(data: ScorecardData) -> dict[str, str]:
     charts = scorecard_figures(data)
-    items = [(c.figure, c.width, c.height) for c in charts]
-    names = [chart.name for chart in charts]
-    kind = chart_format(data.layout)
-    if kind == "svg":
-        return dict(zip(names, chart_images.figures_svg(items), strict=True))
-    return dict(zip(names, chart_images.figures_raster(items, kind), strict=True))
+    svgs = chart_images.figures_svg([(c.figure, c.width, c.height) for c in charts])
+    return {chart.name: svg for chart, svg in zip(charts, svgs, strict=True)}
 
 
 def final_html(data: ScorecardData, meta: ScorecardMeta) -> str:
     """The print HTML WeasyPrint lays out (charts drawn; with
     ``print_stylesheets(data.layout)``); the benchmark's baseline input."""
-    return render_scorecard_html(data, meta, _chart_images(data))
+    return render_scorecard_html(data, meta, _chart_svgs(data))
 
 
 def _render(data: ScorecardData, meta: ScorecardMeta, progress: Progress) -> RenderedScorecard:
     progress(1, STEPS, "Drawing charts")
-    charts = _chart_images(data)
+    charts = _chart_svgs(data)
     progress(2, STEPS, "Laying out pages")
     html = render_scorecard_html(data, meta, charts)
     document, pages = pdf.html_to_pdf_pages(

@@ -103,7 +103,8 @@ def warm_up(stylesheets: Sequence[str] = ("scorecard.css",)) -> None:
     (fontconfig, Pango) and the scorecard's stylesheets — by laying out a small page. For a
     worker just started (job workers, gunicorn workers after the fork)."""
     html_to_pdf_pages(
-        "<p>Warm-up <b>bold</b> <i>italic</i></p><table><tr><td>1</td></tr></table>",
+        '<html lang="en"><title>Warm-up</title><p>Warm-up <b>bold</b> <i>italic</i></p>'
+        "<table><tr><td>1</td></tr></table></html>",
         stylesheets=stylesheets,
     )
 

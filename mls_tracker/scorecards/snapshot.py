@@ -22,7 +22,7 @@ from typing import Any
 from mls_tracker.periods import Month
 
 SCHEMA_VERSION = 1
-# How a scorecard is printed (issue 18): the print stylesheets and the charts' image format.
+# How a scorecard is printed (issue 18): its print stylesheets (html.LAYOUT_STYLESHEETS).
 # An issued scorecard keeps the layout it was issued with, so rendering its snapshot again gives
 # the same PDF; a snapshot stored without one (before issue 18) is layout 1.
 FIRST_LAYOUT = 1
