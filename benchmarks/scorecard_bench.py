@@ -116,7 +116,7 @@ def demo_snapshots(app: Any, count: int) -> list[Any]:
 def bench_warm(app: Any, samples: int, place: str) -> str:
     from mls_tracker.scorecards import chart_images, pdf
     from mls_tracker.scorecards import issuing as scorecards
-    from mls_tracker.scorecards.html import PRINT_STYLESHEETS
+    from mls_tracker.scorecards.html import print_stylesheets
     from mls_tracker.scorecards.snapshot import ScorecardMeta
 
     log(f"== warm scorecard: {samples} distinct demo snapshots ==")
@@ -133,7 +133,8 @@ def bench_warm(app: Any, samples: int, place: str) -> str:
         totals.append(time.perf_counter() - started)
         html = scorecards.final_html(data, meta)  # charts now cached: the same HTML
         started = time.perf_counter()
-        again = pdf.html_to_pdf(html, created_at=meta.issued_at, stylesheets=PRINT_STYLESHEETS)
+        sheets = print_stylesheets(data.layout)
+        again = pdf.html_to_pdf(html, created_at=meta.issued_at, stylesheets=sheets)
         alone.append(time.perf_counter() - started)
         pages.append(pdf.page_count(document))
         assert again == document, "the final HTML is not the one render_pdf laid out"

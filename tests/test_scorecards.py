@@ -245,19 +245,18 @@ def test_the_print_stylesheet_parsed_once_lays_out_the_same_bytes_as_a_linked_on
     process) linked it from their HTML: rendered again today, they must give their stored
     bytes, so both ways must lay out the very same PDF."""
     from mls_tracker.scorecards import pdf
-    from mls_tracker.scorecards.html import PRINT_STYLESHEETS
+    from mls_tracker.scorecards.html import print_stylesheets
 
-    data = sample_data()
+    data = sample_data(layout=1)  # the layout of scorecards issued then
     html = scorecards.final_html(data, ISSUED_META)
-    assert "scorecard.css" not in html and PRINT_STYLESHEETS == ("scorecard.css",)
+    sheets = print_stylesheets(1)
+    assert "scorecard.css" not in html and sheets == ("scorecard.css",)
     linked = html.replace(
         "</title>", '</title>\n<link rel="stylesheet" href="mls-report:scorecard.css">', 1
     )
     as_before = pdf.html_to_pdf(linked, created_at=ISSUED_META.issued_at)
     now = scorecards.render_pdf(data, ISSUED_META)
-    assert now == pdf.html_to_pdf(
-        html, created_at=ISSUED_META.issued_at, stylesheets=PRINT_STYLESHEETS
-    )
+    assert now == pdf.html_to_pdf(html, created_at=ISSUED_META.issued_at, stylesheets=sheets)
     assert now == as_before
     assert pdf.stylesheet("scorecard.css") is pdf.stylesheet("scorecard.css")
 
@@ -289,9 +288,10 @@ def test_charts_made_lighter_for_weasyprint_lay_out_the_very_same_pdf(monkeypatc
     is only there to save layout time: a scorecard whose charts were drawn before it existed
     renders again byte for byte."""
     from mls_tracker.scorecards import pdf
-    from mls_tracker.scorecards.html import PRINT_STYLESHEETS
+    from mls_tracker.scorecards.html import print_stylesheets
 
-    data = sample_data()
+    data = sample_data(layout=1)  # charts drawn from their SVG
+    sheets = print_stylesheets(1)
     chart_images.clear_cache()
     with monkeypatch.context() as patch:
         patch.setattr(chart_images, "lighten", lambda svg: svg)
@@ -300,9 +300,7 @@ def test_charts_made_lighter_for_weasyprint_lay_out_the_very_same_pdf(monkeypatc
     light = scorecards.final_html(data, ISSUED_META)
     assert _svgs(light).count('style="') * 10 < _svgs(heavy).count('style="')
     assert len(light) < 0.85 * len(heavy)
-    as_before = pdf.html_to_pdf(
-        heavy, created_at=ISSUED_META.issued_at, stylesheets=PRINT_STYLESHEETS
-    )
+    as_before = pdf.html_to_pdf(heavy, created_at=ISSUED_META.issued_at, stylesheets=sheets)
     assert scorecards.render_pdf(data, ISSUED_META) == as_before
 
 

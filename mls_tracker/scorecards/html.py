@@ -30,6 +30,7 @@ from mls_tracker.formatting import percent as percent  # the PDF tests read figu
 from mls_tracker.scorecards.chart_text import chart_text
 from mls_tracker.scorecards.charts import scorecard_figures
 from mls_tracker.scorecards.snapshot import (
+    LAYOUT_VERSION,
     ActionRow,
     ScorecardData,
     ScorecardMeta,
@@ -43,9 +44,18 @@ SCHEME = "mls-report:"
 # What the preview asks ``asset_url`` for besides files under reports/ (see
 # ``assets.report_asset_url``): plotly.js, its stylesheet and the page script that draws charts.
 PREVIEW_SCRIPTS = ("plotly.min.js", "plotly.css", "charts.js")
-# The print stylesheets, applied by the PDF renderer (``pdf.html_to_pdf(html,
-# stylesheets=PRINT_STYLESHEETS)``, parsed once per process) rather than linked from the HTML.
-PRINT_STYLESHEETS = ("scorecard.css",)
+# The print stylesheets of each layout (``ScorecardData.layout``), applied by the PDF renderer
+# (``pdf.html_to_pdf(html, stylesheets=print_stylesheets(data.layout))``, parsed once per
+# process) rather than linked from the HTML. Layout 2 (issue 18) adds ``print-2.css``, rules
+# that are quicker to lay out; the browser preview links ``scorecard.css`` alone.
+LAYOUT_STYLESHEETS = {1: ("scorecard.css",), 2: ("scorecard.css", "print-2.css")}
+PRINT_STYLESHEETS = LAYOUT_STYLESHEETS[LAYOUT_VERSION]  # a scorecard built now
+
+
+def print_stylesheets(layout: int) -> tuple[str, ...]:
+    """The print stylesheets of a layout."""
+    return LAYOUT_STYLESHEETS[layout]
+
 
 CHART_TITLES = {
     "health_trend": "Health score, last 12 months",
@@ -321,8 +331,9 @@ def render_scorecard_html(
     asset_url: Callable[[str], str] | None = None,
 ) -> str:
     """The scorecard as one HTML document: for WeasyPrint (``preview=False``; ``charts`` maps
-    chart names to SVG text; laid out with ``stylesheets=PRINT_STYLESHEETS``) or for the
-    browser (``preview=True``; charts drawn by plotly.js, assets at ``asset_url(name)``)."""
+    chart names to SVG text; laid out with
+    ``stylesheets=print_stylesheets(data.layout)``) or for the browser (``preview=True``;
+    charts drawn by plotly.js, assets at ``asset_url(name)``)."""
     if preview and asset_url is None:
         raise ValueError("a preview needs asset_url to link its stylesheet and scripts")
     url = asset_url if preview and asset_url is not None else _print_url

@@ -14,6 +14,7 @@ drawn again with the next number.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -23,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask import has_app_context
 
 from mls_tracker import access, jobs
 from mls_tracker.access import Action, can
@@ -31,8 +33,13 @@ from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, Scorecard, User, utcnow
 from mls_tracker.scorecards import chart_images, pdf
 from mls_tracker.scorecards.charts import scorecard_figures
-from mls_tracker.scorecards.html import PRINT_STYLESHEETS, environment, render_scorecard_html
-from mls_tracker.scorecards.snapshot import ScorecardData, ScorecardMeta, dump, load
+from mls_tracker.scorecards.html import (
+    PRINT_STYLESHEETS,
+    environment,
+    print_stylesheets,
+    render_scorecard_html,
+)
+from mls_tracker.scorecards.snapshot import LAYOUT_VERSION, ScorecardData, ScorecardMeta, dump, load
 from mls_tracker.services import webhooks
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.reviews import check_summary_before_issue, review_data
@@ -83,8 +90,8 @@ def _chart_svgs(data: ScorecardData) -> dict[str, str]:
 
 
 def final_html(data: ScorecardData, meta: ScorecardMeta) -> str:
-    """The print HTML WeasyPrint lays out (charts drawn; with ``PRINT_STYLESHEETS``); the
-    benchmark's baseline input."""
+    """The print HTML WeasyPrint lays out (charts drawn; with
+    ``print_stylesheets(data.layout)``); the benchmark's baseline input."""
     return render_scorecard_html(data, meta, _chart_svgs(data))
 
 
@@ -94,7 +101,7 @@ def _render(data: ScorecardData, meta: ScorecardMeta, progress: Progress) -> Ren
     progress(2, STEPS, "Laying out pages")
     html = render_scorecard_html(data, meta, charts)
     document, pages = pdf.html_to_pdf_pages(
-        html, created_at=meta.issued_at, stylesheets=PRINT_STYLESHEETS
+        html, created_at=meta.issued_at, stylesheets=print_stylesheets(data.layout)
     )
     return RenderedScorecard(document, pages, hashlib.sha256(document).hexdigest())
 
@@ -108,16 +115,42 @@ def render_pdf(data: ScorecardData, meta: ScorecardMeta) -> bytes:
 def warm_up(*, wait_for_chromium: bool = True) -> None:
     """What a fresh worker's first scorecard would otherwise wait for, done when the worker
     starts (job workers, the command line's forked workers, gunicorn's after the fork):
-    Chromium started with plotly.js loaded (a tiny chart drawn), WeasyPrint's fonts and the
-    print stylesheet loaded (a tiny page laid out), the print templates compiled and the
-    ORM's mappers configured. ``wait_for_chromium=False`` (a web worker, which must answer
-    at once) leaves Chromium booting in the background."""
+    Chromium started with plotly.js loaded, WeasyPrint's fonts and the print stylesheets
+    loaded, the print templates compiled and the ORM's mappers configured — by laying out a
+    whole scorecard, the latest one issued drawn again in today's layout (every kind of chart,
+    font and table the first real one meets; nothing is stored), or a tiny page and chart
+    when none was issued yet. ``wait_for_chromium=False`` (a web worker, which must answer
+    at once) lays out the tiny page only and leaves Chromium booting in the background."""
     chart_images.start()  # Chromium boots while the rest warms up
     so.configure_mappers()
     environment().get_template("scorecard.html")
-    pdf.warm_up()
+    if wait_for_chromium and _lay_out_a_scorecard():
+        return
+    pdf.warm_up(PRINT_STYLESHEETS)
     if wait_for_chromium:
         chart_images.warm_up()
+
+
+_WARM_UP_META = ScorecardMeta(
+    version=1, issued_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), issued_by=None
+)
+
+
+def _lay_out_a_scorecard() -> bool:
+    """The latest issued scorecard rendered again in today's layout (the PDF is dropped);
+    False when there is none, its snapshot cannot be read any more, or no app (no database)."""
+    if not has_app_context():
+        return False
+    stored = db.session.scalar(sa.select(Scorecard.snapshot).order_by(Scorecard.id.desc()).limit(1))
+    db.session.rollback()  # no transaction left open in a worker waiting for its first job
+    try:
+        data = load(stored) if stored else None
+    except (ValueError, KeyError, TypeError):
+        data = None
+    if data is None:
+        return False
+    render_pdf(dataclasses.replace(data, layout=LAYOUT_VERSION), _WARM_UP_META)
+    return True
 
 
 # --- Issuing ---------------------------------------------------------------------------------
@@ -239,7 +272,8 @@ def issue_scorecard(
         access.require(user, Action.MANAGE, partnership_id, message=ISSUE_MESSAGE)
     chart_images.start()  # Chromium boots while the figures are gathered
     report(0, STEPS, "Computing figures")
-    data = review_data(review)
+    # Printed in today's layout, whenever its figures were computed; stored with it.
+    data = dataclasses.replace(review_data(review), layout=LAYOUT_VERSION)
     snapshot = dump(data)
     issuer_id = user.id if user is not None else None
     issuer_name = user.display_name if user is not None else None

@@ -98,13 +98,14 @@ def stylesheet(name: str) -> weasyprint.CSS:
     )
 
 
-def warm_up() -> None:
+def warm_up(stylesheets: Sequence[str] = ("scorecard.css",)) -> None:
     """Loads what the first PDF of a process would otherwise wait for — WeasyPrint's fonts
-    (fontconfig, Pango) and the scorecard's stylesheet — by laying out a small page. For a
+    (fontconfig, Pango) and the scorecard's stylesheets — by laying out a small page. For a
     worker just started (job workers, gunicorn workers after the fork)."""
     html_to_pdf_pages(
-        "<p>Warm-up <b>bold</b> <i>italic</i></p><table><tr><td>1</td></tr></table>",
-        stylesheets=("scorecard.css",),
+        '<html lang="en"><title>Warm-up</title><p>Warm-up <b>bold</b> <i>italic</i></p>'
+        "<table><tr><td>1</td></tr></table></html>",
+        stylesheets=stylesheets,
     )
 
 

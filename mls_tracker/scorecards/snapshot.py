@@ -22,6 +22,11 @@ from typing import Any
 from mls_tracker.periods import Month
 
 SCHEMA_VERSION = 1
+# How a scorecard is printed (issue 18): its print stylesheets (html.LAYOUT_STYLESHEETS).
+# An issued scorecard keeps the layout it was issued with, so rendering its snapshot again gives
+# the same PDF; a snapshot stored without one (before issue 18) is layout 1.
+FIRST_LAYOUT = 1
+LAYOUT_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +455,9 @@ class ScorecardData:
     delivery: DeliverySection | None = None
     # Addition (issue 19): the cover's story; None in snapshots taken before it.
     story: CoverStory | None = None
+    # Addition (issue 18): the print layout (``LAYOUT_VERSION`` when built; ``load`` gives
+    # ``FIRST_LAYOUT`` to a snapshot stored without one).
+    layout: int = LAYOUT_VERSION
 
     @property
     def provisional(self) -> str | None:
@@ -546,6 +554,8 @@ def load(data: dict[str, Any]) -> ScorecardData:
     """A stored snapshot as ``ScorecardData``."""
     if data.get("schema") != SCHEMA_VERSION:
         raise ValueError(f"unknown scorecard snapshot schema {data.get('schema')!r}")
+    if "layout" not in data:  # stored before issue 18: printed as it was then
+        data = {**data, "layout": FIRST_LAYOUT}
     return from_json(ScorecardData, data)
 
 
