@@ -258,8 +258,7 @@ def test_a_stale_reschedule_keeps_what_was_typed_beside_what_is_saved(client, wo
         url,
         data={
             "csrf_token": token,
-            "held_on": _days(20).isoformat(),
-            "start_time": "10:00",
+            "starts": f"{_days(20).isoformat()} 10:00",
             "duration": "60",
             "kind": "executive steering",
             "reviewed_month": str(Month.of(utc_today())),
@@ -270,7 +269,7 @@ def test_a_stale_reschedule_keeps_what_was_typed_beside_what_is_saved(client, wo
     assert response.status_code == 200 and MEETING_STALE in page
     current = page_text(page[page.index('id="current-version"') :])
     assert "Quarterly business review" in current
-    assert f'value="{_days(20).isoformat()}"' in page, "the date typed stays in the form"
+    assert f'value="{_days(20).isoformat()} 10:00"' in page, "the date typed stays in the form"
     assert 'name="version" type="hidden" value="2"' in page
 
 

@@ -23,6 +23,7 @@ from mls_tracker import access
 from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
+from mls_tracker.formatting import day, day_time
 from mls_tracker.models import (
     CLOSED_STATUSES,
     ActionItem,
@@ -360,21 +361,21 @@ def _refuse_duplicate(
             DUPLICATE_MESSAGE.format(
                 kind=values["kind"].value,
                 month=values["reviewed_month"].label,
-                date=other.held_on.isoformat(),
+                date=day(other.held_on),
             ),
             field="reviewed_month",
         )
 
 
 def when_text(meeting: Meeting, zone: dt.tzinfo) -> str | None:
-    """ "2026-06-15 09:00–10:00 EST": the schedule in ``zone`` (a viewer's), with its name; the
-    one format dates and times are typed in (YYYY-MM-DD, 24-hour HH:MM)."""
+    """ "15 Jun 2026 09:00–10:00 EST": the schedule in ``zone`` (a viewer's), with its name; the
+    one format dates and times are shown and typed in (formatting.day_time)."""
     if meeting.starts_at is None:
         return None
     start = meeting.starts_at.astimezone(zone)
     end = start + dt.timedelta(minutes=meeting.duration_minutes or 0)
-    ends = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
-    return f"{start:%Y-%m-%d %H:%M}–{ends} {start:%Z}"
+    ends = f"{end:%H:%M}" if end.date() == start.date() else day_time(end, zone)
+    return f"{day_time(start, zone)}–{ends} {start:%Z}"
 
 
 def is_video_link(place: str | None) -> bool:
@@ -411,7 +412,7 @@ def _clean_schedule(held_on: dt.date, schedule: Schedule) -> dict:
 
 def _clean(held_on: dt.date | None, kind, reviewed_month: Month | None) -> dict:
     if held_on is None:
-        raise ValidationFailed("Enter the meeting's date, like 2026-06-15.", field="held_on")
+        raise ValidationFailed("Enter the meeting's date, like 4 Dec 2026.", field="held_on")
     try:
         kind = MeetingKind(kind)
     except ValueError as error:
