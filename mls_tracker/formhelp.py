@@ -65,7 +65,8 @@ def local_path(value: Any) -> str | None:
 
 class DayField(Field):
     """A date typed as pages show it: "4 Dec 2026" (also "4 December 2026" and ISO
-    "2026-12-04"). Shown back as typed after an error, else as "4 Dec 2026"; ``hint`` is the
+    "2026-12-04"). Shown as "4 Dec 2026" once read (also after another field's error), and as
+    typed when it could not be read, to be corrected; ``hint`` is the
     example under the label, ``picker`` the kind of native calendar static/js/date-input.js
     offers beside it. Text that is not a date gets ``invalid_message``; a day that does not
     exist says why ("February 2026 has 28 days")."""
@@ -88,9 +89,9 @@ class DayField(Field):
         return f"e.g. {DAY_EXAMPLE}"
 
     def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        return self._shown(self.data) if self.data else ""
+        if self.data is not None:
+            return self._shown(self.data)
+        return self.raw_data[0] if self.raw_data else ""
 
     def _shown(self, value: Any) -> str:
         return day(value)
