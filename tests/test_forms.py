@@ -277,3 +277,28 @@ def test_the_audit_log_filter_takes_dates_as_pages_show_them(client, world):
     assert "0 entries match" in page_text(page)
     assert 'value="2 Jul 2026"' in page, "the filter shows the date as pages do"
     assert "1 entry matches" in page_text(client.get("/audit?date_to=1+July+2026").get_data(True))
+
+
+def test_a_meeting_with_four_problems_shows_all_four_at_once(client, world):
+    sign_in(client, world.lead.email)
+    url = f"/partnerships/{world.partnership.id}/meetings/new"
+    data = {
+        "starts": "31 Jun 2026 10:00",
+        "duration": "10",
+        "place": "ftp://files.example.com/minutes",
+        "kind": "monthly",
+        "reviewed_month": "May",
+        "csrf_token": csrf_token(client, url),
+    }
+    html = client.post(url, data=data).get_data(as_text=True)
+    assert "There are 4 problems" in html
+    for field, message in (
+        ("starts", "There is no 31 Jun 2026: June 2026 has 30 days."),
+        ("duration", "A meeting lasts from 15 to 480 minutes (8 hours)."),
+        ("place", "A video link must start with http:// or https://"),
+        ("reviewed_month", "Enter the reviewed month like 2026-05."),
+    ):
+        assert f'<a href="#{field}">{message}' in html, field
+        assert message in html[html.index(f'id="{field}-error"') :][:400], field
+    assert 'value="31 Jun 2026 10:00"' in html
+    assert db.session.query(Meeting).count() == 0

@@ -20,6 +20,7 @@ from mls_tracker.formhelp import DayTimeField
 from mls_tracker.models import MeetingKind
 from mls_tracker.periods import Month
 from mls_tracker.services.agenda import OTHER_SECTION, SECTION_ORDER
+from mls_tracker.services.meetings import place_problem
 
 
 def _version_field() -> HiddenField:
@@ -90,6 +91,10 @@ class MeetingForm(FlaskForm):
         """The start typed, in the planner's time zone (None until it is read)."""
         starts = self.starts.data
         return starts.astimezone(self.starts.zone) if isinstance(starts, dt.datetime) else None
+
+    def validate_place(self, field):
+        if not field.errors and (problem := place_problem(field.data)):
+            raise ValidationError(problem)
 
     def validate_reviewed_month(self, field):
         if field.data is not None and self.local_start is not None:

@@ -382,6 +382,19 @@ def is_video_link(place: str | None) -> bool:
     return bool(place) and "://" in place
 
 
+def place_problem(place: str | None) -> str | None:
+    """What is wrong with a room or video link, or None: a link must be http(s). The planning
+    form asks too, so that it shows this with its other problems at once."""
+    place = (place or "").strip()
+    if len(place) > 500:
+        return "Keep the place under 500 characters."
+    if "://" in place or place.lower().startswith("www."):
+        parts = urlsplit(place)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in place:
+            return PLACE_URL_MESSAGE
+    return None
+
+
 def _clean_schedule(held_on: dt.date, schedule: Schedule) -> dict:
     """The schedule as stored: an aware UTC start, the minutes, the place."""
     duration = schedule.duration_minutes
@@ -392,13 +405,8 @@ def _clean_schedule(held_on: dt.date, schedule: Schedule) -> dict:
             "A meeting lasts from 15 to 480 minutes (8 hours).", field="duration"
         )
     place = (schedule.place or "").strip() or None
-    if place is not None:
-        if len(place) > 500:
-            raise ValidationFailed("Keep the place under 500 characters.", field="place")
-        if "://" in place or place.lower().startswith("www."):
-            parts = urlsplit(place)
-            if parts.scheme not in ("http", "https") or not parts.netloc or " " in place:
-                raise ValidationFailed(PLACE_URL_MESSAGE, field="place")
+    if problem := place_problem(place):
+        raise ValidationFailed(problem, field="place")
     starts_at = None
     if schedule.start_time is not None:
         local = dt.datetime.combine(held_on, schedule.start_time.replace(tzinfo=None))
