@@ -190,9 +190,7 @@ def new(partnership_id: int):
                 "success",
             )
             return redirect(_show_url(meeting))
-    return render_template(
-        "meetings/form.html", partnership=partnership, form=form, meeting=None, zone=viewer_zone()
-    )
+    return render_template("meetings/form.html", partnership=partnership, form=form, meeting=None)
 
 
 @bp.get("/<int:meeting_id>")
@@ -287,7 +285,6 @@ def edit(partnership_id: int, meeting_id: int):
         meeting=meeting,
         conflict_message=conflict_message,
         saved=saved,
-        zone=viewer_zone(),
     )
 
 
