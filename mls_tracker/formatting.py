@@ -20,6 +20,7 @@ sign (``−9``). An absent figure is ``—``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -284,6 +285,131 @@ def local_time(value: dt.datetime | None, fmt: str | None = None, zone: Any = No
     return f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"
 
 
+# --- dates, written and read in one format --------------------------------------------------
+#
+# A date is written "4 Dec 2026" on every page and typed the same way in every form (also
+# "4 December 2026", and ISO "2026-12-04" for pasting and for scripts); a moment is "4 Dec 2026
+# 14:30" in the user's time zone. The JSON API keeps ISO 8601.
+
+DAY_EXAMPLE = "4 Dec 2026"
+DAY_TIME_EXAMPLE = "4 Dec 2026 14:30"
+MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_MONTHS = {
+    **{name.lower(): number for number, name in enumerate(MONTH_ABBR, 1)},
+    **{name.lower(): number for number, name in enumerate(MONTH_NAMES, 1)},
+    "sept": 9,
+}
+_WORDS_DAY = re.compile(r"(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_TIME = re.compile(r"(\d{1,2})[:.](\d{2})(?::(\d{2}))?")
+FIRST_YEAR = 1900
+
+
+class NotADate(ValueError):
+    """Text that is not a date in any of the accepted shapes (the field says what to type)."""
+
+
+class NoSuchDate(ValueError):
+    """A date or time in the right shape that does not exist: its message says why."""
+
+
+def day(value: dt.date | None) -> str:
+    """ "4 Dec 2026": a date (or a datetime's date) as pages show it and forms take it; "—"
+    for none."""
+    if value is None:
+        return EMPTY
+    return f"{value.day} {MONTH_ABBR[value.month - 1]} {value.year}"
+
+
+def day_time(value: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
+    """ "4 Dec 2026 14:30": a stored (UTC) moment in ``zone`` (the viewer's by default), as a
+    date-time field takes it; "—" for none."""
+    if value is None:
+        return EMPTY
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(zone if zone is not None else viewer_zone())
+    return f"{day(local)} {local:%H:%M}"
+
+
+def _date_of(year: int, month: int, number: int) -> dt.date:
+    if year < FIRST_YEAR:
+        raise NoSuchDate(f"Enter a year from {FIRST_YEAR} on, like {DAY_EXAMPLE}.")
+    if not 1 <= month <= 12:
+        raise NoSuchDate(f"There is no month {month}: months go from 1 to 12.")
+    try:
+        return dt.date(year, month, number)
+    except ValueError:
+        last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+        raise NoSuchDate(
+            f"There is no {number} {MONTH_ABBR[month - 1]} {year}: "
+            f"{MONTH_NAMES[month - 1]} {year} has {last} days."
+        ) from None
+
+
+def _read_day_part(text: str) -> tuple[dt.date, str]:
+    """The date at the start of ``text`` and what follows it."""
+    if match := _ISO_DAY.match(text):
+        year, month, number = (int(part) for part in match.groups())
+        return _date_of(year, month, number), text[match.end() :]
+    if match := _WORDS_DAY.match(text):
+        month = _MONTHS.get(match.group(2).lower())
+        if month is None:
+            raise NotADate(text)
+        return _date_of(int(match.group(3)), month, int(match.group(1))), text[match.end() :]
+    raise NotADate(text)
+
+
+def read_day(text: str) -> dt.date:
+    """A typed date: "4 Dec 2026", "4 December 2026" or "2026-12-04". Raises ``NotADate`` for
+    anything else (11/12/2026 is refused: it means two different days) and ``NoSuchDate``,
+    with a message, for a day that does not exist ("31 Feb 2026")."""
+    found, rest = _read_day_part(text.strip())
+    if rest.strip():
+        raise NotADate(text)
+    return found
+
+
+def read_day_time(text: str, zone: dt.tzinfo) -> dt.datetime:
+    """A typed moment in ``zone``, "4 Dec 2026 14:30" (or ISO "2026-12-04T14:30"), as an aware
+    UTC datetime. Besides the errors of ``read_day``: ``NoSuchDate`` for a missing or impossible
+    time and for a time the clocks skip (a spring-forward night). A time that happens twice (the
+    night the clocks go back) is the first one."""
+    found, rest = _read_day_part(text.strip())
+    rest = rest.strip().removeprefix("T").removeprefix(",").strip()
+    if not rest:
+        raise NoSuchDate(f"Add the time after the date, like {DAY_TIME_EXAMPLE} (24-hour).")
+    match = _TIME.fullmatch(rest)
+    if match is None:
+        raise NotADate(text)
+    hour, minute, second = (int(part or 0) for part in match.groups())
+    if hour > 23 or minute > 59 or second > 59:
+        raise NoSuchDate(f"There is no {rest}: enter a time from 00:00 to 23:59 (24-hour).")
+    local = dt.datetime.combine(found, dt.time(hour, minute, second), zone)
+    moment = local.astimezone(dt.UTC)
+    if moment.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        later = moment.astimezone(zone)
+        raise NoSuchDate(
+            f"There is no {local:%H:%M} on {day(found)} in {zone}: the clocks go forward that "
+            f"night. Did you mean {later:%H:%M}?"
+        )
+    return moment
+
+
 # --- registration ----------------------------------------------------------------------------
 
 FILTERS = {
@@ -293,6 +419,8 @@ FILTERS = {
     "percent": percent,
     "money": money,
     "local_time": local_time,
+    "day": day,
+    "day_time": day_time,
 }
 GLOBALS = {
     "change": change,

@@ -10,6 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from mls_tracker.formatting import day
 from mls_tracker.periods import Month, utc_today
 from tests.browser_fixtures import shoot, sign_in
 from tests.test_browser_meetings import open_meetings
@@ -26,24 +27,21 @@ def test_plan_an_extra_meeting_add_an_action_and_approve_with_confirmation(page:
 
     # The demo has planned the meeting reviewing last month: a second one is refused…
     page.get_by_role("link", name="Plan a meeting").click()
-    page.get_by_label("Meeting date").fill(today.isoformat())
-    page.get_by_label("Start time").fill("10:30")
+    page.get_by_label("Date and start time").fill(f"{today.isoformat()} 10:30")
     page.get_by_label("Length in minutes").fill("45")
     page.get_by_label("Place or video link").fill("https://meet.example.com/gls-extra")
     page.get_by_label("Month reviewed").fill(str(Month.of(today).previous()))
     page.get_by_role("button", name="Plan meeting").click()
     error = page.locator("#reviewed_month").locator("xpath=..")
     expect(error).to_contain_text("There is already a monthly meeting reviewing")
-    expect(page.get_by_label("Start time")).to_have_value("10:30")
+    expect(page.get_by_label("Date and start time")).to_have_value(f"{day(today)} 10:30")
     shoot(page, "meeting-form-duplicate")
     # … unless it is meant.
     page.get_by_label("This is an extra meeting").check()
     page.get_by_role("button", name="Plan meeting").click()
     expect(page.get_by_role("status")).to_contain_text("Meeting planned")
     expect(page.locator("h1")).to_contain_text("Extra meeting")
-    expect(page.locator("#meeting-when")).to_have_text(
-        re.compile(rf"{today.isoformat()} 10:30–11:15 \S+")
-    )
+    expect(page.locator("#meeting-when")).to_have_text(re.compile(rf"{day(today)} 10:30–11:15 \S+"))
     meeting_url = page.url
     shoot(page, "meeting-page")
 

@@ -23,6 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
+from mls_tracker.formatting import day
 from mls_tracker.models import (
     ActionItem,
     ActionStatus,
@@ -258,8 +259,7 @@ def test_a_stale_reschedule_keeps_what_was_typed_beside_what_is_saved(client, wo
         url,
         data={
             "csrf_token": token,
-            "held_on": _days(20).isoformat(),
-            "start_time": "10:00",
+            "starts": f"{_days(20).isoformat()} 10:00",
             "duration": "60",
             "kind": "executive steering",
             "reviewed_month": str(Month.of(utc_today())),
@@ -270,7 +270,7 @@ def test_a_stale_reschedule_keeps_what_was_typed_beside_what_is_saved(client, wo
     assert response.status_code == 200 and MEETING_STALE in page
     current = page_text(page[page.index('id="current-version"') :])
     assert "Quarterly business review" in current
-    assert f'value="{_days(20).isoformat()}"' in page, "the date typed stays in the form"
+    assert f'value="{day(_days(20))} 10:00"' in page, "the date typed stays in the form"
     assert 'name="version" type="hidden" value="2"' in page
 
 

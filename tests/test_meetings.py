@@ -210,8 +210,7 @@ def test_plan_a_meeting_page_and_see_the_overdue_item(client, world):
         url,
         data={
             "csrf_token": csrf_token(client, url),
-            "held_on": "2026-06-15",
-            "start_time": "10:00",
+            "starts": "15 Jun 2026 10:00",
             "duration": "60",
             "kind": "monthly",
             "reviewed_month": "2026-05",
@@ -222,13 +221,14 @@ def test_plan_a_meeting_page_and_see_the_overdue_item(client, world):
     assert "Meeting planned" in text
     assert "Overdue actions" in text
     assert re.search(r"Overdue Fix the LMS export", text)
-    assert "Monthly meeting, 2026-06-15" in text
+    assert "Monthly meeting, 15 Jun 2026" in text
 
 
 @pytest.mark.parametrize(
     ("held_on", "month", "message"),
     [
-        ("15/06/2026", "2026-05", "Enter the meeting&#39;s date, like 2026-06-15."),
+        ("15/06/2026", "2026-05", "Enter the meeting&#39;s date and start time, like 4 Dec 2026"),
+        ("31 Jun 2026", "2026-05", "There is no 31 Jun 2026: June 2026 has 30 days."),
         ("2026-06-15", "2026-07", "The reviewed month cannot be after the meeting&#39;s month"),
         ("2026-06-15", "May", "Enter the reviewed month like 2026-05."),
     ],
@@ -240,8 +240,7 @@ def test_bad_meeting_input_is_shown_next_to_the_field(client, world, held_on, mo
         url,
         data={
             "csrf_token": csrf_token(client, url),
-            "held_on": held_on,
-            "start_time": "10:00",
+            "starts": f"{held_on} 10:00",
             "duration": "60",
             "kind": "monthly",
             "reviewed_month": month,
@@ -438,8 +437,7 @@ def test_reschedule_a_planned_meeting_with_optimistic_locking(client, world):
         url,
         data={
             "csrf_token": token,
-            "held_on": "2026-06-22",
-            "start_time": "10:00",
+            "starts": "2026-06-22 10:00",
             "duration": "60",
             "kind": "quarterly business review",
             "reviewed_month": "2026-05",
@@ -454,8 +452,7 @@ def test_reschedule_a_planned_meeting_with_optimistic_locking(client, world):
         url,
         data={
             "csrf_token": token,
-            "held_on": "2026-06-29",
-            "start_time": "10:00",
+            "starts": "2026-06-29 10:00",
             "duration": "60",
             "kind": "monthly",
             "reviewed_month": "2026-05",

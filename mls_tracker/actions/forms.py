@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     RadioField,
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from mls_tracker.formhelp import DayField
 from mls_tracker.models import ActionStatus, Priority, Side
 
 NONE = 0
@@ -49,7 +49,11 @@ class ActionForm(FlaskForm):
         validators=[InputRequired("Choose the client or the provider side.")],
     )
     owner_id = SelectField("Owner", coerce=int, validate_choice=False, default=NONE)
-    due_on = DateField("Due date", validators=[InputRequired("Enter the due date.")])
+    due_on = DayField(
+        "Due date",
+        validators=[InputRequired("Enter the due date.")],
+        invalid_message="Enter the due date as a date, like 4 Dec 2026.",
+    )
     priority = SelectField(
         "Priority",
         choices=PRIORITY_CHOICES,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -14,27 +13,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from mls_tracker.formhelp import DayField
 from mls_tracker.models import ChangeStatus, ChangeType
 
 NO_OWNER = 0
 TYPE_CHOICES = [(t.value, t.value.capitalize()) for t in ChangeType]
 STATUS_CHOICES = [(s.value, s.value.capitalize()) for s in ChangeStatus]
-
-
-class PlainDateField(DateField):
-    """A date field whose message for text that is not a date says what to type."""
-
-    def __init__(
-        self, *args, invalid_message: str = "Enter a date: day, month and year.", **kwargs
-    ):
-        super().__init__(*args, **kwargs)
-        self.invalid_message = invalid_message
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError(self.invalid_message) from error
 
 
 def version_field() -> HiddenField:
@@ -62,10 +46,10 @@ class ChangeForm(FlaskForm):
         default=ChangeStatus.PLANNED.value,
         validators=[InputRequired("Choose a status.")],
     )
-    planned_on = PlainDateField(
+    planned_on = DayField(
         "Planned date (optional)",
         validators=[Optional()],
-        invalid_message="Enter the planned date as a date: day, month and year.",
+        invalid_message="Enter the planned date as a date, like 4 Dec 2026.",
     )
     region_ids = SelectMultipleField(
         "Impacted regions",

@@ -13,7 +13,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from mls_tracker.changes.forms import PlainDateField, version_field
+from mls_tracker.changes.forms import version_field
+from mls_tracker.formhelp import DayField
 from mls_tracker.models import EngagementModel, GovernanceModel, PartnershipStatus, ReviewCadence
 from mls_tracker.services.health import WEIGHT_COLUMNS as WEIGHT_FIELDS
 from mls_tracker.services.health import ComponentKey
@@ -90,15 +91,15 @@ class PartnershipForm(FlaskForm):
         ],
         description="The most credited in one month across all SLAs. Empty: no cap.",
     )
-    start_date = PlainDateField(
+    start_date = DayField(
         "Start date",
         validators=[InputRequired("Enter the start date.")],
-        invalid_message="Enter the start date as a date: day, month and year.",
+        invalid_message="Enter the start date as a date, like 4 Dec 2026.",
     )
-    renewal_date = PlainDateField(
+    renewal_date = DayField(
         "Renewal date (optional)",
         validators=[Optional()],
-        invalid_message="Enter the renewal date as a date: day, month and year.",
+        invalid_message="Enter the renewal date as a date, like 4 Dec 2026.",
     )
     review_cadence = SelectField("Reviews", choices=_choices(ReviewCadence), validate_choice=False)
     weight_sla = _weight(ComponentKey.SLA, 40)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from mls_tracker.formhelp import DayField
 from mls_tracker.models import ExpectationCategory, Side
 
 CATEGORY_CHOICES = [(c.value, c.value.capitalize()) for c in ExpectationCategory]
@@ -39,13 +40,19 @@ class ExpectationForm(FlaskForm):
         choices=SIDE_CHOICES,
         validators=[InputRequired("Choose the side that owns it.")],
     )
-    agreed_on = DateField("Agreed on", validators=[InputRequired("Enter the day it was agreed.")])
-    revisit_by = DateField(
-        "Revisit by", validators=[InputRequired("Enter the day to revisit it by.")]
+    agreed_on = DayField(
+        "Agreed on",
+        validators=[InputRequired("Enter the day it was agreed.")],
+        invalid_message="Enter the day it was agreed as a date, like 4 Dec 2026.",
+    )
+    revisit_by = DayField(
+        "Revisit by",
+        validators=[InputRequired("Enter the day to revisit it by.")],
+        invalid_message="Enter the revisit-by date as a date, like 4 Dec 2026.",
     )
     submit = SubmitField("Save expectation")
 
-    def validate_revisit_by(self, field: DateField) -> None:
+    def validate_revisit_by(self, field: DayField) -> None:
         agreed = self.agreed_on.data
         if field.data and agreed and field.data < agreed:
             raise ValidationError("The revisit-by date cannot be before the day it was agreed.")
@@ -56,17 +63,21 @@ class EditExpectationForm(ExpectationForm):
 
 
 class RevisitForm(FlaskForm):
-    revisited_on = DateField(
-        "Revisited on", validators=[InputRequired("Enter the day it was revisited.")]
+    revisited_on = DayField(
+        "Revisited on",
+        validators=[InputRequired("Enter the day it was revisited.")],
+        invalid_message="Enter the day it was revisited as a date, like 4 Dec 2026.",
     )
     note = TextAreaField("Note (optional)", validators=[Length(max=2000)], render_kw={"rows": 3})
-    next_revisit_by = DateField(
-        "Next revisit by", validators=[InputRequired("Enter the next revisit-by date.")]
+    next_revisit_by = DayField(
+        "Next revisit by",
+        validators=[InputRequired("Enter the next revisit-by date.")],
+        invalid_message="Enter the next revisit-by date as a date, like 4 Dec 2026.",
     )
     version = _version_field()
     submit = SubmitField("Mark revisited")
 
-    def validate_next_revisit_by(self, field: DateField) -> None:
+    def validate_next_revisit_by(self, field: DayField) -> None:
         revisited = self.revisited_on.data
         if field.data and revisited and field.data <= revisited:
             raise ValidationError("The next revisit-by date must be after the revisit date.")

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
-    TimeField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from mls_tracker.formhelp import DayTimeField
 from mls_tracker.models import MeetingKind
 from mls_tracker.periods import Month
 from mls_tracker.services.agenda import OTHER_SECTION, SECTION_ORDER
+from mls_tracker.services.meetings import place_problem
 
 
 def _version_field() -> HiddenField:
@@ -48,22 +50,15 @@ class MonthField(StringField):
                 raise ValueError("Enter the reviewed month like 2026-05.") from error
 
 
-# Dates and times are typed as they are shown on the meeting pages: 2026-06-15, 09:30 (24-hour),
-# not in the browser's own picker format (mm/dd/yyyy, 9:30 AM in some locales).
-DATE_INPUT = {"type": "text", "inputmode": "numeric", "placeholder": "YYYY-MM-DD", "size": 10}
-TIME_INPUT = {"type": "text", "inputmode": "numeric", "placeholder": "HH:MM", "size": 5}
-
-
 class MeetingForm(FlaskForm):
-    held_on = DateField(
-        "Meeting date",
-        validators=[InputRequired("Enter the meeting's date, like 2026-06-15.")],
-        render_kw=DATE_INPUT,
-    )
-    start_time = TimeField(
-        "Start time",
-        validators=[InputRequired("Enter the start time, like 09:30 (24-hour).")],
-        render_kw=TIME_INPUT,
+    # Typed as the meeting pages show it, in the planner's time zone; the meeting's day
+    # (held_on) is the day it starts there.
+    starts = DayTimeField(
+        "Date and start time",
+        validators=[
+            InputRequired("Enter the meeting's date and start time, like 4 Dec 2026 14:30.")
+        ],
+        invalid_message="Enter the meeting's date and start time, like 4 Dec 2026 14:30.",
     )
     duration = IntegerField(
         "Length in minutes",
@@ -91,17 +86,19 @@ class MeetingForm(FlaskForm):
     extra = BooleanField("This is an extra meeting")
     submit = SubmitField("Plan meeting")
 
-    def validate_start_time(self, field):  # TimeField leaves None on a bad time
-        if field.data is None:
-            raise ValidationError("Enter the start time, like 09:30 (24-hour).")
+    @property
+    def local_start(self) -> dt.datetime | None:
+        """The start typed, in the planner's time zone (None until it is read)."""
+        starts = self.starts.data
+        return starts.astimezone(self.starts.zone) if isinstance(starts, dt.datetime) else None
 
-    def validate_held_on(self, field):  # DateField leaves None on a bad date
-        if field.data is None:
-            raise ValidationError("Enter the meeting's date, like 2026-06-15.")
+    def validate_place(self, field):
+        if not field.errors and (problem := place_problem(field.data)):
+            raise ValidationError(problem)
 
     def validate_reviewed_month(self, field):
-        if field.data is not None and self.held_on.data is not None:
-            held = Month.of(self.held_on.data)
+        if field.data is not None and self.local_start is not None:
+            held = Month.of(self.local_start.date())
             if held < field.data:
                 raise ValidationError(
                     f"The reviewed month cannot be after the meeting's month ({held.label})."

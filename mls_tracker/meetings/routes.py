@@ -153,7 +153,7 @@ def export(partnership_id: int):
 
 def _schedule(form: MeetingForm) -> service.Schedule:
     return service.Schedule(
-        start_time=form.start_time.data,
+        start_time=form.local_start.time(),
         duration_minutes=form.duration.data,
         place=form.place.data,
         zone=viewer_zone(),
@@ -167,14 +167,14 @@ def new(partnership_id: int):
     form = MeetingForm()
     if not form.is_submitted():
         today = utc_today()
-        form.held_on.data = today
+        form.starts.data = today  # the day alone: the planner adds the time
         form.reviewed_month.data = Month.of(today).previous()
     if form.validate_on_submit():
         try:
             meeting = service.plan_meeting(
                 current_user,
                 partnership,
-                held_on=form.held_on.data,
+                held_on=form.local_start.date(),
                 kind=form.kind.data,
                 reviewed_month=form.reviewed_month.data,
                 today=utc_today(),
@@ -190,9 +190,7 @@ def new(partnership_id: int):
                 "success",
             )
             return redirect(_show_url(meeting))
-    return render_template(
-        "meetings/form.html", partnership=partnership, form=form, meeting=None, zone=viewer_zone()
-    )
+    return render_template("meetings/form.html", partnership=partnership, form=form, meeting=None)
 
 
 @bp.get("/<int:meeting_id>")
@@ -254,9 +252,7 @@ def edit(partnership_id: int, meeting_id: int):
         form.kind.data = meeting.kind.value
         form.version.data = str(meeting.version)
         form.duration.data = meeting.duration_minutes or 60
-        if meeting.starts_at is not None:
-            local = meeting.starts_at.astimezone(viewer_zone())
-            form.start_time.data = local.time()
+        form.starts.data = meeting.starts_at or meeting.held_on
     conflict_message = None
     saved = None
     if form.validate_on_submit():
@@ -264,7 +260,7 @@ def edit(partnership_id: int, meeting_id: int):
             service.update_meeting(
                 current_user,
                 meeting,
-                held_on=form.held_on.data,
+                held_on=form.local_start.date(),
                 kind=form.kind.data,
                 reviewed_month=form.reviewed_month.data,
                 expected_version=to_int(form.version.data),
@@ -289,7 +285,6 @@ def edit(partnership_id: int, meeting_id: int):
         meeting=meeting,
         conflict_message=conflict_message,
         saved=saved,
-        zone=viewer_zone(),
     )
 
 

@@ -31,6 +31,7 @@ from mls_tracker import access
 from mls_tracker.access import Action, can
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
+from mls_tracker.formatting import day
 from mls_tracker.models import (
     CLOSED_STATUSES,
     ActionItem,
@@ -583,7 +584,7 @@ def _clean(
         raise ValidationFailed("Enter the due date.", field="due_on")
     if meeting is not None and due_on < meeting.held_on:
         raise ValidationFailed(
-            f"The due date cannot be before the meeting ({meeting.held_on:%d %b %Y}).",
+            f"The due date cannot be before the meeting ({day(meeting.held_on)}).",
             field="due_on",
         )
     try:

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from mls_tracker.access import member_of, role_in
 from mls_tracker.extensions import db
+from mls_tracker.formatting import read_day
 from mls_tracker.models import (
     ActionItem,
     ActionUpdate,
@@ -181,8 +182,9 @@ class Filters:
 
 
 def _date(value: str | None) -> dt.date | None:
+    """A day as the filter takes it ("4 Dec 2026" or ISO "2026-12-04"); None if it is not one."""
     try:
-        return dt.date.fromisoformat((value or "").strip())
+        return read_day(value or "")
     except ValueError:
         return None
 

@@ -23,6 +23,7 @@ from mls_tracker import access
 from mls_tracker.access import Action
 from mls_tracker.audit import acting_as
 from mls_tracker.extensions import db
+from mls_tracker.formatting import day, day_time
 from mls_tracker.models import (
     CLOSED_STATUSES,
     ActionItem,
@@ -360,25 +361,38 @@ def _refuse_duplicate(
             DUPLICATE_MESSAGE.format(
                 kind=values["kind"].value,
                 month=values["reviewed_month"].label,
-                date=other.held_on.isoformat(),
+                date=day(other.held_on),
             ),
             field="reviewed_month",
         )
 
 
 def when_text(meeting: Meeting, zone: dt.tzinfo) -> str | None:
-    """ "2026-06-15 09:00–10:00 EST": the schedule in ``zone`` (a viewer's), with its name; the
-    one format dates and times are typed in (YYYY-MM-DD, 24-hour HH:MM)."""
+    """ "15 Jun 2026 09:00–10:00 EST": the schedule in ``zone`` (a viewer's), with its name; the
+    one format dates and times are shown and typed in (formatting.day_time)."""
     if meeting.starts_at is None:
         return None
     start = meeting.starts_at.astimezone(zone)
     end = start + dt.timedelta(minutes=meeting.duration_minutes or 0)
-    ends = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M}"
-    return f"{start:%Y-%m-%d %H:%M}–{ends} {start:%Z}"
+    ends = f"{end:%H:%M}" if end.date() == start.date() else day_time(end, zone)
+    return f"{day_time(start, zone)}–{ends} {start:%Z}"
 
 
 def is_video_link(place: str | None) -> bool:
     return bool(place) and "://" in place
+
+
+def place_problem(place: str | None) -> str | None:
+    """What is wrong with a room or video link, or None: a link must be http(s). The planning
+    form asks too, so that it shows this with its other problems at once."""
+    place = (place or "").strip()
+    if len(place) > 500:
+        return "Keep the place under 500 characters."
+    if "://" in place or place.lower().startswith("www."):
+        parts = urlsplit(place)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in place:
+            return PLACE_URL_MESSAGE
+    return None
 
 
 def _clean_schedule(held_on: dt.date, schedule: Schedule) -> dict:
@@ -391,13 +405,8 @@ def _clean_schedule(held_on: dt.date, schedule: Schedule) -> dict:
             "A meeting lasts from 15 to 480 minutes (8 hours).", field="duration"
         )
     place = (schedule.place or "").strip() or None
-    if place is not None:
-        if len(place) > 500:
-            raise ValidationFailed("Keep the place under 500 characters.", field="place")
-        if "://" in place or place.lower().startswith("www."):
-            parts = urlsplit(place)
-            if parts.scheme not in ("http", "https") or not parts.netloc or " " in place:
-                raise ValidationFailed(PLACE_URL_MESSAGE, field="place")
+    if problem := place_problem(place):
+        raise ValidationFailed(problem, field="place")
     starts_at = None
     if schedule.start_time is not None:
         local = dt.datetime.combine(held_on, schedule.start_time.replace(tzinfo=None))
@@ -411,7 +420,7 @@ def _clean_schedule(held_on: dt.date, schedule: Schedule) -> dict:
 
 def _clean(held_on: dt.date | None, kind, reviewed_month: Month | None) -> dict:
     if held_on is None:
-        raise ValidationFailed("Enter the meeting's date, like 2026-06-15.", field="held_on")
+        raise ValidationFailed("Enter the meeting's date, like 4 Dec 2026.", field="held_on")
     try:
         kind = MeetingKind(kind)
     except ValueError as error:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -13,6 +13,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from mls_tracker.formhelp import DayField
 from mls_tracker.models import Side
 
 UNLINKED = 0
@@ -65,17 +66,23 @@ class SponsorForm(FlaskForm):
         validate_choice=False,
         default=UNLINKED,
     )
-    start_date = DateField(
-        "Start date", validators=[InputRequired("Enter the date the sponsorship starts.")]
+    start_date = DayField(
+        "Start date",
+        validators=[InputRequired("Enter the date the sponsorship starts.")],
+        invalid_message="Enter the start date as a date, like 4 Dec 2026.",
     )
-    end_date = DateField("End date (optional)", validators=[Optional()])
+    end_date = DayField(
+        "End date (optional)",
+        validators=[Optional()],
+        invalid_message="Enter the end date as a date, like 4 Dec 2026.",
+    )
     submit = SubmitField("Save sponsor")
 
     def validate_region_id(self, field: SelectField) -> None:
         if not field.data or field.data < 0:
             raise ValidationError("Choose a region.")
 
-    def validate_end_date(self, field: DateField) -> None:
+    def validate_end_date(self, field: DayField) -> None:
         start = self.start_date.data
         if field.data and start and field.data < start:
             raise ValidationError("The end date cannot be before the start date.")
@@ -86,9 +93,10 @@ class EditSponsorForm(SponsorForm):
 
 
 class EndSponsorForm(FlaskForm):
-    end_date = DateField(
+    end_date = DayField(
         "Last day of the sponsorship",
         validators=[InputRequired("Enter the last day of the sponsorship.")],
+        invalid_message="Enter the last day as a date, like 4 Dec 2026.",
     )
     version = _version_field()
     # Only the page that says what ending does sends it.

@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from mls_tracker.changes.forms import DeleteForm, PlainDateField, version_field
+from mls_tracker.changes.forms import DeleteForm, version_field
+from mls_tracker.formhelp import DayField
 
 NO_REGION = 0
 
@@ -19,10 +20,10 @@ class WinForm(FlaskForm):
     title = StringField(
         "Title", validators=[DataRequired("Enter a title for the win."), Length(max=200)]
     )
-    won_on = PlainDateField(
+    won_on = DayField(
         "Date of the win",
         validators=[InputRequired("Enter the date of the win.")],
-        invalid_message="Enter the date of the win as a date: day, month and year.",
+        invalid_message="Enter the date of the win as a date, like 4 Dec 2026.",
     )
     region_id = SelectField("Region (optional)", coerce=int, validate_choice=False, default=0)
     measurable_impact = StringField(
