@@ -22,6 +22,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $@ $(VENV)/.installed-app
 
+# axe-core, the accessibility engine the browser tests run in each page, from the npm
+# registry at the version package-lock.json pins (node_modules/ is not committed).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 system-deps:
 	@bash .ci/system-deps.sh app
 
@@ -58,7 +64,7 @@ endif
 # (tests/test_outage.py) starts a PostgreSQL server of its own: it runs once, in the SQLite suite,
 # as do the browser tests and the tests marked `once` (their subject is not the database; every
 # test that uses no database of the run is marked so by tests/conftest.py).
-test: system-deps-test $(VENV)/.installed-test lint
+test: system-deps-test $(VENV)/.installed-test node_modules/.installed lint
 	@if [ -z "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-sqlite test-postgres; exit $$?; fi; \
 	logs=$$(mktemp -d); \
 	echo "== SQLite and PostgreSQL suites in parallel (outputs follow when both end) =="; \
@@ -69,7 +75,7 @@ test: system-deps-test $(VENV)/.installed-test lint
 	echo "SQLite suite exit $$rs, PostgreSQL suite exit $$rp"; \
 	[ $$rs -eq 0 ] && [ $$rp -eq 0 ]
 
-test-sqlite: $(VENV)/.installed-test
+test-sqlite: $(VENV)/.installed-test node_modules/.installed
 	@echo "== test suite on SQLite =="
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -118,4 +124,4 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info node_modules

@@ -2,7 +2,8 @@
 # Checks the system libraries MLS Tracker needs and installs what is missing when run as root;
 # otherwise prints the exact apt-get command and stops.
 #   app:  Pango and fonts for WeasyPrint, Chromium for the charts (PDF scorecards)
-#   test: the same, plus poppler-utils/qpdf (PDF checks); Chromium also runs the browser tests
+#   test: the same, plus poppler-utils/qpdf (PDF checks); Chromium also runs the browser tests;
+#         npm (Node.js) where it is missing, for `npm ci` of axe-core (package.json)
 set -euo pipefail
 what=${1:-app}
 
@@ -10,6 +11,9 @@ packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
   chromium)
 if [ "$what" = test ]; then
   packages+=(poppler-utils qpdf)
+  if ! command -v npm >/dev/null; then
+    packages+=(nodejs npm)
+  fi
 fi
 
 missing=()
