@@ -126,16 +126,30 @@ def people(partnership_id: int):
     """The partnership's facts, its people by role, its active sponsors by region and, for
     leads, the pending invitations."""
     partnership = get_partnership(partnership_id)
-    people = partnerships.people_of(current_user, partnership.id, utc_today())
-    return render_template(
-        "partnerships/people.html",
-        partnership=partnership,
-        members=people.members,
-        sponsors=people.sponsors,
-        pending=people.pending,
-        my_role=role_in(current_user, partnership.id),
-        may_invite=people.may_invite,
+    today = utc_today()
+    # Invitations expire by the minute: read each time, and the body remembered per list.
+    pending = partnerships.pending_invitations(current_user, partnership.id)
+    my_role = role_in(current_user, partnership.id)
+
+    def render_body() -> str:
+        people = partnerships.people_of(current_user, partnership.id, today)
+        return render_template(
+            "partnerships/_people.html",
+            partnership=partnership,
+            members=people.members,
+            sponsors=people.sponsors,
+            pending=pending,
+            my_role=my_role,
+            may_invite=people.may_invite,
+        )
+
+    content = page_parts.default_view(
+        "partnerships.people",
+        partnership.id,
+        (today, current_user.id, my_role, current_user.is_admin, tuple(i.id for i in pending)),
+        render_body,
     )
+    return render_template("partnerships/people.html", partnership=partnership, content=content)
 
 
 @bp.route("/<int:partnership_id>/invite", methods=["GET", "POST"])
