@@ -114,7 +114,10 @@ def _read_partnership(user_id: int, partnership_id: int) -> Role | None:
     ).first()
     if row is None:
         return None
-    _partnership, role, *version = row
+    partnership, role, *version = row
+    # Held for the request: the session's identity map keeps only weak references, and the
+    # page asks for the partnership next.
+    g.setdefault("_partnerships_read", []).append(partnership)
     data_version.note_version(partnership_id, data_version.version_of(*version))
     return role
 

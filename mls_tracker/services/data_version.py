@@ -103,16 +103,17 @@ def note_version(partnership_id: int, version: Version) -> None:
         g.setdefault(_NOTED, {})[partnership_id] = version
 
 
-def _forget_noted(_session: so.Session, _flush_context: Any) -> None:
+def _forget_noted(_session: so.Session, *_args: Any) -> None:
     if has_request_context():
         g.pop(_NOTED, None)
 
 
 def install_listeners() -> None:
-    """Idempotent, global to every session: a flush (any write of the request) forgets the
-    versions noted in it."""
-    if not sa.event.contains(so.Session, "after_flush", _forget_noted):
-        sa.event.listen(so.Session, "after_flush", _forget_noted)
+    """Idempotent, global to every session: a flush (any write of the request) or a rollback
+    forgets the versions noted in the request."""
+    for name in ("after_flush", "after_rollback"):
+        if not sa.event.contains(so.Session, name, _forget_noted):
+            sa.event.listen(so.Session, name, _forget_noted)
 
 
 def partnership_version(partnership_id: int) -> Version:
