@@ -21,7 +21,7 @@ from werkzeug.wsgi import get_host
 from mls_tracker import audit, errors, formatting, lists, sessions, throttling
 from mls_tracker.config import load_settings
 from mls_tracker.extensions import bootstrap, csrf, db, mail, migrate, security
-from mls_tracker.services import figures_cache, satisfaction_months
+from mls_tracker.services import data_version, figures_cache, satisfaction_months
 from mls_tracker.services.mail import EXTERNAL_URL_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,6 +123,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
     audit.install_audit_listener()
     figures_cache.install_listeners()
+    data_version.install_listeners()
     satisfaction_months.install_listeners()
 
     from mls_tracker.auth.forms import SECURITY_FORMS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from flask_login import current_user
 
 from mls_tracker.extensions import db
 from mls_tracker.models import Membership, Partnership, Role, User
+from mls_tracker.services import data_version
 from mls_tracker.services.errors import NotFound, PermissionDenied
 
 log = logging.getLogger("mls_tracker.access")
@@ -82,13 +84,42 @@ def role_in(user: User | Any, partnership_id: int) -> Role | None:
     if partnership_id in roles or roles.complete:
         return roles.get(partnership_id)
     if len(roles) < _ONE_BY_ONE:
-        roles[partnership_id] = db.session.scalar(
-            sa.select(Membership.role).where(
-                Membership.user_id == user.id, Membership.partnership_id == partnership_id
-            )
-        )
+        roles[partnership_id] = _read_partnership(user.id, partnership_id)
         return roles[partnership_id]
     return _all_roles(user, roles).get(partnership_id)
+
+
+@functools.cache
+def _partnership_statement() -> sa.Select[Any]:
+    """The partnership, the user's role in it and its data version: built once."""
+    role = (
+        sa.select(Membership.role)
+        .where(
+            Membership.user_id == sa.bindparam("user_id", type_=sa.Integer),
+            Membership.partnership_id == Partnership.id,
+        )
+        .scalar_subquery()
+    )
+    return sa.select(
+        Partnership, role.label("role"), *data_version.version_columns(Partnership.id)
+    ).where(Partnership.id == sa.bindparam("partnership_id", type_=sa.Integer))
+
+
+def _read_partnership(user_id: int, partnership_id: int) -> Role | None:
+    """The user's role in a partnership, read in one query with the partnership (which the
+    page loads next, from the session's identity map) and its data version (which the
+    page's remembered parts need, ``data_version.note_version``)."""
+    row = db.session.execute(
+        _partnership_statement(), {"user_id": user_id, "partnership_id": partnership_id}
+    ).first()
+    if row is None:
+        return None
+    partnership, role, *version = row
+    # Held for the request: the session's identity map keeps only weak references, and the
+    # page asks for the partnership next.
+    g.setdefault("_partnerships_read", []).append(partnership)
+    data_version.note_version(partnership_id, data_version.version_of(*version))
+    return role
 
 
 def _all_roles(user: User | Any, roles: _KnownRoles) -> _KnownRoles:

@@ -66,6 +66,7 @@ def test_list_query_count_does_not_grow_with_rows(app, client, world):
             Membership(user_id=user.id, partnership_id=world.partnership.id, role=Role.VIEWER)
         )
     db.session.commit()
+    client.get("/admin/users")  # the navigation's queue counts, counted again after the writes
     many = _count_statements(app, lambda: client.get("/admin/users"))
     assert many == few
 

@@ -15,9 +15,11 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.validators import DataRequired, Email, Length
+from wtforms.widgets import Select
 
 from mls_tracker.formhelp import to_int
 from mls_tracker.models import Role
+from mls_tracker.services.data_version import Memo
 
 NONE = 0
 ROLE_CHOICES = [
@@ -98,13 +100,37 @@ class MembershipForm(FlaskForm):
     remove = SubmitField("Remove")
 
 
+class RememberedSelect(Select):
+    """WTForms' select, rendered once per list of choices, chosen value and attributes in
+    this process: the time zones are hundreds of options, which cost more to render than
+    the rest of the account page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rendered = Memo(64)
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        key = (
+            field.id,
+            field.name,
+            field.data,
+            tuple(field.choices),
+            tuple(sorted((name, str(value)) for name, value in kwargs.items())),
+        )
+        markup = self._rendered.get(key)
+        if markup is None:
+            markup = super().__call__(field, **kwargs)
+            self._rendered.put(key, markup)
+        return markup
+
+
 class AccountForm(FlaskForm):
     display_name = StringField(
         "Your name",
         validators=[DataRequired(message="Enter your name."), Length(max=120)],
         description="How you appear to the other people in your partnerships.",
     )
-    time_zone = SelectField("Time zone", default="")
+    time_zone = SelectField("Time zone", default="", widget=RememberedSelect())
     submit = SubmitField("Save")
 
 

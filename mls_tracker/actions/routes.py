@@ -385,8 +385,9 @@ def _show(
 @bp.get(f"{PREFIX}/<int:action_id>")
 @auth_required()
 def show(partnership_id: int, action_id: int):
-    """The item's top and its facts and timeline remembered per data version, day and viewer
-    rights; the forms (with this session's CSRF token) rendered each time from the item."""
+    """The item's top, its facts and timeline, and the forms of the viewer's rights
+    remembered per data version, day and viewer rights (the forms without the session's
+    CSRF token, put back on each view)."""
     item = get_object(ActionItem, action_id, partnership_id)
     partnership = get_partnership(partnership_id)
     today = utc_today()
@@ -394,45 +395,53 @@ def show(partnership_id: int, action_id: int):
     may_update = service.may_update(current_user, item)
     may_see_history = audit_log.may_see_history(current_user, partnership.id)
 
-    def render_parts() -> tuple[Markup, Markup]:
+    def render_forms() -> str:
+        version = str(item.version)
+        update_form = None
+        if may_update:
+            update_form = UpdateForm(formdata=None)
+            update_form.status.data = item.status.value
+            update_form.version.data = version
+        verify_form, reopen_form = VerifyForm(formdata=None), ReopenForm(formdata=None)
+        verify_form.version.data = reopen_form.version.data = version
+        return render_template(
+            "actions/_show_forms.html",
+            partnership=partnership,
+            item=item,
+            may_update=may_update,
+            may_manage=may_manage,
+            update_form=update_form,
+            verify_form=verify_form,
+            reopen_form=reopen_form,
+            saved=None,
+        )
+
+    def render_parts() -> tuple[Markup, Markup, str]:
         loaded = service.load_item(item.id)
         context = {"partnership": partnership, "item": loaded, "today": today}
         return (
             page_parts.rendered("actions/_show_head.html", may_manage=may_manage, **context),
             page_parts.rendered("actions/_show_story.html", **context),
+            page_parts.tokenless(render_forms)(),
         )
 
     if request.args:
-        head, story = render_parts()
+        head, story, forms = render_parts()
     else:
-        head, story = data_version.remembered(
+        head, story, forms = data_version.remembered(
             "actions.show",
             partnership.id,
-            (item.id, today, may_manage, may_see_history),
+            (item.id, today, may_manage, may_see_history, may_update),
             render_parts,
         )
-    version = str(item.version)
-    update_form = None
-    if may_update:
-        update_form = UpdateForm(formdata=None)
-        update_form.status.data = item.status.value
-        update_form.version.data = version
-    verify_form, reopen_form = VerifyForm(formdata=None), ReopenForm(formdata=None)
-    verify_form.version.data = reopen_form.version.data = version
     return render_template(
         "actions/show.html",
         partnership=partnership,
         item=item,
-        today=today,
-        may_update=may_update,
-        may_manage=may_manage,
-        update_form=update_form,
-        verify_form=verify_form,
-        reopen_form=reopen_form,
         conflict=None,
-        saved=None,
         head=head,
         story=story,
+        forms=page_parts.with_token(forms),
     )
 
 

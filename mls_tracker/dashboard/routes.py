@@ -15,6 +15,7 @@ from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
 from mls_tracker.periods import Month, utc_today
 from mls_tracker.services import dashboard as service
+from mls_tracker.services import data_version
 from mls_tracker.services.sponsor_reading import sponsor_inbox
 
 bp = Blueprint("dashboard", __name__)
@@ -105,21 +106,31 @@ def _row_html(row: service.PortfolioRow, weights: tuple | None, root: str) -> Ma
 @bp.get("/portfolio")
 @auth_required()
 def portfolio():
+    """The default view (no query arguments) is remembered per user and day under the
+    installation's data version: every write it shows is audited (the partnerships' data,
+    memberships, reference data, scorecards and their deliveries)."""
     filters = _filters()
-    page = service.portfolio_page(
-        current_user, utc_today(), **filters, page=request.args.get("page")
-    )
-    root = request.script_root
-    rows = [
-        _row_html(row, tuple(row.current.weights.values()) if row.current.weights else None, root)
-        for row in page.rows
-    ]
+    today = utc_today()
+
+    def compute() -> tuple[service.PortfolioPage, list[Markup], object]:
+        page = service.portfolio_page(current_user, today, **filters, page=request.args.get("page"))
+        root = request.script_root
+        rows = [
+            _row_html(
+                row, tuple(row.current.weights.values()) if row.current.weights else None, root
+            )
+            for row in page.rows
+        ]
+        return page, rows, sponsor_inbox(current_user)  # None for a user who sponsors nothing
+
+    if request.args:
+        page, rows, inbox = compute()
+    else:
+        page, rows, inbox = data_version.remembered_across(
+            "dashboard.portfolio", (current_user.id, today), compute
+        )
     return render_template(
-        "dashboard/portfolio.html",
-        page=page,
-        filters=filters,
-        rows=rows,
-        inbox=sponsor_inbox(current_user),  # None for a user who sponsors nothing
+        "dashboard/portfolio.html", page=page, filters=filters, rows=rows, inbox=inbox
     )
 
 

@@ -175,4 +175,10 @@ class ScorecardDelivery(Audited, Base):
 
     @property
     def audit_partnership_id(self) -> int | None:
-        return self.scorecard.audit_partnership_id if self.scorecard else None
+        scorecard = self.scorecard
+        if scorecard is None and self.scorecard_id is not None:
+            # A new row made by key alone (a send, a sponsor's first read): its scorecard is
+            # not loaded while it is pending, and its partnership's pages must still see it.
+            session = so.object_session(self)
+            scorecard = session.get(Scorecard, self.scorecard_id) if session else None
+        return scorecard.audit_partnership_id if scorecard else None

@@ -22,8 +22,9 @@ from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_partnership, role_in
 from mls_tracker.auth.forms import InviteForm
 from mls_tracker.exports import csv_response
+from mls_tracker.formatting import viewer_zone
 from mls_tracker.formhelp import attach_error, to_int
-from mls_tracker.models import Role
+from mls_tracker.models import Partnership, Role
 from mls_tracker.partnerships import overview
 from mls_tracker.partnerships.forms import WEIGHT_FIELDS, LogoForm, RemoveLogoForm, WeightsForm
 from mls_tracker.periods import utc_today
@@ -33,6 +34,41 @@ from mls_tracker.services.health import ComponentKey, health_score, partnership_
 from mls_tracker.services.invitations import invite_person
 
 bp = Blueprint("partnerships", __name__, url_prefix="/partnerships")
+
+# The tabs of a partnership as each kind of viewer sees them: a few hundred bytes each.
+_TABS = data_version.Memo(256)
+
+
+@bp.app_template_global()
+def partnership_tabs(partnership: Partnership, section: str) -> Markup:
+    """The partnership's tabs (partnerships/_tabs.html, on nearly every partnership page)
+    remembered by everything they show: the partnership's name and archiving, the section,
+    whether the viewer may manage (the Webhooks tab) and is an administrator (reopening an
+    archived one), the viewer's zone (the archiving date) and the application's root."""
+    webhooks = can(current_user, Action.MANAGE, partnership.id)
+    is_admin = bool(getattr(current_user, "is_admin", False))
+    archived = partnership.archived_at
+    key = (
+        partnership.id,
+        partnership.name,
+        section,
+        webhooks,
+        is_admin,
+        archived,
+        str(viewer_zone()) if archived else None,
+        request.script_root,
+    )
+    tabs = _TABS.get(key)
+    if tabs is None:
+        tabs = page_parts.rendered(
+            "partnerships/_tabs.html",
+            partnership=partnership,
+            section=section,
+            webhooks=webhooks,
+            is_admin=is_admin,
+        )
+        _TABS.put(key, tabs)
+    return tabs
 
 
 @bp.get("/")
@@ -126,16 +162,30 @@ def people(partnership_id: int):
     """The partnership's facts, its people by role, its active sponsors by region and, for
     leads, the pending invitations."""
     partnership = get_partnership(partnership_id)
-    people = partnerships.people_of(current_user, partnership.id, utc_today())
-    return render_template(
-        "partnerships/people.html",
-        partnership=partnership,
-        members=people.members,
-        sponsors=people.sponsors,
-        pending=people.pending,
-        my_role=role_in(current_user, partnership.id),
-        may_invite=people.may_invite,
+    today = utc_today()
+    # Invitations expire by the minute: read each time, and the body remembered per list.
+    pending = partnerships.pending_invitations(current_user, partnership.id)
+    my_role = role_in(current_user, partnership.id)
+
+    def render_body() -> str:
+        people = partnerships.people_of(current_user, partnership.id, today)
+        return render_template(
+            "partnerships/_people.html",
+            partnership=partnership,
+            members=people.members,
+            sponsors=people.sponsors,
+            pending=pending,
+            my_role=my_role,
+            may_invite=people.may_invite,
+        )
+
+    content = page_parts.default_view(
+        "partnerships.people",
+        partnership.id,
+        (today, current_user.id, my_role, current_user.is_admin, tuple(i.id for i in pending)),
+        render_body,
     )
+    return render_template("partnerships/people.html", partnership=partnership, content=content)
 
 
 @bp.route("/<int:partnership_id>/invite", methods=["GET", "POST"])

@@ -232,9 +232,61 @@ def _render_show(
     conflict: dict | None = None,
     story_form: StoryForm | None = None,
     decision_form: CommentaryDecisionForm | None = None,
+    remembered: bool = False,
 ) -> str:
-    """The review page. Leads see the working figures; everyone else the issued ones."""
+    """The review page. Leads see the working figures; everyone else the issued ones. Its
+    body is ``remembered`` (the page as first shown, without a form's posted values) per
+    data version, day and viewer — the deliveries to the viewer are theirs — with a mark in
+    place of the session's CSRF token."""
     may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_comment = (
+        can(current_user, Action.WRITE_PROVIDER_COMMENTARY, partnership.id) and not may_manage
+    )
+    label = service.period_label(review.kind, review.first_month, review.last_month)
+
+    def render_body() -> str:
+        return render_template(
+            "reviews/_show.html",
+            **_show_context(
+                partnership,
+                review,
+                may_manage=may_manage,
+                may_comment=may_comment,
+                label=label,
+                form=form,
+                conflict=conflict,
+                story_form=story_form,
+                decision_form=decision_form,
+            ),
+        )
+
+    if remembered:
+        content = page_parts.default_view_with_forms(
+            "reviews.show",
+            partnership.id,
+            (review.id, utc_today(), may_manage, may_comment, getattr(current_user, "id", None)),
+            render_body,
+        )
+    else:
+        content = Markup(render_body())  # noqa: S704 (a template's output)
+    return render_template(
+        "reviews/show.html", partnership=partnership, label=label, content=content
+    )
+
+
+def _show_context(
+    partnership: Partnership,
+    review: Review,
+    *,
+    may_manage: bool,
+    may_comment: bool,
+    label: str,
+    form: ReviewForm | None,
+    conflict: dict | None,
+    story_form: StoryForm | None,
+    decision_form: CommentaryDecisionForm | None,
+) -> dict[str, object]:
+    """What reviews/_show.html shows."""
     scorecards = service.scorecard_versions(
         review, getattr(current_user, "id", None), getattr(current_user, "email", None)
     )
@@ -259,32 +311,32 @@ def _render_show(
         for d in mine
         if d.acknowledged_at is None
     }
-    return render_template(
-        "reviews/show.html",
-        partnership=partnership,
-        review=review,
-        label=service.period_label(review.kind, review.first_month, review.last_month),
-        data=data,
-        shown_version=shown_version,
-        scorecards=scorecards,
-        may_manage=may_manage,
-        form=form,
-        conflict=conflict,
-        button_form=ButtonForm(formdata=None),
-        next_version=(scorecards[0].version + 1) if scorecards else 1,
-        my_deliveries=mine,
-        acknowledge_urls=acknowledge_urls,
-        has_previous=service.previous_review(review) is not None,
-        summary_check=service.summary_check(review) if may_manage else None,
-        story_form=story_form,
-        decision_form=decision_form,
-        messages_check=service.key_messages_check(review) if may_manage else None,
-        may_comment=can(current_user, Action.WRITE_PROVIDER_COMMENTARY, partnership.id)
-        and not may_manage,
-        proposed=sla_service.proposed_actuals(partnership.id, review.first_month, review.last_month)
+    return {
+        "partnership": partnership,
+        "review": review,
+        "label": label,
+        "data": data,
+        "shown_version": shown_version,
+        "scorecards": scorecards,
+        "may_manage": may_manage,
+        "form": form,
+        "conflict": conflict,
+        "button_form": ButtonForm(formdata=None),
+        "next_version": (scorecards[0].version + 1) if scorecards else 1,
+        "my_deliveries": mine,
+        "acknowledge_urls": acknowledge_urls,
+        "has_previous": service.previous_review(review) is not None,
+        "summary_check": service.summary_check(review) if may_manage else None,
+        "story_form": story_form,
+        "decision_form": decision_form,
+        "messages_check": service.key_messages_check(review) if may_manage else None,
+        "may_comment": may_comment,
+        "proposed": sla_service.proposed_actuals(
+            partnership.id, review.first_month, review.last_month
+        )
         if may_manage
         else [],
-    )
+    }
 
 
 @bp.get("/<int:review_id>")
@@ -292,7 +344,7 @@ def _render_show(
 def show(partnership_id: int, review_id: int):
     review = _get_review(partnership_id, review_id)
     partnership = get_partnership(partnership_id)
-    return _render_show(partnership, review)
+    return _render_show(partnership, review, remembered=True)
 
 
 @bp.post("/<int:review_id>/edit")

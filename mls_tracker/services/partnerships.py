@@ -175,19 +175,28 @@ def people_of(user: User, partnership_id: int, today: dt.date) -> People:
         )
         .order_by(Sponsor.side, Sponsor.name)
     ).all()
-    may_invite = can(user, Action.INVITE, partnership_id)
-    pending: Sequence[Invitation] = []
-    if may_invite:
-        pending = db.session.scalars(
-            sa.select(Invitation)
-            .where(
-                Invitation.partnership_id == partnership_id,
-                Invitation.accepted_at.is_(None),
-                Invitation.expires_at > utcnow(),
-            )
-            .order_by(Invitation.created_at.desc())
-        ).all()
-    return People(members, sponsors, pending, may_invite)
+    return People(
+        members,
+        sponsors,
+        pending_invitations(user, partnership_id),
+        can(user, Action.INVITE, partnership_id),
+    )
+
+
+def pending_invitations(user: User, partnership_id: int) -> Sequence[Invitation]:
+    """The partnership's invitations not yet accepted nor expired, newest first, for those
+    who may invite; none for anyone else."""
+    if not can(user, Action.INVITE, partnership_id):
+        return []
+    return db.session.scalars(
+        sa.select(Invitation)
+        .where(
+            Invitation.partnership_id == partnership_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.created_at.desc())
+    ).all()
 
 
 def check_weights(weights: dict[ComponentKey, Decimal | float | None]) -> None:
