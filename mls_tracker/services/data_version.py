@@ -183,6 +183,7 @@ _NEWEST_QUERY = (
 )
 
 InstallationVersion = tuple[int, dt.datetime] | None
+_UNREAD = object()  # remembered_across: the caller did not read the version
 
 
 def installation_version() -> InstallationVersion:
@@ -210,13 +211,13 @@ def remembered_across(
     kind: str,
     key: Hashable,
     compute: Callable[[], T],
-    version: InstallationVersion | None = None,
+    version: InstallationVersion | object = _UNREAD,
 ) -> T:
     """``compute()`` once per ``kind`` (a page), ``key`` (what else the value depends on: the
     viewer, whose memberships and rights choose what it shows, and the day) and
     ``installation_version`` (read here unless the caller read it, ``version``), in this
     process; the value remembered after. For pages across partnerships, where a
     partnership's own version is not enough."""
-    if version is None:
+    if version is _UNREAD:
         version = installation_version()
     return _remembered((kind, None, key, version), compute)
