@@ -44,8 +44,7 @@ def test_log_a_win_typing_its_date_with_a_counter_and_the_error_summary(page: Pa
     shoot(page, "win-form-date-counter")
     # What the native picker does when a day is chosen in it (headless Chromium draws none).
     page.locator("#won_on-ctr .date-picker-native").evaluate(
-        "(picker, value) => { picker.value = value;"
-        " picker.dispatchEvent(new Event('change')); }",
+        "(picker, value) => { picker.value = value; picker.dispatchEvent(new Event('change')); }",
         picked.isoformat(),
     )
     expect(date).to_have_value(day(picked))
