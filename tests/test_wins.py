@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from mls_tracker.extensions import db
+from mls_tracker.formatting import day
 from mls_tracker.models import AuditAction, AuditEntry, Win
 from mls_tracker.periods import utc_today
 from mls_tracker.services import wins as service
@@ -139,7 +140,7 @@ def test_a_stale_version_is_a_conflict(world):
 def test_a_provider_logs_a_win_through_the_form(client, world):
     sign_in(client, world.provider.email)
     form = client.get(_url(world, "new")).get_data(as_text=True)
-    assert utc_today().isoformat() in form, "the date defaults to today"
+    assert f'value="{day(utc_today())}"' in form, "the date defaults to today, as pages show it"
     response = _post(client, _url(world, "new"), _values(world))
     assert response.status_code == 302
     win = db.session.scalars(sa.select(Win)).one()
