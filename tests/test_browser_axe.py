@@ -47,6 +47,7 @@ from mls_tracker.extensions import db
 from mls_tracker.models import (
     CLOSED_STATUSES,
     ActionItem,
+    ActionStatus,
     AgendaItem,
     ApiToken,
     Change,
@@ -136,7 +137,7 @@ REDIRECTS = {"home", "delivery.pick_month", "slas.pick_month"}
 
 # Pages the matrix answers for a sample object in another state (an unknown token, a planned
 # meeting); the walk's object is one the lead can open.
-LEAD_OBJECT_PAGES = {"accounts.revoke_token", "meetings.approve"}
+LEAD_OBJECT_PAGES = {"accounts.revoke_token", "actions.verify", "meetings.approve"}
 
 # Pages opened through a personal link (the token filled in below): the visitor's.
 VISITOR_LINKS = {"acknowledgements.show", "auth.accept_invitation", "security.reset_password"}
@@ -284,7 +285,14 @@ def _overrides(partnership_id: int | None) -> dict[str, dict[str, Any]]:
     draft = _first(
         Review.id, Review.partnership_id == pid, ~Review.scorecards.any(), order=Review.id.desc()
     )
+    done = _first(
+        ActionItem.id,
+        ActionItem.partnership_id == pid,
+        ActionItem.status == ActionStatus.DONE,
+        ActionItem.verified_at.is_(None),
+    )
     return {
+        "actions.verify": {"action_id": done},
         "meetings.approve": {"meeting_id": held},
         "reviews.commentary": {"review_id": draft},
     }
