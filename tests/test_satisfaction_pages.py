@@ -250,6 +250,9 @@ def test_index_query_count_does_not_grow_with_the_data(client, world, data):
         )
         reported(world.partnership, month, 30, region_id=data["emea"].id, nps=10)
     db.session.commit()
+    # Warmed again as before the first count: the navigation's queue counts, remembered until
+    # the next write, are read afresh once after the writes above (one query, whatever the data).
+    client.get(url, query_string=PERIOD)
     with counted_queries() as large:
         html = client.get(url, query_string=PERIOD).get_data(as_text=True)
     assert "P11" in html
