@@ -273,7 +273,8 @@ def viewer_zone(user: Any = None) -> dt.tzinfo:
 
 
 def local_time(value: dt.datetime | None, fmt: str | None = None, zone: Any = None) -> str:
-    """A stored (UTC) time in the viewer's zone, with the zone: "5 Dec 2026, 14:03 GMT";
+    """A stored (UTC) time in the viewer's zone, with the zone: "5 Dec 2026 14:03 GMT" (the
+    one format of ``day_time``, named);
     ``fmt`` (strftime) for another shape. A naive time is taken as UTC; none is ``—``."""
     if value is None:
         return EMPTY
@@ -282,7 +283,7 @@ def local_time(value: dt.datetime | None, fmt: str | None = None, zone: Any = No
     local = value.astimezone(zone if zone is not None else viewer_zone())
     if fmt:
         return local.strftime(fmt)
-    return f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"
+    return f"{day_time(local, local.tzinfo)} {local:%Z}"
 
 
 # --- dates, written and read in one format --------------------------------------------------

@@ -124,7 +124,7 @@ def index(partnership_id: int):
             sort=sort,
             kinds=list(MeetingKind),
             states=list(MeetingState),
-            when={m.id: service.when_text(m, zone) for m in found},
+            when={m.id: service.when_text(m, zone, beside_date=True) for m in found},
             today=today,
             may_manage=may_manage,
         )

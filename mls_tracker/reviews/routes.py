@@ -17,6 +17,7 @@ from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.acknowledgements.forms import AcknowledgeForm
 from mls_tracker.exports import csv_response, scorecard_pdf
 from mls_tracker.exports import slug as slug_of
+from mls_tracker.formatting import viewer_zone
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import (
     Partnership,
@@ -264,7 +265,14 @@ def _render_show(
         content = page_parts.default_view_with_forms(
             "reviews.show",
             partnership.id,
-            (review.id, utc_today(), may_manage, may_comment, getattr(current_user, "id", None)),
+            (
+                review.id,
+                utc_today(),
+                may_manage,
+                may_comment,
+                getattr(current_user, "id", None),
+                str(viewer_zone()),  # times are shown in the viewer's zone
+            ),
             render_body,
         )
     else:

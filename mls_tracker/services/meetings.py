@@ -367,15 +367,18 @@ def _refuse_duplicate(
         )
 
 
-def when_text(meeting: Meeting, zone: dt.tzinfo) -> str | None:
+def when_text(meeting: Meeting, zone: dt.tzinfo, *, beside_date: bool = False) -> str | None:
     """ "15 Jun 2026 09:00–10:00 EST": the schedule in ``zone`` (a viewer's), with its name; the
-    one format dates and times are shown and typed in (formatting.day_time)."""
+    one format dates and times are shown and typed in (formatting.day_time). ``beside_date``
+    (a list whose date column shows the meeting's date): "09:00–10:00 EST" alone when the
+    meeting starts on that date in ``zone``."""
     if meeting.starts_at is None:
         return None
     start = meeting.starts_at.astimezone(zone)
     end = start + dt.timedelta(minutes=meeting.duration_minutes or 0)
     ends = f"{end:%H:%M}" if end.date() == start.date() else day_time(end, zone)
-    return f"{day_time(start, zone)}–{ends} {start:%Z}"
+    starts = f"{start:%H:%M}" if beside_date and start.date() == meeting.held_on else None
+    return f"{starts or day_time(start, zone)}–{ends} {start:%Z}"
 
 
 def is_video_link(place: str | None) -> bool:
