@@ -63,10 +63,11 @@ endif
 # cores); each one's output is printed when both have ended. The outage test
 # (tests/test_outage.py) starts a PostgreSQL server of its own: it runs once, in the SQLite suite,
 # as do the browser tests and the tests marked `once` (their subject is not the database; every
-# test that uses no database of the run is marked so by tests/conftest.py).
+# test that uses no database of the run is marked so by tests/conftest.py), but for a few slow
+# ones that the PostgreSQL suite runs instead (ONCE_BESIDE_POSTGRES) so that both end together.
 test: system-deps-test $(VENV)/.installed-test node_modules/.installed lint
 	@if [ -z "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-sqlite test-postgres; exit $$?; fi; \
-	logs=$$(mktemp -d); \
+	logs=$$(mktemp -d); export ONCE_BESIDE_POSTGRES=1; \
 	echo "== SQLite and PostgreSQL suites in parallel (outputs follow when both end) =="; \
 	$(MAKE) --no-print-directory test-sqlite >$$logs/sqlite.log 2>&1 & s=$$!; \
 	$(MAKE) --no-print-directory test-postgres >$$logs/postgres.log 2>&1 & p=$$!; \

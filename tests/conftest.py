@@ -30,16 +30,42 @@ PASSWORD = factories.PASSWORD
 pytest_plugins = ["tests.browser_fixtures", "tests.api_fixtures"]
 
 
+# With ONCE_BESIDE_POSTGRES=1 (`make test` running both suites side by side), the tests that use
+# no database in these modules run in the PostgreSQL suite instead of the SQLite one, which
+# also holds the browser tests: the two suites then end about together (the SQLite suite
+# ended ~95 s after the PostgreSQL one on CI's two cores). Slow ones, ~45 s alone.
+ONCE_BESIDE_POSTGRES = {
+    "test_security_uploads.py",
+    "test_scorecard_layouts.py",
+    "test_scorecard_print_pdf.py",
+    "test_survey_files.py",
+    "test_chart_images.py",
+}
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that uses no database of the run (``database_url`` is not among its fixtures,
     directly or through ``app``, ``session_app``, ``make_app`` …) and is not marked
     ``postgres`` does the same whatever TEST_DATABASE_URL says: it is marked ``once``, so
-    that the PostgreSQL suite (`make test-postgres`) leaves it to the SQLite suite."""
+    that the PostgreSQL suite (`make test-postgres`) leaves it to the SQLite suite — except
+    those of ONCE_BESIDE_POSTGRES when both suites run (then run by the PostgreSQL one)."""
+    split = os.environ.get("ONCE_BESIDE_POSTGRES") == "1"
+    on_postgres = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql")
+    moved: list[pytest.Item] = []
     for item in items:
         uses = getattr(item, "fixturenames", ())
-        if "database_url" not in uses and item.get_closest_marker("postgres") is None:
-            item.add_marker(pytest.mark.once)
+        if "database_url" in uses or item.get_closest_marker("postgres") is not None:
+            continue
+        if split and item.path.name in ONCE_BESIDE_POSTGRES:
+            if not on_postgres:
+                moved.append(item)
+            continue
+        item.add_marker(pytest.mark.once)
+    if moved:
+        config.hook.pytest_deselected(items=moved)
+        gone = set(moved)
+        items[:] = [item for item in items if item not in gone]
 
 
 class _Collector:
