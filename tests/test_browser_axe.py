@@ -142,17 +142,21 @@ LEAD_OBJECT_PAGES = {"accounts.revoke_token", "actions.verify", "meetings.approv
 # Pages opened through a personal link (the token filled in below): the visitor's.
 VISITOR_LINKS = {"acknowledgements.show", "auth.accept_invitation", "security.reset_password"}
 
-_RUN_AXE = """async (tags) => {
+# axe reads the page's style sheets again for its CSS rules (css-orientation-lock): only on a
+# page whose set of style sheets the walk has not seen yet (the lead's walk 37 s → 29 s).
+_RUN_AXE = """async ([tags, seenSheets]) => {
+  const sheets = [...document.styleSheets].map((s) => s.href || "inline").sort().join(" ");
   const result = await axe.run(document, {
     runOnly: {type: "tag", values: tags},
     resultTypes: ["violations"],
+    preload: !seenSheets.includes(sheets),
   });
-  return result.violations.map((v) => ({
+  return [sheets, result.violations.map((v) => ({
     id: v.id,
     impact: v.impact,
     help: v.help,
     targets: v.nodes.map((n) => n.target.join(" ")),
-  }));
+  }))];
 }"""
 
 
@@ -179,6 +183,7 @@ class Findings:
     # endpoint -> the roles it was checked for
     checked: dict[str, set[str]] = field(default_factory=dict)
     pages: int = 0
+    sheets: list[str] = field(default_factory=list)  # the sets of style sheets axe has read
 
     def record(self, label: str, violations: list[dict[str, Any]]) -> None:
         self.pages += 1
@@ -437,7 +442,10 @@ def _targets(
 
 
 def _check(page: Page, label: str, findings: Findings) -> None:
-    findings.record(label, page.evaluate(_RUN_AXE, WCAG_TAGS))
+    sheets, violations = page.evaluate(_RUN_AXE, [WCAG_TAGS, findings.sheets])
+    if sheets not in findings.sheets:
+        findings.sheets.append(sheets)
+    findings.record(label, violations)
 
 
 def _walk(
@@ -522,7 +530,10 @@ def test_every_page_has_no_serious_accessibility_violation(
         db.session.remove()  # the walk's pages are served by the live server's own sessions
         _walk(browser, live_server, axe_source, role, targets, findings)
 
-    print(f"\naxe: {findings.pages} pages checked; minor and moderate violations:")
+    print(
+        f"\naxe: {findings.pages} pages checked ({len(findings.sheets)} sets of style sheets);"
+        " minor and moderate violations:"
+    )
     print("\n".join(findings.lesser) or "none")
     assert findings.problems == [], "pages that failed:\n" + "\n".join(findings.problems)
     assert findings.serious == [], (
