@@ -83,7 +83,7 @@ def _first_row(page: Page, title: str | None = None) -> tuple[str, str]:
 
 def _left_the_queue(page: Page, row_id: str, waiting: int, before: int) -> None:
     """Back on the queue: the row is gone, one fewer waits, and the navigation counts fewer
-    (an overdue item closed from "Returned to me" leaves "Due this week" too)."""
+    (an overdue item closed from "Returned to me" leaves "Due this week or overdue" too)."""
     expect(page.locator(f"#{row_id}")).to_have_count(0)
     assert _waiting(page) == waiting - 1
     assert _count(page, "queues") < before
@@ -168,7 +168,7 @@ def test_the_provider_closes_an_item_returned_to_them(page: Page) -> None:
 
 def test_the_provider_closes_an_item_due_this_week(page: Page) -> None:
     sign_in(page, "provider@example.com")
-    _close_from_the_queue(page, "Due this week")
+    _close_from_the_queue(page, "Due this week or overdue")
 
 
 def test_the_provider_opens_a_notification(page: Page) -> None:

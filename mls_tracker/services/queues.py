@@ -105,7 +105,7 @@ QUEUES = {
         ),
         Queue(
             "due",
-            "Due this week",
+            "Due this week or overdue",
             Role.PROVIDER,
             "Nothing on your side is due in the next 7 days or overdue.",
             "Action item",
