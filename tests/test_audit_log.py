@@ -444,3 +444,27 @@ def test_who_may_read_the_log_for_a_menu_link(app, world):
     assert not may_read_log(world.viewer)
     world.lead.active = False
     assert not may_read_log(world.lead)
+
+
+def test_a_changed_time_reads_as_a_time_in_the_viewers_zone_and_stays_iso_in_the_csv(
+    app, client, world
+):
+    db.session.execute(sa.delete(AuditEntry))
+    _entry(
+        world,
+        dt.datetime(2026, 12, 6, 20, 31, tzinfo=dt.UTC),
+        actor=world.lead,
+        partnership=world.partnership,
+        changes={"approved_at": [None, "2026-12-06T20:30:35.753026+00:00"]},
+    )
+    world.admin.time_zone = "Europe/Paris"
+    db.session.commit()
+    sign_in(client, world.admin.email)
+    page = _text(client.get("/audit"))
+    assert "approved at</span>: <span" in page
+    assert "6 Dec 2026 21:30 CET" in page
+    assert "2026-12-06T20:30:35" not in page
+    rows = _rows(client.get("/audit.csv"))
+    assert [row for row in rows if row["Field"] == "approved at"][0]["After"] == (
+        "2026-12-06T20:30:35.753026+00:00"
+    )

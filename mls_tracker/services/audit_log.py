@@ -14,6 +14,7 @@ Rules, as implemented here:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 
 from mls_tracker.access import member_of, role_in
 from mls_tracker.extensions import db
-from mls_tracker.formatting import read_day
+from mls_tracker.formatting import local_time, read_day
 from mls_tracker.models import (
     ActionItem,
     ActionUpdate,
@@ -293,15 +294,18 @@ def _conditions(user: Any, filters: Filters, zone: dt.tzinfo) -> list[sa.ColumnE
 
 @dataclass(frozen=True, slots=True)
 class Value:
-    """One side of a change as text: ``short`` on the page, ``full`` behind "show all"."""
+    """One side of a change as text: ``short`` on the page, ``full`` behind "show all" and
+    in the CSV and the API; ``shown`` what the page shows of it uncut (a time in the
+    viewer's zone, "6 Dec 2026 20:30 UTC", where ``full`` keeps ISO 8601)."""
 
     full: str
     short: str
     empty: bool
+    shown: str = ""
 
     @property
     def cut(self) -> bool:
-        return self.short != self.full
+        return self.short != (self.shown or self.full)
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,23 +347,31 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _value(value: Any) -> Value:
+def _value(value: Any, key: str = "", zone: dt.tzinfo = dt.UTC) -> Value:
     full = _text(value)
-    return Value(full=full, short=_cut(full, SHORT_VALUE), empty=value is None)
+    shown = full
+    if key.endswith("_at") and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            shown = local_time(dt.datetime.fromisoformat(value), zone=zone)
+    return Value(full=full, short=_cut(shown, SHORT_VALUE), empty=value is None, shown=shown)
 
 
 def _field_name(key: str) -> str:
     return key.removesuffix("_id").replace("_", " ") if key != "id" else "id"
 
 
-def _field_changes(action: AuditAction, changes: dict[str, Any]) -> tuple[FieldChange, ...]:
+def _field_changes(
+    action: AuditAction, changes: dict[str, Any], zone: dt.tzinfo
+) -> tuple[FieldChange, ...]:
     """Before → after per field; an insert lists what was set, a delete what was there."""
     rows = []
     for key, pair in (changes or {}).items():
         before, after = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
         if key == "id" or (before is None and after is None):
             continue
-        rows.append(FieldChange(_field_name(key), _value(before), _value(after)))
+        rows.append(
+            FieldChange(_field_name(key), _value(before, key, zone), _value(after, key, zone))
+        )
     return tuple(rows)
 
 
@@ -411,7 +423,7 @@ def _names(entries: Sequence[AuditEntry]) -> tuple[dict[int, str], dict, dict[in
     return people, objects, partnerships
 
 
-def _views(entries: Sequence[AuditEntry]) -> list[EntryView]:
+def _views(entries: Sequence[AuditEntry], zone: dt.tzinfo) -> list[EntryView]:
     people, objects, partnerships = _names(entries)
     views = []
     for entry in entries:
@@ -436,7 +448,7 @@ def _views(entries: Sequence[AuditEntry]) -> list[EntryView]:
                 object_label=label or _kept_name(entry) or f"#{entry.object_id}",
                 object_exists=label is not None if entry.object_type in NAMED_TYPES else None,
                 page_of=page,
-                changes=_field_changes(entry.action, entry.changes),
+                changes=_field_changes(entry.action, entry.changes, zone),
             )
         )
     return views
@@ -537,7 +549,7 @@ def log_page(
         .limit(per_page)
         .offset(window.offset)
     ).all()
-    views = _views(entries)
+    views = _views(entries, zone)
     subject = _subject(user, filters, views) if filters.object_type and filters.object_id else None
     return LogPage(views, window, filters, choices, subject)
 
@@ -579,7 +591,7 @@ def _rows(where: list[sa.ColumnElement[bool]], zone: dt.tzinfo) -> Iterator[list
     )
     result = db.session.execute(query.execution_options(yield_per=EXPORT_CHUNK)).scalars()
     for chunk in result.partitions(EXPORT_CHUNK):
-        for view in _views(chunk):
+        for view in _views(chunk, zone):
             yield from _csv_lines(view, zone)
 
 
