@@ -455,7 +455,10 @@ def test_a_changed_time_reads_as_a_time_in_the_viewers_zone_and_stays_iso_in_the
         dt.datetime(2026, 12, 6, 20, 31, tzinfo=dt.UTC),
         actor=world.lead,
         partnership=world.partnership,
-        changes={"approved_at": [None, "2026-12-06T20:30:35.753026+00:00"]},
+        changes={
+            "approved_at": [None, "2026-12-06T20:30:35.753026+00:00"],
+            "approved_by_id": [None, world.lead.id],
+        },
     )
     world.admin.time_zone = "Europe/Paris"
     db.session.commit()
@@ -464,7 +467,8 @@ def test_a_changed_time_reads_as_a_time_in_the_viewers_zone_and_stays_iso_in_the
     assert "approved at</span>: <span" in page
     assert "6 Dec 2026 21:30 CET" in page
     assert "2026-12-06T20:30:35" not in page
+    assert re.search(r"approved by</span>: .*?→</span> <span[^>]*>Lead</span>", page)
     rows = _rows(client.get("/audit.csv"))
-    assert [row for row in rows if row["Field"] == "approved at"][0]["After"] == (
-        "2026-12-06T20:30:35.753026+00:00"
-    )
+    after = {row["Field"]: row["After"] for row in rows}
+    assert after["approved at"] == "2026-12-06T20:30:35.753026+00:00"
+    assert after["approved by"] == str(world.lead.id)

@@ -296,7 +296,8 @@ def _conditions(user: Any, filters: Filters, zone: dt.tzinfo) -> list[sa.ColumnE
 class Value:
     """One side of a change as text: ``short`` on the page, ``full`` behind "show all" and
     in the CSV and the API; ``shown`` what the page shows of it uncut (a time in the
-    viewer's zone, "6 Dec 2026 20:30 UTC", where ``full`` keeps ISO 8601)."""
+    viewer's zone, "6 Dec 2026 20:30 UTC", where ``full`` keeps ISO 8601; a person by name
+    where ``full`` keeps their id)."""
 
     full: str
     short: str
@@ -347,9 +348,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _value(value: Any, key: str = "", zone: dt.tzinfo = dt.UTC) -> Value:
+_BY = "_by_id"  # a person who did something to the object: shown by name
+
+
+def _value(
+    value: Any, key: str = "", zone: dt.tzinfo = dt.UTC, people: dict[int, str] | None = None
+) -> Value:
     full = _text(value)
     shown = full
+    if key.endswith(_BY) and isinstance(value, int):
+        shown = (people or {}).get(value) or f"Deleted person #{value}"
     if key.endswith("_at") and isinstance(value, str):
         with contextlib.suppress(ValueError):
             shown = local_time(dt.datetime.fromisoformat(value), zone=zone)
@@ -361,7 +369,7 @@ def _field_name(key: str) -> str:
 
 
 def _field_changes(
-    action: AuditAction, changes: dict[str, Any], zone: dt.tzinfo
+    action: AuditAction, changes: dict[str, Any], zone: dt.tzinfo, people: dict[int, str]
 ) -> tuple[FieldChange, ...]:
     """Before → after per field; an insert lists what was set, a delete what was there."""
     rows = []
@@ -370,7 +378,11 @@ def _field_changes(
         if key == "id" or (before is None and after is None):
             continue
         rows.append(
-            FieldChange(_field_name(key), _value(before, key, zone), _value(after, key, zone))
+            FieldChange(
+                _field_name(key),
+                _value(before, key, zone, people),
+                _value(after, key, zone, people),
+            )
         )
     return tuple(rows)
 
@@ -395,6 +407,11 @@ def _names(entries: Sequence[AuditEntry]) -> tuple[dict[int, str], dict, dict[in
     """People, objects and partnerships named by ``entries``: one query for the people and
     one per type of object (partnerships are objects too)."""
     people_ids = {e.actor_id for e in entries if e.actor_id is not None}
+    for entry in entries:  # who confirmed, approved, verified …: the values of "…_by_id"
+        for key, pair in (entry.changes or {}).items():
+            if key.endswith(_BY):
+                values = pair if isinstance(pair, list) else [pair]
+                people_ids |= {v for v in values if isinstance(v, int)}
     wanted: dict[str, set[int]] = {}
     for entry in entries:
         if entry.object_type in NAMED_TYPES and entry.object_id.isdigit():
@@ -448,7 +465,7 @@ def _views(entries: Sequence[AuditEntry], zone: dt.tzinfo) -> list[EntryView]:
                 object_label=label or _kept_name(entry) or f"#{entry.object_id}",
                 object_exists=label is not None if entry.object_type in NAMED_TYPES else None,
                 page_of=page,
-                changes=_field_changes(entry.action, entry.changes, zone),
+                changes=_field_changes(entry.action, entry.changes, zone, people),
             )
         )
     return views
