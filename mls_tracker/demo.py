@@ -142,7 +142,23 @@ def load_demo(
     progress("Reviews of the last complete month")
     opened = open_demo_reviews(today)
     lines.append(f"  {len(opened)} reviews of {Month.of(today).previous().label} (drafts)")
+    progress("The next meetings' agendas")
+    _write_next_agendas(today)
     return "\n".join(lines)
+
+
+def _write_next_agendas(today: dt.date) -> None:
+    """Each planned meeting's agenda, written from the figures as planning it in the app
+    does (with the reviews in place: the agenda reads them). Needs the current schema, as
+    the reviews do."""
+    from mls_tracker.services import meetings
+
+    planned = db.session.scalars(
+        sa.select(Meeting).where(Meeting.state == MeetingState.PLANNED).order_by(Meeting.id)
+    ).all()
+    for meeting in planned:
+        meetings.write_agenda(meeting, today)
+    db.session.commit()
 
 
 # Monthly reviews issued before last month's draft, so that the review pages can compare.

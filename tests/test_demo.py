@@ -742,3 +742,23 @@ def test_the_drifting_sla_is_the_one_early_warning_flags(demo_2026_11):
     # dipped mid-year): the rule is least squares on six points, with no noise band.
     assert ("Global Learning Services", "HD-01") in flagged
     assert len(flagged) <= 2
+
+
+def test_the_next_meetings_have_the_agenda_the_figures_write(demo_2026_11):
+    from mls_tracker.models import ActionItem, Meeting, MeetingState
+
+    planned = db.session.scalars(
+        sa.select(Meeting).where(Meeting.state == MeetingState.PLANNED).order_by(Meeting.id)
+    ).all()
+    assert len(planned) == 3  # one per partnership
+    for meeting in planned:
+        keys = {item.source_key for item in meeting.agenda_items}
+        assert meeting.agenda_items and None not in keys  # all written, none by hand
+        overdue = db.session.scalars(
+            sa.select(ActionItem.id).where(
+                ActionItem.partnership_id == meeting.partnership_id,
+                ActionItem.due_on < TODAY,
+                ActionItem.status.not_in(CLOSED_STATUSES),
+            )
+        ).all()
+        assert {f"action:{i}" for i in overdue} <= keys, meeting.partnership_id

@@ -451,6 +451,15 @@ def _items_from(entries: list[agenda.AgendaEntry], start: int = 0) -> list[Agend
     ]
 
 
+def write_agenda(meeting: Meeting, today: dt.date) -> None:
+    """Give a planned meeting that has no agenda the one the figures write as of ``today``
+    (what planning it in the app does); the caller commits. The demo's next meetings."""
+    if meeting.state is MeetingState.PLANNED and not meeting.agenda_items:
+        meeting.agenda_items = _items_from(
+            agenda.generate_agenda(meeting.partnership_id, meeting, today)
+        )
+
+
 def plan_meeting(
     actor: User,
     partnership: Partnership,
