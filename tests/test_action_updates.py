@@ -125,6 +125,49 @@ def test_marking_done_closes_today_then_a_lead_verifies(client, world):
     assert "Verified" in client.get(_url(world, item)).get_data(as_text=True)
 
 
+def test_a_verified_item_stays_done_whatever_the_provider_posts(client, world):
+    item = _provider_item(world)
+    sign_in(client, world.provider.email)
+    _post(client, world, item, "update", status="done", note="Sent.", version="1")
+    lead = _client_of(client, world.lead)
+    version = str(_reload(item.id).version)
+    _post(lead, world, item, "verify", version=version, confirm="yes")
+    verified = _reload(item.id)
+    assert verified.verified_at is not None
+
+    provider = _client_of(client, world.provider)
+    page = provider.get(_url(world, item)).get_data(as_text=True)
+    assert "the status stays done; a lead can reopen it" in page
+    response = _post(
+        provider,
+        world,
+        item,
+        "update",
+        status="in progress",
+        note="One more fix.",
+        version=str(verified.version),
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="status-error"' in html and "its status stays done" in html
+    kept = _reload(item.id)
+    assert (kept.status, kept.verified_by_id) == (ActionStatus.DONE, world.lead.id)
+    assert [u.text for u in _timeline(item.id)] == ["Sent.", "Verified as done."]
+    # A note is still welcome, and leaves the verification alone.
+    _post(
+        provider,
+        world,
+        item,
+        "update",
+        status="done",
+        note="Slides attached.",
+        version=str(kept.version),
+    )
+    after = _reload(item.id)
+    assert after.verified_at == kept.verified_at
+    assert [u.text for u in _timeline(item.id)][-1] == "Slides attached."
+
+
 def test_a_lead_reopens_with_a_reason(client, world):
     item = _provider_item(world, status=ActionStatus.DONE)
     sign_in(client, world.lead.email)

@@ -773,6 +773,9 @@ def post_update(
         raise ValidationFailed(
             "Write a progress note, add an evidence link or change the status.", field="note"
         )
+    if item.verified_at is not None and status != item.status:
+        # What a lead confirmed stays confirmed: reopening it is the lead's, with a reason.
+        raise ValidationFailed(VERIFIED_STAYS_MESSAGE, field="status")
     with acting_as(actor.id), guarded_save(STALE_MESSAGE):
         old_status = item.status
         _apply_status(item, status, today)
@@ -788,6 +791,12 @@ def post_update(
         )
         item.updates.append(update)
     return update
+
+
+VERIFIED_STAYS_MESSAGE = (
+    "A lead has verified this item as done: its status stays done. A note or an evidence "
+    "link can still be added; a lead can reopen it, with a reason."
+)
 
 
 def verify_refusal(item: ActionItem) -> str | None:
