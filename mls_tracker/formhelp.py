@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
+import wtforms
 from flask import current_app
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
@@ -140,3 +141,14 @@ class DayTimeField(DayField):
 
     def _read(self, text: str) -> dt.datetime:
         return read_day_time(text, self.zone)
+
+
+class TextAreaField(wtforms.TextAreaField):
+    """A text area whose line breaks count once, as the page's ``maxlength`` and character
+    counter count them: a browser sends each one as CR LF, which a length check on the
+    server counted twice (a note the page allowed was refused). Kept as LF."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if isinstance(self.data, str):
+            self.data = self.data.replace("\r\n", "\n")

@@ -351,3 +351,20 @@ def test_the_detail_page_shows_overdue_and_carried(client, world):
     html = client.get(_url(world, item)).get_data(as_text=True)
     assert "Overdue</span>" in html
     assert "3 meetings" in html
+
+
+def test_a_note_the_page_allows_is_saved_its_line_breaks_counted_once(client, world):
+    # 500 lines of 9 letters: 5,000 characters as the page's maxlength and counter count
+    # them (a line break is one), 5,500 as the browser sends them (CR LF).
+    item = _provider_item(world)
+    sign_in(client, world.provider.email)
+    lines = ["x" * 9] * 500
+    sent = "\r\n".join(lines) + "\r\n"
+    assert len(sent) == 5500 and len(sent.replace("\r\n", "\n")) == 5000
+    response = _post(client, world, item, "update", status="open", note=sent, version="1")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    [entry] = _timeline(item.id)
+    assert entry.text == "\n".join(lines)
+    too_long = _post(client, world, item, "update", status="open", note="y" * 5001, version="2")
+    assert too_long.status_code == 200
+    assert 'id="note-error"' in too_long.get_data(as_text=True)

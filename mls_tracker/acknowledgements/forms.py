@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SubmitField, TextAreaField
+from wtforms import SubmitField
 from wtforms.validators import Length
 
+from mls_tracker.formhelp import TextAreaField
 from mls_tracker.scorecards.delivery import COMMENT_MAX_LENGTH
 
 

@@ -11,12 +11,11 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
-    TextAreaField,
     URLField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from mls_tracker.formhelp import DayField
+from mls_tracker.formhelp import DayField, TextAreaField
 from mls_tracker.models import ActionStatus, Priority, Side
 
 NONE = 0

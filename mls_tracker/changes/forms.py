@@ -9,11 +9,10 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
-    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from mls_tracker.formhelp import DayField
+from mls_tracker.formhelp import DayField, TextAreaField
 from mls_tracker.models import ChangeStatus, ChangeType
 
 NO_OWNER = 0

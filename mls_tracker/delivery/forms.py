@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, StringField, SubmitField
 from wtforms.validators import Length
 
+from mls_tracker.formhelp import TextAreaField
 from mls_tracker.slas import forms as slas_forms
 
 

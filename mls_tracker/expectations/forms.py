@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from mls_tracker.formhelp import DayField
+from mls_tracker.formhelp import DayField, TextAreaField
 from mls_tracker.models import ExpectationCategory, Side
 
 CATEGORY_CHOICES = [(c.value, c.value.capitalize()) for c in ExpectationCategory]

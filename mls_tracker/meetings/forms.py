@@ -12,11 +12,10 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
-    TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from mls_tracker.formhelp import DayTimeField
+from mls_tracker.formhelp import DayTimeField, TextAreaField
 from mls_tracker.models import MeetingKind
 from mls_tracker.periods import Month
 from mls_tracker.services.agenda import OTHER_SECTION, SECTION_ORDER

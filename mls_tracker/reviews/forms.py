@@ -11,12 +11,12 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     SubmitField,
-    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from mls_tracker.changes.forms import version_field
+from mls_tracker.formhelp import TextAreaField
 from mls_tracker.services.reviews import (
     COMMENTARY_MAX,
     DECISIONS_MAX,

@@ -13,7 +13,6 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
-    TextAreaField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -24,6 +23,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from mls_tracker.formhelp import TextAreaField
 from mls_tracker.models import Direction, Unit
 from mls_tracker.periods import Month
 

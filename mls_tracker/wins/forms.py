@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from mls_tracker.changes.forms import DeleteForm, version_field
-from mls_tracker.formhelp import DayField
+from mls_tracker.formhelp import DayField, TextAreaField
 
 NO_REGION = 0
 
