@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import socket
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -340,6 +343,39 @@ def test_private_hosts_and_plain_http_are_refused_without_the_settings(world, re
     assert "private address (127.0.0.1)" in delivery.last_error
     result = webhooks.send_test(world.lead, world.partnership.id, endpoint.id)
     assert result.state == "failed" and "private address" in result.error
+    assert receiver.requests == []
+
+
+def test_a_name_that_turns_private_after_the_check_is_refused_when_connecting(
+    app, world, receiver, monkeypatch
+):
+    """DNS rebinding: the endpoint's name answers a public address when it is checked and the
+    loopback (where the receiver listens) when the POST connects. Plain http is allowed here
+    to reach the receiver; private hosts are not."""
+    app.config.update(WEBHOOK_ALLOW_HTTP=True)
+    port = urlsplit(receiver.url).port
+    real = socket.getaddrinfo
+    public = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+
+    def at_the_check(host, *args, **kwargs):
+        return public if host == "rebind.example" else real(host, *args, **kwargs)
+
+    def at_the_connection(host, *args, **kwargs):
+        return real("127.0.0.1" if host == "rebind.example" else host, *args, **kwargs)
+
+    checking = SimpleNamespace(getaddrinfo=at_the_check, SOCK_STREAM=socket.SOCK_STREAM)
+    monkeypatch.setattr(webhooks, "socket", checking)
+    monkeypatch.setattr(socket, "getaddrinfo", at_the_connection)
+    try:
+        endpoint, _ = webhooks.create_endpoint(
+            world.lead, world.partnership.id, f"http://rebind.example:{port}/hook", ALL
+        )
+        _propose(world)
+    finally:
+        app.config.update(WEBHOOK_ALLOW_HTTP=False)
+    [delivery] = _deliveries(endpoint.id)
+    assert delivery.state is DeliveryState.FAILED and delivery.last_status is None
+    assert "rebind.example resolves to a private address (127.0.0.1)" in delivery.last_error
     assert receiver.requests == []
 
 

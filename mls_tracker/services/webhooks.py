@@ -33,6 +33,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Flask, current_app
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from mls_tracker import access, jobs
 from mls_tracker.access import Action
@@ -155,11 +158,65 @@ def _check_host(url: str) -> None:
     if _allowed("WEBHOOK_ALLOW_PRIVATE_HOSTS"):
         return
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise DeliveryRefused(
-                f"Refused: {parts.hostname} resolves to a private address ({address})."
-            )
+        _refuse_private(info[4][0], parts.hostname)
+
+
+def _refuse_private(address: str, host: str) -> None:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if not ip.is_global or ip.is_multicast:
+        raise DeliveryRefused(f"Refused: {host} resolves to a private address ({ip}).")
+
+
+# The name is resolved again when the POST connects, and a name can answer a public address to
+# the check above and a private one a moment later (DNS rebinding): the address the connection
+# is made to is checked too, before a byte is sent. (Through an outgoing proxy, set by the
+# environment, the proxy connects instead: these checks are then the proxy's.)
+class _PublicPeer:
+    host: str
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        try:
+            _refuse_private(sock.getpeername()[0], self.host)
+        except DeliveryRefused:
+            sock.close()
+            raise
+        return sock
+
+
+class _PublicHTTPConnection(_PublicPeer, HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicPeer, HTTPSConnection):
+    pass
+
+
+class _PublicHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class _PublicOnly(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PublicHTTPPool,
+            "https": _PublicHTTPSPool,
+        }
+
+
+def _session() -> requests.Session:
+    """A session for one delivery: connecting only to public addresses unless
+    WEBHOOK_ALLOW_PRIVATE_HOSTS."""
+    session = requests.Session()
+    if not _allowed("WEBHOOK_ALLOW_PRIVATE_HOSTS"):
+        session.mount("http://", _PublicOnly())
+        session.mount("https://", _PublicOnly())
+    return session
 
 
 # ----------------------------------------------------------------------------- emission
@@ -285,21 +342,22 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: dt.datetime
         _check_host(endpoint.url)
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
         timestamp = str(int(now.timestamp()))
-        response = requests.post(
-            endpoint.url,
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "MLS-Tracker-Webhooks/1",
-                "X-MLS-Event": delivery.event_type,
-                "X-MLS-Delivery": str(delivery.id),
-                "X-MLS-Timestamp": timestamp,
-                "X-MLS-Signature": signature(_secret_of(endpoint), timestamp, body),
-            },
-            timeout=TIMEOUT,
-            allow_redirects=False,
-        )
-        response.close()
+        with _session() as session:
+            response = session.post(
+                endpoint.url,
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "User-Agent": "MLS-Tracker-Webhooks/1",
+                    "X-MLS-Event": delivery.event_type,
+                    "X-MLS-Delivery": str(delivery.id),
+                    "X-MLS-Timestamp": timestamp,
+                    "X-MLS-Signature": signature(_secret_of(endpoint), timestamp, body),
+                },
+                timeout=TIMEOUT,
+                allow_redirects=False,
+            )
+            response.close()
     except DeliveryRefused as refused:
         return None, str(refused), None, _ms(started), True
     except requests.RequestException as error:
