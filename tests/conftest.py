@@ -33,7 +33,7 @@ pytest_plugins = ["tests.browser_fixtures", "tests.api_fixtures"]
 # With ONCE_BESIDE_POSTGRES=1 (`make test` running both suites side by side), the tests that use
 # no database in these modules run in the PostgreSQL suite instead of the SQLite one, which
 # also holds the browser tests: the two suites then end about together (the SQLite suite
-# ended ~95 s after the PostgreSQL one on CI's two cores). Slow ones, ~45 s alone.
+# ended ~95 s after the PostgreSQL one on CI's two cores). Slow ones, ~70 s alone.
 ONCE_BESIDE_POSTGRES = {
     "test_security_uploads.py",
     "test_scorecard_layouts.py",
@@ -49,17 +49,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     directly or through ``app``, ``session_app``, ``make_app`` …) and is not marked
     ``postgres`` does the same whatever TEST_DATABASE_URL says: it is marked ``once``, so
     that the PostgreSQL suite (`make test-postgres`) leaves it to the SQLite suite — except
-    those of ONCE_BESIDE_POSTGRES when both suites run (then run by the PostgreSQL one)."""
+    those of ONCE_BESIDE_POSTGRES when both suites run, which the PostgreSQL suite runs
+    instead (with those marked ``once`` by hand in these modules)."""
     split = os.environ.get("ONCE_BESIDE_POSTGRES") == "1"
     on_postgres = (os.environ.get("TEST_DATABASE_URL") or "").startswith("postgresql")
     moved: list[pytest.Item] = []
     for item in items:
+        if split and item.path.name in ONCE_BESIDE_POSTGRES:
+            uses_postgres = item.get_closest_marker("postgres") is not None
+            if item.get_closest_marker("once") is not None or (
+                "database_url" not in getattr(item, "fixturenames", ()) and not uses_postgres
+            ):
+                if on_postgres:  # marked `once` by hand: the PostgreSQL suite runs it instead
+                    item.own_markers[:] = [m for m in item.own_markers if m.name != "once"]
+                else:
+                    moved.append(item)
+            continue
         uses = getattr(item, "fixturenames", ())
         if "database_url" in uses or item.get_closest_marker("postgres") is not None:
-            continue
-        if split and item.path.name in ONCE_BESIDE_POSTGRES:
-            if not on_postgres:
-                moved.append(item)
             continue
         item.add_marker(pytest.mark.once)
     if moved:

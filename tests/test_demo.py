@@ -666,6 +666,9 @@ def test_a_sponsor_compares_two_issued_scorecards(demo_2026_11):
 # --------------------------------------------------------------------------- loading
 
 
+# The loader's own logic, whatever the database (the PostgreSQL suite loads the demo too,
+# for every test using it): once, in the SQLite suite; ~30 s each on PostgreSQL.
+@pytest.mark.once
 def test_loading_again_is_refused_and_a_reset_loads_the_same_data(demo_2026_11):
     before, digest = _counts(), _digest()
     with pytest.raises(DemoAlreadyLoaded, match="already loaded.*--reset"):
@@ -691,6 +694,9 @@ def test_a_failed_load_saves_nothing(app):
     assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == 0
 
 
+# The loader's own logic, whatever the database (the PostgreSQL suite loads the demo too,
+# for every test using it): once, in the SQLite suite; ~30 s each on PostgreSQL.
+@pytest.mark.once
 def test_the_cli_loads_once_and_prints_the_sign_ins(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "load"])
