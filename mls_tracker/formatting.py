@@ -385,6 +385,22 @@ def read_day(text: str) -> dt.date:
     return found
 
 
+_WORDS_MONTH = re.compile(r"([A-Za-z]+)\.?,?\s+(\d{4})")
+_ISO_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+
+
+def read_month(text: str) -> tuple[int, int]:
+    """A typed month as (year, month): "Nov 2026", "November 2026" (as pages show months) or
+    "2026-11". Raises ``NotADate`` for anything else."""
+    text = text.strip()
+    words, iso = _WORDS_MONTH.fullmatch(text), _ISO_MONTH.fullmatch(text)
+    if words and words.group(1).lower() in _MONTHS:
+        return int(words.group(2)), _MONTHS[words.group(1).lower()]
+    if iso and 1 <= int(iso.group(2)) <= 12:
+        return int(iso.group(1)), int(iso.group(2))
+    raise NotADate(text)
+
+
 def read_day_time(text: str, zone: dt.tzinfo) -> dt.datetime:
     """A typed moment in ``zone``, "4 Dec 2026 14:30" (or ISO "2026-12-04T14:30"), as an aware
     UTC datetime. Besides the errors of ``read_day``: ``NoSuchDate`` for a missing or impossible

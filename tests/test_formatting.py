@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from mls_tracker import formatting
-from mls_tracker.formatting import change, change_of, number, percent, rag_badge, signed, sla_badge
+from mls_tracker.formatting import (
+    NotADate,
+    change,
+    change_of,
+    number,
+    percent,
+    rag_badge,
+    read_month,
+    signed,
+    sla_badge,
+)
 from mls_tracker.scorecards.html import environment
 from mls_tracker.services.health import Rag
 from mls_tracker.services.sla_figures import Status
@@ -193,3 +203,23 @@ def test_no_template_hides_a_formatting_global_behind_its_own_macro():
         for path in (ROOT / folder).rglob("*.html"):
             found = shadow.findall(path.read_text(encoding="utf-8"))
             assert not found, f"{path.relative_to(ROOT)} redefines {found}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Nov 2026", (2026, 11)),
+        ("november 2026", (2026, 11)),
+        (" Sept. 2025 ", (2025, 9)),
+        ("2026-03", (2026, 3)),
+        ("2026-3", (2026, 3)),
+    ],
+)
+def test_a_month_is_read_as_pages_show_it_or_as_links_carry_it(text, expected):
+    assert read_month(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "13/2025", "2026-13", "Smarch 2026", "Nov", "11 2026"])
+def test_what_is_not_a_month_is_refused(text):
+    with pytest.raises(NotADate):
+        read_month(text)

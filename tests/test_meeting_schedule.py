@@ -376,6 +376,15 @@ def test_the_list_counts_filters_searches_and_keeps_it_all_in_the_url(client, wo
     assert "kind=monthly" in html[html.index('id="meetings-table"') :]
     csv_link = re.search(r'<a [^>]*id="meetings-csv"[^>]*>', html).group(0)
     assert "kind=monthly" in csv_link and "sort=state" in csv_link and "from=2025-12" in csv_link
+    # The months typed as the pages show them ("Dec 2025", "January 2026"), and shown so.
+    typed = client.get(
+        f"{_base(world)}/?kind=monthly&from=Dec+2025&to=January+2026&sort=state"
+    ).get_data(as_text=True)
+    assert "2 meetings, 1 planned" in page_text(typed)
+    assert 'id="filter-from"' in typed and 'value="Dec 2025"' in typed
+    assert 'value="Jan 2026"' in typed
+    nonsense = client.get(f"{_base(world)}/?from=13/2025").get_data(as_text=True)
+    assert "4 meetings, 2 planned" in page_text(nonsense)  # not a month: no filter
     for words, expected in (("renewal", "qbr"), ("lms OUTAGE", "held"), ("quarterly", "qbr")):
         html = client.get(f"{_base(world)}/?q={words}").get_data(as_text=True)
         assert "1 meeting, " in page_text(html), words

@@ -10,7 +10,7 @@ from mls_tracker import lists, page_parts
 from mls_tracker.access import Action, can, get_object, get_partnership
 from mls_tracker.exports import attachment, csv_response
 from mls_tracker.exports import slug as slug_of
-from mls_tracker.formatting import viewer_zone
+from mls_tracker.formatting import read_month, viewer_zone
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.meetings.forms import (
     AgendaItemForm,
@@ -57,8 +57,10 @@ def _refuse_if_approved(meeting: Meeting):
 
 
 def _month_arg(name: str) -> Month | None:
+    """A month filter as typed ("Nov 2026", "November 2026") or as links carry it ("2026-11");
+    none when it is not a month."""
     try:
-        return Month.parse(request.args.get(name, ""))
+        return Month(*read_month(request.args.get(name, "")))
     except ValueError:
         return None
 
