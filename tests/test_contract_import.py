@@ -350,8 +350,10 @@ def test_a_file_that_is_no_workbook_is_refused(client, world):
     assert "Download the template" in response.get_data(as_text=True)
 
 
-def test_fifty_thousand_actuals_are_accepted_and_fast(app, world, tmp_path, capsys):
-    codes = [f"S{n:03d}" for n in range(250)]
+def test_twenty_thousand_actuals_are_accepted_and_fast(app, world, tmp_path, capsys):
+    # 20,000 rows: more bound parameters than one PostgreSQL statement takes (65,535), and a
+    # tenth of the sheet's limit; 50,000 took 25–60 s of each suite for the same checks.
+    codes = [f"S{n:03d}" for n in range(100)]
     book = openpyxl.Workbook(write_only=True)
     slas = book.create_sheet("SLAs")
     slas.append(HEADINGS["SLAs"])
@@ -368,15 +370,15 @@ def test_fifty_thousand_actuals_are_accepted_and_fast(app, world, tmp_path, caps
     started = time.perf_counter()
     plan = service.check(world.partnership.id, read_workbook(path, "big.xlsx"), service.Decisions())
     checked = time.perf_counter() - started
-    assert plan.problems == [] and plan.new["Actuals"] == 50_000
+    assert plan.problems == [] and plan.new["Actuals"] == 20_000
     started = time.perf_counter()
     service.import_workbook(
         world.lead, world.partnership.id, read_workbook(path, "big.xlsx"), service.Decisions()
     )
     imported = time.perf_counter() - started
     with capsys.disabled():
-        print(f"\n50,000 actuals: preview {checked:.1f} s, import {imported:.1f} s")
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(SlaMeasurement)) >= 50_000
+        print(f"\n20,000 actuals: preview {checked:.1f} s, import {imported:.1f} s")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SlaMeasurement)) >= 20_000
     assert checked < 30 and imported < 180
 
 

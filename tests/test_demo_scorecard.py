@@ -12,11 +12,12 @@ import sqlalchemy as sa
 
 from mls_tracker.extensions import db
 from mls_tracker.models import Partnership, Review, User
-from mls_tracker.periods import Month, utc_today
+from mls_tracker.periods import Month
 from mls_tracker.scorecards import chart_images
 from mls_tracker.scorecards import issuing as scorecards
 from mls_tracker.scorecards.html import percent
 from mls_tracker.scorecards.snapshot import load
+from tests.conftest import DEMO_TODAY
 from tests.demo_snapshot import demo_database
 
 SECTIONS = (
@@ -40,7 +41,7 @@ def run(*command: str) -> str:
 
 def last_months_review(name: str) -> Review:
     """The partnership's review of last month: the demo's draft, which `make run` issues."""
-    last_month = Month.of(utc_today()).previous()
+    last_month = Month.of(DEMO_TODAY).previous()
     return db.session.scalars(
         sa.select(Review)
         .join(Partnership, Partnership.id == Review.partnership_id)
@@ -49,7 +50,7 @@ def last_months_review(name: str) -> Review:
 
 
 def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path: Path):
-    demo_database(today=utc_today())
+    demo_database(today=DEMO_TODAY)
     lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
     review = last_months_review("Global Learning Services")
     assert review.scorecards == []
@@ -106,7 +107,7 @@ def test_the_demo_scorecard_prints_its_snapshot_and_is_a_sound_pdf(app, tmp_path
 def test_compliance_academys_last_month_waits_for_the_lead_so_its_scorecard_is_provisional(
     app, tmp_path: Path
 ):
-    demo_database(today=utc_today())
+    demo_database(today=DEMO_TODAY)
     lead = db.session.scalar(sa.select(User).where(User.email == "lead@example.com"))
     scorecard = scorecards.issue_scorecard(lead, last_months_review("Compliance Academy"))
     data = load(scorecard.snapshot)
