@@ -18,7 +18,7 @@ from werkzeug.routing import MapAdapter
 from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.wsgi import get_host
 
-from mls_tracker import audit, errors, formatting, lists, sessions, throttling
+from mls_tracker import audit, errors, formatting, lists, navigation, sessions, throttling
 from mls_tracker.config import load_settings
 from mls_tracker.extensions import bootstrap, csrf, db, mail, migrate, security
 from mls_tracker.services import data_version, figures_cache, satisfaction_months
@@ -212,6 +212,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # How figures, changes and statuses are written, the same as in the PDF and e-mails.
     formatting.init_app(app)
     lists.init_app(app)  # a list's address kept on the pages opened from it (next=)
+    navigation.init_app(app)  # the main navigation, rendered once per user and kind of page
 
     from mls_tracker.cli import register_commands
 
