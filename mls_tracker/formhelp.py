@@ -69,13 +69,14 @@ class DayField(Field):
     "2026-12-04"). Shown as "4 Dec 2026" once read (also after another field's error), and as
     typed when it could not be read, to be corrected; ``hint`` is the
     example under the label, ``picker`` the kind of native calendar static/js/date-input.js
-    offers beside it. Text that is not a date gets ``invalid_message``; a day that does not
+    offers beside it. Text that is not a date gets ``invalid_message``, by default "Enter
+    ``what`` as a date, like 4 Dec 2026." (``what``: "the due date"); a day that does not
     exist says why ("February 2026 has 28 days")."""
 
     widget = TextInput()
     picker = "date"
 
-    def __init__(self, label=None, validators=None, invalid_message=None, **kwargs):
+    def __init__(self, label=None, validators=None, invalid_message=None, what=None, **kwargs):
         kwargs["render_kw"] = {
             "autocomplete": "off",
             "spellcheck": "false",
@@ -83,7 +84,13 @@ class DayField(Field):
             **(kwargs.get("render_kw") or {}),
         }
         super().__init__(label, validators, **kwargs)
-        self.invalid_message = invalid_message or f"Enter a date like {DAY_EXAMPLE}."
+        if invalid_message is None:
+            invalid_message = (
+                f"Enter {what} as a date, like {DAY_EXAMPLE}."
+                if what
+                else f"Enter a date like {DAY_EXAMPLE}."
+            )
+        self.invalid_message = invalid_message
 
     @property
     def hint(self) -> str:

@@ -12,12 +12,12 @@ CSRF token (the sign-out form), put back on each request (``page_parts``).
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
 
 from mls_tracker.page_parts import tokenless, with_token
-from mls_tracker.services.data_version import Memo
+from mls_tracker.services.data_version import app_memo
 
 # Users × the kinds of page they open × their counts; a few kB each.
 REMEMBERED = 2048
@@ -41,9 +41,7 @@ def main_nav() -> Markup:
         request.endpoint,
         request.blueprint,
     )
-    memo = current_app.extensions.get("main_nav")
-    if memo is None:
-        memo = current_app.extensions.setdefault("main_nav", Memo(REMEMBERED))
+    memo = app_memo("main_nav", REMEMBERED)
     markup = memo.get(key)
     if markup is None:
         markup = tokenless(lambda: render_template("_nav.html"))()

@@ -51,7 +51,7 @@ class ActionForm(FlaskForm):
     due_on = DayField(
         "Due date",
         validators=[InputRequired("Enter the due date.")],
-        invalid_message="Enter the due date as a date, like 4 Dec 2026.",
+        what="the due date",
     )
     priority = SelectField(
         "Priority",

@@ -48,7 +48,7 @@ class ChangeForm(FlaskForm):
     planned_on = DayField(
         "Planned date (optional)",
         validators=[Optional()],
-        invalid_message="Enter the planned date as a date, like 4 Dec 2026.",
+        what="the planned date",
     )
     region_ids = SelectMultipleField(
         "Impacted regions",

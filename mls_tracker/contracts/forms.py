@@ -94,12 +94,12 @@ class PartnershipForm(FlaskForm):
     start_date = DayField(
         "Start date",
         validators=[InputRequired("Enter the start date.")],
-        invalid_message="Enter the start date as a date, like 4 Dec 2026.",
+        what="the start date",
     )
     renewal_date = DayField(
         "Renewal date (optional)",
         validators=[Optional()],
-        invalid_message="Enter the renewal date as a date, like 4 Dec 2026.",
+        what="the renewal date",
     )
     review_cadence = SelectField("Reviews", choices=_choices(ReviewCadence), validate_choice=False)
     weight_sla = _weight(ComponentKey.SLA, 40)

@@ -43,12 +43,12 @@ class ExpectationForm(FlaskForm):
     agreed_on = DayField(
         "Agreed on",
         validators=[InputRequired("Enter the day it was agreed.")],
-        invalid_message="Enter the day it was agreed as a date, like 4 Dec 2026.",
+        what="the day it was agreed",
     )
     revisit_by = DayField(
         "Revisit by",
         validators=[InputRequired("Enter the day to revisit it by.")],
-        invalid_message="Enter the revisit-by date as a date, like 4 Dec 2026.",
+        what="the revisit-by date",
     )
     submit = SubmitField("Save expectation")
 
@@ -66,13 +66,13 @@ class RevisitForm(FlaskForm):
     revisited_on = DayField(
         "Revisited on",
         validators=[InputRequired("Enter the day it was revisited.")],
-        invalid_message="Enter the day it was revisited as a date, like 4 Dec 2026.",
+        what="the day it was revisited",
     )
     note = TextAreaField("Note (optional)", validators=[Length(max=2000)], render_kw={"rows": 3})
     next_revisit_by = DayField(
         "Next revisit by",
         validators=[InputRequired("Enter the next revisit-by date.")],
-        invalid_message="Enter the next revisit-by date as a date, like 4 Dec 2026.",
+        what="the next revisit-by date",
     )
     version = _version_field()
     submit = SubmitField("Mark revisited")

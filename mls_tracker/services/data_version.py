@@ -156,10 +156,16 @@ class Memo:
                 self._items.popitem(last=False)
 
 
-def _remembered(full_key: Hashable, compute: Callable[[], T]) -> T:
-    memo = current_app.extensions.get("partnership_pages")
+def app_memo(name: str, size: int) -> Memo:
+    """The app's ``Memo`` called ``name`` (in ``app.extensions``), made on first use."""
+    memo = current_app.extensions.get(name)
     if memo is None:
-        memo = current_app.extensions.setdefault("partnership_pages", Memo(REMEMBERED))
+        memo = current_app.extensions.setdefault(name, Memo(size))
+    return memo
+
+
+def _remembered(full_key: Hashable, compute: Callable[[], T]) -> T:
+    memo = app_memo("partnership_pages", REMEMBERED)
     value = memo.get(full_key)
     if value is None:
         value = compute()

@@ -69,12 +69,12 @@ class SponsorForm(FlaskForm):
     start_date = DayField(
         "Start date",
         validators=[InputRequired("Enter the date the sponsorship starts.")],
-        invalid_message="Enter the start date as a date, like 4 Dec 2026.",
+        what="the start date",
     )
     end_date = DayField(
         "End date (optional)",
         validators=[Optional()],
-        invalid_message="Enter the end date as a date, like 4 Dec 2026.",
+        what="the end date",
     )
     submit = SubmitField("Save sponsor")
 
@@ -96,7 +96,7 @@ class EndSponsorForm(FlaskForm):
     end_date = DayField(
         "Last day of the sponsorship",
         validators=[InputRequired("Enter the last day of the sponsorship.")],
-        invalid_message="Enter the last day as a date, like 4 Dec 2026.",
+        what="the last day",
     )
     version = _version_field()
     # Only the page that says what ending does sends it.

@@ -23,7 +23,7 @@ class WinForm(FlaskForm):
     won_on = DayField(
         "Date of the win",
         validators=[InputRequired("Enter the date of the win.")],
-        invalid_message="Enter the date of the win as a date, like 4 Dec 2026.",
+        what="the date of the win",
     )
     region_id = SelectField("Region (optional)", coerce=int, validate_choice=False, default=0)
     measurable_impact = StringField(
