@@ -442,6 +442,9 @@ def _targets(
 
 
 def _check(page: Page, label: str, findings: Findings) -> None:
+    # A page answered to a click may be visible before its style sheets apply: axe measures
+    # what is laid out (target sizes, contrast), so the check waits for the page's load event.
+    page.wait_for_load_state("load")
     sheets, violations = page.evaluate(_RUN_AXE, [WCAG_TAGS, findings.sheets])
     if sheets not in findings.sheets:
         findings.sheets.append(sheets)
@@ -502,7 +505,8 @@ def _check_form_with_errors(page: Page, targets: list[Target], findings: Finding
     page.goto(url)
     form = page.locator("#action-form")
     form.evaluate("(form) => { form.noValidate = true; }")
-    form.get_by_role("button", name="Add action").click()
+    with page.expect_navigation():
+        form.get_by_role("button", name="Add action").click()
     expect(page.locator(".invalid-feedback").first).to_be_visible()
     _check(page, f"lead {url} (sent empty)", findings)
 
@@ -511,7 +515,8 @@ def _check_failed_sign_in(page: Page, findings: Findings) -> None:
     page.goto("/login")
     page.get_by_label("E-mail address").fill("lead@example.com")
     page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
     expect(page.locator(".invalid-feedback, .alert-danger").first).to_be_visible()
     _check(page, "anonymous /login (wrong password)", findings)
 
