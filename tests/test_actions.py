@@ -371,6 +371,33 @@ def test_my_actions_takes_a_fixed_number_of_queries(client, world):
     assert len(many) == len(few)
 
 
+def test_my_actions_remembered_page_follows_writes_and_is_each_users_own(client, world):
+    """The default view is remembered: an item assigned, closed or renamed after a first view
+    shows on the next one, and another user never gets the first one's page."""
+    factories.create_action(world.partnership, "First task", due_on=_days(3), owner=world.provider)
+    factories.create_action(
+        world.partnership, "Task of the lead", due_on=_days(3), owner=world.lead
+    )
+    db.session.commit()
+    sign_in(client, world.provider.email)
+    assert "First task" in client.get("/my-actions").get_data(as_text=True)
+    second = factories.create_action(
+        world.partnership, "Assigned later", due_on=_days(1), owner=world.provider
+    )
+    db.session.commit()
+    html = client.get("/my-actions").get_data(as_text=True)
+    assert "Assigned later" in html and "2 open items you own" in html
+    second.status = ActionStatus.CANCELLED
+    world.partnership.name = "Renamed Programme"
+    db.session.commit()
+    html = client.get("/my-actions").get_data(as_text=True)
+    assert "Assigned later" not in html and "Renamed Programme" in html
+    sign_out(client)
+    sign_in(client, world.lead.email)
+    html = client.get("/my-actions").get_data(as_text=True)
+    assert "Task of the lead" in html and "First task" not in html
+
+
 def test_the_navbar_links_to_my_actions(client, world):
     sign_in(client, world.viewer.email)
     html = client.get("/partnerships/").get_data(as_text=True)
