@@ -121,10 +121,19 @@ def index(partnership_id: int):
     sort = _sort()
     today = utc_today()
 
-    def compute() -> tuple[tuple[service.PeriodChoice, ...] | None, Markup]:
-        """The periods a lead may open a review for, and the list as rendered: remembered
-        per data version and day; the form, with the viewer's CSRF token, is not."""
-        periods = tuple(service.period_choices(partnership, today)) if may_manage else None
+    def compute() -> tuple[str | None, Markup]:
+        """The lead's "open a review" card (its form without the session's CSRF token) and
+        the list as rendered: remembered per data version and day."""
+        open_review = None
+        if may_manage:
+            form = OpenReviewForm(formdata=None)
+            choices = service.period_choices(partnership, today)
+            _set_period_choices(form, choices)
+            open_review = page_parts.tokenless(
+                lambda: render_template(
+                    "reviews/_open_review.html", partnership=partnership, form=form, choices=choices
+                )
+            )()
         rows = service.review_rows(partnership.id, issued_only=not with_drafts, sort=sort)
         content = render_template(
             "reviews/_list.html",
@@ -133,22 +142,17 @@ def index(partnership_id: int):
             sort=sort,
             may_manage=may_manage,
         )
-        return periods, Markup(content)  # noqa: S704 (a template's output)
+        return open_review, Markup(content)  # noqa: S704 (a template's output)
 
-    choices, content = page_parts.default_data(
+    open_review, content = page_parts.default_data(
         "reviews.index", partnership.id, (today, may_manage, with_drafts), compute
     )
-    form = None
-    if choices is not None:
-        form = OpenReviewForm()
-        _set_period_choices(form, choices)
     return render_template(
         "reviews/index.html",
         partnership=partnership,
         sort=sort,
         may_manage=may_manage,
-        form=form,
-        choices=choices,
+        open_review=page_parts.with_token(open_review) if open_review else None,
         content=content,
     )
 
