@@ -26,7 +26,7 @@ from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import to_int
 from mls_tracker.models import Direction, Sla, SlaMeasurement, Unit
 from mls_tracker.periods import Month, utc_today
-from mls_tracker.services import audit_log
+from mls_tracker.services import audit_log, data_version
 from mls_tracker.services import slas as service
 from mls_tracker.services.errors import ValidationFailed
 from mls_tracker.services.sla_figures import headline_attainment
@@ -59,11 +59,22 @@ def _month_arg(text: str | None) -> Month | None:
         return None
 
 
+def _reporting_month(partnership_id: int) -> Month:
+    """``service.reporting_month``, remembered per data version and day: it changes only with
+    an actual entered for the current month (audited) or with the month."""
+    return data_version.remembered(
+        "slas.reporting_month",
+        partnership_id,
+        utc_today(),
+        lambda: service.reporting_month(partnership_id),
+    )
+
+
 def _last_month(partnership_id: int) -> Month:
     """``?to=YYYY-MM`` if given (never after the current month), else the reporting month."""
     chosen = _month_arg(request.args.get("to"))
     if chosen is None:
-        return service.reporting_month(partnership_id)
+        return _reporting_month(partnership_id)
     return min(chosen, service.this_month())
 
 
@@ -355,7 +366,7 @@ def target(partnership_id: int, sla_id: int):
 @auth_required()
 def pick_month(partnership_id: int):
     partnership = get_partnership(partnership_id, Action.PROPOSE_ACTUALS)
-    month = _month_arg(request.args.get("month")) or service.reporting_month(partnership.id)
+    month = _month_arg(request.args.get("month")) or _reporting_month(partnership.id)
     return redirect(url_for(".actuals", partnership_id=partnership.id, month=str(month)))
 
 
