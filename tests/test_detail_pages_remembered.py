@@ -1,10 +1,10 @@
 """Detail pages whose body is remembered per data version, day and viewer rights
 (page_parts.default_view, or data_version.remembered beside live forms): an SLA's, a change's,
-an action item's and a meeting's page, and a month's actuals (forms remembered without the
-session's CSRF token, page_parts.tokenless). A revisit reads the version and nothing of the body,
-every audited write shows at once, each viewer sees the buttons and forms of their own rights
-and no other session's token, a form of a remembered page posts, and the queries of the first
-view and the revisit do not grow with the data."""
+an expectation's, a win's, an action item's and a meeting's page, and a month's actuals (forms
+remembered without the session's CSRF token, page_parts.tokenless). A revisit reads the version
+and nothing of the body, every audited write shows at once, each viewer sees the buttons and
+forms of their own rights and no other session's token, a form of a remembered page posts, and
+the queries of the first view and the revisit do not grow with the data."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from mls_tracker.models import (
     Change,
     ChangeStatus,
     ChangeType,
+    Win,
     utcnow,
 )
 from mls_tracker.periods import Month
@@ -149,6 +150,49 @@ def test_a_changes_page_reads_only_the_version_on_a_revisit(client, world):
     many = first_view_and_revisit(client, url)
     assert many == few
     assert few[1] < few[0]
+
+
+def test_an_expectations_page_shows_each_write_and_each_viewers_own_buttons(client, world):
+    expectation = factories.create_expectation(world.partnership, "Courses start on time")
+    db.session.commit()
+    url = f"/partnerships/{world.partnership.id}/expectations/{expectation.id}"
+    sign_in(client, world.lead.email)
+    assert "Courses start on time" in _text(client, url)
+    expectation.statement = "Courses start within a week of the request"
+    db.session.commit()
+    first, revisit = first_view_and_revisit(client, url)
+    assert revisit < first
+    assert "Courses start within a week of the request" in _text(client, url)
+    cases = ((world.lead, True), (world.viewer, False), (world.lead, True))
+    pages = pages_of(client, url, [case[0] for case in cases])
+    for (who, manages), html in zip(cases, pages, strict=True):
+        assert "Courses start within a week" in html
+        assert ("Mark revisited" in html) is manages, who.email
+
+
+def test_a_wins_page_shows_each_write_and_each_viewers_own_buttons(client, world):
+    win = Win(partnership_id=world.partnership.id, title="Award", won_on=dt.date(2026, 3, 1))
+    db.session.add(win)
+    db.session.commit()
+    url = f"/partnerships/{world.partnership.id}/wins/{win.id}"
+    sign_in(client, world.lead.email)
+    assert "Award" in _text(client, url)
+    win.title = "Learning award of the year"
+    win.measurable_impact = "Completion up 12 points"
+    db.session.commit()
+    first, revisit = first_view_and_revisit(client, url)
+    assert revisit < first
+    page = _text(client, url)
+    assert "Learning award of the year" in page and "Completion up 12 points" in page
+    world.lead.display_name = "Lee Lead"  # reference data: who logged it
+    win.created_by_id = world.lead.id
+    db.session.commit()
+    assert "Lee Lead" in _text(client, url)
+    cases = ((world.lead, True), (world.viewer, False), (world.lead, True))
+    pages = pages_of(client, url, [case[0] for case in cases])
+    for (who, manages), html in zip(cases, pages, strict=True):
+        assert "Learning award of the year" in html
+        assert ("/delete" in html) is manages, who.email
 
 
 def test_an_action_items_page_shows_each_update_and_each_viewers_own_forms(client, world):

@@ -22,6 +22,7 @@ from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Expectation, ExpectationCategory, Side
 from mls_tracker.periods import Month, utc_today
+from mls_tracker.services import audit_log
 from mls_tracker.services import expectations as service
 from mls_tracker.services.errors import Conflict, ValidationFailed
 
@@ -137,12 +138,28 @@ def show(partnership_id: int, expectation_id: int):
     expectation = get_object(Expectation, expectation_id, partnership_id)
     partnership = get_partnership(partnership_id)
     today = utc_today()
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_see_history = audit_log.may_see_history(current_user, partnership.id)
+
+    def render_expectation() -> str:
+        return render_template(
+            "expectations/_show.html",
+            partnership=partnership,
+            expectation=service.view_of(expectation, today),
+            history=service.history(expectation),
+            may_manage=may_manage,
+        )
+
     return render_template(
         "expectations/show.html",
         partnership=partnership,
-        expectation=service.view_of(expectation, today),
-        history=service.history(expectation),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        expectation=expectation,
+        content=page_parts.default_view(
+            "expectations.show",
+            partnership.id,
+            (expectation.id, today, may_manage, may_see_history),
+            render_expectation,
+        ),
     )
 
 

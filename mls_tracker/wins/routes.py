@@ -14,6 +14,7 @@ from mls_tracker.exports import slug as slug_of
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Partnership, Win
 from mls_tracker.periods import utc_today
+from mls_tracker.services import audit_log
 from mls_tracker.services import changes as changes_service
 from mls_tracker.services import wins as service
 from mls_tracker.services.errors import Conflict, ValidationFailed
@@ -130,11 +131,24 @@ def new(partnership_id: int):
 def show(partnership_id: int, win_id: int):
     win = get_object(Win, win_id, partnership_id)
     partnership = get_partnership(partnership_id)
+    may_manage = can(current_user, Action.MANAGE, partnership.id)
+    may_see_history = audit_log.may_see_history(current_user, partnership.id)
+
+    def render_win() -> str:
+        return render_template(
+            "wins/_show.html",
+            partnership=partnership,
+            win=service.win_view(win),
+            may_manage=may_manage,
+        )
+
     return render_template(
         "wins/show.html",
         partnership=partnership,
-        win=service.win_view(win),
-        may_manage=can(current_user, Action.MANAGE, partnership.id),
+        win=win,
+        content=page_parts.default_view(
+            "wins.show", partnership.id, (win.id, may_manage, may_see_history), render_win
+        ),
     )
 
 
