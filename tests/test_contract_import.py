@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 import zipfile
 from pathlib import Path
 
@@ -350,9 +349,11 @@ def test_a_file_that_is_no_workbook_is_refused(client, world):
     assert "Download the template" in response.get_data(as_text=True)
 
 
-def test_twenty_thousand_actuals_are_accepted_and_fast(app, world, tmp_path, capsys):
+def test_twenty_thousand_actuals_are_accepted(app, world, tmp_path):
     # 20,000 rows: more bound parameters than one PostgreSQL statement takes (65,535), and a
-    # tenth of the sheet's limit; 50,000 took 25–60 s of each suite for the same checks.
+    # tenth of the sheet's limit; 50,000 took 25–60 s of each suite for the same checks. How
+    # long it takes is not asserted here (a timed unit test decides nothing on a loaded
+    # machine): 4.7 s on SQLite and 6.8 s on PostgreSQL here, most of it openpyxl reading.
     codes = [f"S{n:03d}" for n in range(100)]
     book = openpyxl.Workbook(write_only=True)
     slas = book.create_sheet("SLAs")
@@ -367,19 +368,12 @@ def test_twenty_thousand_actuals_are_accepted_and_fast(app, world, tmp_path, cap
             actuals.append([code, month, 4])
     path = tmp_path / "big.xlsx"
     book.save(path)
-    started = time.perf_counter()
     plan = service.check(world.partnership.id, read_workbook(path, "big.xlsx"), service.Decisions())
-    checked = time.perf_counter() - started
     assert plan.problems == [] and plan.new["Actuals"] == 20_000
-    started = time.perf_counter()
     service.import_workbook(
         world.lead, world.partnership.id, read_workbook(path, "big.xlsx"), service.Decisions()
     )
-    imported = time.perf_counter() - started
-    with capsys.disabled():
-        print(f"\n20,000 actuals: preview {checked:.1f} s, import {imported:.1f} s")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(SlaMeasurement)) >= 20_000
-    assert checked < 30 and imported < 180
 
 
 # ----------------------------------------------------------------------------- command line
