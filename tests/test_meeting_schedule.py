@@ -385,6 +385,13 @@ def test_the_list_counts_filters_searches_and_keeps_it_all_in_the_url(client, wo
     assert 'value="Jan 2026"' in typed
     nonsense = client.get(f"{_base(world)}/?from=13/2025").get_data(as_text=True)
     assert "4 meetings, 2 planned" in page_text(nonsense)  # not a month: no filter
+    # ... and it says so beside the field, with what was typed kept in it.
+    assert 'value="13/2025"' in nonsense and 'aria-describedby="filter-from-error"' in nonsense
+    assert (
+        "From month: “13/2025” is not a month. Type it like Nov 2026; until then this filter is "
+        "not applied."
+    ) in page_text(nonsense)
+    assert "filter-to-error" not in nonsense and "Clear filters" in nonsense
     for words, expected in (("renewal", "qbr"), ("lms OUTAGE", "held"), ("quarterly", "qbr")):
         html = client.get(f"{_base(world)}/?q={words}").get_data(as_text=True)
         assert "1 meeting, " in page_text(html), words

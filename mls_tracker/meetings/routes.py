@@ -65,6 +65,16 @@ def _month_arg(name: str) -> Month | None:
         return None
 
 
+MONTH_FILTER_ERROR = "Type it like Nov 2026; until then this filter is not applied."
+
+
+def _month_errors() -> dict[str, str]:
+    """The month filters typed but not months, by field name ("from", "to"), as typed: shown
+    back in their field with a message beside it, and not applied."""
+    typed = {name: request.args.get(name, "").strip() for name in ("from", "to")}
+    return {name: text[:40] for name, text in typed.items() if text and _month_arg(name) is None}
+
+
 def _filters() -> service.MeetingFilters:
     """The list's filters from the query string; unknown values are ignored."""
     kind = request.args.get("kind", "")
@@ -127,6 +137,8 @@ def index(partnership_id: int):
             kinds=list(MeetingKind),
             states=list(MeetingState),
             when={m.id: service.when_text(m, zone, beside_date=True) for m in found},
+            month_errors=_month_errors(),
+            month_error=MONTH_FILTER_ERROR,
             today=today,
             may_manage=may_manage,
         )
