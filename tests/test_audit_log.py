@@ -472,3 +472,37 @@ def test_a_changed_time_reads_as_a_time_in_the_viewers_zone_and_stays_iso_in_the
     after = {row["Field"]: row["After"] for row in rows}
     assert after["approved at"] == "2026-12-06T20:30:35.753026+00:00"
     assert after["approved by"] == str(world.lead.id)
+
+
+def test_values_that_refer_to_other_objects_are_named_on_the_page_and_ids_in_the_csv(client, world):
+    db.session.execute(sa.delete(AuditEntry))
+    sla = db.session.get(Sla, world.ids["sla_id"])
+    item = factories.create_action(
+        world.partnership, "Fix the login", due_on=dt.date(2026, 12, 20), owner=world.provider
+    )
+    db.session.commit()
+    db.session.execute(sa.delete(AuditEntry))
+    _entry(
+        world,
+        dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC),
+        actor=world.lead,
+        partnership=world.partnership,
+        object_type="ActionItem",
+        object_id=item.id,
+        changes={
+            "owner_id": [world.lead.id, world.provider.id],
+            "sla_id": [987654, sla.id],  # an SLA deleted since, then this one
+            "due_on": ["2026-12-11", "2026-12-18"],
+        },
+    )
+    sign_in(client, world.admin.email)
+    page = _text(client.get("/audit"))
+    assert re.search(r"owner</span>: <span[^>]*>Lead</span> .*?→</span> <span[^>]*>Provider<", page)
+    assert f"{sla.code} {sla.name}" in page and "Deleted SLA #987654" in page
+    assert "11 Dec 2026" in page and "18 Dec 2026" in page and "2026-12-18" not in page
+    rows = _rows(client.get("/audit.csv"))
+    before = {row["Field"]: row["Before"] for row in rows}
+    after = {row["Field"]: row["After"] for row in rows}
+    assert (before["owner"], after["owner"]) == (str(world.lead.id), str(world.provider.id))
+    assert (before["sla"], after["sla"]) == ("987654", str(sla.id))
+    assert (before["due on"], after["due on"]) == ("2026-12-11", "2026-12-18")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 
 from mls_tracker.access import member_of, role_in
 from mls_tracker.extensions import db
-from mls_tracker.formatting import local_time, read_day
+from mls_tracker.formatting import day, local_time, read_day
 from mls_tracker.models import (
     ActionItem,
     ActionUpdate,
@@ -79,7 +80,7 @@ def _label_of(obj: Any) -> str | None:
     if isinstance(obj, Expectation):
         return obj.title or _cut(obj.statement, 60)
     if isinstance(obj, Meeting):
-        return f"{obj.kind.value.capitalize()} meeting of {obj.held_on.isoformat()}"
+        return f"{obj.kind.value.capitalize()} meeting of {day(obj.held_on)}"
     if isinstance(obj, Review):
         months = obj.first_month.label
         if obj.last_month != obj.first_month:
@@ -350,17 +351,54 @@ def _text(value: Any) -> str:
 
 _BY = "_by_id"  # a person who did something to the object: shown by name
 
+# (type, id) → (label, the page showing it)
+Objects = dict[tuple[str, int], tuple[str, tuple[str, int]]]
+
+
+def _in_sentence(name: str) -> str:
+    """A type's name inside a sentence: "meeting", "action", but "SLA", "SLA target"."""
+    return name[0].lower() + name[1:] if name[1:2].islower() else name
+
+
+@functools.cache
+def _reference(object_type: str, key: str) -> str | None:
+    """The named type that a field of ``object_type`` refers to (an action item's
+    "owner_id" → "User", its "sla_id" → "Sla"), read from the model's foreign keys."""
+    model = NAMED_TYPES.get(object_type)
+    if model is None or not key.endswith("_id") or key not in model.__table__.c:
+        return None
+    for foreign_key in model.__table__.c[key].foreign_keys:
+        for name, target in NAMED_TYPES.items():
+            if target.__table__ is foreign_key.column.table:
+                return name
+    return None
+
 
 def _value(
-    value: Any, key: str = "", zone: dt.tzinfo = dt.UTC, people: dict[int, str] | None = None
+    value: Any,
+    key: str = "",
+    zone: dt.tzinfo = dt.UTC,
+    people: dict[int, str] | None = None,
+    *,
+    refers_to: str | None = None,
+    objects: Objects | None = None,
 ) -> Value:
+    """A field's value as kept (``full``) and as the page shows it: a person or another
+    object named (``refers_to``: the type its id refers to), a time in the viewer's zone, a
+    day as days are shown ("11 Dec 2026")."""
     full = _text(value)
     shown = full
-    if key.endswith(_BY) and isinstance(value, int):
+    if isinstance(value, int) and (key.endswith(_BY) or refers_to == "User"):
         shown = (people or {}).get(value) or f"Deleted person #{value}"
+    elif isinstance(value, int) and refers_to:
+        named = (objects or {}).get((refers_to, value))
+        shown = named[0] if named else f"Deleted {_in_sentence(type_name(refers_to))} #{value}"
     if key.endswith("_at") and isinstance(value, str):
         with contextlib.suppress(ValueError):
             shown = local_time(dt.datetime.fromisoformat(value), zone=zone)
+    if key.endswith("_on") and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            shown = day(dt.date.fromisoformat(value))
     return Value(full=full, short=_cut(shown, SHORT_VALUE), empty=value is None, shown=shown)
 
 
@@ -369,19 +407,20 @@ def _field_name(key: str) -> str:
 
 
 def _field_changes(
-    action: AuditAction, changes: dict[str, Any], zone: dt.tzinfo, people: dict[int, str]
+    entry: AuditEntry, zone: dt.tzinfo, people: dict[int, str], objects: Objects
 ) -> tuple[FieldChange, ...]:
     """Before → after per field; an insert lists what was set, a delete what was there."""
     rows = []
-    for key, pair in (changes or {}).items():
+    for key, pair in (entry.changes or {}).items():
         before, after = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
         if key == "id" or (before is None and after is None):
             continue
+        named = {"refers_to": _reference(entry.object_type, key), "objects": objects}
         rows.append(
             FieldChange(
                 _field_name(key),
-                _value(before, key, zone, people),
-                _value(after, key, zone, people),
+                _value(before, key, zone, people, **named),
+                _value(after, key, zone, people, **named),
             )
         )
     return tuple(rows)
@@ -403,16 +442,19 @@ def _page_of(obj: Any, object_type: str) -> tuple[str, int]:
     return (parent[0], getattr(obj, parent[1])) if parent else (object_type, obj.id)
 
 
-def _names(entries: Sequence[AuditEntry]) -> tuple[dict[int, str], dict, dict[int, str]]:
-    """People, objects and partnerships named by ``entries``: one query for the people and
-    one per type of object (partnerships are objects too)."""
+def _names(entries: Sequence[AuditEntry]) -> tuple[dict[int, str], Objects, dict[int, str]]:
+    """People, objects and partnerships named by ``entries`` — their objects and the values
+    that refer to others (an owner, an SLA; who confirmed, approved, verified …): one query
+    for the people and one per type of object (partnerships are objects too)."""
     people_ids = {e.actor_id for e in entries if e.actor_id is not None}
-    for entry in entries:  # who confirmed, approved, verified …: the values of "…_by_id"
-        for key, pair in (entry.changes or {}).items():
-            if key.endswith(_BY):
-                values = pair if isinstance(pair, list) else [pair]
-                people_ids |= {v for v in values if isinstance(v, int)}
     wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        for key, pair in (entry.changes or {}).items():
+            refers_to = "User" if key.endswith(_BY) else _reference(entry.object_type, key)
+            if refers_to:
+                values = pair if isinstance(pair, list) else [pair]
+                ids = {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+                wanted.setdefault(refers_to, set()).update(ids)
     for entry in entries:
         if entry.object_type in NAMED_TYPES and entry.object_id.isdigit():
             wanted.setdefault(entry.object_type, set()).add(int(entry.object_id))
@@ -421,8 +463,7 @@ def _names(entries: Sequence[AuditEntry]) -> tuple[dict[int, str], dict, dict[in
     if "User" in wanted:
         people_ids |= wanted.pop("User")
     people: dict[int, str] = {}
-    # (type, id) → (label, the page showing it)
-    objects: dict[tuple[str, int], tuple[str, tuple[str, int]]] = {}
+    objects: Objects = {}
     if people_ids:
         for user_id, name in db.session.execute(
             sa.select(User.id, User.display_name).where(User.id.in_(sorted(people_ids)))
@@ -465,7 +506,7 @@ def _views(entries: Sequence[AuditEntry], zone: dt.tzinfo) -> list[EntryView]:
                 object_label=label or _kept_name(entry) or f"#{entry.object_id}",
                 object_exists=label is not None if entry.object_type in NAMED_TYPES else None,
                 page_of=page,
-                changes=_field_changes(entry.action, entry.changes, zone, people),
+                changes=_field_changes(entry, zone, people, objects),
             )
         )
     return views
