@@ -86,6 +86,10 @@ def test_the_lead_sees_their_three_queues_with_counts(client, world, queued):
     assert "Actuals to confirm 1" in text
     assert "Survey imports to confirm 1" in text
     assert "Returned to me" not in text  # a provider's queue
+    # On a phone the menu's button shows the waiting count alone (the inbox has its own).
+    assert 'aria-label="Show navigation (3 waiting' in html
+    toggler = html[html.index('class="navbar-toggler"') : html.index("</button>")]
+    assert re.findall(r'toggler-count" aria-hidden="true">(\d+)<', toggler)[0] == "3"
     actuals = page_text(client.get("/queues/actuals").get_data(as_text=True))
     assert "WLD-01 — SLA WLD-01" in actuals and "Jun 2025" in actuals and "92%" in actuals
     imports = page_text(client.get("/queues/imports").get_data(as_text=True))
