@@ -147,3 +147,100 @@ def _invite_status(client, world) -> int:
     return client.post(
         url, data={"email": "x@test.example", "role": "lead", "csrf_token": token}
     ).status_code
+
+
+# ----------------------------------------------------------------------------- send again, withdraw
+
+
+def _people(client, world) -> str:
+    return client.get(f"/partnerships/{world.partnership.id}/people").get_data(as_text=True)
+
+
+def _post_on_people(client, world, action: str, invitation_id: int):
+    url = f"/partnerships/{world.partnership.id}/invitations/{invitation_id}/{action}"
+    token = csrf_token(client, f"/partnerships/{world.partnership.id}/people")
+    return client.post(url, data={"csrf_token": token})
+
+
+def test_a_lead_sends_an_invitation_again_with_a_new_link(app, client, world, mailbox):
+    sign_in(client, world.lead.email)
+    _invite(client, world)
+    first = _link(mailbox[0])
+    invitation = db.session.scalar(sa.select(Invitation))
+    invitation.expires_at = utcnow() + dt.timedelta(days=1)  # about to expire
+    db.session.commit()
+    assert "Send again" in _people(client, world)
+    response = _post_on_people(client, world, "send-again", invitation.id)
+    assert response.status_code == 302 and response.headers["Location"].endswith("#pending-heading")
+    assert len(mailbox) == 2 and mailbox[1]["To"] == "new.person@test.example"
+    second = _link(mailbox[1])
+    assert second != first
+    db.session.refresh(invitation)
+    assert invitation.expires_at - utcnow() > dt.timedelta(days=6, hours=23)
+    page = _people(client, world)
+    assert "Invitation sent again to new.person@test.example" in page
+    assert "The earlier link no longer works." in page
+    visitor = app.test_client()
+    assert visitor.get(first).status_code == 404  # the earlier link is gone
+    assert visitor.get(second).status_code == 200
+
+
+def test_a_withdrawn_invitation_leaves_the_list_and_its_link_says_so(app, client, world, mailbox):
+    sign_in(client, world.lead.email)
+    _invite(client, world)
+    link = _link(mailbox[0])
+    invitation = db.session.scalar(sa.select(Invitation))
+    response = _post_on_people(client, world, "withdraw", invitation.id)
+    assert response.status_code == 302
+    page = _people(client, world)
+    assert "Invitation to new.person@test.example withdrawn" in page
+    assert "No invitations waiting for an answer." in page
+    answer = app.test_client().get(link)
+    assert answer.status_code == 410
+    text = answer.get_data(as_text=True)
+    assert "This invitation was withdrawn" in text and "invite you again" in text
+    token = csrf_token(app.test_client(), "/login")
+    refused = app.test_client().post(link, data={"display_name": "X", "csrf_token": token})
+    assert refused.status_code in (400, 410)
+    assert db.session.scalar(sa.select(User).where(User.email == "new.person@test.example")) is None
+    entry = db.session.scalar(
+        sa.select(AuditEntry)
+        .where(AuditEntry.object_type == "Invitation", AuditEntry.changes.isnot(None))
+        .order_by(AuditEntry.id.desc())
+    )
+    assert entry.actor_id == world.lead.id and "withdrawn_at" in entry.changes
+    # Withdrawn already: sending it again or withdrawing it again says so, and sends nothing.
+    _post_on_people(client, world, "send-again", invitation.id)
+    assert "was already withdrawn" in _people(client, world) and len(mailbox) == 1
+
+
+def test_an_accepted_invitation_cannot_be_withdrawn(app, client, world, mailbox):
+    sign_in(client, world.lead.email)
+    _invite(client, world)
+    invitation = db.session.scalar(sa.select(Invitation))
+    invitation.accepted_at = utcnow()
+    db.session.commit()
+    _post_on_people(client, world, "withdraw", invitation.id)
+    assert "has already accepted this invitation" in _people(client, world)
+    db.session.refresh(invitation)
+    assert invitation.withdrawn_at is None
+
+
+def test_only_the_partnerships_leads_send_again_or_withdraw(app, client, world, mailbox):
+    sign_in(client, world.lead.email)
+    _invite(client, world)
+    invitation = db.session.scalar(sa.select(Invitation))
+    sign_out(client)
+    sign_in(client, world.provider.email)
+    assert "Send again" not in _people(client, world)
+    for action in ("send-again", "withdraw"):
+        assert _post_on_people(client, world, action, invitation.id).status_code == 403
+    sign_out(client)
+    sign_in(client, world.lead.email)
+    other = f"/partnerships/{world.other.id}/invitations/{invitation.id}/withdraw"
+    token = csrf_token(client, "/partnerships/")
+    assert client.post(other, data={"csrf_token": token}).status_code == 404
+    no_token = f"/partnerships/{world.partnership.id}/invitations/{invitation.id}/withdraw"
+    assert client.post(no_token).status_code == 400  # no CSRF token
+    db.session.refresh(invitation)
+    assert invitation.withdrawn_at is None and len(mailbox) == 1

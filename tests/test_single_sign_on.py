@@ -211,6 +211,30 @@ def test_pending_invitation_creates_the_account(sso_client, world, provider):
         assert db.session.scalar(sa.select(Invitation.accepted_by_id)) == user.id
 
 
+def test_a_withdrawn_invitation_creates_no_account(sso_client, world, provider):
+    with sso_client.application.app_context():
+        db.session.add(
+            Invitation(
+                partnership_id=world.partnership.id,
+                email="newcomer@test.example",
+                role=Role.PROVIDER,
+                token_hash="y" * 64,
+                invited_by_id=world.lead.id,
+                expires_at=utcnow() + dt.timedelta(days=3),
+                withdrawn_at=utcnow(),
+            )
+        )
+        db.session.commit()
+    response = sign_in_with_sso(
+        sso_client, provider, email="newcomer@test.example", email_verified=True
+    )
+    assert "no account for" in refusal(sso_client, response)
+    with sso_client.application.app_context():
+        assert (
+            db.session.scalar(sa.select(User).where(User.email == "newcomer@test.example")) is None
+        )
+
+
 @pytest.mark.parametrize(
     ("claims", "message"),
     [

@@ -184,7 +184,7 @@ class Membership(Audited, Timestamped, Base):
 class Invitation(Audited, Base):
     """A one-time, expiring invitation: into a partnership with a role, or (sent by an
     administrator) into the product only, optionally as an administrator. Only the token's
-    hash is stored."""
+    hash is stored; sending it again replaces the token (the earlier link stops working)."""
 
     __tablename__ = "invitations"
     __audit_exclude__ = ("token_hash",)
@@ -210,6 +210,9 @@ class Invitation(Audited, Base):
     accepted_by_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Withdrawn by a lead (or an administrator) before it was used: the link says so. Who
+    # withdrew it is in the audit log.
+    withdrawn_at: so.Mapped[dt.datetime | None]
 
     partnership: so.Mapped[Partnership | None] = so.relationship()  # noqa: F821
     invited_by: so.Mapped[User | None] = so.relationship(foreign_keys=[invited_by_id])
@@ -221,6 +224,14 @@ class Invitation(Audited, Base):
             "(partnership_id IS NULL) = (role IS NULL)", name="role_with_partnership"
         ),
     )
+
+    @classmethod
+    def pending(cls) -> sa.ColumnElement[bool]:
+        """The condition of an invitation that can still be used: not accepted, not
+        withdrawn, not expired (the one place that says so: lists, links and single sign-on)."""
+        return sa.and_(
+            cls.accepted_at.is_(None), cls.withdrawn_at.is_(None), cls.expires_at > utcnow()
+        )
 
 
 class UserSession(Base):

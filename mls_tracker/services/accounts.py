@@ -352,8 +352,7 @@ def person_page(actor: User, user_id: int) -> PersonPage:
             .options(so.selectinload(Invitation.partnership))
             .where(
                 Invitation.email == user.email,
-                Invitation.accepted_at.is_(None),
-                Invitation.expires_at > utcnow(),
+                Invitation.pending(),
             )
             .order_by(Invitation.created_at)
         )

@@ -27,7 +27,7 @@ from mls_tracker.models import (
     normalise_email,
     utcnow,
 )
-from mls_tracker.services.errors import ValidationFailed
+from mls_tracker.services.errors import Conflict, NotFound, ValidationFailed
 from mls_tracker.services.mail import send_templated
 
 
@@ -126,7 +126,6 @@ def _send_invitation(
     make_admin: bool = False,
 ) -> Invitation:
     """Save the invitation and e-mail its link; nothing is saved when the e-mail fails."""
-    token = secrets.token_urlsafe(32)
     invitation = Invitation(
         partnership_id=partnership.id if partnership is not None else None,
         email=email,
@@ -134,12 +133,22 @@ def _send_invitation(
         role=role,
         organisation_id=organisation.id if organisation is not None else None,
         make_admin=make_admin,
-        token_hash=_hash(token),
         invited_by_id=actor.id,
-        expires_at=utcnow() + dt.timedelta(days=current_app.config["INVITATION_VALID_DAYS"]),
     )
     db.session.add(invitation)
+    return _mail_link(actor, invitation)
+
+
+def _mail_link(actor: User, invitation: Invitation) -> Invitation:
+    """A new one-time link for ``invitation``, valid from now, e-mailed to the invitee and
+    saved; when the e-mail fails nothing is saved (an earlier link keeps working)."""
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = _hash(token)
+    invitation.expires_at = utcnow() + dt.timedelta(
+        days=current_app.config["INVITATION_VALID_DAYS"]
+    )
     db.session.flush()
+    partnership = invitation.partnership
     subject = (
         f"You are invited to {partnership.name} on MLS Tracker"
         if partnership is not None
@@ -147,7 +156,7 @@ def _send_invitation(
     )
     try:
         send_templated(
-            email,
+            invitation.email,
             subject,
             "invitation",
             invitation=invitation,
@@ -158,7 +167,7 @@ def _send_invitation(
         )
     except (OSError, smtplib.SMTPException) as error:
         db.session.rollback()
-        current_app.logger.warning("Invitation e-mail to %s failed: %s", email, error)
+        current_app.logger.warning("Invitation e-mail to %s failed: %s", invitation.email, error)
         raise ValidationFailed(
             "The invitation e-mail could not be sent; nothing was saved. "
             "Please try again, or ask the administrator to check the mail settings.",
@@ -168,11 +177,44 @@ def _send_invitation(
     return invitation
 
 
+def pending_invitation(actor: User, partnership_id: int, invitation_id: int) -> Invitation:
+    """A pending invitation of the partnership that ``actor`` may send again or withdraw:
+    ``NotFound`` for another partnership's (or none), ``Conflict`` once it was accepted or
+    withdrawn. One that expired may still be sent again."""
+    access.require(
+        actor,
+        Action.INVITE,
+        partnership_id,
+        message="Only a lead of this partnership can send or withdraw its invitations.",
+    )
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.partnership_id != partnership_id:
+        raise NotFound()
+    if invitation.accepted_at is not None:
+        raise Conflict(f"{invitation.email} has already accepted this invitation.")
+    if invitation.withdrawn_at is not None:
+        raise Conflict(f"The invitation to {invitation.email} was already withdrawn.")
+    return invitation
+
+
+def send_again(actor: User, invitation: Invitation) -> Invitation:
+    """E-mail a pending invitation again with a new link, valid for the full period from now;
+    the earlier link stops working (it may have been forwarded or lost)."""
+    return _mail_link(actor, invitation)
+
+
+def withdraw(actor: User, invitation: Invitation) -> None:
+    """Withdraw a pending invitation: its link says so and can no longer be used."""
+    invitation.withdrawn_at = utcnow()
+    db.session.commit()
+
+
 class InvitationState(enum.StrEnum):
     VALID = "valid"
     UNKNOWN = "unknown"
     EXPIRED = "expired"
     USED = "used"
+    WITHDRAWN = "withdrawn"
 
 
 def find_invitation(token: str) -> tuple[InvitationState, Invitation | None]:
@@ -183,6 +225,8 @@ def find_invitation(token: str) -> tuple[InvitationState, Invitation | None]:
         return InvitationState.UNKNOWN, None
     if invitation.accepted_at is not None:
         return InvitationState.USED, invitation
+    if invitation.withdrawn_at is not None:
+        return InvitationState.WITHDRAWN, invitation
     if invitation.expires_at <= utcnow():
         return InvitationState.EXPIRED, invitation
     return InvitationState.VALID, invitation

@@ -184,16 +184,15 @@ def people_of(user: User, partnership_id: int, today: dt.date) -> People:
 
 
 def pending_invitations(user: User, partnership_id: int) -> Sequence[Invitation]:
-    """The partnership's invitations not yet accepted nor expired, newest first, for those
-    who may invite; none for anyone else."""
+    """The partnership's invitations not yet accepted, withdrawn nor expired, newest first,
+    for those who may invite; none for anyone else."""
     if not can(user, Action.INVITE, partnership_id):
         return []
     return db.session.scalars(
         sa.select(Invitation)
         .where(
             Invitation.partnership_id == partnership_id,
-            Invitation.accepted_at.is_(None),
-            Invitation.expires_at > utcnow(),
+            Invitation.pending(),
         )
         .order_by(Invitation.created_at.desc())
     ).all()

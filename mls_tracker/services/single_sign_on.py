@@ -68,8 +68,7 @@ def _pending_invitation(email: str) -> Invitation | None:
         sa.select(Invitation)
         .where(
             Invitation.email == email,
-            Invitation.accepted_at.is_(None),
-            Invitation.expires_at > utcnow(),
+            Invitation.pending(),
         )
         .order_by(Invitation.created_at.desc(), Invitation.id.desc())
         .limit(1)
