@@ -244,3 +244,38 @@ def test_only_the_partnerships_leads_send_again_or_withdraw(app, client, world, 
     assert client.post(no_token).status_code == 400  # no CSRF token
     db.session.refresh(invitation)
     assert invitation.withdrawn_at is None and len(mailbox) == 1
+
+
+def test_an_administrator_sees_every_open_invitation_and_sends_or_withdraws_it(
+    app, client, world, mailbox
+):
+    sign_in(client, world.lead.email)
+    _invite(client, world, email="partner.invitee@test.example")
+    sign_out(client)
+    sign_in(client, world.admin.email)
+    url = "/admin/users/invite"
+    token = csrf_token(client, url)
+    client.post(
+        url,
+        data={"email": "newcomer@test.example", "display_name": "Nia", "csrf_token": token},
+    )
+    assert len(mailbox) == 2
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "Invitations waiting for an answer" in page and "2 waiting" in page
+    assert "to MLS Tracker only" in page and "to Global Learning" in page
+    product = db.session.scalar(
+        sa.select(Invitation).where(Invitation.email == "newcomer@test.example")
+    )
+    token = csrf_token(client, "/admin/users")
+    again = client.post(
+        f"/admin/users/invitations/{product.id}/send-again", data={"csrf_token": token}
+    )
+    assert again.headers["Location"].endswith("/admin/users#invitations-heading")
+    assert len(mailbox) == 3 and mailbox[2]["To"] == "newcomer@test.example"
+    assert "Invitation sent again to newcomer@test.example" in client.get("/admin/users").get_data(
+        as_text=True
+    )
+    client.post(f"/admin/users/invitations/{product.id}/withdraw", data={"csrf_token": token})
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "Invitation to newcomer@test.example withdrawn" in page and "1 waiting" in page
+    assert app.test_client().get(_link(mailbox[2])).status_code == 410

@@ -180,7 +180,8 @@ def test_later_sign_ins_follow_the_subject_not_the_email(sso_client, world, prov
     assert hijack.headers["Location"].endswith("/login")
 
 
-def test_pending_invitation_creates_the_account(sso_client, world, provider):
+def _invite_newcomer(sso_client, world, **more) -> None:
+    """A pending invitation of newcomer@test.example as a provider (``more``: other columns)."""
     with sso_client.application.app_context():
         db.session.add(
             Invitation(
@@ -190,9 +191,14 @@ def test_pending_invitation_creates_the_account(sso_client, world, provider):
                 token_hash="x" * 64,
                 invited_by_id=world.lead.id,
                 expires_at=utcnow() + dt.timedelta(days=3),
+                **more,
             )
         )
         db.session.commit()
+
+
+def test_pending_invitation_creates_the_account(sso_client, world, provider):
+    _invite_newcomer(sso_client, world)
     response = sign_in_with_sso(
         sso_client,
         provider,
@@ -212,19 +218,7 @@ def test_pending_invitation_creates_the_account(sso_client, world, provider):
 
 
 def test_a_withdrawn_invitation_creates_no_account(sso_client, world, provider):
-    with sso_client.application.app_context():
-        db.session.add(
-            Invitation(
-                partnership_id=world.partnership.id,
-                email="newcomer@test.example",
-                role=Role.PROVIDER,
-                token_hash="y" * 64,
-                invited_by_id=world.lead.id,
-                expires_at=utcnow() + dt.timedelta(days=3),
-                withdrawn_at=utcnow(),
-            )
-        )
-        db.session.commit()
+    _invite_newcomer(sso_client, world, withdrawn_at=utcnow())
     response = sign_in_with_sso(
         sso_client, provider, email="newcomer@test.example", email_verified=True
     )

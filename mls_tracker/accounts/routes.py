@@ -19,6 +19,7 @@ from mls_tracker.accounts.forms import (
     NotificationSettingsForm,
     OrganisationForm,
 )
+from mls_tracker.auth import invitation_actions
 from mls_tracker.exports import csv_response
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Role, utcnow
@@ -26,7 +27,7 @@ from mls_tracker.periods import utc_today
 from mls_tracker.services import accounts as service
 from mls_tracker.services import api_tokens, inbox
 from mls_tracker.services.errors import ValidationFailed
-from mls_tracker.services.invitations import invite_to_product
+from mls_tracker.services.invitations import invite_to_product, open_invitations
 
 bp = Blueprint("accounts", __name__)
 
@@ -64,6 +65,7 @@ def users():
         organisations=service.filter_organisations(current_user),
         sign_in_filters=service.SIGN_IN_FILTERS,
         roles=service.ROLE_FILTERS,
+        invitations=open_invitations(current_user),
     )
 
 
@@ -106,6 +108,24 @@ def invite():
             flash(f"Invitation{where} sent to {invitation.email}.", "success")
             return redirect(url_for(".users"))
     return render_template("accounts/invite.html", form=form)
+
+
+def _open_invitations_list() -> str:
+    return url_for(".users") + "#invitations-heading"
+
+
+@bp.post("/admin/users/invitations/<int:invitation_id>/send-again")
+@auth_required()
+def send_invitation_again(invitation_id: int):
+    """An administrator e-mails any pending invitation again (a new link)."""
+    return invitation_actions.send_again_and_return(invitation_id, None, _open_invitations_list())
+
+
+@bp.post("/admin/users/invitations/<int:invitation_id>/withdraw")
+@auth_required()
+def withdraw_invitation(invitation_id: int):
+    """An administrator withdraws any pending invitation."""
+    return invitation_actions.withdraw_and_return(invitation_id, None, _open_invitations_list())
 
 
 @bp.get("/admin/users/<int:user_id>")

@@ -20,9 +20,10 @@ from markupsafe import Markup
 
 from mls_tracker import page_parts
 from mls_tracker.access import Action, can, get_partnership, role_in
+from mls_tracker.auth import invitation_actions
 from mls_tracker.auth.forms import InviteForm
 from mls_tracker.exports import csv_response
-from mls_tracker.formatting import day, viewer_zone
+from mls_tracker.formatting import viewer_zone
 from mls_tracker.formhelp import attach_error, to_int
 from mls_tracker.models import Partnership, Role
 from mls_tracker.partnerships import overview
@@ -31,12 +32,7 @@ from mls_tracker.periods import utc_today
 from mls_tracker.services import audit_log, data_version, delivery, logos, partnerships
 from mls_tracker.services.errors import Conflict, ValidationFailed
 from mls_tracker.services.health import ComponentKey, health_score, partnership_weights
-from mls_tracker.services.invitations import (
-    invite_person,
-    pending_invitation,
-    send_again,
-    withdraw,
-)
+from mls_tracker.services.invitations import invite_person
 
 bp = Blueprint("partnerships", __name__, url_prefix="/partnerships")
 
@@ -221,44 +217,26 @@ def invite(partnership_id: int):
     return render_template("partnerships/invite.html", partnership=partnership, form=form)
 
 
-def _to_pending(partnership_id: int):
-    return redirect(url_for(".people", partnership_id=partnership_id) + "#pending-heading")
+def _pending_list(partnership_id: int) -> str:
+    return url_for(".people", partnership_id=partnership_id) + "#pending-heading"
 
 
 @bp.post("/<int:partnership_id>/invitations/<int:invitation_id>/send-again")
 @auth_required()
 def send_invitation_again(partnership_id: int, invitation_id: int):
     """A lead e-mails a pending invitation again: a new link, valid for the full period."""
-    try:
-        invitation = pending_invitation(current_user, partnership_id, invitation_id)
-        send_again(current_user, invitation)
-    except (Conflict, ValidationFailed) as error:
-        flash(str(error), "warning")
-    else:
-        flash(
-            f"Invitation sent again to {invitation.email}, with a new link valid until "
-            f"{day(invitation.expires_at)}. The earlier link no longer works.",
-            "success",
-        )
-    return _to_pending(partnership_id)
+    return invitation_actions.send_again_and_return(
+        invitation_id, partnership_id, _pending_list(partnership_id)
+    )
 
 
 @bp.post("/<int:partnership_id>/invitations/<int:invitation_id>/withdraw")
 @auth_required()
 def withdraw_invitation(partnership_id: int, invitation_id: int):
     """A lead withdraws a pending invitation: its link says so and no longer works."""
-    try:
-        invitation = pending_invitation(current_user, partnership_id, invitation_id)
-        withdraw(current_user, invitation)
-    except Conflict as error:
-        flash(str(error), "warning")
-    else:
-        flash(
-            f"Invitation to {invitation.email} withdrawn: the link in their e-mail no longer "
-            "works. You can invite them again at any time.",
-            "success",
-        )
-    return _to_pending(partnership_id)
+    return invitation_actions.withdraw_and_return(
+        invitation_id, partnership_id, _pending_list(partnership_id)
+    )
 
 
 @bp.route("/<int:partnership_id>/weights", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ import smtplib
 import uuid
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app, url_for
 from flask_security import hash_password
 
@@ -177,24 +178,48 @@ def _mail_link(actor: User, invitation: Invitation) -> Invitation:
     return invitation
 
 
-def pending_invitation(actor: User, partnership_id: int, invitation_id: int) -> Invitation:
-    """A pending invitation of the partnership that ``actor`` may send again or withdraw:
+def pending_invitation(
+    actor: User, invitation_id: int, partnership_id: int | None = None
+) -> Invitation:
+    """A pending invitation that ``actor`` may send again or withdraw: a partnership's, for
+    its leads (``partnership_id``), or any, for an administrator (``partnership_id`` None).
     ``NotFound`` for another partnership's (or none), ``Conflict`` once it was accepted or
     withdrawn. One that expired may still be sent again."""
-    access.require(
-        actor,
-        Action.INVITE,
-        partnership_id,
-        message="Only a lead of this partnership can send or withdraw its invitations.",
-    )
+    if partnership_id is None:
+        access.require_admin(actor)
+    else:
+        access.require(
+            actor,
+            Action.INVITE,
+            partnership_id,
+            message="Only a lead of this partnership can send or withdraw its invitations.",
+        )
     invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.partnership_id != partnership_id:
+    if invitation is None or (
+        partnership_id is not None and invitation.partnership_id != partnership_id
+    ):
         raise NotFound()
     if invitation.accepted_at is not None:
         raise Conflict(f"{invitation.email} has already accepted this invitation.")
     if invitation.withdrawn_at is not None:
         raise Conflict(f"The invitation to {invitation.email} was already withdrawn.")
     return invitation
+
+
+def open_invitations(actor: User) -> list[Invitation]:
+    """Every invitation waiting for an answer, newest first, for an administrator: into the
+    product and into partnerships (two queries, with who sent each and where to)."""
+    access.require_admin(actor)
+    return list(
+        db.session.scalars(
+            sa.select(Invitation)
+            .options(
+                so.selectinload(Invitation.partnership), so.selectinload(Invitation.invited_by)
+            )
+            .where(Invitation.pending())
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        )
+    )
 
 
 def send_again(actor: User, invitation: Invitation) -> Invitation:
