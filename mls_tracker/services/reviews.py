@@ -51,6 +51,7 @@ from mls_tracker.scorecards.snapshot import (
     dump,
     load,
 )
+from mls_tracker.services import data_version
 from mls_tracker.services.errors import NotFound, ValidationFailed
 from mls_tracker.services.locking import check_version, guarded_save
 from mls_tracker.services.logos import current_logo_facts
@@ -906,7 +907,13 @@ def get_review(user: User, partnership_id: int, review_id: int, action: Action) 
     review = db.session.get(Review, review_id)
     if review is None or review.partnership_id != partnership_id:
         raise NotFound()
-    if action is Action.VIEW and not is_issued(review.id):
+    # Issuing adds an audited scorecard (scorecards are never removed), which changes the
+    # partnership's data version: remembered under it, a draft can only be read as a draft
+    # until the version that issued it.
+    issued = data_version.remembered(
+        "reviews.is_issued", partnership_id, review.id, lambda: is_issued(review.id)
+    )
+    if action is Action.VIEW and not issued:
         access.require(user, Action.MANAGE, partnership_id)
     return review
 
