@@ -180,6 +180,7 @@ def test_a_lead_sends_an_invitation_again_with_a_new_link(app, client, world, ma
     page = _people(client, world)
     assert "Invitation sent again to new.person@test.example" in page
     assert "The earlier link no longer works." in page
+    assert f'datetime="{invitation.expires_at.isoformat()}"' in page  # the list shows it
     visitor = app.test_client()
     assert visitor.get(first).status_code == 404  # the earlier link is gone
     assert visitor.get(second).status_code == 200

@@ -39,7 +39,7 @@ from mls_tracker.models import (
     utcnow,
 )
 from mls_tracker.pagination import PageWindow, page_window
-from mls_tracker.services import invitations, organisations
+from mls_tracker.services import data_version, invitations, organisations
 from mls_tracker.services import regions as regions_service
 from mls_tracker.services.errors import NotFound, PermissionDenied, ValidationFailed
 from mls_tracker.services.health import WEIGHT_COLUMNS, ComponentKey
@@ -151,7 +151,7 @@ class People:
 
     members: Sequence[sa.Row[tuple[Membership, User]]]  # ordered by role, then name
     sponsors: Sequence[Sponsor]  # active on the day, with their region loaded
-    pending: Sequence[Invitation]  # newest first; empty unless ``may_invite``
+    pending: Sequence[PendingInvitation]  # newest first; empty unless ``may_invite``
     may_invite: bool
 
 
@@ -183,19 +183,42 @@ def people_of(user: User, partnership_id: int, today: dt.date) -> People:
     )
 
 
-def pending_invitations(user: User, partnership_id: int) -> Sequence[Invitation]:
+@dataclass(frozen=True, slots=True)
+class PendingInvitation:
+    """What the People tab shows of an invitation waiting for an answer."""
+
+    id: int
+    email: str
+    display_name: str | None
+    role: Role | None
+    expires_at: dt.datetime
+
+
+def pending_invitations(user: User, partnership_id: int) -> Sequence[PendingInvitation]:
     """The partnership's invitations not yet accepted, withdrawn nor expired, newest first,
-    for those who may invite; none for anyone else."""
+    for those who may invite; none for anyone else. Remembered per data version (sending,
+    sending again, withdrawing and accepting are audited); those that expired since are
+    left out when read."""
     if not can(user, Action.INVITE, partnership_id):
         return []
-    return db.session.scalars(
-        sa.select(Invitation)
-        .where(
-            Invitation.partnership_id == partnership_id,
-            Invitation.pending(),
+
+    def read() -> tuple[PendingInvitation, ...]:
+        rows = db.session.execute(
+            sa.select(
+                Invitation.id,
+                Invitation.email,
+                Invitation.display_name,
+                Invitation.role,
+                Invitation.expires_at,
+            )
+            .where(Invitation.partnership_id == partnership_id, Invitation.pending())
+            .order_by(Invitation.created_at.desc())
         )
-        .order_by(Invitation.created_at.desc())
-    ).all()
+        return tuple(PendingInvitation(*row) for row in rows)
+
+    now = utcnow()
+    pending = data_version.remembered("partnerships.invitations", partnership_id, None, read)
+    return [invitation for invitation in pending if invitation.expires_at > now]
 
 
 def check_weights(weights: dict[ComponentKey, Decimal | float | None]) -> None:
