@@ -231,7 +231,7 @@ def _story_form(review: Review, formdata: bool) -> StoryForm:
 
 def _render_show(
     partnership: Partnership,
-    review: Review,
+    review: Review | service.ReviewFacts,
     *,
     form: ReviewForm | None = None,
     conflict: dict | None = None,
@@ -242,7 +242,8 @@ def _render_show(
     """The review page. Leads see the working figures; everyone else the issued ones. Its
     body is ``remembered`` (the page as first shown, without a form's posted values) per
     data version, day and viewer — the deliveries to the viewer are theirs — with a mark in
-    place of the session's CSRF token."""
+    place of the session's CSRF token. Given the review's facts, the review is loaded only
+    when the body is rendered."""
     may_manage = can(current_user, Action.MANAGE, partnership.id)
     may_comment = (
         can(current_user, Action.WRITE_PROVIDER_COMMENTARY, partnership.id) and not may_manage
@@ -250,11 +251,16 @@ def _render_show(
     label = service.period_label(review.kind, review.first_month, review.last_month)
 
     def render_body() -> str:
+        loaded = (
+            review
+            if isinstance(review, Review)
+            else _get_review(partnership.id, review.id)  # as the facts were checked
+        )
         return render_template(
             "reviews/_show.html",
             **_show_context(
                 partnership,
-                review,
+                loaded,
                 may_manage=may_manage,
                 may_comment=may_comment,
                 label=label,
@@ -354,9 +360,11 @@ def _show_context(
 @bp.get("/<int:review_id>")
 @auth_required()
 def show(partnership_id: int, review_id: int):
-    review = _get_review(partnership_id, review_id)
+    """The body is remembered: on a revisit the review itself is not loaded, only its
+    facts (period, issued), remembered too."""
+    facts = service.review_facts(current_user, partnership_id, review_id)
     partnership = get_partnership(partnership_id)
-    return _render_show(partnership, review, remembered=True)
+    return _render_show(partnership, facts, remembered=True)
 
 
 @bp.post("/<int:review_id>/edit")

@@ -918,6 +918,41 @@ def get_review(user: User, partnership_id: int, review_id: int, action: Action) 
     return review
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewFacts:
+    """What a review's page needs before its remembered body: its period and whether it is
+    issued (else it is a lead's draft)."""
+
+    id: int
+    kind: ReviewKind
+    first_month: Month
+    last_month: Month
+    issued: bool
+
+
+def review_facts(user: User, partnership_id: int, review_id: int) -> ReviewFacts:
+    """``get_review(..., Action.VIEW)`` for a page whose body is remembered: the same checks
+    and answers, from facts remembered per partnership data version (issuing adds an audited
+    scorecard, so a draft stays a draft until the version that issued it) instead of loading
+    the review."""
+    access.require(user, Action.VIEW, partnership_id)
+
+    def read() -> ReviewFacts | None:
+        row = db.session.execute(
+            sa.select(Review.id, Review.kind, Review.first_month, Review.last_month).where(
+                Review.id == review_id, Review.partnership_id == partnership_id
+            )
+        ).first()
+        return None if row is None else ReviewFacts(*row, issued=is_issued(review_id))
+
+    facts = data_version.remembered("reviews.facts", partnership_id, review_id, read)
+    if facts is None:
+        raise NotFound()
+    if not facts.issued:
+        access.require(user, Action.MANAGE, partnership_id)
+    return facts
+
+
 def is_issued(review_id: int) -> bool:
     """Whether the review has at least one issued scorecard (else it is a lead's draft)."""
     return (
