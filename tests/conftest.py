@@ -265,6 +265,23 @@ _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 DEMO_TODAY = dt.date(2026, 11, 15)
 
 
+@pytest.fixture(autouse=True)
+def _the_day_each_test_runs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A module that reads today's date from the clock when it is imported (``TODAY``, and
+    ``REVIEWED``, the month before, where it has one) and says so (``TODAY_FROM_THE_CLOCK``)
+    gets them again as each of its tests starts: a run that crosses midnight UTC would
+    otherwise compare rows written after midnight with figures as of the day before (the
+    portfolio counts an item only from the day it was created)."""
+    module = request.module
+    if getattr(module, "TODAY_FROM_THE_CLOCK", False):
+        from mls_tracker.periods import Month, utc_today
+
+        today = utc_today()
+        monkeypatch.setattr(module, "TODAY", today)
+        if hasattr(module, "REVIEWED"):
+            monkeypatch.setattr(module, "REVIEWED", Month.of(today).previous())
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _chart_server_stopped_at_the_end() -> Iterator[None]:
     """One Chromium draws the scorecards' charts for the whole run (starting one costs

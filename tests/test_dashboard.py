@@ -29,6 +29,7 @@ from tests.conftest import sign_in
 from tests.test_partnerships import count_queries
 
 TODAY = utc_today()
+TODAY_FROM_THE_CLOCK = True  # read again as each test starts (tests/conftest.py)
 REVIEWED = Month.of(TODAY).previous()
 _keys = iter(range(1, 10**9))
 

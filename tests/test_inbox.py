@@ -28,6 +28,7 @@ from tests.factories import create_action
 from tests.test_scorecard_delivery import issue_scorecard_row, sent_delivery
 
 TODAY = utc_today()
+TODAY_FROM_THE_CLOCK = True  # read again as each test starts (tests/conftest.py)
 
 
 def _of(user) -> list[Notification]:

@@ -24,6 +24,7 @@ from mls_tracker.models import (
     ScorecardDelivery,
     utcnow,
 )
+from mls_tracker.periods import utc_today
 from mls_tracker.services import data_version
 from mls_tracker.services import partnerships as partnerships_service
 from mls_tracker.services import reviews as reviews_service
@@ -33,7 +34,8 @@ from tests.routes_reviews import issued_review
 from tests.test_detail_pages_remembered import pages_of
 from tests.test_partnerships import count_queries
 
-TODAY = dt.date.today()
+TODAY = utc_today()
+TODAY_FROM_THE_CLOCK = True  # read again as each test starts (tests/conftest.py)
 
 
 def _revisit(client, url: str) -> list[str]:

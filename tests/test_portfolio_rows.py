@@ -25,6 +25,7 @@ from mls_tracker.services import dashboard, figures_cache
 from tests import factories
 
 TODAY = utc_today()
+TODAY_FROM_THE_CLOCK = True  # read again as each test starts (tests/conftest.py)
 REVIEWED = Month.of(TODAY).previous()
 # Names that differ by case only, sort differently by case, and tie on everything else.
 NAMES = ["beta", "Alpha", "alpha", "Gamma", "delta", "Beta two", "epsilon", "Zeta", "eta", "Theta"]

@@ -19,6 +19,7 @@ from tests.conftest import csrf_token, page_text, sign_in
 from tests.factories import add_member, create_action
 
 TODAY = utc_today()
+TODAY_FROM_THE_CLOCK = True  # read again as each test starts (tests/conftest.py)
 
 
 def _rows(html: str) -> list[str]:
